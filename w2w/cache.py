@@ -1,0 +1,78 @@
+"""Content-addressed artifact store: one directory per (generator, key), written atomically.
+
+The key hashes everything that decides a generator's output (see `key_fields`): code version,
+inputs, model id and revision, library versions and device class. Same key, same artifact, so a
+warm build loads JSON and files and no model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from generators.base import Artifact
+
+ARTIFACT_JSON = "artifact.json"
+KEY_JSON = "key.json"
+
+
+def cache_key(fields: dict) -> str:
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:20]
+
+
+class ArtifactCache:
+    def __init__(self, root: Path):
+        self.root = root
+
+    def directory(self, name: str, key: str) -> Path:
+        return self.root / name / key
+
+    def load(self, name: str, key: str) -> Artifact | None:
+        return load_artifact(self.directory(name, key))
+
+    def store(self, name: str, key: str, fields: dict, produce: Callable[[Path], Artifact]) -> Artifact:
+        """Run `produce` in a scratch directory, then move the finished result into place."""
+        final = self.directory(name, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=final.parent))
+        try:
+            artifact = produce(scratch)
+            write_artifact(artifact, fields, scratch)
+            if final.exists():  # another build finished first: same key, same content
+                shutil.rmtree(scratch)
+            else:
+                os.replace(scratch, final)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        return load_artifact(final)
+
+
+def write_artifact(artifact: Artifact, fields: dict, directory: Path) -> None:
+    (directory / KEY_JSON).write_text(json.dumps(fields, indent=2, sort_keys=True, default=str) + "\n")
+    # artifact.json last: its presence marks a complete directory.
+    tmp = directory / (ARTIFACT_JSON + ".tmp")
+    tmp.write_text(artifact.to_json())
+    _fsync(tmp)
+    os.replace(tmp, directory / ARTIFACT_JSON)
+
+
+def load_artifact(directory: Path) -> Artifact | None:
+    try:
+        artifact = Artifact.from_json((directory / ARTIFACT_JSON).read_text(), directory)
+    except (OSError, ValueError, TypeError):
+        return None
+    if not all((directory / f).is_file() for f in artifact.files.values()):
+        return None
+    return artifact
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())

@@ -1,0 +1,136 @@
+"""The `w2w` command. Imports stay light here: no torch, no model library at start-up."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Callable
+
+import typer
+from rich.console import Console
+
+from .errors import W2WError
+
+app = typer.Typer(
+    help="w2w: presentation-as-code for 'From Words to Worlds'. Builds the reveal.js deck and the handout.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(help="Model weights: fetch the full models for GPU machines.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console(stderr=True, highlight=False)
+
+
+def user_errors(command: Callable) -> Callable:
+    """A user's mistake prints one line `file:line: what — how to fix` and exits 2, no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except W2WError as exc:
+            console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _project(path: Path | None):
+    from .project import Project
+
+    return Project.find(path)
+
+
+@app.command("build-talk")
+@user_errors
+def build_talk(
+    project: Path = typer.Option(None, "--project", "-p", help="Project directory (default: search upwards from here)."),
+) -> None:
+    """Run the live-output generators and build the deck (site/slides/) and the handout (site/)."""
+    from .build import build_site
+
+    proj = _project(project)
+    with console.status("building the talk…") as status:
+
+        def say(message: str) -> None:
+            if message.startswith("warning:"):
+                console.print(f"[yellow]{message}[/]", markup=True, soft_wrap=True)
+            else:
+                status.update(message)
+                console.print(f"  {message}", soft_wrap=True)
+
+        result = build_site(proj, say=say)
+    produced = result.prepared.produced
+    ran = ", ".join(produced.ran) or "none"
+    console.print(
+        f"[green]built[/] {result.site_dir}/index.html and {result.site_dir}/slides/index.html "
+        f"in {result.seconds:.1f} s (generators run: {ran}; reused: {len(produced.reused)})",
+        markup=True,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+@user_errors
+def serve(
+    project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
+    address: str = typer.Option("127.0.0.1:8000", help="Where to serve."),
+) -> None:
+    """Serve the handout and deck with live reload while you edit talk/ and templates/."""
+    from mkdocs.commands.serve import serve as mkdocs_serve
+
+    proj = _project(project)
+    console.print(f"handout at http://{address}/  deck at http://{address}/slides/index.html", soft_wrap=True)
+    mkdocs_serve(str(proj.mkdocs_yml), dev_addr=address, livereload=True)
+
+
+@app.command("train-shapes")
+@user_errors
+def train_shapes(
+    steps: int = typer.Option(4000, help="Training steps (the shipped weights used the default)."),
+    out: Path = typer.Option(None, help="Output directory (default: the shipped weights' directory)."),
+) -> None:
+    """Retrain the embedded shapes-world diffusion model from its recipe (generators/shapes_training.py)."""
+    from dataclasses import replace
+
+    from generators.embedding_plot import MINILM_ID, resolve_minilm
+    from generators.shapes_training import WEIGHTS_DIR, TrainConfig, train
+
+    config = replace(TrainConfig(), steps=steps)
+    encoder = resolve_minilm(MINILM_ID, {})
+    console.print(f"training the shapes model, config hash {config.hash()}", soft_wrap=True)
+    record = train(config, encoder.path, out or WEIGHTS_DIR, log=lambda m: console.print(m, soft_wrap=True))
+    console.print(f"done: loss {record['final_loss']:.4f}, {record['train_seconds']:.0f} s", soft_wrap=True)
+
+
+@models_app.command("pull")
+@user_errors
+def models_pull(
+    project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
+) -> None:
+    """Download the talk's full models into the Hugging Face cache (the only command that downloads)."""
+    from .config import load_talk
+
+    proj = _project(project)
+    talk, _ = load_talk(proj.talk_yaml)
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise W2WError("huggingface_hub is not installed", "pip install huggingface_hub") from None
+    ids = [talk.generators.embedding_plot.model, talk.generators.token_trace.model, talk.generators.diffusion_demo.model]
+    for model_id in ids:
+        console.print(f"pulling {model_id}…", soft_wrap=True)
+        try:
+            snapshot_download(model_id, allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model", "*.jinja"])
+        except Exception as exc:  # network and hub errors come in many types
+            raise W2WError(f"could not download {model_id}: {exc}", "check the network and the model id") from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""talk/talk.yaml as a validated `Talk`: what a speaker edits, checked with line-precise errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import W2WError
+from .yaml_source import YamlSource
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Section(Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    title: str
+    minutes: Annotated[int, Field(ge=0, le=600)]
+    enabled: bool = True
+
+
+class Theme(Strict):
+    accent: str = "#7c3aed"
+    accent_2: str = "#0ea5e9"
+    background: str = "#fcfcff"
+    text: str = "#1b1b2f"
+
+    @field_validator("accent", "accent_2", "background", "text")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+            raise ValueError("must be a colour like '#7c3aed'")
+        return value
+
+
+class EmbeddingPlotSettings(Strict):
+    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    words: Annotated[list[str], Field(min_length=3, max_length=60)] = [
+        "dog", "puppy", "cat", "kitten", "banana", "apple", "car", "truck",
+        "token", "pixel", "noise", "painter", "storyteller", "image", "sentence",
+    ]  # fmt: skip
+
+
+class TokenTraceSettings(Strict):
+    model: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    prompt: str = "Diffusion models turn random noise into"
+    max_new_tokens: Annotated[int, Field(ge=1, le=64)] = 16
+    top_k: Annotated[int, Field(ge=2, le=10)] = 5
+    seed: int = 0
+    sampling: Literal["greedy", "sample"] = "greedy"
+    temperature: Annotated[float, Field(gt=0, le=5)] = 0.8
+
+
+class DiffusionSettings(Strict):
+    model: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    prompt: str = "A robot coding on a laptop in space, digital art"
+    # The embedded model only knows its shapes world; this is what it draws when SD is unavailable.
+    embedded_prompt: str = "a red circle above a blue square"
+    steps: Annotated[int, Field(ge=2, le=200)] = 50
+    guidance_scale: Annotated[float, Field(ge=1, le=30)] = 7.5
+    embedded_guidance_scale: Annotated[float, Field(ge=1, le=30)] = 4.0
+    seed: int = 0
+    scheduler: Literal["ddim", "ddpm", "euler"] = "ddim"
+    strip_frames: Annotated[int, Field(ge=2, le=16)] = 8
+
+
+class Generators(Strict):
+    embedding_plot: EmbeddingPlotSettings = EmbeddingPlotSettings()
+    token_trace: TokenTraceSettings = TokenTraceSettings()
+    diffusion_demo: DiffusionSettings = DiffusionSettings()
+
+
+class Models(Strict):
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    # Model id -> local directory with its files, for machines without the HF cache.
+    local_dirs: dict[str, str] = {}
+
+
+class Talk(Strict):
+    title: str
+    subtitle: str = ""
+    speaker: str = ""
+    event: str = ""
+    date: dt.date | None = None
+    slot_minutes: Annotated[int, Field(ge=1, le=600)]
+    agenda: Annotated[list[Section], Field(min_length=1)]
+    handout: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]] = [
+        "deep-dive", "worksheet", "glossary", "references",
+    ]  # fmt: skip
+    theme: Theme = Theme()
+    generators: Generators = Generators()
+    models: Models = Models()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Talk:
+        seen: set[str] = set()
+        for i, section in enumerate(self.agenda):
+            if section.id in seen:
+                raise _Located(("agenda", i, "id"), f"duplicate section id {section.id!r}", "give each section its own id")
+            seen.add(section.id)
+        if not any(s.enabled for s in self.agenda):
+            raise _Located(("agenda",), "every section is disabled", "set enabled: true on at least one section")
+        return self
+
+    @property
+    def sections(self) -> list[Section]:
+        """The enabled sections, in agenda order."""
+        return [s for s in self.agenda if s.enabled]
+
+    @property
+    def total_minutes(self) -> int:
+        return sum(s.minutes for s in self.sections)
+
+
+class _Located(ValueError):
+    def __init__(self, loc: tuple, what: str, fix: str):
+        super().__init__(what)
+        self.loc, self.what, self.fix = loc, what, fix
+
+
+_FIXES = {
+    "missing": "add this key",
+    "extra_forbidden": "remove it, or check its spelling against the keys in the README",
+    "int_parsing": "use a whole number",
+    "int_type": "use a whole number",
+    "bool_parsing": "use true or false",
+    "bool_type": "use true or false",
+    "string_type": "use text (quote it if it looks like a number or date)",
+    "list_type": "use a YAML list (lines starting with '- ')",
+    "literal_error": "use one of the allowed values",
+    "string_pattern_mismatch": "use lowercase letters, digits and dashes",
+    "date_from_datetime_parsing": "use a date like 2026-12-03",
+    "date_parsing": "use a date like 2026-12-03",
+}
+
+
+def load_talk(path: Path) -> tuple[Talk, list[str]]:
+    """Validated talk and its warnings. Raises W2WError naming file:line."""
+    source = YamlSource(path)
+    if not isinstance(source.data, dict):
+        raise W2WError("talk.yaml must be a mapping of keys (title:, agenda:, ...)", "see the README's example", path, 1)
+    try:
+        talk = Talk.model_validate(source.data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, _Located):
+            raise W2WError(cause.what, cause.fix, path, source.line_of(cause.loc)) from None
+        loc = tuple(error["loc"])
+        dotted = _dotted(loc)
+        what = f"{dotted}: {error['msg']}" if dotted else error["msg"]
+        fix = _FIXES.get(error["type"], "see the README for the expected value")
+        if error["type"] == "extra_forbidden":
+            what = f"unknown key {loc[-1]!r}" + (f" in {_dotted(loc[:-1])}" if loc[:-1] else "")
+        raise W2WError(what, fix, path, source.line_of(loc)) from None
+
+    warnings = []
+    if talk.total_minutes != talk.slot_minutes:
+        warnings.append(
+            f"{path.name}:{source.line_of(('agenda',))}: agenda adds up to {talk.total_minutes} min "
+            f"but slot_minutes is {talk.slot_minutes} — retime sections or change slot_minutes"
+        )
+    sections_dir = path.parent / "sections"
+    for i, section in enumerate(talk.agenda):
+        if section.enabled and not (sections_dir / f"{section.id}.md").is_file():
+            raise W2WError(
+                f"agenda section {section.id!r} has no file talk/sections/{section.id}.md",
+                "create the file, fix the id, or set enabled: false",
+                path,
+                source.line_of(("agenda", i, "id")),
+            )
+    handout_dir = path.parent / "handout"
+    for i, page in enumerate(talk.handout):
+        if not (handout_dir / f"{page}.md").is_file():
+            raise W2WError(
+                f"handout page {page!r} has no file talk/handout/{page}.md",
+                "create the file or remove it from handout:",
+                path,
+                source.line_of(("handout", i)),
+            )
+    return talk, warnings
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

@@ -1,0 +1,102 @@
+"""Rendered sections -> the reveal.js deck in site/slides/ (self-contained: works from file://)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from .errors import W2WError
+from .pages import AgendaItem, Prepared, RenderedSlide
+
+# What the deck needs from the npm package, relative to node_modules/reveal.js/.
+REVEAL_FILES = ("dist/reset.css", "dist/reveal.css", "dist/reveal.js", "dist/plugin/notes.js")
+
+
+@dataclass
+class DeckSection:
+    item: AgendaItem
+    slides: list[RenderedSlide]
+    seconds_per_slide: int
+
+
+def reveal_dir(project_root: Path) -> Path:
+    path = project_root / "node_modules" / "reveal.js"
+    if not all((path / f).is_file() for f in REVEAL_FILES):
+        raise W2WError(
+            "reveal.js is not installed (node_modules/reveal.js is missing)",
+            "run `npm ci` in the project root (package-lock.json pins the version)",
+            project_root / "package.json",
+            1,
+        )
+    return path
+
+
+def deck_sections(prepared: Prepared) -> list[DeckSection]:
+    sections = []
+    for item, section in zip(prepared.agenda, prepared.talk.sections):
+        slides = prepared.render_slides(section, "deck", root="")
+        # Pacing: the section's minutes spread over its slides (reveal.js data-timing, seconds).
+        sections.append(DeckSection(item, slides, max(1, round(section.minutes * 60 / len(slides)))))
+    return sections
+
+
+def write_deck(prepared: Prepared, out_dir: Path) -> Path:
+    """Write index.html, the theme, reveal.js and the artifacts' files into out_dir."""
+    project = prepared.project
+    reveal = reveal_dir(project.root)
+    sections = deck_sections(prepared)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(project.templates_dir)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    total_seconds = prepared.talk.total_minutes * 60
+    html = env.get_template("deck.html.j2").render(
+        talk=prepared.talk,
+        agenda=prepared.agenda,
+        sections=sections,
+        total_slides=2 + sum(len(s.slides) for s in sections),
+        reveal_config=json.dumps(
+            {
+                "width": 1280,
+                "height": 720,
+                "margin": 0.04,
+                "center": False,
+                "hash": True,
+                "slideNumber": "c/t",
+                "showSlideNumber": "all",
+                "transition": "fade",
+                "transitionSpeed": "fast",
+                "totalTime": total_seconds,
+                "pdfSeparateFragments": False,
+            }
+        ),
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "index.html").write_text(html, encoding="utf-8")
+    theme = env.get_template("deck.css.j2").render(theme=prepared.talk.theme)
+    (out_dir / "w2w-deck.css").write_text(theme + "\n" + _pygments_css(), encoding="utf-8")
+    for rel in REVEAL_FILES:
+        target = out_dir / "reveal" / Path(rel).relative_to("dist")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(reveal / rel, target)
+    copy_artifact_files(prepared, out_dir)
+    return out_dir / "index.html"
+
+
+def copy_artifact_files(prepared: Prepared, site_dir: Path) -> None:
+    for name, artifact in prepared.produced.artifacts.items():
+        target = site_dir / "artifacts" / name
+        target.mkdir(parents=True, exist_ok=True)
+        for file in artifact.files.values():
+            shutil.copyfile(artifact.directory / file, target / file)
+
+
+def _pygments_css() -> str:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(style="friendly").get_style_defs(".reveal pre code")

@@ -1,0 +1,138 @@
+"""The handout: a MkDocs plugin that turns the talk's section files into mkdocs-material pages.
+
+MkDocs' plugin events are the one seam: `on_config` prepares the talk (or takes what
+`w2w build-talk` prepared) and sets the navigation from the agenda; `on_files` adds one page per
+enabled section plus the artifacts' files; pages are rendered by w2w's own Markdown pipeline (the
+same as the deck's) in `on_page_markdown`/`on_page_content`; `on_post_build` writes the deck to
+site/slides/, so `mkdocs serve` rebuilds deck and handout together.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from mkdocs.config import config_options
+from mkdocs.config.base import Config
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.toc import get_toc
+
+from .errors import W2WError
+from .markdown_render import Heading
+from .pages import Prepared, prepare
+from .project import Project
+
+log = logging.getLogger("mkdocs.plugins.w2w")
+
+# `w2w build-talk` prepares the talk once (with its progress display) and hands it over here.
+_handoff: Prepared | None = None
+
+
+def hand_over(prepared: Prepared | None) -> None:
+    global _handoff
+    _handoff = prepared
+
+
+class W2WPluginConfig(Config):
+    deck = config_options.Type(bool, default=True)
+
+
+class W2WPlugin(BasePlugin[W2WPluginConfig]):
+    def on_config(self, config):
+        project = Project.find(Path(config.config_file_path).parent)
+        try:
+            self.prepared = _handoff if _handoff is not None else prepare(project, say=log.info)
+        except W2WError as exc:
+            from mkdocs.exceptions import PluginError
+
+            raise PluginError(str(exc)) from None
+        talk = self.prepared.talk
+        self.sections = {f"sections/{s.id}.md": s for s in talk.sections}
+        self.pages = {f"{p}.md": project.handout_file(p) for p in ["index", *talk.handout]}
+        self._rendered: dict[str, tuple[str, list[Heading]]] = {}
+        config.site_name = talk.title
+        config.site_description = talk.subtitle
+        config.nav = [
+            {"Home": "index.md"},
+            {"The talk": [{f"{item.number}. {item.title}": f"sections/{item.id}.md"} for item in self.prepared.agenda]},
+            {"Handout": [{_first_heading(self.pages[f"{p}.md"]) or p: f"{p}.md"} for p in talk.handout]},
+        ]
+        config.extra_css.append("assets/w2w-handout.css")
+        return config
+
+    def on_files(self, files: Files, config) -> Files:
+        for file in list(files):
+            if file.src_uri.endswith(".md") and file.src_uri not in self.pages:
+                files.remove(file)  # a handout page not listed in talk.yaml stays out of the site
+        for src_uri, section in self.sections.items():
+            source = self.prepared.project.section_file(section.id).read_text(encoding="utf-8")
+            files.append(File.generated(config, src_uri, content=source))
+        for name, artifact in self.prepared.produced.artifacts.items():
+            for file in artifact.files.values():
+                files.append(File.generated(config, f"artifacts/{name}/{file}", abs_src_path=str(artifact.directory / file)))
+        files.append(File.generated(config, "assets/w2w-handout.css", content=self._css()))
+        return files
+
+    def on_page_markdown(self, markdown: str, page, config, files) -> str:
+        src = page.file.src_uri
+        root = "../" * src.count("/")
+        try:
+            if src in self.sections:
+                self._rendered[src] = self.prepared.render_handout_section(self.sections[src], root)
+            elif src in self.pages:
+                self._rendered[src] = self.prepared.render_handout_page(self.pages[src], root)
+            else:
+                return markdown
+        except W2WError as exc:
+            from mkdocs.exceptions import PluginError
+
+            raise PluginError(str(exc)) from None
+        return ""  # w2w renders the page; MkDocs' own Markdown has nothing left to do
+
+    def on_page_content(self, html: str, page, config, files) -> str:
+        rendered = self._rendered.get(page.file.src_uri)
+        if rendered is None:
+            return html
+        content, headings = rendered
+        page.toc = get_toc(_toc_tokens(headings))
+        return content
+
+    def on_post_build(self, config) -> None:
+        if self.config.deck:
+            from .deck import write_deck
+
+            write_deck(self.prepared, Path(config.site_dir) / "slides")
+
+    def on_serve(self, server, config, builder):
+        root = self.prepared.project.root
+        for path in (root / "talk", root / "templates"):
+            server.watch(str(path))
+        return server
+
+    def _css(self) -> str:
+        import jinja2
+        from pygments.formatters import HtmlFormatter
+
+        templates = self.prepared.project.templates_dir
+        css = jinja2.Template((templates / "handout.css.j2").read_text()).render(theme=self.prepared.talk.theme)
+        return css + "\n" + HtmlFormatter(style="friendly").get_style_defs(".md-typeset pre code")
+
+
+def _toc_tokens(headings: list[Heading]) -> list[dict]:
+    """Nested TOC tokens (levels 2-3) in MkDocs' format, from the page's headings."""
+    tokens: list[dict] = []
+    for heading in headings:
+        token = {"level": heading.level, "id": heading.id, "name": heading.text, "children": []}
+        if heading.level == 2 or not tokens:
+            tokens.append(token)
+        elif heading.level == 3:
+            tokens[-1]["children"].append(token)
+    return tokens
+
+
+def _first_heading(path: Path) -> str:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return ""

@@ -1,0 +1,113 @@
+"""Prepared talk -> rendered pages: Jinja (per target) then Markdown, shared by deck and handout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .cache import ArtifactCache
+from .config import Section, Talk, load_talk
+from .diagrams import MermaidRenderer
+from .errors import W2WError
+from .markdown_render import Heading, MarkdownRenderer
+from .plan import Plan, make_plan
+from .produce import Produced, produce
+from .project import Project
+from .slides import split_slides
+from .templating import ArtifactView, Artifacts, make_environment, render_markdown
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    id: str
+    title: str
+    minutes: int
+    start: int  # minutes from the start of the talk
+    number: int
+
+
+@dataclass
+class RenderedSlide:
+    title: str
+    html: str
+    notes_html: str
+    notes_text: str  # Markdown of the notes, for pacing (words spoken)
+
+
+@dataclass
+class Prepared:
+    project: Project
+    talk: Talk
+    warnings: list[str]
+    plan: Plan
+    produced: Produced
+    env: object = field(repr=False)
+    markdown: MarkdownRenderer = field(repr=False)
+
+    @property
+    def agenda(self) -> list[AgendaItem]:
+        items, start = [], 0
+        for number, section in enumerate(self.talk.sections, start=1):
+            items.append(AgendaItem(section.id, section.title, section.minutes, start, number))
+            start += section.minutes
+        return items
+
+    def context(self, target: str, root: str) -> dict:
+        views = {
+            name: ArtifactView(name, a.data, a.provenance, a.files, root)
+            for name, a in self.produced.artifacts.items()
+        }
+        return {
+            "talk": self.talk,
+            "agenda": self.agenda,
+            "artifacts": Artifacts(views),
+            "target": target,
+            "root": root,
+        }
+
+    def render_slides(self, section: Section, target: str, root: str) -> list[RenderedSlide]:
+        path = self.project.section_file(section.id)
+        text = render_markdown(self.env, path, self.context(target, root))
+        slides = split_slides(text)
+        if not slides:
+            raise W2WError("the section has no slides", "write at least one slide", path, 1)
+        rendered = []
+        for slide in slides:
+            body = self._markdown(slide.content, path, slide.line)
+            notes = self._markdown(slide.notes, path, slide.line) if slide.notes else None
+            rendered.append(RenderedSlide(slide.title, body.html, notes.html if notes else "", slide.notes))
+        return rendered
+
+    def render_handout_section(self, section: Section, root: str) -> tuple[str, list[Heading]]:
+        """A section as a handout page: each slide's content followed by its notes as prose."""
+        parts, headings = [], []
+        path = self.project.section_file(section.id)
+        text = render_markdown(self.env, path, self.context("handout", root))
+        for slide in split_slides(text):
+            body = self._markdown(slide.content, path, slide.line)
+            parts.append(body.html)
+            headings += body.headings
+            if slide.notes:
+                notes = self._markdown(slide.notes, path, slide.line)
+                parts.append(f'<div class="w2w-notes"><p class="w2w-notes-label">Speaker notes</p>\n{notes.html}</div>')
+        return "\n".join(parts), headings
+
+    def render_handout_page(self, path: Path, root: str) -> tuple[str, list[Heading]]:
+        text = render_markdown(self.env, path, self.context("handout", root))
+        rendered = self._markdown(text, path, 1)
+        return rendered.html, rendered.headings
+
+    def _markdown(self, text: str, path: Path, line: int):
+        try:
+            return self.markdown.render(text, line_offset=line - 1)
+        except W2WError as exc:
+            raise exc.located(path, line)
+
+
+def prepare(project: Project, say: Callable[[str], None] = lambda _: None) -> Prepared:
+    talk, warnings = load_talk(project.talk_yaml)
+    plan = make_plan(project, talk)
+    produced = produce(plan, ArtifactCache(project.cache_dir / "artifacts"), say)
+    markdown = MarkdownRenderer(MermaidRenderer(project.cache_dir / "diagrams"))
+    return Prepared(project, talk, warnings, plan, produced, make_environment(project.root), markdown)

@@ -1,0 +1,68 @@
+"""Where things live in a w2w project (the directory holding talk/talk.yaml)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import W2WError
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Project:
+        here = (start or Path.cwd()).resolve()
+        for candidate in (here, *here.parents):
+            if (candidate / "talk" / "talk.yaml").is_file():
+                return cls(candidate)
+        raise W2WError(
+            f"no talk/talk.yaml in {here} or its parents",
+            "run w2w inside a w2w project (the directory with talk/ and mkdocs.yml)",
+        )
+
+    @property
+    def talk_yaml(self) -> Path:
+        return self.root / "talk" / "talk.yaml"
+
+    @property
+    def sections_dir(self) -> Path:
+        return self.root / "talk" / "sections"
+
+    @property
+    def handout_dir(self) -> Path:
+        return self.root / "talk" / "handout"
+
+    @property
+    def frozen_dir(self) -> Path:
+        return self.root / "talk" / "frozen"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def state_dir(self) -> Path:
+        """Build state that is not committed: caches, the build lock. CI caches this directory."""
+        return Path(os.environ.get("W2W_STATE_DIR", self.root / ".w2w"))
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.state_dir / "cache"
+
+    @property
+    def site_dir(self) -> Path:
+        return self.root / "site"
+
+    @property
+    def mkdocs_yml(self) -> Path:
+        return self.root / "mkdocs.yml"
+
+    def section_file(self, section_id: str) -> Path:
+        return self.sections_dir / f"{section_id}.md"
+
+    def handout_file(self, page: str) -> Path:
+        return self.handout_dir / f"{page}.md"

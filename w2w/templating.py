@@ -1,0 +1,135 @@
+"""Jinja2 over the talk's Markdown: StrictUndefined, the macros of templates/macros.j2, and errors
+that point at the line of the section file that caused them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import nodes
+
+from .errors import W2WError
+
+# Macros whose first argument names an artifact; `sim` always reads the embedding plot.
+ARTIFACT_MACROS = {"figure", "token_trace", "demo_image", "denoising_strip", "forward_process", "provenance"}
+IMPLIED = {"sim": "embedding_plot"}
+
+
+@dataclass(frozen=True)
+class ArtifactView:
+    """What a template sees of an artifact: data, provenance and page-relative file URLs."""
+
+    name: str
+    data: dict
+    provenance: dict
+    files: dict
+    root: str  # relative path from the page to the site's directory holding artifacts/
+
+    def url(self, role: str) -> str:
+        if role not in self.files:
+            raise W2WError(
+                f"artifact {self.name!r} has no file {role!r}",
+                f"use one of: {', '.join(sorted(self.files))}",
+            )
+        return f"{self.root}artifacts/{self.name}/{self.files[role]}"
+
+
+class Artifacts:
+    """`artifacts.<name>` in templates; an unknown name is a user error, not a Jinja undefined."""
+
+    def __init__(self, views: dict[str, ArtifactView]):
+        self._views = views
+
+    def __getattr__(self, name: str) -> ArtifactView:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __getitem__(self, name: str) -> ArtifactView:
+        if name not in self._views:
+            raise W2WError(
+                f"unknown generator or figure name {name!r}",
+                f"use one of: {', '.join(sorted(self._views)) or '(no generators in this build)'}",
+            )
+        return self._views[name]
+
+
+def make_environment(project_root: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(project_root / "templates"), str(project_root)]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # the output is Markdown; macros escape what they put into HTML
+        keep_trailing_newline=True,
+    )
+    env.globals.update(ln=math.log, log=math.log, sqrt=math.sqrt, exp=math.exp)
+    return env
+
+
+def artifact_references(env: jinja2.Environment, source: str, path: Path) -> dict[str, int]:
+    """Artifact names a page uses (`artifacts.x`, `artifacts["x"]`, macro calls) -> first line."""
+    tree = parse(env, source, path)
+    found: dict[str, int] = {}
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Call)):
+        name = None
+        if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name == "artifacts":
+            name = node.attr
+        elif (
+            isinstance(node, nodes.Getitem)
+            and isinstance(node.node, nodes.Name)
+            and node.node.name == "artifacts"
+            and isinstance(node.arg, nodes.Const)
+        ):
+            name = node.arg.value
+        elif isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name):
+            if node.node.name in IMPLIED:
+                name = IMPLIED[node.node.name]
+            elif node.node.name in ARTIFACT_MACROS and node.args and isinstance(node.args[0], nodes.Const):
+                name = node.args[0].value
+        if isinstance(name, str):
+            found.setdefault(name, node.lineno)
+    return found
+
+
+def parse(env: jinja2.Environment, source: str, path: Path) -> nodes.Template:
+    try:
+        return env.parse(source, filename=str(path))
+    except jinja2.TemplateSyntaxError as exc:
+        raise W2WError(f"template syntax error: {exc.message}", "fix the {{ }} / {% %} tags", path, exc.lineno) from None
+
+
+def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any]) -> str:
+    """Render one Jinja-Markdown file with the macros loaded for this context."""
+    source = path.read_text(encoding="utf-8")
+    try:
+        template = env.from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise W2WError(f"template syntax error: {exc.message}", "fix the {{ }} / {% %} tags", path, exc.lineno) from None
+    macros = env.get_template("macros.j2").make_module(context)
+    names = [n for n in dir(macros) if not n.startswith("_")]
+    try:
+        return template.render({**context, **{n: getattr(macros, n) for n in names}})
+    except jinja2.UndefinedError as exc:
+        raise W2WError(
+            f"undefined name in template: {exc.message}",
+            "check the spelling; names available: talk, agenda, artifacts, target, and the macros in templates/macros.j2",
+            path,
+            _template_line(exc, template),
+        ) from None
+    except W2WError as exc:
+        raise exc.located(path, _template_line(exc, template))
+    except jinja2.TemplateError as exc:
+        raise W2WError(f"template error: {exc}", "fix the template expression", path, _template_line(exc, template)) from None
+
+
+def _template_line(exc: BaseException, template: jinja2.Template) -> int | None:
+    """The page's line for an error raised while rendering `template` (not the macro's line:
+    a bad argument is the caller's mistake)."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = template.get_corresponding_lineno(tb.tb_lineno)
+        tb = tb.tb_next
+    return line
