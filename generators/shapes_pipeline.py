@@ -1,0 +1,89 @@
+"""The shapes-world model as a diffusers pipeline, so one generator drives it and Stable Diffusion alike.
+
+Same call surface as `StableDiffusionPipeline` where the demo needs it: prompt, negative_prompt,
+num_inference_steps, guidance_scale, generator, output_type, callback_on_step_end and
+callback_on_step_end_tensor_inputs. Differences: pixel space (no VAE, `vae_decode` is the identity
+map from [-1, 1] to images) and a MiniLM text encoder instead of CLIP.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import DDIMScheduler, DiffusionPipeline, UNet2DConditionModel
+from diffusers.pipelines.pipeline_utils import ImagePipelineOutput
+
+from .minilm import MiniLM
+
+
+class ShapesDiffusionPipeline(DiffusionPipeline):
+    _callback_tensor_inputs = ["latents", "prompt_embeds"]
+
+    def __init__(self, unet: UNet2DConditionModel, scheduler, encoder: MiniLM):
+        super().__init__()
+        self.register_modules(unet=unet, scheduler=scheduler)
+        self.encoder = encoder  # not a diffusers module: kept out of save/load on purpose
+
+    @classmethod
+    def from_dirs(cls, weights_dir: str | Path, encoder_path: str | Path, device: str = "cpu") -> ShapesDiffusionPipeline:
+        weights_dir = Path(weights_dir)
+        unet = UNet2DConditionModel.from_pretrained(weights_dir / "unet").to(device).eval()
+        scheduler = DDIMScheduler.from_pretrained(weights_dir / "scheduler")
+        return cls(unet, scheduler, MiniLM(encoder_path, device=device))
+
+    def vae_decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Pixel-space model: the 'latents' are the image. Returns (N, 3, H, W) in [0, 1]."""
+        return (latents / 2 + 0.5).clamp(0, 1)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        prompt: str | list[str],
+        negative_prompt: str | None = None,
+        num_inference_steps: int = 50,
+        guidance_scale: float = 4.0,
+        generator: torch.Generator | None = None,
+        output_type: str = "pil",
+        callback_on_step_end=None,
+        callback_on_step_end_tensor_inputs: list[str] = ("latents",),
+    ) -> ImagePipelineOutput:
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        n = len(prompts)
+        device = self.unet.device
+        cond, cond_mask = self.encoder.token_states(prompts)
+        uncond, uncond_mask = self.encoder.token_states([negative_prompt or ""] * n)
+        prompt_embeds = torch.cat([uncond, cond])
+        mask = torch.cat([uncond_mask, cond_mask])
+
+        size = self.unet.config.sample_size
+        latents = torch.randn((n, self.unet.config.in_channels, size, size), generator=generator, device="cpu")
+        latents = latents.to(device) * self.scheduler.init_noise_sigma
+        self.scheduler.set_timesteps(num_inference_steps, device=device)
+        self._num_timesteps = len(self.scheduler.timesteps)
+        for i, t in enumerate(self.scheduler.timesteps):
+            model_input = self.scheduler.scale_model_input(torch.cat([latents] * 2), t)
+            noise = self.unet(model_input, t, prompt_embeds, encoder_attention_mask=mask).sample
+            noise_uncond, noise_cond = noise.chunk(2)
+            noise = noise_uncond + guidance_scale * (noise_cond - noise_uncond)
+            latents = self.scheduler.step(noise, t, latents, generator=generator).prev_sample
+            if callback_on_step_end is not None:
+                local = {"latents": latents, "prompt_embeds": prompt_embeds}
+                kwargs = {k: local[k] for k in callback_on_step_end_tensor_inputs}
+                returned = callback_on_step_end(self, i, t, kwargs) or {}
+                latents = returned.get("latents", latents)
+
+        images = self.vae_decode(latents)
+        if output_type == "latent":
+            return ImagePipelineOutput(images=latents)
+        array = images.permute(0, 2, 3, 1).float().cpu().numpy()
+        if output_type == "np":
+            return ImagePipelineOutput(images=array)
+        return ImagePipelineOutput(images=self.numpy_to_pil(array))
+
+    @staticmethod
+    def numpy_to_pil(array: np.ndarray):
+        from PIL import Image
+
+        return [Image.fromarray((a * 255).round().astype("uint8")) for a in array]
