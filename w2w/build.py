@@ -74,7 +74,7 @@ def build_site(project: Project, say: Callable[[str], None] = lambda _: None, st
         site = project.site_dir
         staging = Path(tempfile.mkdtemp(prefix=".site-new-", dir=site.parent))
         try:
-            _mkdocs_build(project, prepared, staging)
+            _mkdocs_build(project, prepared, staging, say)
             swap_in(staging, site)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -82,7 +82,7 @@ def build_site(project: Project, say: Callable[[str], None] = lambda _: None, st
     return BuildResult(prepared, site, time.perf_counter() - started)
 
 
-def _mkdocs_build(project: Project, prepared: Prepared, site_dir: Path) -> None:
+def _mkdocs_build(project: Project, prepared: Prepared, site_dir: Path, say: Callable[[str], None]) -> None:
     import logging
 
     from mkdocs.commands.build import build
@@ -91,15 +91,28 @@ def _mkdocs_build(project: Project, prepared: Prepared, site_dir: Path) -> None:
 
     from . import handout_plugin
 
-    logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    # MkDocs' own log lines are collected, not printed: warnings are passed on after a good build;
+    # after a failed one the user error alone is reported.
+    records: list[logging.LogRecord] = []
+    collector = logging.Handler(logging.WARNING)
+    collector.emit = records.append
+    logger = logging.getLogger("mkdocs")
+    saved = logger.handlers[:], logger.propagate, logger.level
+    logger.handlers, logger.propagate, logger.level = [collector], False, logging.WARNING
     handout_plugin.hand_over(prepared)
     try:
         config = load_config(str(project.mkdocs_yml), site_dir=str(site_dir))
         build(config)
     except MkDocsException as exc:
-        raise W2WError(f"handout build failed: {exc}", "fix the problem above, then rebuild", project.mkdocs_yml, 1) from None
+        if handout_plugin.last_error is not None:
+            raise handout_plugin.last_error from None
+        detail = "; ".join(r.getMessage() for r in records) or str(exc)
+        raise W2WError(f"handout build failed: {detail}", "fix the handout configuration", project.mkdocs_yml, 1) from None
     finally:
         handout_plugin.hand_over(None)
+        logger.handlers, logger.propagate, logger.level = saved
+    for record in records:
+        say(f"warning: mkdocs: {record.getMessage()}")
 
 
 def swap_in(new: Path, current: Path) -> None:

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import jinja2
 
-from .errors import W2WError
+from .npm_assets import REVEAL_FILES, reveal_dir
 from .pages import AgendaItem, Prepared, RenderedSlide
 
-# What the deck needs from the npm package, relative to node_modules/reveal.js/.
-REVEAL_FILES = ("dist/reset.css", "dist/reveal.css", "dist/reveal.js", "dist/plugin/notes.js")
 
 
 @dataclass
@@ -21,18 +19,6 @@ class DeckSection:
     item: AgendaItem
     slides: list[RenderedSlide]
     seconds_per_slide: int
-
-
-def reveal_dir(project_root: Path) -> Path:
-    path = project_root / "node_modules" / "reveal.js"
-    if not all((path / f).is_file() for f in REVEAL_FILES):
-        raise W2WError(
-            "reveal.js is not installed (node_modules/reveal.js is missing)",
-            "run `npm ci` in the project root (package-lock.json pins the version)",
-            project_root / "package.json",
-            1,
-        )
-    return path
 
 
 def deck_sections(prepared: Prepared) -> list[DeckSection]:

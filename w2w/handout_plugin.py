@@ -20,18 +20,31 @@ from mkdocs.structure.toc import get_toc
 
 from .errors import W2WError
 from .markdown_render import Heading
+from .npm_assets import iframe_worker_shim
 from .pages import Prepared, prepare
 from .project import Project
 
 log = logging.getLogger("mkdocs.plugins.w2w")
 
-# `w2w build-talk` prepares the talk once (with its progress display) and hands it over here.
+SHIM_URI = "assets/javascripts/iframe-worker-shim.js"
+
+# `w2w build-talk` prepares the talk once (with its progress display) and hands it over here,
+# and takes back the user error that stopped a build (MkDocs would wrap it in its own exception).
 _handoff: Prepared | None = None
+last_error: W2WError | None = None
 
 
 def hand_over(prepared: Prepared | None) -> None:
-    global _handoff
-    _handoff = prepared
+    global _handoff, last_error
+    _handoff, last_error = prepared, None
+
+
+def _plugin_error(exc: W2WError):
+    from mkdocs.exceptions import PluginError
+
+    global last_error
+    last_error = exc
+    return PluginError(str(exc))
 
 
 class W2WPluginConfig(Config):
@@ -44,9 +57,7 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         try:
             self.prepared = _handoff if _handoff is not None else prepare(project, say=log.info)
         except W2WError as exc:
-            from mkdocs.exceptions import PluginError
-
-            raise PluginError(str(exc)) from None
+            raise _plugin_error(exc) from None
         talk = self.prepared.talk
         self.sections = {f"sections/{s.id}.md": s for s in talk.sections}
         self.pages = {f"{p}.md": project.handout_file(p) for p in ["index", *talk.handout]}
@@ -59,6 +70,8 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
             {"Handout": [{_first_heading(self.pages[f"{p}.md"]) or p: f"{p}.md"} for p in talk.handout]},
         ]
         config.extra_css.append("assets/w2w-handout.css")
+        # Material's offline plugin loads this shim from a CDN unless a local copy is listed first.
+        config.extra["polyfills"] = [SHIM_URI] + [u for u in config.extra.get("polyfills", []) if "iframe-worker" not in u]
         return config
 
     def on_files(self, files: Files, config) -> Files:
@@ -72,6 +85,8 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
             for file in artifact.files.values():
                 files.append(File.generated(config, f"artifacts/{name}/{file}", abs_src_path=str(artifact.directory / file)))
         files.append(File.generated(config, "assets/w2w-handout.css", content=self._css()))
+        shim = iframe_worker_shim(self.prepared.project.root)
+        files.append(File.generated(config, SHIM_URI, abs_src_path=str(shim)))
         return files
 
     def on_page_markdown(self, markdown: str, page, config, files) -> str:
@@ -85,9 +100,7 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
             else:
                 return markdown
         except W2WError as exc:
-            from mkdocs.exceptions import PluginError
-
-            raise PluginError(str(exc)) from None
+            raise _plugin_error(exc) from None
         return ""  # w2w renders the page; MkDocs' own Markdown has nothing left to do
 
     def on_page_content(self, html: str, page, config, files) -> str:

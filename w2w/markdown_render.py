@@ -76,7 +76,9 @@ class MarkdownRenderer:
                 try:
                     svg = self.diagrams.svg(token.content)
                 except MermaidError as exc:
-                    exc.line = env.get("line_offset", 0) + (token.map[0] if token.map else 0) + 1 + exc.diagram_line
+                    # Mermaid reports unclosed brackets past the last line: clamp into the diagram.
+                    inside = min(exc.diagram_line, max(1, token.content.count("\n")))
+                    exc.line = env.get("line_offset", 0) + (token.map[0] if token.map else 0) + 1 + inside
                     raise
                 return f'<figure class="w2w-figure w2w-mermaid">{svg}</figure>\n'
             return fence(tokens, idx, options, env)

@@ -13,6 +13,9 @@ from .errors import W2WError
 class Project:
     root: Path
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root).resolve())
+
     @classmethod
     def find(cls, start: Path | None = None) -> Project:
         here = (start or Path.cwd()).resolve()

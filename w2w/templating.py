@@ -116,20 +116,21 @@ def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any]
             f"undefined name in template: {exc.message}",
             "check the spelling; names available: talk, agenda, artifacts, target, and the macros in templates/macros.j2",
             path,
-            _template_line(exc, template),
+            _template_line(exc),
         ) from None
     except W2WError as exc:
-        raise exc.located(path, _template_line(exc, template))
+        raise exc.located(path, _template_line(exc))
     except jinja2.TemplateError as exc:
-        raise W2WError(f"template error: {exc}", "fix the template expression", path, _template_line(exc, template)) from None
+        raise W2WError(f"template error: {exc}", "fix the template expression", path, _template_line(exc)) from None
 
 
-def _template_line(exc: BaseException, template: jinja2.Template) -> int | None:
+def _template_line(exc: BaseException) -> int | None:
     """The page's line for an error raised while rendering `template` (not the macro's line:
     a bad argument is the caller's mistake)."""
     line, tb = None, exc.__traceback__
     while tb is not None:
+        # Jinja rewrites tracebacks so that template frames carry the template's own line.
         if tb.tb_frame.f_code.co_filename == "<template>":
-            line = template.get_corresponding_lineno(tb.tb_lineno)
+            line = tb.tb_lineno
         tb = tb.tb_next
     return line

@@ -1,0 +1,27 @@
+"""Shared fixtures: one per-session w2w home (converted models are made once per test run) and a
+small real talk built once for the rendering and browser tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from talk_factory import make_project
+
+
+@pytest.fixture(scope="session", autouse=True)
+def w2w_home(tmp_path_factory) -> Path:
+    home = Path(os.environ.get("W2W_TEST_HOME") or tmp_path_factory.mktemp("w2w-home"))
+    os.environ["W2W_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def mini_build(tmp_path_factory):
+    """The small talk of talk_factory, built once: (project root, BuildResult)."""
+    from w2w.build import build_site
+    from w2w.project import Project
+
+    root = make_project(tmp_path_factory.mktemp("mini"))
+    return root, build_site(Project(root))

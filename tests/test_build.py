@@ -1,0 +1,124 @@
+"""Whole builds of a small real talk: deck and handout agree, the agenda drives both, caching works."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import yaml
+
+from talk_factory import make_project
+from w2w.build import build_site
+from w2w.project import Project
+
+
+def _deck(root):
+    return (root / "site" / "slides" / "index.html").read_text()
+
+
+def _sections(html: str) -> list[str]:
+    return re.findall(r'<section id="([^"]+)"', html)
+
+
+def test_deck_has_title_agenda_slides_and_notes(mini_build):
+    root, result = mini_build
+    html = _deck(root)
+    assert 'class="w2w-title"' in html and "<h1>Mini talk</h1>" in html
+    agenda = html.split('class="w2w-agenda"', 1)[1].split("</section>", 1)[0]
+    assert re.findall(r"<td>([A-Z][a-z]+)</td>", agenda) == ["Intro", "Maths", "Words", "Total"]
+    assert _sections(html) == ["intro", "intro-2", "maths", "maths-2", "words", "words-2"]
+    assert html.count('<aside class="notes">') == 2 + 6  # title, agenda and every content slide
+    assert "Say hello and ask who has used an LLM." in html
+    assert (root / "site" / "slides" / "reveal" / "reveal.js").is_file()
+    assert (root / "site" / "slides" / "reveal" / "plugin" / "notes.js").is_file()
+
+
+def test_handout_shows_notes_as_prose_and_the_same_diagram_as_the_deck(mini_build):
+    root, _ = mini_build
+    page = (root / "site" / "sections" / "intro.html").read_text()
+    assert 'class="w2w-notes"' in page and "Say hello and ask who has used an LLM." in page
+    assert '<aside class="notes">' not in page
+    svg = re.search(r"<svg id=\"w2w-mermaid-.*?</svg>", page, re.S).group(0)
+    assert svg in _deck(root)  # byte-identical SVG in both outputs
+
+
+def test_math_and_target_switch_in_both_outputs(mini_build):
+    root, _ = mini_build
+    deck, page = _deck(root), (root / "site" / "sections" / "maths.html").read_text()
+    assert "<math" in deck and "<math" in page and "$$" not in deck + page
+    assert "Only the audience sees this." in deck and "Only readers see this." not in deck
+    assert "Only readers see this." in page and "Only the audience sees this." not in page
+
+
+def test_live_numbers_and_provenance_reach_both_outputs(mini_build):
+    root, result = mini_build
+    similarity = result.prepared.produced.artifacts["embedding_plot"].data["similarity"]
+    expected = f"dog–puppy {similarity['dog']['puppy']:.2f} vs dog–banana {similarity['dog']['banana']:.2f}"
+    assert expected in _deck(root)
+    page = (root / "site" / "sections" / "words.html").read_text()
+    assert expected in page and "sentence-transformers/all-MiniLM-L6-v2" in page
+    assert (root / "site" / "artifacts" / "embedding_plot" / "plot.png").is_file()
+    assert (root / "site" / "slides" / "artifacts" / "embedding_plot" / "plot.png").is_file()
+    worksheet = (root / "site" / "worksheet.html").read_text()
+    assert "−ln 0.3 = 1.204" in worksheet
+
+
+def test_customised_agenda_drives_deck_handout_and_pacing(tmp_path):
+    root = make_project(
+        tmp_path,
+        agenda=[
+            {"id": "words", "title": "Words first", "minutes": 7},
+            {"id": "maths", "title": "Maths", "minutes": 3, "enabled": False},
+            {"id": "intro", "title": "Intro last", "minutes": 4},
+        ],
+    )
+    result = build_site(Project(root))
+    html = _deck(root)
+    assert _sections(html) == ["words", "words-2", "intro", "intro-2"]
+    agenda = html.split('class="w2w-agenda"', 1)[1].split("</section>", 1)[0]
+    assert agenda.index("Words first") < agenda.index("Intro last") and "Maths" not in agenda
+    assert '"totalTime": 660' in html  # 7 + 4 minutes
+    timings = dict(re.findall(r'<section id="([^"]+)"[^>]*data-timing="(\d+)"', html))
+    assert timings["words"] == "210" and timings["intro"] == "120"  # minutes * 60 / slides
+    nav = (root / "site" / "index.html").read_text()
+    assert nav.index("1. Words first") < nav.index("2. Intro last")
+    assert not (root / "site" / "sections" / "maths.html").exists()
+    assert result.prepared.warnings == []
+
+
+def test_second_build_runs_no_generator_and_loads_no_model(tmp_path):
+    root = make_project(tmp_path)
+    first = build_site(Project(root))
+    assert first.prepared.produced.ran == ["embedding_plot"]
+    code = (
+        "import sys, w2w.build as b, w2w.project as p; r = b.build_site(p.Project(sys.argv[1]));"
+        "print(r.prepared.produced.ran, 'transformers' in sys.modules, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[] False False"  # cache hit: not even torch was imported
+
+
+def test_changing_a_generator_input_reruns_it(tmp_path):
+    root = make_project(tmp_path)
+    build_site(Project(root))
+    talk = yaml.safe_load((root / "talk" / "talk.yaml").read_text())
+    talk["generators"]["embedding_plot"]["words"] = ["dog", "puppy", "banana", "car"]
+    (root / "talk" / "talk.yaml").write_text(yaml.safe_dump(talk, sort_keys=False))
+    again = build_site(Project(root))
+    assert again.prepared.produced.ran == ["embedding_plot"]
+    assert again.prepared.produced.artifacts["embedding_plot"].data["words"][-1] == "car"
+
+
+def test_a_user_error_exits_2_with_one_line_and_keeps_the_previous_site(tmp_path):
+    root = make_project(tmp_path)
+    build_site(Project(root))
+    before = (root / "site" / "index.html").read_text()
+    section = root / "talk" / "sections" / "maths.md"
+    section.write_text(section.read_text().replace("# Maths", "# Maths {{ nope }}"))
+    proc = subprocess.run([sys.executable, "-m", "w2w.cli", "build-talk"], cwd=root, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "talk/sections/maths.md:1: undefined name in template" in lines[0] and " — " in lines[0]
+    assert (root / "site" / "index.html").read_text() == before

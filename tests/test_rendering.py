@@ -1,0 +1,137 @@
+"""Markdown and template rendering: slides, notes, Mermaid as SVG, math as MathML, line-precise errors."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from w2w.diagrams import MermaidRenderer
+from w2w.errors import W2WError
+from w2w.markdown_render import MarkdownRenderer
+from w2w.slides import split_slides
+from w2w.templating import artifact_references, make_environment, render_markdown
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def markdown():
+    return MarkdownRenderer(MermaidRenderer())
+
+
+def test_slides_split_on_rules_and_notes_but_not_inside_code():
+    text = textwrap.dedent(
+        """\
+        # One
+        body
+        Note:
+        first notes
+        ---
+        ## Two
+        ```python
+        x = 1
+        ---
+        Note: not a note
+        ```
+        Note: second notes
+        ---
+        ## Three
+        """
+    )
+    slides = split_slides(text)
+    assert [s.title for s in slides] == ["One", "Two", "Three"]
+    assert slides[0].notes == "first notes"
+    assert "---\nNote: not a note" in slides[1].content
+    assert slides[1].notes == "second notes"
+    assert slides[2].notes == "" and slides[2].line == 14
+
+
+def test_mermaid_becomes_inline_svg_with_a_unique_id(markdown):
+    one = markdown.render("```mermaid\ngraph TD\nA[Text Prompt] --> B[Text Encoder]\n```\n").html
+    two = markdown.render("```mermaid\nflowchart LR\nA[Prompt] --> B[LLM]\n```\n").html
+    assert "<svg" in one and "Text Encoder" in one and "<pre" not in one
+    ids = [html.split('id="', 1)[1].split('"', 1)[0] for html in (one, two)]
+    assert ids[0] != ids[1] and all(i.startswith("w2w-mermaid-") for i in ids)
+    assert "my-svg" not in one + two
+
+
+def test_math_becomes_mathml(markdown):
+    html = markdown.render("Inline $x_t$ and\n\n$$\n\\mathrm{softmax}(QK^T/\\sqrt{d_k})V\n$$\n").html
+    assert html.count("<math") == 2
+    assert 'display="block"' in html and "<msqrt>" in html and "$" not in html
+
+
+def test_tables_definition_lists_and_code(markdown):
+    html = markdown.render("| a | b |\n|---|---|\n| 1 | 2 |\n\nToken\n: a unit of text\n\n```python\nimport torch\n```\n").html
+    assert "<table>" in html and "<dl>" in html and "<dt>Token</dt>" in html
+    assert 'class="language-python"' in html and "<span" in html  # highlighted by Pygments
+
+
+def test_invalid_mermaid_names_the_line_of_the_bad_diagram_line(markdown):
+    text = "intro\n\n```mermaid\ngraph TD\nA[x --> \n```\n"
+    with pytest.raises(W2WError) as err:
+        markdown.render(text, line_offset=10)
+    assert "invalid Mermaid diagram" in err.value.what
+    assert err.value.line == 10 + 3 + 2  # offset + fence opening line + the diagram's line 2
+
+
+def _page(tmp_path, text: str) -> Path:
+    page = tmp_path / "page.md"
+    page.write_text(textwrap.dedent(text))
+    return page
+
+
+def _context(target="deck"):
+    from w2w.templating import Artifacts
+
+    return {"talk": {}, "agenda": [], "artifacts": Artifacts({}), "target": target, "root": ""}
+
+
+def test_target_switch_renders_deck_and_handout_differently(tmp_path):
+    env = make_environment(REPO)
+    page = _page(tmp_path, '{% if target == "handout" %}reader{% else %}audience{% endif %}\n')
+    assert render_markdown(env, page, _context("deck")).strip() == "audience"
+    assert render_markdown(env, page, _context("handout")).strip() == "reader"
+
+
+def test_undefined_name_is_a_user_error_with_its_line(tmp_path):
+    env = make_environment(REPO)
+    page = _page(tmp_path, "line one\nline two {{ speaker_nmae }}\n")
+    with pytest.raises(W2WError) as err:
+        render_markdown(env, page, _context())
+    assert err.value.file == page and err.value.line == 2
+    assert "speaker_nmae" in err.value.what
+
+
+def test_jinja_syntax_error_has_its_line(tmp_path):
+    env = make_environment(REPO)
+    page = _page(tmp_path, "ok\n\n{% if target %}\nno endif\n")
+    with pytest.raises(W2WError) as err:
+        render_markdown(env, page, _context())
+    assert "template syntax error" in err.value.what and err.value.line == 3  # the unclosed if
+
+
+def test_unknown_artifact_is_found_before_any_generator_runs(tmp_path):
+    env = make_environment(REPO)
+    source = "a\n{{ figure('embedding_plot', 'plot', 'x') }}\n{{ artifacts.token_trace.data.prompt }}\n{{ sim('a', 'b') }}\n"
+    refs = artifact_references(env, source, tmp_path / "p.md")
+    assert refs == {"embedding_plot": 2, "token_trace": 3}
+
+
+def test_macros_escape_model_text(tmp_path):
+    from w2w.templating import ArtifactView, Artifacts
+
+    env = make_environment(REPO)
+    steps = [{"token": "</script>", "token_id": 1, "prob": 0.5, "entropy": 1.0,
+              "top": [{"token": "</script>", "token_id": 1, "prob": 0.5}, {"token": "<&", "token_id": 2, "prob": 0.3}]}]
+    data = {"prompt": "a <b>", "completion": "</script>", "sampling": "greedy", "temperature": None, "top_k": 2,
+            "tokens_per_second": 10.0, "mean_nll": 0.7, "steps": steps}
+    provenance = {"model": "tiny<model>", "source": "local", "device": "CPU", "seconds": 1.0, "embedded": False}
+    view = ArtifactView("token_trace", data, provenance, {"figure": "f.png"}, "")
+    context = {**_context("deck"), "artifacts": Artifacts({"token_trace": view})}
+    page = _page(tmp_path, '{{ token_trace("token_trace") }}\n')
+    html = render_markdown(env, page, context)
+    assert "</script>" not in html and "&lt;/script&gt;" in html and "&lt;&amp;" in html
+    assert "tiny&lt;model&gt;" in html and "a &lt;b&gt;" in html
