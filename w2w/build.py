@@ -68,7 +68,8 @@ def build_lock(project: Project, wait_seconds: float = 600, say: Callable[[str],
 def build_site(project: Project, say: Callable[[str], None] = lambda _: None, strict: bool = False) -> BuildResult:
     started = time.perf_counter()
     with build_lock(project, say=say):
-        prepared = prepare(project, say)
+        _remove_leftovers(project)
+        prepared = prepare(project, say, strict)
         for warning in prepared.warnings:
             say(f"warning: {warning}")
         site = project.site_dir
@@ -80,6 +81,33 @@ def build_site(project: Project, say: Callable[[str], None] = lambda _: None, st
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return BuildResult(prepared, site, time.perf_counter() - started)
+
+
+def freeze(project: Project, say: Callable[[str], None] = lambda _: None) -> list[str]:
+    """Record the current artifacts (made now if needed) as the talk's frozen outputs."""
+    from .frozen import FrozenStore
+
+    with build_lock(project, say=say):
+        prepared = prepare(project, say)
+        jobs = {job.name: job for job in prepared.plan.jobs}
+        FrozenStore(project.frozen_dir).freeze(
+            {
+                name: (artifact, jobs[name].fields, jobs[name].model.full_model_id or jobs[name].model.id)
+                for name, artifact in prepared.produced.artifacts.items()
+            }
+        )
+    return sorted(prepared.produced.artifacts)
+
+
+def _remove_leftovers(project: Project) -> None:
+    """Scratch directories of builds that were killed. Safe: we hold the build lock."""
+    for pattern, parent in ((".site-new-*", project.site_dir.parent), (".site-old-*", project.site_dir.parent)):
+        for path in parent.glob(pattern):
+            shutil.rmtree(path, ignore_errors=True)
+    artifacts = project.cache_dir / "artifacts"
+    if artifacts.is_dir():
+        for path in artifacts.glob("*/.*"):  # ArtifactCache.store's scratch dirs start with "."
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _mkdocs_build(project: Project, prepared: Prepared, site_dir: Path, say: Callable[[str], None]) -> None:

@@ -47,6 +47,7 @@ def _project(path: Path | None):
 @user_errors
 def build_talk(
     project: Path = typer.Option(None, "--project", "-p", help="Project directory (default: search upwards from here)."),
+    strict: bool = typer.Option(False, help="Fail instead of replacing a stale frozen full-model output with the embedded stand-in."),
 ) -> None:
     """Run the live-output generators and build the deck (site/slides/) and the handout (site/)."""
     from .build import build_site
@@ -61,7 +62,7 @@ def build_talk(
                 status.update(message)
                 console.print(f"  {message}", soft_wrap=True)
 
-        result = build_site(proj, say=say)
+        result = build_site(proj, say=say, strict=strict)
     produced = result.prepared.produced
     ran = ", ".join(produced.ran) or "none"
     console.print(
@@ -70,6 +71,39 @@ def build_talk(
         markup=True,
         soft_wrap=True,
     )
+
+
+@app.command()
+@user_errors
+def status(
+    project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
+    explain: bool = typer.Option(False, "--explain", help="For each stale artifact, list the key fields that differ."),
+) -> None:
+    """Which artifacts are fresh (frozen or cached) and which the next build would regenerate."""
+    from .status import explain as explain_status
+
+    rows = explain_status(_project(project))
+    width = max((len(r.name) for r in rows), default=0)
+    for row in rows:
+        state = "[green]fresh[/]" if row.fresh else "[yellow]stale[/]"
+        console.print(f"{row.name:<{width}}  {state}  {row.detail}", markup=True, soft_wrap=True, highlight=False)
+        if explain:
+            for difference in row.differences:
+                console.print(f"{'':<{width}}    {difference}", markup=False, soft_wrap=True, highlight=False)
+
+
+@app.command()
+@user_errors
+def freeze(
+    project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
+) -> None:
+    """Record the current generator outputs in talk/frozen/ (commit them to publish the talk's artifacts)."""
+    from .build import freeze as freeze_outputs
+
+    proj = _project(project)
+    with console.status("freezing…"):
+        names = freeze_outputs(proj, say=lambda m: console.print(f"  {m}", soft_wrap=True))
+    console.print(f"[green]froze[/] {', '.join(names)} into {proj.frozen_dir}", markup=True, soft_wrap=True)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from .cache import ArtifactCache
 from .config import Section, Talk, load_talk
 from .diagrams import MermaidRenderer
 from .errors import W2WError
+from .frozen import FrozenStore
 from .markdown_render import Heading, MarkdownRenderer
 from .plan import Plan, make_plan
 from .produce import Produced, produce
@@ -54,8 +55,9 @@ class Prepared:
         return items
 
     def context(self, target: str, root: str) -> dict:
+        notices = self.produced.notices
         views = {
-            name: ArtifactView(name, a.data, a.provenance, a.files, root)
+            name: ArtifactView(name, a.data, {**a.provenance, "fallback": notices.get(name, "")}, a.files, root)
             for name, a in self.produced.artifacts.items()
         }
         return {
@@ -105,9 +107,9 @@ class Prepared:
             raise exc.located(path, line)
 
 
-def prepare(project: Project, say: Callable[[str], None] = lambda _: None) -> Prepared:
+def prepare(project: Project, say: Callable[[str], None] = lambda _: None, strict: bool = False) -> Prepared:
     talk, warnings = load_talk(project.talk_yaml)
     plan = make_plan(project, talk)
-    produced = produce(plan, ArtifactCache(project.cache_dir / "artifacts"), say)
+    produced = produce(plan, ArtifactCache(project.cache_dir / "artifacts"), FrozenStore(project.frozen_dir), say, strict)
     markdown = MarkdownRenderer(MermaidRenderer(project.cache_dir / "diagrams"))
     return Prepared(project, talk, warnings, plan, produced, make_environment(project.root), markdown)

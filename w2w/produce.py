@@ -1,4 +1,7 @@
-"""Plan -> Artifacts: reuse what the cache has, run the generators whose key is new."""
+"""Plan -> Artifacts: use a fresh frozen artifact, else the cache, else run the generator.
+
+The same decision, without running anything, is what `w2w status --explain` reports.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,22 @@ import generators
 from generators.base import Artifact
 
 from .cache import ArtifactCache
+from .errors import W2WError
+from .frozen import Difference, FrozenStore
 from .plan import Job, Plan
+
+
+@dataclass
+class Decision:
+    job: Job
+    state: str  # "frozen" (fresh frozen output), "cached", or "run"
+    why: list[Difference] = field(default_factory=list)  # for "run" after a stale frozen entry
+    frozen_entry: dict | None = None
+    fallback: str = ""  # set when a stand-in replaces a stale frozen full-model output
+
+    @property
+    def requested_model(self) -> str:
+        return self.job.model.full_model_id or self.job.model.id
 
 
 @dataclass
@@ -18,19 +36,59 @@ class Produced:
     artifacts: dict[str, Artifact]
     ran: list[str] = field(default_factory=list)  # generators that had to run in this build
     reused: list[str] = field(default_factory=list)
+    notices: dict[str, str] = field(default_factory=dict)  # name -> caption note (fallbacks)
 
 
-def produce(plan: Plan, cache: ArtifactCache, say: Callable[[str], None] = lambda _: None) -> Produced:
+def decide(job: Job, cache: ArtifactCache, frozen: FrozenStore) -> Decision:
+    requested = job.model.full_model_id or job.model.id
+    stale = frozen.stale_fields(job.name, job.fields, requested)
+    entry = frozen.entry(job.name)
+    if stale == [] and frozen.load(job.name) is not None:
+        return Decision(job, "frozen", frozen_entry=entry)
+    state = "cached" if cache.load(job.name, job.key) is not None else "run"
+    decision = Decision(job, state, why=stale or [], frozen_entry=entry)
+    made_with = (entry or {}).get("made_with", {})
+    if stale and job.model.embedded and not made_with.get("embedded", True):
+        changed = ", ".join(d.field for d in stale)
+        decision.fallback = (
+            f"the frozen output of {made_with.get('model')} ({made_with.get('device')}) is stale "
+            f"({changed} changed) and this machine has only the embedded {job.model.id}"
+        )
+    return decision
+
+
+def produce(
+    plan: Plan,
+    cache: ArtifactCache,
+    frozen: FrozenStore,
+    say: Callable[[str], None] = lambda _: None,
+    strict: bool = False,
+) -> Produced:
     result = Produced({})
     for job in plan.jobs:
-        artifact = cache.load(job.name, job.key)
-        if artifact is not None:
+        decision = decide(job, cache, frozen)
+        if decision.state == "frozen":
+            result.artifacts[job.name] = frozen.load(job.name)
             result.reused.append(job.name)
-        else:
-            say(f"running {job.name} on {job.model.id} ({job.model.source}, {job.device})")
-            artifact = cache.store(job.name, job.key, job.fields, lambda out, job=job: _run(job, out))
-            result.ran.append(job.name)
-        result.artifacts[job.name] = artifact
+            continue
+        if decision.fallback:
+            if strict:
+                raise W2WError(
+                    f"{job.name}: {decision.fallback}",
+                    "regenerate it on a machine with the full model and run `w2w freeze`, or build without --strict",
+                    *job.used_at,
+                )
+            say(f"warning: {job.name}: {decision.fallback}; STAND-IN OUTPUT, the slide says so")
+            result.notices[job.name] = f"replaces a stale frozen output of {decision.frozen_entry['made_with']['model']}"
+        elif job.model.embedded:
+            say(f"warning: {job.name}: {decision.requested_model} is not on this machine; using the embedded stand-in {job.model.id}")
+        if decision.state == "cached":
+            result.artifacts[job.name] = cache.load(job.name, job.key)
+            result.reused.append(job.name)
+            continue
+        say(f"running {job.name} on {job.model.id} ({job.model.source}, {job.device})")
+        result.artifacts[job.name] = cache.store(job.name, job.key, job.fields, lambda out, job=job: _run(job, out))
+        result.ran.append(job.name)
     return result
 
 

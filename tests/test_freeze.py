@@ -1,0 +1,201 @@
+"""Frozen artifacts, staleness explained field by field, fallback policy, locks and kill-safety."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from generators.base import ModelRef
+from talk_factory import make_project
+from w2w.build import build_site, freeze
+from w2w.cache import ArtifactCache
+from w2w.errors import W2WError
+from w2w.frozen import FrozenStore
+from w2w.plan import Job
+from w2w.produce import decide, produce
+from w2w.project import Project
+from w2w.status import explain
+
+FIELDS = {
+    "generator": "diffusion_demo",
+    "version": "1",
+    "inputs": {"prompt": "a robot", "steps": 50},
+    "model": {"id": "stable-diffusion-v1-5/stable-diffusion-v1-5", "revision": "abc123"},
+    "libraries": {"diffusers": "0.41.0", "torch": "2.13.0"},
+    "device": "cuda",
+}
+SD = FIELDS["model"]["id"]
+
+
+def _frozen_store(tmp_path, fields=FIELDS, embedded=False) -> FrozenStore:
+    (tmp_path / "frozen").mkdir(parents=True)
+    lock = {"version": 1, "artifacts": {"diffusion_demo": {
+        "fields": fields, "requested_model": SD, "files": [],
+        "made_with": {"model": fields["model"]["id"], "device": "CUDA (H100)", "embedded": embedded}}}}
+    (tmp_path / "frozen" / "lock.json").write_text(json.dumps(lock))
+    return FrozenStore(tmp_path / "frozen")
+
+
+def _with(path: str, value):
+    fields = yaml.safe_load(yaml.safe_dump(FIELDS))
+    node = fields
+    *parents, leaf = path.split(".")
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+    return fields
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        ("version", "2"),
+        ("inputs.prompt", "a painter"),
+        ("model.revision", "def456"),
+        ("libraries.diffusers", "0.42.0"),
+        ("device", "cpu"),
+    ],
+)
+def test_each_key_field_makes_a_frozen_artifact_stale_and_is_named(tmp_path, path, value):
+    store = _frozen_store(tmp_path)
+    stale = store.stale_fields("diffusion_demo", _with(path, value), SD)
+    assert [d.field for d in stale] == [path]
+    assert str(stale[0]).startswith(f"{path}: ") and " → " in str(stale[0])
+    assert store.stale_fields("diffusion_demo", FIELDS, SD) == []
+
+
+def test_a_full_model_output_stays_fresh_where_only_a_stand_in_exists(tmp_path):
+    store = _frozen_store(tmp_path)
+    here = _with("model.id", "w2w/shapes-diffusion") | {"device": "cpu", "libraries": {"diffusers": "0.42.0"}}
+    assert store.stale_fields("diffusion_demo", here, SD) == []  # environment is not comparable here
+    changed = here | {"inputs": {"prompt": "a painter", "steps": 50}}
+    assert [d.field for d in store.stale_fields("diffusion_demo", changed, SD)] == ["inputs.prompt"]
+
+
+def test_a_frozen_stand_in_output_is_stale_where_the_real_model_exists(tmp_path):
+    store = _frozen_store(tmp_path, fields=_with("model.id", "w2w/shapes-diffusion"), embedded=True)
+    stale = store.stale_fields("diffusion_demo", FIELDS, SD)
+    assert [str(d) for d in stale] == ['model.id: "w2w/shapes-diffusion" → "stable-diffusion-v1-5/stable-diffusion-v1-5"']
+
+
+def _stand_in_job(tmp_path, prompt: str) -> Job:
+    model = ModelRef("w2w/shapes-diffusion", "sha256:1", "shipped", str(tmp_path), embedded=True, full_model_id=SD)
+    fields = _with("inputs.prompt", prompt) | {"model": {"id": model.id, "revision": "sha256:1"}, "device": "cpu"}
+    return Job("diffusion_demo", None, model, "cpu", fields, "k" + prompt.replace(" ", ""), (tmp_path / "s.md", 7))
+
+
+def test_fallback_to_the_stand_in_is_loud_and_strict_fails(tmp_path):
+    store = _frozen_store(tmp_path)
+    cache = ArtifactCache(tmp_path / "cache")
+    decision = decide(_stand_in_job(tmp_path, "a painter"), cache, store)
+    assert decision.state == "run"
+    assert "frozen output of stable-diffusion-v1-5/stable-diffusion-v1-5" in decision.fallback
+    assert "inputs.prompt changed" in decision.fallback and "embedded w2w/shapes-diffusion" in decision.fallback
+
+    class OnePlan:
+        jobs = (_stand_in_job(tmp_path, "a painter"),)
+
+    with pytest.raises(W2WError) as err:
+        produce(OnePlan, cache, store, strict=True)
+    assert err.value.line == 7 and "stale" in err.value.what
+    # Unchanged request: the frozen full-model output is used, no fallback.
+    assert decide(_stand_in_job(tmp_path, "a robot"), cache, store).fallback == ""
+
+
+def test_freeze_then_build_uses_frozen_artifacts_without_loading_a_model(tmp_path):
+    root = make_project(tmp_path)
+    assert freeze(Project(root)) == ["embedding_plot"]
+    lock = (root / "talk" / "frozen" / "lock.json").read_text()
+    assert '"embedding_plot"' in lock and '"requested_model"' in lock
+    env = dict(os.environ, W2W_STATE_DIR=str(tmp_path / "fresh-state"))  # an empty build cache
+    code = (
+        "import sys, w2w.build as b, w2w.project as p; r = b.build_site(p.Project(sys.argv[1]));"
+        "print(r.prepared.produced.ran, r.prepared.produced.reused, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(root)], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] ['embedding_plot'] False"
+    rows = explain(Project(root))
+    assert [(r.name, r.fresh, r.source) for r in rows] == [("embedding_plot", True, "frozen")]
+
+
+def test_status_explains_a_stale_input_and_prose_edits_run_nothing(tmp_path):
+    root = make_project(tmp_path)
+    freeze(Project(root))
+    section = root / "talk" / "sections" / "intro.md"
+    section.write_text(section.read_text().replace("Welcome", "Hello again"))
+    assert build_site(Project(root)).prepared.produced.ran == []  # prose edit: no generator
+    talk = yaml.safe_load((root / "talk" / "talk.yaml").read_text())
+    talk["generators"]["embedding_plot"]["words"] = ["dog", "puppy", "banana", "cat"]
+    (root / "talk" / "talk.yaml").write_text(yaml.safe_dump(talk, sort_keys=False))
+    (row,) = explain(Project(root))
+    assert not row.fresh and [d.field for d in row.differences] == ["inputs.words"]
+    proc = subprocess.run([sys.executable, "-m", "w2w.cli", "status", "--explain"], cwd=root, capture_output=True, text=True)
+    assert proc.returncode == 0 and "stale" in proc.stderr
+    assert 'inputs.words: ["dog", "puppy", "banana"] → ["dog", "puppy", "banana", "cat"]' in proc.stderr
+
+
+def _build_command(root: Path) -> list[str]:
+    return [sys.executable, "-m", "w2w.cli", "build-talk", "--project", str(root)]
+
+
+def test_concurrent_builds_wait_for_each_other(tmp_path):
+    root = make_project(tmp_path)
+    build_site(Project(root))  # warm cache: the two builds contend only for the lock
+    first = subprocess.Popen(_build_command(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(_build_command(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    outputs = [p.communicate(timeout=300) for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0
+    assert any("another build is running" in err for _, err in outputs)
+    assert (root / "site" / "slides" / "index.html").is_file()
+
+
+def _same_tree(a: Path, b: Path) -> bool:
+    comparison = filecmp.dircmp(a, b)
+    if comparison.left_only or comparison.right_only or comparison.diff_files or comparison.funny_files:
+        return False
+    _, mismatch, errors = filecmp.cmpfiles(a, b, comparison.common_files, shallow=False)
+    return not mismatch and not errors and all(_same_tree(a / d, b / d) for d in comparison.common_dirs)
+
+
+def test_killing_builds_at_random_points_leaves_a_usable_site_and_cache(tmp_path):
+    root = make_project(tmp_path)
+    build_site(Project(root))
+    reference = tmp_path / "reference"
+    os.replace(root / "site", reference)
+    build_site(Project(root))
+    assert _same_tree(reference, root / "site")  # builds are reproducible, so identity is testable
+    rng = random.Random(1)
+    for _ in range(6):
+        proc = subprocess.Popen(_build_command(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 4.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert (root / "site" / "index.html").is_file() and (root / "site" / "slides" / "index.html").is_file()
+        assert _same_tree(reference, root / "site")  # the previous site, whole
+    assert build_site(Project(root)).prepared.produced.ran == []  # the cache is intact
+    assert _same_tree(reference, root / "site")
+    assert not list(root.glob(".site-*"))  # leftovers of killed builds are cleaned up
+
+
+def test_killing_a_generator_run_leaves_no_partial_artifact(tmp_path):
+    root = make_project(tmp_path)
+    proc = subprocess.Popen(_build_command(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(4.0)  # inside the embedding generator (model load takes longer than this here)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    artifacts = root / ".w2w" / "cache" / "artifacts" / "embedding_plot"
+    complete = [d for d in artifacts.iterdir() if not d.name.startswith(".")] if artifacts.exists() else []
+    assert all((d / "artifact.json").is_file() for d in complete)
+    result = build_site(Project(root))
+    assert result.prepared.produced.artifacts["embedding_plot"].path("plot").is_file()
+    assert not [d for d in artifacts.iterdir() if d.name.startswith(".")]

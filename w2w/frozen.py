@@ -1,0 +1,139 @@
+"""Frozen artifacts: the published talk's generator outputs, committed under talk/frozen/ with a lock.
+
+Freshness is judged field by field, so `w2w status --explain` can say exactly what changed:
+- what the talk and the code ask for (generator, version, inputs, requested model id) must match;
+- what the machine made it with (model revision, library versions, device class) must match too,
+  but only where this machine would make it with that same model. A Stable Diffusion image frozen
+  on a GPU box stays fresh on a CPU-only CI runner that cannot run Stable Diffusion at all; if the
+  talk's prompt changes, it is stale everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from generators.base import Artifact
+
+from .cache import load_artifact, write_artifact
+
+LOCK_NAME = "lock.json"
+
+
+@dataclass(frozen=True)
+class Difference:
+    field: str  # dotted path, e.g. "inputs.prompt" or "libraries.diffusers"
+    frozen: object
+    current: object
+
+    def __str__(self) -> str:
+        return f"{self.field}: {_show(self.frozen)} → {_show(self.current)}"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "…"
+        return f'"{text}"'
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def differences(old: dict, new: dict, prefix: str = "") -> list[Difference]:
+    """Leaf-level differences between two key-field dicts."""
+    found = []
+    for key in sorted(set(old) | set(new)):
+        path = f"{prefix}{key}"
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += differences(a, b, path + ".")
+        elif a != b:
+            found.append(Difference(path, a, b))
+    return found
+
+
+def requested_fields(fields: dict, requested_model: str) -> dict:
+    """The part of a job's key the talk and the code decide, with the model as the talk names it."""
+    return {
+        "generator": fields["generator"],
+        "version": fields["version"],
+        "inputs": fields["inputs"],
+        "model": {"id": requested_model},
+    }
+
+
+def environment_fields(fields: dict) -> dict:
+    return {"model": {"revision": fields["model"]["revision"]}, "libraries": fields["libraries"], "device": fields["device"]}
+
+
+class FrozenStore:
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.lock_path = directory / LOCK_NAME
+        try:
+            self.lock = json.loads(self.lock_path.read_text())["artifacts"]
+        except (OSError, ValueError, KeyError):
+            self.lock = {}
+
+    def entry(self, name: str) -> dict | None:
+        return self.lock.get(name)
+
+    def load(self, name: str) -> Artifact | None:
+        return load_artifact(self.directory / name) if name in self.lock else None
+
+    def stale_fields(self, name: str, fields: dict, requested_model: str) -> list[Difference] | None:
+        """None if nothing is frozen for `name`; else what makes it stale ([] means fresh).
+
+        `fields` is the key this machine would make the artifact with now; `requested_model` is the
+        model the talk asks for (the stand-in's `full_model_id` when only a stand-in is here).
+        """
+        entry = self.entry(name)
+        if entry is None:
+            return None
+        frozen = entry["fields"]
+        frozen_requested = entry.get("requested_model", frozen["model"]["id"])
+        found = differences(requested_fields(frozen, frozen_requested), requested_fields(fields, requested_model))
+        made_with, here = frozen["model"]["id"], fields["model"]["id"]
+        if made_with == here:
+            found += differences(environment_fields(frozen), environment_fields(fields))
+        elif here == requested_model:
+            # Frozen from a stand-in, and the real model is on this machine: make the real thing.
+            found.append(Difference("model.id", made_with, here))
+        # else: the frozen output came from a model this machine lacks; its environment can't be
+        # compared here, and the talk's request is unchanged, so it stays the published output.
+        return found
+
+    def freeze(self, artifacts: dict[str, tuple[Artifact, dict, str]]) -> None:
+        """Replace the frozen set with `artifacts` (name -> (artifact, key fields, requested model))."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        lock = {}
+        for name, (artifact, fields, requested_model) in sorted(artifacts.items()):
+            staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.directory))
+            for file in artifact.files.values():
+                shutil.copyfile(artifact.directory / file, staging / file)
+            write_artifact(artifact, fields, staging)
+            target = self.directory / name
+            if target.exists():
+                old = self.directory / f".{name}.old"
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(target, old)
+                os.replace(staging, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(staging, target)
+            lock[name] = {
+                "fields": fields,
+                "requested_model": requested_model,
+                "files": sorted(artifact.files.values()),
+                "made_with": {k: artifact.provenance.get(k) for k in ("model", "source", "device", "embedded", "dtype")},
+            }
+        for stale in self.directory.iterdir():
+            if stale.is_dir() and stale.name not in lock and not stale.name.startswith("."):
+                shutil.rmtree(stale)
+        text = json.dumps({"version": 1, "artifacts": lock}, indent=2, sort_keys=True, default=str) + "\n"
+        tmp = self.lock_path.with_suffix(".json.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, self.lock_path)
+        self.lock = lock

@@ -1,0 +1,90 @@
+"""The built deck as a PDF: reveal.js' own print layout (`?print-pdf`) printed by headless Chromium.
+
+The page is opened with the network blocked (only file: and data: URLs load) and printed once the
+deck says it is ready (`html[data-w2w-ready="true"]`, set after reveal.js' `pdf-ready` event and
+after every image decoded), not after a "network idle" guess. One PDF page per slide, 1280x720
+landscape; with `notes=True` each slide that has speaker notes is followed by a page of its notes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .browser_check import OfflinePage, Problem, browser
+from .errors import W2WError
+from .project import Project
+
+PAGE_WIDTH, PAGE_HEIGHT = 1280, 720
+READY = "html[data-w2w-ready='true']"
+
+
+@dataclass
+class PdfExport:
+    path: Path
+    slides: int  # slides in the deck (= slide pages)
+    notes_pages: int  # pages of speaker notes (0 without --notes)
+    seconds: float
+    problems: list[Problem] = field(default_factory=list)  # blocked requests, console errors
+
+    @property
+    def pages(self) -> int:
+        return self.slides + self.notes_pages
+
+
+def deck_path(project: Project) -> Path:
+    deck = project.site_dir / "slides" / "index.html"
+    if not deck.is_file():
+        raise W2WError(f"no built deck at {deck}", "run `w2w build-talk` first")
+    return deck
+
+
+def print_url(deck: Path, notes: bool) -> str:
+    # Query parameters override reveal.js' config: no margin (the page is exactly one slide),
+    # and notes on a page of their own after their slide.
+    query = "print-pdf&margin=0" + ("&showNotes=separate-page" if notes else "")
+    return f"{deck.resolve().as_uri()}?{query}"
+
+
+def export_pdf(project: Project, output: Path | None = None, notes: bool = False, timeout_s: float = 60) -> PdfExport:
+    deck = deck_path(project)
+    output = Path(output) if output else deck.parent / "talk.pdf"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    with browser() as chromium:
+        view = OfflinePage(chromium, PAGE_WIDTH, PAGE_HEIGHT)
+        page = view.page
+        page.emulate_media(media="print")
+        page.goto(print_url(deck, notes))
+        try:
+            page.wait_for_selector(READY, state="attached", timeout=timeout_s * 1000)
+        except Exception:  # Playwright's TimeoutError; the deck never said it was ready
+            problems = "; ".join(str(p) for p in view.problems("slides")) or "no console errors"
+            raise W2WError(
+                f"the deck did not become ready within {timeout_s:.0f} s ({problems})",
+                "rebuild it with `w2w build-talk`, then run `w2w check` to see what fails",
+            ) from None
+        counts = page.evaluate(
+            """() => ({
+                slides: document.querySelectorAll('.reveal .slides .pdf-page').length,
+                notes: document.querySelectorAll('.reveal .slides > .speaker-notes-pdf[data-layout="separate-page"]').length,
+            })"""
+        )
+        try:
+            page.pdf(
+                path=str(tmp),
+                width=f"{PAGE_WIDTH}px",
+                height=f"{PAGE_HEIGHT}px",
+                print_background=True,
+                prefer_css_page_size=True,
+                margin={"top": "0", "right": "0", "bottom": "0", "left": "0"},
+            )
+            os.replace(tmp, output)
+        finally:
+            tmp.unlink(missing_ok=True)
+        problems = view.problems("slides")
+        view.close()
+    return PdfExport(output, counts["slides"], counts["notes"], time.perf_counter() - started, problems)
