@@ -17,8 +17,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: rich's help renderer costs ~0.3 s of imports per call
 )
-models_app = typer.Typer(help="Model weights: fetch the full models for GPU machines.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="Model weights: fetch the full models for GPU machines.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(models_app, name="models")
 console = Console(stderr=True, highlight=False)
 
@@ -160,6 +163,77 @@ def models_pull(
             snapshot_download(model_id, allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model", "*.jinja"])
         except Exception as exc:  # network and hub errors come in many types
             raise W2WError(f"could not download {model_id}: {exc}", "check the network and the model id") from None
+
+
+@app.command("export-pdf")
+@user_errors
+def export_pdf_command(
+    notes: bool = typer.Option(False, "--notes", help="Add a page of speaker notes after each slide that has notes."),
+    output: Path = typer.Option(None, "--output", "-o", help="Where to write the PDF (default: site/slides/talk.pdf)."),
+    project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
+) -> None:
+    """The built deck as a PDF (1280x720 landscape, one page per slide), printed by headless Chromium."""
+    from .pdf_export import export_pdf
+
+    proj = _project(project)
+    with console.status("printing the deck…"):
+        result = export_pdf(proj, output, notes=notes)
+    for problem in result.problems:
+        console.print(f"[yellow]warning: {problem}[/]", markup=True, soft_wrap=True)
+    notes_part = f" + {result.notes_pages} notes pages" if notes else ""
+    console.print(
+        f"[green]wrote[/] {result.path} ({result.slides} slides{notes_part}) in {result.seconds:.1f} s",
+        markup=True,
+        soft_wrap=True,
+    )
+
+
+@app.command("check")
+@user_errors
+def check_command(
+    project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
+) -> None:
+    """Open the built deck and handout offline and report every problem, one line each (exit 1 if any):
+    network requests, console errors, undecoded images, overflowing or empty slides, images without
+    alt text, skipped heading levels, text below WCAG AA contrast."""
+    from .browser_check import browser, check_deck, check_pages, handout_pages
+
+    proj = _project(project)
+    site = proj.site_dir
+    deck = site / "slides" / "index.html"
+    if not deck.is_file() or not (site / "index.html").is_file():
+        raise W2WError(f"no built site in {site}", "run `w2w build-talk` first")
+    pages = handout_pages(site)
+    with browser() as chromium:
+        problems, slides = check_deck(chromium, deck)
+        problems += check_pages(chromium, site, pages)
+    for problem in problems:
+        typer.echo(str(problem))
+    if problems:
+        console.print(
+            f"check: {len(problems)} problem{'s' if len(problems) != 1 else ''} in {len(slides)} slides and {len(pages)} pages",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"check: {len(slides)} slides, {len(pages)} pages, no problems")
+
+
+@app.command("pacing")
+@user_errors
+def pacing_command(
+    project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
+    wpm: int = typer.Option(130, "--wpm", min=40, max=400, help="Speaking rate in words per minute."),
+) -> None:
+    """Per section: agenda minutes vs the time its speaker notes take to say, with warnings."""
+    from .pacing import section_paces, table, warnings
+    from .pages import prepare
+
+    proj = _project(project)
+    paces = section_paces(prepare(proj, say=lambda m: console.print(f"  {m}", soft_wrap=True)), wpm)
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    out.print(table(paces))
+    for line in warnings(paces):
+        out.print(f"[yellow]{line}[/]", markup=True, soft_wrap=True)
 
 
 def main() -> None:

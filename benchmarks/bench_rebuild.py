@@ -1,0 +1,141 @@
+"""Rebuild costs on a copy of the talk, measured in one run:
+
+1. cold build with an empty cache, no frozen artifacts and a fresh model home (and where it goes);
+2. warm rebuild with nothing changed vs a bare `mkdocs build` of the same handout pages
+   (the Jinja-rendered Markdown as plain files, material theme, no w2w plugin);
+3. one slide's text edited vs the warm rebuild (and which generators ran: none expected).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _machine import describe
+
+REPO = Path(__file__).resolve().parents[1]
+RUNS = 3
+
+
+def copy_project(target: Path) -> Path:
+    for name in ("talk", "templates"):
+        shutil.copytree(REPO / name, target / name)
+    shutil.copy(REPO / "mkdocs.yml", target / "mkdocs.yml")
+    os.symlink(REPO / "node_modules", target / "node_modules")
+    shutil.rmtree(target / "talk" / "frozen", ignore_errors=True)  # cold means cold
+    return target
+
+
+def bare_mkdocs_project(prepared, target: Path) -> Path:
+    """The same handout pages as plain Markdown for a plain mkdocs-material build."""
+    from w2w.slides import split_slides
+    from w2w.templating import render_markdown
+
+    docs = target / "docs"
+    (docs / "sections").mkdir(parents=True)
+    nav = [{"Home": "index.md"}]
+    for section in prepared.talk.sections:
+        text = render_markdown(prepared.env, prepared.project.section_file(section.id), prepared.context("handout", "../"))
+        parts = []
+        for slide in split_slides(text):
+            parts.append(slide.content)
+            if slide.notes:
+                parts.append("!!! note \"Speaker notes\"\n\n" + "\n".join("    " + l for l in slide.notes.splitlines()))
+        (docs / "sections" / f"{section.id}.md").write_text("\n\n".join(parts))
+        nav.append({section.title: f"sections/{section.id}.md"})
+    for page in ["index", *prepared.talk.handout]:
+        text = render_markdown(prepared.env, prepared.project.handout_file(page), prepared.context("handout", ""))
+        (docs / f"{page}.md").write_text(text)
+        if page != "index":
+            nav.append({page: f"{page}.md"})
+    for name, artifact in prepared.produced.artifacts.items():
+        (docs / "artifacts" / name).mkdir(parents=True)
+        for file in artifact.files.values():
+            shutil.copy(artifact.directory / file, docs / "artifacts" / name / file)
+    import yaml
+
+    config = {
+        "site_name": prepared.talk.title,
+        "use_directory_urls": False,
+        "theme": {"name": "material", "font": False},
+        "plugins": ["search", "offline"],
+        "markdown_extensions": ["tables", "admonition", "def_list", "attr_list"],
+        "nav": nav,
+    }
+    (target / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return target
+
+
+def median_seconds(fn, runs: int = RUNS) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def main() -> dict:
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+
+    from w2w.build import build_site
+    from w2w.project import Project
+
+    scratch = Path(tempfile.mkdtemp(prefix="w2w-bench-"))
+    os.environ["W2W_HOME"] = str(scratch / "home")  # fresh model home: the GGUF is converted again
+    project = Project(copy_project(scratch / "talk-copy"))
+
+    start = time.perf_counter()
+    cold = build_site(project)
+    cold_s = time.perf_counter() - start
+    generator_s = {n: a.provenance["seconds"] for n, a in cold.prepared.produced.artifacts.items()}
+
+    warm_s = median_seconds(lambda: build_site(project))
+
+    bare = bare_mkdocs_project(cold.prepared, scratch / "bare")
+    bare_config = lambda: load_config(str(bare / "mkdocs.yml"), site_dir=str(bare / "site"))  # noqa: E731
+    bare_s = median_seconds(lambda: mkdocs_build(bare_config()))
+
+    section = project.section_file(cold.prepared.talk.sections[1].id)
+    original = section.read_text()
+    edits = iter(range(100))
+
+    def edit_and_build():
+        section.write_text(original.replace("\n", f"\nEdited {next(edits)}.\n", 1))
+        result = build_site(project)
+        assert result.prepared.produced.ran == [], result.prepared.produced.ran
+        return result
+
+    edit_s = median_seconds(edit_and_build)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+    result = {
+        "cold_s": cold_s,
+        "cold_generators_s": generator_s,
+        "warm_s": warm_s,
+        "bare_mkdocs_s": bare_s,
+        "warm_vs_bare": warm_s / bare_s,
+        "edit_s": edit_s,
+        "edit_vs_warm": edit_s / warm_s,
+    }
+    print(f"machine: {describe()}")
+    print(f"cold build (empty cache, no frozen, fresh model home): {cold_s:6.1f} s")
+    for name, seconds in generator_s.items():
+        print(f"    {name:<16} {seconds:6.1f} s (generator's own wall time)")
+    print(f"    rest (imports, model resolution, rendering, mkdocs, deck): {cold_s - sum(generator_s.values()):6.1f} s")
+    print(f"warm rebuild, nothing changed:      {warm_s:6.2f} s (median of {RUNS})")
+    print(f"bare mkdocs build, same pages:      {bare_s:6.2f} s (median of {RUNS})")
+    print(f"  ratio warm / bare:                {result['warm_vs_bare']:6.2f}x")
+    print(f"one slide's text edited, rebuild:   {edit_s:6.2f} s, generators run: none")
+    print(f"  ratio edit / warm:                {result['edit_vs_warm']:6.2f}x")
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main() and 0)
