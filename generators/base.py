@@ -29,6 +29,7 @@ class ModelRef:
     path: str  # directory or file holding the weights
     embedded: bool = False  # True for the offline default standing in for a full model
     full_model_id: str = ""  # what the talk asked for, when `embedded` stands in for it
+    encoder: str = ""  # text-encoder directory when it is resolved apart from the weights (shapes model)
 
 
 @dataclass
