@@ -1,0 +1,29 @@
+"""The command line: fast to start, no model library at start-up, every command listed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_help_imports_no_model_library_and_lists_the_commands():
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from w2w.cli import app\n"
+        "result = CliRunner().invoke(app, ['--help'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(result.output)\n"
+        "heavy = [m for m in ('torch', 'transformers', 'diffusers', 'matplotlib', 'mkdocs', 'playwright') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out
+    for command in ("build-talk", "serve", "status", "freeze", "check", "export-pdf", "pacing", "models", "train-shapes"):
+        assert command in out
+
+
+def test_outside_a_project_is_a_user_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "w2w.cli", "build-talk"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no talk/talk.yaml" in proc.stderr and " — " in proc.stderr
