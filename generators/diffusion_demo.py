@@ -43,7 +43,8 @@ GRID_COLUMNS = 4
 
 
 class DiffusionInputs(BaseModel):
-    """Mirrors w2w.config.DiffusionSettings."""
+    """talk.yaml's generators.diffusion_demo. The embedded model only knows its shapes world, so it
+    draws `embedded_prompt` with `embedded_guidance_scale` when it stands in for Stable Diffusion."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     model: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"

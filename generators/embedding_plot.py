@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Artifact, ModelRef, Stopwatch, base_provenance, torch_device
 from .model_resolution import content_hash, resolve
@@ -15,8 +15,11 @@ MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 class EmbeddingInputs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    model: str
-    words: list[str]
+    model: str = MINILM_ID
+    words: Annotated[list[str], Field(min_length=3, max_length=60)] = [
+        "dog", "puppy", "cat", "kitten", "banana", "apple", "car", "truck",
+        "token", "pixel", "noise", "painter", "storyteller", "image", "sentence",
+    ]  # fmt: skip
 
 
 def packaged_minilm() -> ModelRef | None:

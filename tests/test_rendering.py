@@ -128,7 +128,7 @@ def test_macros_escape_model_text(tmp_path):
               "top": [{"token": "</script>", "token_id": 1, "prob": 0.5}, {"token": "<&", "token_id": 2, "prob": 0.3}]}]
     data = {"prompt": "a <b>", "completion": "</script>", "sampling": "greedy", "temperature": None, "top_k": 2,
             "tokens_per_second": 10.0, "mean_nll": 0.7, "steps": steps}
-    provenance = {"model": "tiny<model>", "source": "local", "device": "CPU", "seconds": 1.0, "embedded": False}
+    provenance = {"model": "tiny<model>", "source": "local", "device": "CPU", "seconds": 1.0, "embedded": False, "fallback": ""}
     view = ArtifactView("token_trace", data, provenance, {"figure": "f.png"}, "")
     context = {**_context("deck"), "artifacts": Artifacts({"token_trace": view})}
     page = _page(tmp_path, '{{ token_trace("token_trace") }}\n')

@@ -52,11 +52,10 @@ def greedy(smollm2, tmp_path_factory):
 # --- inputs and resolution --------------------------------------------------------------------
 
 
-def test_inputs_match_the_talk_settings():
-    from w2w.config import TokenTraceSettings
+def test_inputs_are_the_talk_settings():
+    from w2w.config import Generators
 
-    assert set(TokenTraceInputs.model_fields) == set(TokenTraceSettings.model_fields)
-    TokenTraceInputs(**TokenTraceSettings().model_dump())
+    assert isinstance(Generators().token_trace, TokenTraceInputs)
     with pytest.raises(ValueError):
         TokenTraceInputs(prompt="x", top_p=0.9)
 

@@ -9,6 +9,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from generators.diffusion_demo import DiffusionInputs
+from generators.embedding_plot import EmbeddingInputs
+from generators.token_trace import TokenTraceInputs
+
 from .errors import W2WError
 from .yaml_source import YamlSource
 
@@ -38,41 +42,12 @@ class Theme(Strict):
         return value
 
 
-class EmbeddingPlotSettings(Strict):
-    model: str = "sentence-transformers/all-MiniLM-L6-v2"
-    words: Annotated[list[str], Field(min_length=3, max_length=60)] = [
-        "dog", "puppy", "cat", "kitten", "banana", "apple", "car", "truck",
-        "token", "pixel", "noise", "painter", "storyteller", "image", "sentence",
-    ]  # fmt: skip
-
-
-class TokenTraceSettings(Strict):
-    model: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
-    prompt: str = "Diffusion models turn random noise into"
-    max_new_tokens: Annotated[int, Field(ge=1, le=64)] = 16
-    top_k: Annotated[int, Field(ge=2, le=10)] = 5
-    seed: int = 0
-    sampling: Literal["greedy", "sample"] = "greedy"
-    temperature: Annotated[float, Field(gt=0, le=5)] = 0.8
-
-
-class DiffusionSettings(Strict):
-    model: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-    prompt: str = "A robot coding on a laptop in space, digital art"
-    # The embedded model only knows its shapes world; this is what it draws when SD is unavailable.
-    embedded_prompt: str = "a red circle above a blue square"
-    steps: Annotated[int, Field(ge=2, le=200)] = 50
-    guidance_scale: Annotated[float, Field(ge=1, le=30)] = 7.5
-    embedded_guidance_scale: Annotated[float, Field(ge=1, le=30)] = 4.0
-    seed: int = 0
-    scheduler: Literal["ddim", "ddpm", "euler"] = "ddim"
-    strip_frames: Annotated[int, Field(ge=2, le=16)] = 8
-
-
 class Generators(Strict):
-    embedding_plot: EmbeddingPlotSettings = EmbeddingPlotSettings()
-    token_trace: TokenTraceSettings = TokenTraceSettings()
-    diffusion_demo: DiffusionSettings = DiffusionSettings()
+    """Each generator's settings are its own declared inputs (defaults live with the generator)."""
+
+    embedding_plot: EmbeddingInputs = EmbeddingInputs()
+    token_trace: TokenTraceInputs = TokenTraceInputs()
+    diffusion_demo: DiffusionInputs = DiffusionInputs()
 
 
 class Models(Strict):

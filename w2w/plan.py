@@ -68,8 +68,7 @@ def make_plan(project: Project, talk: Talk) -> Plan:
 
 def _job(name: str, talk: Talk, used_at: tuple[Path, int]) -> Job:
     generator = generators.get(name)
-    settings = getattr(talk.generators, name)
-    inputs = generator.Inputs.model_validate(settings.model_dump())
+    inputs = getattr(talk.generators, name)  # talk.yaml's settings are the generator's declared inputs
     try:
         model = generator.resolve_model(inputs, talk.models.local_dirs)
     except W2WError as exc:
