@@ -80,7 +80,8 @@ def test_customised_agenda_drives_deck_handout_and_pacing(tmp_path):
     assert agenda.index("Words first") < agenda.index("Intro last") and "Maths" not in agenda
     assert '"totalTime": 660' in html  # 7 + 4 minutes
     timings = dict(re.findall(r'<section id="([^"]+)"[^>]*data-timing="(\d+)"', html))
-    assert timings["words"] == "210" and timings["intro"] == "120"  # minutes * 60 / slides
+    # minutes * 60 / slides; the first part also pays for the title and agenda slides (2 x 30 s)
+    assert timings["words"] == "180" and timings["intro"] == "120"
     nav = (root / "site" / "index.html").read_text()
     assert nav.index("1. Words first") < nav.index("2. Intro last")
     assert not (root / "site" / "sections" / "maths.html").exists()
@@ -122,3 +123,19 @@ def test_a_user_error_exits_2_with_one_line_and_keeps_the_previous_site(tmp_path
     lines = [l for l in proc.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and "talk/sections/maths.md:1: undefined name in template" in lines[0] and " — " in lines[0]
     assert (root / "site" / "index.html").read_text() == before
+
+
+def test_a_sections_own_image_is_copied_into_deck_and_handout(tmp_path):
+    from PIL import Image
+
+    sections = {"pics": "# Pictures\n\n![A red dot](../images/dot.png)\n\nNote:\nPoint at the dot.\n"}
+    root = make_project(tmp_path, sections=sections)
+    (root / "talk" / "images").mkdir()
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(root / "talk" / "images" / "dot.png")
+    build_site(Project(root))
+    deck = _deck(root)
+    assert 'src="media/talk/images/dot.png"' in deck
+    assert (root / "site" / "slides" / "media" / "talk" / "images" / "dot.png").is_file()
+    page = (root / "site" / "sections" / "pics.html").read_text()
+    assert 'src="../media/talk/images/dot.png"' in page
+    assert (root / "site" / "media" / "talk" / "images" / "dot.png").is_file()

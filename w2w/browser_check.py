@@ -14,7 +14,7 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .errors import W2WError
 
@@ -85,8 +85,11 @@ class OfflinePage:
             self.blocked.append(url)
             route.abort()
 
-    def problems(self, where: str) -> list[Problem]:
-        found = [Problem(where, f"request to the network (blocked): {url}") for url in dict.fromkeys(self.blocked)]
+    def problems(self, where: str, place_of_url: Callable[[str], str | None] = lambda _: None) -> list[Problem]:
+        """Blocked requests (each at `place_of_url(url)` where it knows one) and console errors, once each."""
+        found = [
+            Problem(place_of_url(url) or where, f"request to the network (blocked): {url}") for url in dict.fromkeys(self.blocked)
+        ]
         found += [Problem(where, f"console error: {text}") for text in dict.fromkeys(self.errors)]
         self.blocked, self.errors = [], []
         return found
@@ -277,11 +280,16 @@ def check_deck(browser, deck: Path, accessibility: bool = True) -> tuple[list[Pr
     page = view.page
     page.goto(deck.resolve().as_uri())
     _wait_ready(page, deck)
-    blocked = list(dict.fromkeys(view.blocked))
-    problems = [_pin_to_slide(page, p, url) for p, url in zip(view.problems("slides"), blocked + [None] * 999)]
+    blocked = list(view.blocked)
+
+    def place(url: str) -> str | None:
+        index = page.evaluate(SLIDE_OF_URL, _absolute(page, url))
+        return None if index is None else f"slides#/{index}"
+
+    problems = view.problems("slides", place)
     for src in view.undecoded_images():
         if not _is_blocked(page, src, blocked):
-            problems.append(_pin_to_slide(page, Problem("slides", f"image did not decode: {src}"), src))
+            problems.append(Problem(place(src) if src else "slides", f"image did not decode: {src}"))
     slides = page.evaluate(
         """() => Reveal.getSlides().map((s, i) => {
             Reveal.slide(i);
@@ -314,7 +322,7 @@ def check_deck(browser, deck: Path, accessibility: bool = True) -> tuple[list[Pr
             page.evaluate("(i) => Reveal.slide(i, 0, 999)", slide["index"])
             scope = ".reveal .slides > section.present"
             problems += accessibility_problems(page, f"slides#/{slide['index']}", scope, scope, True)
-    problems += view.problems("slides")
+    problems += view.problems("slides", place)
     view.close()
     return problems, slides
 
@@ -325,14 +333,6 @@ def _absolute(page, url: str) -> str:
 
 def _is_blocked(page, src: str | None, blocked: list[str]) -> bool:
     return bool(src) and _absolute(page, src) in blocked
-
-
-def _pin_to_slide(page, problem: Problem, url: str | None) -> Problem:
-    """A deck-wide problem about a URL, pinned to the slide that references it where one does."""
-    if not url:
-        return problem
-    index = page.evaluate(SLIDE_OF_URL, _absolute(page, url))
-    return Problem(f"slides#/{index}", problem.what) if index is not None else problem
 
 
 def handout_pages(site: Path) -> list[Path]:

@@ -222,17 +222,18 @@ def check_command(
 @user_errors
 def pacing_command(
     project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
-    wpm: int = typer.Option(130, "--wpm", min=40, max=400, help="Speaking rate in words per minute."),
+    wpm: int = typer.Option(130, "--wpm", min=1, max=1000, help="Speaking rate in words per minute."),
 ) -> None:
     """Per section: agenda minutes vs the time its speaker notes take to say, with warnings."""
     from .pacing import section_paces, table, warnings
     from .pages import prepare
 
     proj = _project(project)
-    paces = section_paces(prepare(proj, say=lambda m: console.print(f"  {m}", soft_wrap=True)), wpm)
+    prepared = prepare(proj, say=lambda m: console.print(f"  {m}", soft_wrap=True))
+    paces = section_paces(prepared, wpm)
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     out.print(table(paces))
-    for line in warnings(paces):
+    for line in [f"warning: {w}" for w in prepared.warnings] + warnings(paces):  # slot vs agenda, then pace
         out.print(f"[yellow]{line}[/]", markup=True, soft_wrap=True)
 
 

@@ -21,12 +21,17 @@ class DeckSection:
     seconds_per_slide: int
 
 
+OPENING_SECONDS = 30  # the title and the agenda slide each; taken from the first section's time
+
+
 def deck_sections(prepared: Prepared) -> list[DeckSection]:
     sections = []
     for item, section in zip(prepared.agenda, prepared.talk.sections):
         slides = prepared.render_slides(section, "deck", root="")
-        # Pacing: the section's minutes spread over its slides (reveal.js data-timing, seconds).
-        sections.append(DeckSection(item, slides, max(1, round(section.minutes * 60 / len(slides)))))
+        # Pacing: the section's minutes spread over its slides (reveal.js data-timing, seconds), so
+        # the timings add up to the agenda, title and agenda slides included.
+        budget = section.minutes * 60 - (2 * OPENING_SECONDS if not sections else 0)
+        sections.append(DeckSection(item, slides, max(1, round(budget / len(slides)))))
     return sections
 
 
@@ -46,6 +51,7 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
         agenda=prepared.agenda,
         sections=sections,
         total_slides=2 + sum(len(s.slides) for s in sections),
+        opening_seconds=OPENING_SECONDS,
         reveal_config=json.dumps(
             {
                 "width": 1280,
@@ -80,6 +86,16 @@ def copy_artifact_files(prepared: Prepared, site_dir: Path) -> None:
         target.mkdir(parents=True, exist_ok=True)
         for file in artifact.files.values():
             shutil.copyfile(artifact.directory / file, target / file)
+    copy_media(prepared, site_dir)
+
+
+def copy_media(prepared: Prepared, site_dir: Path) -> None:
+    """The pages' own images (rendered pages point at media/<path in the project>)."""
+    root = prepared.project.root
+    for source in sorted(prepared.media):
+        target = site_dir / "media" / source.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
 
 
 def _pygments_css() -> str:

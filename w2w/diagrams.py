@@ -41,7 +41,37 @@ class MermaidError(W2WError):
             f"invalid Mermaid diagram: {message}",
             "fix the diagram syntax (https://mermaid.js.org/intro/syntax-reference.html)",
         )
-        self.diagram_line = diagram_line
+        self.diagram_line = diagram_line  # 1-based, within the diagram
+        self.source: str | None = None  # the diagram's text, set by the Markdown renderer
+
+    def located(self, file: str | Path, line: int | None = None) -> MermaidError:
+        """Pin to the diagram's line in the original file: sections are rendered by Jinja before
+        Markdown, so the line estimated from the rendered text can be off (multi-line Jinja output
+        above the diagram, blank lines trimmed off a slide). The diagram's own text, found in the
+        file, is exact; where it is not there verbatim (it holds Jinja), the estimate stands."""
+        if self.file is None:
+            start = _find_block(Path(file), self.source, near=self.line) if self.source else None
+            if start is not None:
+                inside = min(max(1, self.diagram_line), max(1, len(self.source.strip("\n").splitlines())))
+                self.line = start + inside - 1
+            self.file = file
+            self.line = self.line or line
+        return self
+
+
+def _find_block(path: Path, block: str, near: int | None) -> int | None:
+    """1-based line where the lines of `block` start in `path` (the match nearest `near`)."""
+    wanted = [line.rstrip() for line in block.strip("\n").splitlines()]
+    try:
+        lines = [line.rstrip() for line in path.read_text(encoding="utf-8").splitlines()]
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not wanted:
+        return None
+    starts = [i + 1 for i in range(len(lines) - len(wanted) + 1) if lines[i : i + len(wanted)] == wanted]
+    if not starts:
+        return None
+    return min(starts, key=lambda s: abs(s - (near or s)))
 
 
 def _render(source: str, digest: str) -> str:
@@ -50,12 +80,15 @@ def _render(source: str, digest: str) -> str:
     try:
         svg = mermaidx.render(source.strip()).svg()
     except Exception as exc:  # mermaidx raises RuntimeError("Mermaid rendering failed: Error: Parse error on line N: ...")
-        text = str(exc).replace("Mermaid rendering failed: ", "").replace("Error: ", "")
+        text = re.sub(r"^(\w*Error: )+", "", str(exc).replace("Mermaid rendering failed: ", ""))
         match = re.search(r"on line (\d+)", text)
         first = text.splitlines()[0].rstrip(":") if text else "could not be rendered"
+        # The diagram's line number goes into file:line; in the message it would read as a file line.
+        first = re.sub(r"\s*on line \d+[.:]?\s*", ": ", first).strip().rstrip(":.").strip()
         expecting = re.search(r"Expecting (.*?), got '([^']*)'", text)
         if expecting:
-            first += f": unexpected {expecting.group(2)!r}"
+            got = expecting.group(2)  # jison's token names; '1' is the end of the input
+            first += ": the diagram ends too early (an unclosed bracket?)" if got in ("1", "EOF") else f": unexpected {got!r}"
         raise MermaidError(first, int(match.group(1)) if match else 1) from None
     # Every mermaidx SVG has id="my-svg" and styles scoped to it: make ids unique per diagram so
     # two diagrams on one page do not restyle each other.

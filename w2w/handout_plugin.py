@@ -62,12 +62,13 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         self.sections = {f"sections/{s.id}.md": s for s in talk.sections}
         self.pages = {f"{p}.md": project.handout_file(p) for p in ["index", *talk.handout]}
         self._rendered: dict[str, tuple[str, list[Heading]]] = {}
-        config.site_name = talk.title
-        config.site_description = talk.subtitle
+        # The theme prints these without escaping: talk text is text, never markup.
+        config.site_name = _text(talk.title)
+        config.site_description = _text(talk.subtitle)
         config.nav = [
             {"Home": "index.md"},
-            {"The talk": [{f"{item.number}. {item.title}": f"sections/{item.id}.md"} for item in self.prepared.agenda]},
-            {"Handout": [{_first_heading(self.pages[f"{p}.md"]) or p: f"{p}.md"} for p in talk.handout]},
+            {"The talk": [{_text(f"{item.number}. {item.title}"): f"sections/{item.id}.md"} for item in self.prepared.agenda]},
+            {"Handout": [{_text(_first_heading(self.pages[f"{p}.md"]) or p): f"{p}.md"} for p in talk.handout]},
         ]
         config.extra_css.append("assets/w2w-handout.css")
         # Material's offline plugin loads this shim from a CDN unless a local copy is listed first.
@@ -112,9 +113,10 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         return content
 
     def on_post_build(self, config) -> None:
-        if self.config.deck:
-            from .deck import write_deck
+        from .deck import copy_media, write_deck
 
+        copy_media(self.prepared, Path(config.site_dir))  # images the pages refer to, known once rendered
+        if self.config.deck:
             write_deck(self.prepared, Path(config.site_dir) / "slides")
 
     def on_serve(self, server, config, builder):
@@ -142,6 +144,12 @@ def _toc_tokens(headings: list[Heading]) -> list[dict]:
         elif heading.level == 3:
             tokens[-1]["children"].append(token)
     return tokens
+
+
+def _text(value: str):
+    from markupsafe import Markup, escape
+
+    return Markup(escape(value))
 
 
 def _first_heading(path: Path) -> str:

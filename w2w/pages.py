@@ -45,6 +45,7 @@ class Prepared:
     produced: Produced
     env: object = field(repr=False)
     markdown: MarkdownRenderer = field(repr=False)
+    media: set[Path] = field(default_factory=set)  # the pages' own image files, copied to site/media/
 
     @property
     def agenda(self) -> list[AgendaItem]:
@@ -70,14 +71,14 @@ class Prepared:
 
     def render_slides(self, section: Section, target: str, root: str) -> list[RenderedSlide]:
         path = self.project.section_file(section.id)
-        text = render_markdown(self.env, path, self.context(target, root))
+        text = render_markdown(self.env, path, self.context(target, root), self.media)
         slides = split_slides(text)
         if not slides:
             raise W2WError("the section has no slides", "write at least one slide", path, 1)
         rendered = []
         for slide in slides:
             body = self._markdown(slide.content, path, slide.line)
-            notes = self._markdown(slide.notes, path, slide.line) if slide.notes else None
+            notes = self._markdown(slide.notes, path, slide.notes_line) if slide.notes else None
             rendered.append(RenderedSlide(slide.title, body.html, notes.html if notes else "", slide.notes))
         return rendered
 
@@ -85,18 +86,18 @@ class Prepared:
         """A section as a handout page: each slide's content followed by its notes as prose."""
         parts, headings = [], []
         path = self.project.section_file(section.id)
-        text = render_markdown(self.env, path, self.context("handout", root))
+        text = render_markdown(self.env, path, self.context("handout", root), self.media)
         for slide in split_slides(text):
             body = self._markdown(slide.content, path, slide.line)
             parts.append(body.html)
             headings += body.headings
             if slide.notes:
-                notes = self._markdown(slide.notes, path, slide.line)
+                notes = self._markdown(slide.notes, path, slide.notes_line)
                 parts.append(f'<div class="w2w-notes"><p class="w2w-notes-label">Speaker notes</p>\n{notes.html}</div>')
         return "\n".join(parts), headings
 
     def render_handout_page(self, path: Path, root: str) -> tuple[str, list[Heading]]:
-        text = render_markdown(self.env, path, self.context("handout", root))
+        text = render_markdown(self.env, path, self.context("handout", root), self.media)
         rendered = self._markdown(text, path, 1)
         return rendered.html, rendered.headings
 

@@ -17,7 +17,8 @@ _NOTE = re.compile(r"^Notes?:\s*(.*)$")
 class Slide:
     content: str  # Markdown shown on the slide
     notes: str  # Markdown of the speaker notes ("" if none)
-    line: int  # 1-based line of the slide's first line in the rendered section
+    line: int  # 1-based line of the slide's first non-blank line in the rendered section
+    notes_line: int = 0  # 1-based line of the notes' first line
 
     @property
     def title(self) -> str:
@@ -35,11 +36,16 @@ def split_slides(markdown: str) -> list[Slide]:
     fence: str | None = None
     start = 1
 
+    notes_start = 0
+
     def flush(next_start: int) -> None:
         nonlocal content, notes, start
         text, note_text = "\n".join(content).strip(), "\n".join(notes or []).strip()
         if text or note_text:
-            slides.append(Slide(text, note_text, start))
+            # Content is stripped, so errors count lines from its first non-blank line.
+            first = start + next((i for i, line in enumerate(content) if line.strip()), 0)
+            note_first = notes_start + next((i for i, line in enumerate(notes or []) if line.strip()), 0)
+            slides.append(Slide(text, note_text, first, note_first))
         content, notes, start = [], None, next_start
 
     for number, line in enumerate(markdown.splitlines(), start=1):
@@ -53,6 +59,7 @@ def split_slides(markdown: str) -> list[Slide]:
             continue
         elif fence is None and notes is None and _NOTE.match(line):
             notes = [_NOTE.match(line).group(1)]
+            notes_start = number
             continue
         (content if notes is None else notes).append(line)
     flush(0)

@@ -12,6 +12,7 @@ import jinja2
 from jinja2 import nodes
 
 from .errors import W2WError
+from .markdown_render import check_local_images, point_images_at_media
 
 # Macros whose first argument names an artifact; `sim` always reads the embedding plot.
 ARTIFACT_MACROS = {"figure", "token_trace", "demo_image", "denoising_strip", "forward_process", "provenance"}
@@ -65,6 +66,7 @@ def make_environment(project_root: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.globals.update(ln=math.log, log=math.log, sqrt=math.sqrt, exp=math.exp)
+    env.w2w_project_root = Path(project_root)  # for checks of paths a page refers to
     return env
 
 
@@ -100,8 +102,9 @@ def parse(env: jinja2.Environment, source: str, path: Path) -> nodes.Template:
         raise W2WError(f"template syntax error: {exc.message}", "fix the {{ }} / {% %} tags", path, exc.lineno) from None
 
 
-def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any]) -> str:
-    """Render one Jinja-Markdown file with the macros loaded for this context."""
+def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any], media: set[Path] | None = None) -> str:
+    """Render one Jinja-Markdown file with the macros loaded for this context. The page's own image
+    files are checked, added to `media` (to be copied into the site) and pointed at their copies."""
     source = path.read_text(encoding="utf-8")
     try:
         template = env.from_string(source)
@@ -110,7 +113,7 @@ def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any]
     macros = env.get_template("macros.j2").make_module(context)
     names = [n for n in dir(macros) if not n.startswith("_")]
     try:
-        return template.render({**context, **{n: getattr(macros, n) for n in names}})
+        text = template.render({**context, **{n: getattr(macros, n) for n in names}})
     except jinja2.UndefinedError as exc:
         raise W2WError(
             f"undefined name in template: {exc.message}",
@@ -120,8 +123,35 @@ def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any]
         ) from None
     except W2WError as exc:
         raise exc.located(path, _template_line(exc))
+    except jinja2.TemplateNotFound as exc:
+        raise _include_error(exc.name, path, _template_line(exc)) from None
     except jinja2.TemplateError as exc:
         raise W2WError(f"template error: {exc}", "fix the template expression", path, _template_line(exc)) from None
+    root = getattr(env, "w2w_project_root", None)
+    if root is not None:
+        images = check_local_images(text, path, root, source)
+        if images and media is not None:
+            media.update(resolved for _, resolved in images)
+            text = point_images_at_media(text, images, root, context["root"])
+    return text
+
+
+def _include_error(name: str, path: Path, line: int | None) -> W2WError:
+    """`{% include %}` / `{% import %}` of a file that is not there, or not inside the project."""
+    parts = str(name).replace("\\", "/").split("/")
+    if ".." in parts:
+        return W2WError(
+            f"include path outside the project: {name!r}",
+            "include only files inside the project; paths are relative to the project root or templates/",
+            path,
+            line,
+        )
+    return W2WError(
+        f"included file not found: {name!r}",
+        "check the path; it is relative to the project root or templates/",
+        path,
+        line,
+    )
 
 
 def _template_line(exc: BaseException) -> int | None:

@@ -21,7 +21,9 @@ class YamlSource:
             self.root = yaml.compose(text, Loader=yaml.SafeLoader)
             self.data = yaml.safe_load(text)
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
+            # An unclosed bracket or quote is found where the file goes on; point at its opening.
+            opening = (exc.context or "").startswith(("while parsing a flow", "while scanning a quoted scalar"))
+            mark = (exc.context_mark if opening else None) or exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
             problem = exc.problem or exc.context or "invalid YAML"
             raise W2WError(

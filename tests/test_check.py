@@ -1,0 +1,140 @@
+"""`w2w check`: the built deck and handout opened offline; one line per problem, exit 1 if any.
+
+The mini talk passes. A copy of it with one section of deliberate mistakes (40 bullets on a slide,
+an image without alt text, faint inline text, an image from the network) is built and checked
+once; each test then looks for its problem, at its slide, in that one report.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.browser
+
+PROBLEM_LINE = re.compile(r"^(slides#/\d+|slides|[\w./-]+\.html): \S.*$")
+
+# Slides 0-7 are the mini talk (title, agenda, 3 sections of 2 slides): "bad" starts at slide 8.
+BAD = {
+    "bad": textwrap.dedent(
+        """\
+        # Too much
+
+        {% for i in range(40) %}- bullet line {{ i }}
+        {% endfor %}
+        Note:
+        Far too long for one slide.
+
+        ---
+
+        ## No alt text
+
+        <img src="../artifacts/embedding_plot/plot.png" width="200">
+
+        ---
+
+        ## Faint
+
+        <p style="color: #c8c8c8">Hard to read on a light slide.</p>
+
+        ---
+
+        ## Remote picture
+
+        <img src="https://example.com/x.png" alt="a picture from the network">
+        """
+    )
+}
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "w2w.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def broken(mini_build, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The mini talk plus the "bad" section, built (artifacts come from the copied cache) and checked."""
+    root, _ = mini_build
+    copy = tmp_path_factory.mktemp("check") / "talk"
+    shutil.copytree(root, copy, symlinks=True)
+    (copy / "talk" / "sections" / "bad.md").write_text(BAD["bad"])
+    talk = yaml.safe_load((copy / "talk" / "talk.yaml").read_text())
+    talk["agenda"].append({"id": "bad", "title": "Bad", "minutes": 2})
+    talk["slot_minutes"] += 2
+    (copy / "talk" / "talk.yaml").write_text(yaml.safe_dump(talk, sort_keys=False))
+    build = _cli("build-talk", cwd=copy)
+    assert build.returncode == 0, build.stderr
+    return copy, _cli("check", "--project", str(copy), cwd=copy.parent)
+
+
+def _lines(proc: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in proc.stdout.splitlines() if line.strip()]
+
+
+def test_check_passes_on_the_mini_build(mini_build):
+    root, _ = mini_build
+    proc = _cli("check", cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _lines(proc) == ["check: 8 slides, 5 pages, no problems"]  # index, 3 sections, worksheet
+    assert "Traceback" not in proc.stderr
+
+
+def test_problems_are_one_line_each_and_exit_1(broken):
+    _, proc = broken
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = _lines(proc)
+    assert lines and all(PROBLEM_LINE.match(line) for line in lines), lines
+    assert len(lines) == len(set(lines))  # no problem reported twice
+    assert "check: " in proc.stderr and "problems in 12 slides and 6 pages" in proc.stderr
+
+
+def test_overflowing_slide_is_reported_with_its_index(broken):
+    _, proc = broken
+    overflow = [line for line in _lines(proc) if "content overflows the slide" in line]
+    assert overflow and overflow[0].startswith("slides#/8: content overflows the slide (")
+    assert "'Too much'" in overflow[0]
+    assert not any(line.startswith(("slides#/2:", "slides#/6:")) for line in _lines(proc))  # good slides pass
+
+
+def test_image_without_alt_is_reported_in_deck_and_handout(broken):
+    _, proc = broken
+    lines = _lines(proc)
+    assert "slides#/9: image without alt text: ../artifacts/embedding_plot/plot.png" in lines
+    assert "sections/bad.html: image without alt text: ../artifacts/embedding_plot/plot.png" in lines
+    assert not any("image without alt text" in line and "slides#/6" in line for line in lines)  # the figure macro's alt
+
+
+def test_low_contrast_inline_style_is_reported(broken):
+    _, proc = broken
+    lines = _lines(proc)
+    deck = [line for line in lines if line.startswith("slides#/10: low contrast")]
+    assert len(deck) == 1 and "#c8c8c8 on #fcfcff" in deck[0] and "'Hard to read on a light slide.'" in deck[0]
+    assert "< 3:1" in deck[0]  # 32px slide text is large text: AA asks 3:1
+    page = [line for line in lines if line.startswith("sections/bad.html: low contrast")]
+    assert len(page) == 1 and "#c8c8c8 on #ffffff" in page[0] and "< 4.5:1" in page[0]
+
+
+def test_network_request_is_reported_and_blocked(broken):
+    _, proc = broken
+    lines = _lines(proc)
+    assert "slides#/11: request to the network (blocked): https://example.com/x.png" in lines
+    assert "sections/bad.html: request to the network (blocked): https://example.com/x.png" in lines
+    # Reported once as a request, not again as a console error or an undecoded image.
+    assert sum("example.com" in line for line in lines) == 2
+
+
+def test_check_without_a_built_site_is_a_user_error(tmp_path):
+    from talk_factory import make_project
+
+    root = make_project(tmp_path)
+    proc = _cli("check", cwd=root)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "w2w build-talk" in lines[0] and "Traceback" not in proc.stderr

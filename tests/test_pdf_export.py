@@ -1,0 +1,166 @@
+"""`w2w export-pdf`: the built mini deck printed through reveal.js' print layout by Debian's Chromium.
+
+The PDF is checked the way a reader would: one page per slide (and a notes page after each slide
+with --notes), every page has something drawn on it, the diagram, the formula and the embedding
+plot are really there, and the text (slide titles, speaker notes) can be extracted.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.browser
+
+# The mini deck: title, agenda, then intro (text, diagram), maths (formula, text), words (plot, numbers).
+SLIDES = ["title", "agenda", "intro", "diagram", "formula", "handout-only", "plot", "numbers"]
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "w2w.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=180)
+
+
+def _pages(pdf: Path, out: Path) -> list[np.ndarray]:
+    """The PDF's pages as RGB arrays at 40 dpi (pdftoppm, as a reader's viewer would draw them)."""
+    out.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "40", str(pdf), str(out / "page")], check=True)
+    files = sorted(out.glob("page-*.png"), key=lambda p: int(p.stem.split("-")[-1]))
+    # pdftoppm rounds 960 pt to 534 px: the last column is only partly on the page, drop it.
+    return [np.asarray(Image.open(f).convert("RGB")).astype(int)[:, :-1] for f in files]
+
+
+def _ink(page: np.ndarray, top: float = 0.0, bottom: float = 1.0) -> float:
+    """Share of pixels (in a horizontal band) that differ clearly from the page's background."""
+    band = page[int(top * page.shape[0]) : int(bottom * page.shape[0])]
+    background = np.median(page.reshape(-1, 3), axis=0)
+    return float((np.abs(band - background).max(axis=2) > 48).mean())
+
+
+def _text(pdf: Path, page: int | None = None) -> str:
+    args = ["pdftotext", "-layout"] + (["-f", str(page), "-l", str(page)] if page else []) + [str(pdf), "-"]
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+def _page_count(pdf: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+
+
+@pytest.fixture(scope="module")
+def project(mini_build, tmp_path_factory) -> Path:
+    """A copy of the built mini talk (the export writes into its site/)."""
+    root, _ = mini_build
+    copy = tmp_path_factory.mktemp("pdf") / "talk"
+    shutil.copytree(root, copy, symlinks=True)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def slides_pdf(project) -> tuple[Path, subprocess.CompletedProcess]:
+    proc = _cli("export-pdf", cwd=project)
+    return project / "site" / "slides" / "talk.pdf", proc
+
+
+@pytest.fixture(scope="module")
+def notes_pdf(project, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("notes-out") / "with notes.pdf"
+    proc = _cli("export-pdf", "--notes", "--output", str(out), "--project", str(project), cwd=project.parent)
+    return out, proc
+
+
+def test_default_export_is_one_landscape_page_per_slide(slides_pdf, project):
+    pdf, proc = slides_pdf
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "talk.pdf" in proc.stderr and "8 slides" in proc.stderr
+    assert pdf.is_file()
+    deck = (project / "site" / "slides" / "index.html").read_text()
+    assert _page_count(pdf) == len(re.findall(r"<section\b", deck)) == len(SLIDES)
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    assert re.search(r"Page size:\s+960 x 540 pts", info)  # 1280 x 720 px at 96 dpi, landscape
+    assert not list(pdf.parent.glob(".*.tmp"))  # written atomically, nothing left behind
+
+
+def test_every_page_is_drawn_and_diagram_formula_and_plot_are_there(slides_pdf, tmp_path):
+    pdf, _ = slides_pdf
+    pages = _pages(pdf, tmp_path)
+    assert len(pages) == len(SLIDES)
+    for name, page in zip(SLIDES, pages):
+        assert _ink(page) > 0.005, f"page {name!r} is (nearly) blank"
+    by_name = dict(zip(SLIDES, pages))
+    # Below the slide's heading (top fifth) and above its footer: the diagram's boxes, the formula.
+    assert _ink(by_name["diagram"], 0.25, 0.9) > 0.005
+    assert _ink(by_name["formula"], 0.25, 0.9) > 0.001
+    assert _ink(by_name["handout-only"], 0.25, 0.9) < 0.001  # a text-only slide: the bands differ
+    # The embedding plot: a large white picture (the slide's background is #fcfcff) whose points are
+    # drawn in colour, on that page only.
+    for name, page in by_name.items():
+        white = (page == 255).all(axis=2)
+        if name != "plot":
+            assert white.mean() < 0.02, name
+            continue
+        assert white.mean() > 0.2
+        ys, xs = np.nonzero(white)
+        picture = page[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        coloured = (picture.max(axis=2) - picture.min(axis=2)) > 80
+        assert coloured.sum() >= 15  # the three purple points
+    listing = subprocess.run(["pdfimages", "-list", str(pdf)], check=True, capture_output=True, text=True).stdout
+    images = [line.split() for line in listing.splitlines()[2:]]
+    assert [(int(i[0]), i[3], i[4]) for i in images] == [(SLIDES.index("plot") + 1, "1200", "780")]
+
+
+def test_pdf_text_has_the_slide_titles(slides_pdf):
+    pdf, _ = slides_pdf
+    text = _text(pdf)
+    assert "Mini talk" in text and "A diagram" in text and "Handout only" in text
+    assert "Only the audience sees this." in text and "Only readers see this." not in text
+    assert "Say hello" not in text  # no notes without --notes
+    assert "A diagram" in _text(pdf, SLIDES.index("diagram") + 1)
+
+
+def test_notes_add_a_page_after_each_slide_with_notes(notes_pdf, project, tmp_path):
+    pdf, proc = notes_pdf
+    assert proc.returncode == 0, proc.stderr
+    assert "8 slides + 8 notes pages" in proc.stderr
+    deck = (project / "site" / "slides" / "index.html").read_text()
+    with_notes = deck.count('<aside class="notes">')
+    assert _page_count(pdf) == len(SLIDES) + with_notes == 16
+    # Slide, then its notes: the intro slide is page 5, its notes page 6.
+    intro = 2 * SLIDES.index("intro") + 1
+    assert "Intro" in _text(pdf, intro) and "Say hello" not in _text(pdf, intro)
+    assert "Say hello and ask who has used an LLM." in _text(pdf, intro + 1)
+    pages = _pages(pdf, tmp_path)
+    assert all(_ink(page) > 0.001 for page in pages), [round(_ink(p), 4) for p in pages]
+
+
+def test_export_without_a_built_deck_is_a_user_error(tmp_path):
+    from talk_factory import make_project
+
+    root = make_project(tmp_path)
+    proc = _cli("export-pdf", cwd=root)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "w2w build-talk" in lines[0] and "Traceback" not in proc.stderr
+    assert not (root / "site").exists()
+
+
+def test_deck_in_print_mode_is_ready_only_after_reveal_laid_out_the_pages(mini_build):
+    """The ready signal in ?print-pdf waits for reveal.js' 'pdf-ready' (its 'ready' comes first)."""
+    from w2w.browser_check import OfflinePage, browser
+    from w2w.pdf_export import READY, print_url
+
+    root, _ = mini_build
+    with browser() as chromium:
+        view = OfflinePage(chromium)
+        view.page.goto(print_url(root / "site" / "slides" / "index.html", notes=False))
+        view.page.wait_for_selector(READY, state="attached", timeout=30000)
+        laid_out = view.page.evaluate("() => document.querySelectorAll('.reveal .slides > .pdf-page').length")
+        assert laid_out == len(SLIDES)
+        assert view.problems("print") == []
+        view.close()
