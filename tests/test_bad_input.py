@@ -215,3 +215,23 @@ def test_talk_text_is_escaped_in_the_handout_header_and_navigation(hostile):
         html = page.read_text()
         assert HOSTILE["title"] not in html, page
         assert "<em>Intro</em>" not in html, page
+
+
+@pytest.mark.parametrize(
+    "rel, old, new, line, what",
+    [
+        ("talk/sections/maths.md", "# Maths", "# Maths {{ 1 / 0 }}", 1, "ZeroDivisionError"),
+        ("talk/sections/maths.md", "# Maths", "# Maths \udcff", 1, "not valid UTF-8"),
+        ("talk/talk.yaml", "slot_minutes: 6", "slot_minutes: 6\nslot_minutes: 5", 5, "duplicate key 'slot_minutes'"),
+        ("talk/sections/maths.md", "# Maths", "# Maths {{ undefined_[dog] }}", 1, "undefined"),
+        ("talk/talk.yaml", "  device: cpu", "  device: cpu\n  local_dirs: {org/model: ./nowhere}", None, "does not exist"),
+    ],
+    ids=["expression-fails", "not-utf8", "duplicate-key", "markup-like-text", "missing-local-dir"],
+)
+def test_more_mistakes_are_one_line_errors(project, rel, old, new, line, what):
+    path = project / rel
+    text = path.read_text().replace(old, new, 1)
+    path.write_bytes(text.encode("utf-8", errors="surrogateescape"))  # \udcff -> the byte 0xff
+    if line is None:
+        line = _line_of(project, rel, "local_dirs")
+    assert_user_error(project, rel, line, what)

@@ -135,3 +135,11 @@ def test_macros_escape_model_text(tmp_path):
     html = render_markdown(env, page, context)
     assert "</script>" not in html and "&lt;/script&gt;" in html and "&lt;&amp;" in html
     assert "tiny&lt;model&gt;" in html and "a &lt;b&gt;" in html
+
+
+def test_heading_ids_stay_unique_across_slides_of_one_page(markdown):
+    seen: set[str] = set()
+    first = markdown.render("## Example\n", seen_ids=seen)
+    second = markdown.render("## Example\n\n### Example\n", seen_ids=seen)
+    ids = [h.id for h in first.headings + second.headings]
+    assert len(set(ids)) == 3 and ids[:2] == ["example", "example-2"] and 'id="example-2"' in second.html

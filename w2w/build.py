@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from .cache import leftover_is_dead
+from .deck import write_deck
 from .errors import W2WError
 from .pages import Prepared, prepare
 from .project import Project
@@ -73,9 +75,11 @@ def build_site(project: Project, say: Callable[[str], None] = lambda _: None, st
         for warning in prepared.warnings:
             say(f"warning: {warning}")
         site = project.site_dir
-        staging = Path(tempfile.mkdtemp(prefix=".site-new-", dir=site.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".site-new.pid{os.getpid()}-", dir=site.parent))
+        _make_readable(staging)
         try:
             _mkdocs_build(project, prepared, staging, say)
+            write_deck(prepared, staging / "slides")
             swap_in(staging, site)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -99,14 +103,20 @@ def freeze(project: Project, say: Callable[[str], None] = lambda _: None) -> lis
     return sorted(prepared.produced.artifacts)
 
 
+def _make_readable(directory: Path) -> None:
+    """mkdtemp makes 0700 directories; the published site gets the usual mode (web servers read it)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    directory.chmod(0o777 & ~umask)
+
+
 def _remove_leftovers(project: Project) -> None:
-    """Scratch directories of builds that were killed. Safe: we hold the build lock."""
-    for pattern, parent in ((".site-new-*", project.site_dir.parent), (".site-old-*", project.site_dir.parent)):
-        for path in parent.glob(pattern):
-            shutil.rmtree(path, ignore_errors=True)
-    artifacts = project.cache_dir / "artifacts"
-    if artifacts.is_dir():
-        for path in artifacts.glob("*/.*"):  # ArtifactCache.store's scratch dirs start with "."
+    """Scratch directories of killed builds and generator runs (their process is gone)."""
+    candidates = list(project.site_dir.parent.glob(".site-*"))
+    candidates += list(project.artifacts_dir.glob("*/.*")) if project.artifacts_dir.is_dir() else []
+    candidates += list(project.frozen_dir.glob(".*")) if project.frozen_dir.is_dir() else []
+    for path in candidates:
+        if path.is_dir() and leftover_is_dead(path):
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -148,7 +158,7 @@ def swap_in(new: Path, current: Path) -> None:
     if current.exists() and _exchange(new, current):
         shutil.rmtree(new, ignore_errors=True)  # `new` now holds the old site
         return
-    old = current.with_name(f".site-old-{os.getpid()}")
+    old = current.with_name(f".site-old.pid{os.getpid()}-")
     if current.exists():
         os.replace(current, old)
     os.replace(new, current)

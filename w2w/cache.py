@@ -40,18 +40,44 @@ class ArtifactCache:
         """Run `produce` in a scratch directory, then move the finished result into place."""
         final = self.directory(name, key)
         final.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=final.parent))
+        scratch = Path(tempfile.mkdtemp(prefix=scratch_prefix(key), dir=final.parent))
         try:
             artifact = produce(scratch)
             write_artifact(artifact, fields, scratch)
-            if final.exists():  # another build finished first: same key, same content
-                shutil.rmtree(scratch)
+            if final.exists() and load_artifact(final) is not None:
+                shutil.rmtree(scratch)  # another process finished first: same key, same content
             else:
+                if final.exists():  # unreadable (files deleted by hand, an older format): replace it
+                    broken = final.with_name(scratch_prefix(key) + "broken")
+                    os.replace(final, broken)
+                    shutil.rmtree(broken, ignore_errors=True)
                 os.replace(scratch, final)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
         return load_artifact(final)
+
+
+def scratch_prefix(key: str) -> str:
+    """Scratch directories are hidden and carry the writer's pid, so a later build can tell a
+    killed writer's leftovers from a live writer's work."""
+    return f".{key}.pid{os.getpid()}."
+
+
+def leftover_is_dead(path: Path) -> bool:
+    """True for a scratch path whose writing process no longer exists."""
+    import re
+
+    match = re.search(r"\.pid(\d+)[.-]", path.name)
+    if not match:
+        return True
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def write_artifact(artifact: Artifact, fields: dict, directory: Path) -> None:

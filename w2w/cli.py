@@ -9,6 +9,7 @@ from typing import Callable
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from .errors import W2WError
 
@@ -23,7 +24,8 @@ models_app = typer.Typer(
     help="Model weights: fetch the full models for GPU machines.", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(models_app, name="models")
-console = Console(stderr=True, highlight=False)
+# markup=False: messages carry user and model text ("[dog]", "A[/x/]"), which must print as written.
+console = Console(stderr=True, highlight=False, markup=False)
 
 
 def user_errors(command: Callable) -> Callable:
@@ -34,7 +36,7 @@ def user_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except W2WError as exc:
-            console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            console.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper
@@ -60,7 +62,7 @@ def build_talk(
 
         def say(message: str) -> None:
             if message.startswith("warning:"):
-                console.print(f"[yellow]{message}[/]", markup=True, soft_wrap=True)
+                console.print(message, style="yellow", soft_wrap=True)
             else:
                 status.update(message)
                 console.print(f"  {message}", soft_wrap=True)
@@ -69,9 +71,11 @@ def build_talk(
     produced = result.prepared.produced
     ran = ", ".join(produced.ran) or "none"
     console.print(
-        f"[green]built[/] {result.site_dir}/index.html and {result.site_dir}/slides/index.html "
-        f"in {result.seconds:.1f} s (generators run: {ran}; reused: {len(produced.reused)})",
-        markup=True,
+        Text.assemble(
+            ("built ", "green"),
+            f"{result.site_dir}/index.html and {result.site_dir}/slides/index.html "
+            f"in {result.seconds:.1f} s (generators run: {ran}; reused: {len(produced.reused)})",
+        ),
         soft_wrap=True,
     )
 
@@ -88,11 +92,11 @@ def status(
     rows = explain_status(_project(project))
     width = max((len(r.name) for r in rows), default=0)
     for row in rows:
-        state = "[green]fresh[/]" if row.fresh else "[yellow]stale[/]"
-        console.print(f"{row.name:<{width}}  {state}  {row.detail}", markup=True, soft_wrap=True, highlight=False)
+        state = ("fresh", "green") if row.fresh else ("stale", "yellow")
+        console.print(Text.assemble(f"{row.name:<{width}}  ", state, f"  {row.detail}"), soft_wrap=True)
         if explain:
             for difference in row.differences:
-                console.print(f"{'':<{width}}    {difference}", markup=False, soft_wrap=True, highlight=False)
+                console.print(f"{'':<{width}}    {difference}", soft_wrap=True)
 
 
 @app.command()
@@ -106,7 +110,7 @@ def freeze(
     proj = _project(project)
     with console.status("freezing…"):
         names = freeze_outputs(proj, say=lambda m: console.print(f"  {m}", soft_wrap=True))
-    console.print(f"[green]froze[/] {', '.join(names)} into {proj.frozen_dir}", markup=True, soft_wrap=True)
+    console.print(Text.assemble(("froze ", "green"), f"{', '.join(names)} into {proj.frozen_dir}"), soft_wrap=True)
 
 
 @app.command()
@@ -118,9 +122,16 @@ def serve(
     """Serve the handout and deck with live reload while you edit talk/ and templates/."""
     from mkdocs.commands.serve import serve as mkdocs_serve
 
+    from mkdocs.exceptions import MkDocsException
+
+    from . import handout_plugin
+
     proj = _project(project)
     console.print(f"handout at http://{address}/  deck at http://{address}/slides/index.html", soft_wrap=True)
-    mkdocs_serve(str(proj.mkdocs_yml), dev_addr=address, livereload=True)
+    try:
+        mkdocs_serve(str(proj.mkdocs_yml), dev_addr=address, livereload=True)
+    except MkDocsException as exc:  # the first build failed: report the talk's own error
+        raise handout_plugin.last_error or W2WError(f"serve failed: {exc}", "fix the problem and run it again") from None
 
 
 @app.command("train-shapes")
@@ -179,11 +190,10 @@ def export_pdf_command(
     with console.status("printing the deck…"):
         result = export_pdf(proj, output, notes=notes)
     for problem in result.problems:
-        console.print(f"[yellow]warning: {problem}[/]", markup=True, soft_wrap=True)
+        console.print(f"warning: {problem}", style="yellow", soft_wrap=True)
     notes_part = f" + {result.notes_pages} notes pages" if notes else ""
     console.print(
-        f"[green]wrote[/] {result.path} ({result.slides} slides{notes_part}) in {result.seconds:.1f} s",
-        markup=True,
+        Text.assemble(("wrote ", "green"), f"{result.path} ({result.slides} slides{notes_part}) in {result.seconds:.1f} s"),
         soft_wrap=True,
     )
 
@@ -231,10 +241,10 @@ def pacing_command(
     proj = _project(project)
     prepared = prepare(proj, say=lambda m: console.print(f"  {m}", soft_wrap=True))
     paces = section_paces(prepared, wpm)
-    out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    out = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 120)
     out.print(table(paces))
     for line in [f"warning: {w}" for w in prepared.warnings] + warnings(paces):  # slot vs agenda, then pace
-        out.print(f"[yellow]{line}[/]", markup=True, soft_wrap=True)
+        out.print(line, style="yellow", soft_wrap=True)
 
 
 def main() -> None:

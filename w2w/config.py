@@ -134,6 +134,7 @@ def load_talk(path: Path) -> tuple[Talk, list[str]]:
             what = f"unknown key {loc[-1]!r}" + (f" in {_dotted(loc[:-1])}" if loc[:-1] else "")
         raise W2WError(what, fix, path, source.line_of(loc)) from None
 
+    talk = _with_local_dirs_resolved(talk, path, source)
     warnings = []
     if talk.total_minutes != talk.slot_minutes:
         warnings.append(
@@ -159,6 +160,26 @@ def load_talk(path: Path) -> tuple[Talk, list[str]]:
                 source.line_of(("handout", i)),
             )
     return talk, warnings
+
+
+def _with_local_dirs_resolved(talk: Talk, path: Path, source: YamlSource) -> Talk:
+    """models.local_dirs paths are relative to the project root; a missing one is a mistake, not a
+    reason to fall back quietly to another copy of the model."""
+    project_root = path.parent.parent
+    resolved = {}
+    for model_id, directory in talk.models.local_dirs.items():
+        candidate = Path(directory).expanduser()
+        candidate = candidate if candidate.is_absolute() else project_root / candidate
+        if not candidate.exists():
+            raise W2WError(
+                f"models.local_dirs[{model_id!r}]: {directory} does not exist",
+                "fix the path (relative paths start at the project root) or remove the entry",
+                path,
+                source.line_of(("models", "local_dirs", model_id)),
+            )
+        resolved[model_id] = str(candidate.resolve())
+    models = talk.models.model_copy(update={"local_dirs": resolved})
+    return talk.model_copy(update={"models": models})
 
 
 def _dotted(loc: tuple) -> str:

@@ -11,6 +11,7 @@ import jinja2
 
 from .npm_assets import REVEAL_FILES, reveal_dir
 from .pages import AgendaItem, Prepared, RenderedSlide
+from .templating import load_template, stylesheet
 
 
 
@@ -26,8 +27,9 @@ OPENING_SECONDS = 30  # the title and the agenda slide each; taken from the firs
 
 def deck_sections(prepared: Prepared) -> list[DeckSection]:
     sections = []
+    seen_ids = {s.id for s in prepared.talk.sections}  # the deck is one page: ids unique across it
     for item, section in zip(prepared.agenda, prepared.talk.sections):
-        slides = prepared.render_slides(section, "deck", root="")
+        slides = prepared.render_slides(section, "deck", root="", seen_ids=seen_ids)
         # Pacing: the section's minutes spread over its slides (reveal.js data-timing, seconds), so
         # the timings add up to the agenda, title and agenda slides included.
         budget = section.minutes * 60 - (2 * OPENING_SECONDS if not sections else 0)
@@ -46,7 +48,7 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
         undefined=jinja2.StrictUndefined,
     )
     total_seconds = prepared.talk.total_minutes * 60
-    html = env.get_template("deck.html.j2").render(
+    html = load_template(env, "deck.html.j2").render(
         talk=prepared.talk,
         agenda=prepared.agenda,
         sections=sections,
@@ -70,8 +72,8 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "index.html").write_text(html, encoding="utf-8")
-    theme = env.get_template("deck.css.j2").render(theme=prepared.talk.theme)
-    (out_dir / "w2w-deck.css").write_text(theme + "\n" + _pygments_css(), encoding="utf-8")
+    css = stylesheet(project.root, "deck.css.j2", prepared.talk.theme, ".reveal pre code")
+    (out_dir / "w2w-deck.css").write_text(css, encoding="utf-8")
     for rel in REVEAL_FILES:
         target = out_dir / "reveal" / Path(rel).relative_to("dist")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -96,9 +98,3 @@ def copy_media(prepared: Prepared, site_dir: Path) -> None:
         target = site_dir / "media" / source.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
-
-
-def _pygments_css() -> str:
-    from pygments.formatters import HtmlFormatter
-
-    return HtmlFormatter(style="friendly").get_style_defs(".reveal pre code")

@@ -20,6 +20,7 @@ from pathlib import Path
 from generators.base import Artifact
 
 from .cache import load_artifact, write_artifact
+from .errors import W2WError
 
 LOCK_NAME = "lock.json"
 
@@ -73,9 +74,20 @@ class FrozenStore:
         self.directory = directory
         self.lock_path = directory / LOCK_NAME
         try:
-            self.lock = json.loads(self.lock_path.read_text())["artifacts"]
-        except (OSError, ValueError, KeyError):
+            text = self.lock_path.read_text()
+        except FileNotFoundError:
             self.lock = {}
+            return
+        try:
+            self.lock = json.loads(text)["artifacts"]
+        except (ValueError, KeyError, TypeError) as exc:
+            line = getattr(exc, "lineno", 1)
+            raise W2WError(
+                f"the frozen artifacts' lock is not valid: {exc}",
+                "resolve the merge conflict (or restore it with git), then rebuild",
+                self.lock_path,
+                line,
+            ) from None
 
     def entry(self, name: str) -> dict | None:
         return self.lock.get(name)
@@ -105,18 +117,30 @@ class FrozenStore:
         # compared here, and the talk's request is unchanged, so it stays the published output.
         return found
 
-    def freeze(self, artifacts: dict[str, tuple[Artifact, dict, str]]) -> None:
-        """Replace the frozen set with `artifacts` (name -> (artifact, key fields, requested model))."""
+    def freeze(self, artifacts: dict[str, tuple[Artifact, dict, str]], force: bool = False) -> None:
+        """Record `artifacts` (name -> (artifact, key fields, requested model)) as the frozen outputs.
+        Entries for generators not in `artifacts` (a section switched off) are kept. A stand-in's
+        output never silently replaces a full model's: that needs `force`."""
+        for name, (artifact, _, _) in artifacts.items():
+            made_with = (self.entry(name) or {}).get("made_with", {})
+            if artifact.provenance.get("embedded") and made_with.get("embedded") is False and not force:
+                raise W2WError(
+                    f"freezing would replace the frozen {name} made with {made_with.get('model')} "
+                    f"by the output of the embedded stand-in {artifact.provenance.get('model')}",
+                    "freeze on a machine that has the full model, or pass --force",
+                    self.lock_path,
+                    1,
+                )
         self.directory.mkdir(parents=True, exist_ok=True)
-        lock = {}
+        lock = dict(self.lock)
         for name, (artifact, fields, requested_model) in sorted(artifacts.items()):
-            staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.directory))
+            staging = Path(tempfile.mkdtemp(prefix=f".{name}.pid{os.getpid()}.", dir=self.directory))
             for file in artifact.files.values():
                 shutil.copyfile(artifact.directory / file, staging / file)
             write_artifact(artifact, fields, staging)
             target = self.directory / name
             if target.exists():
-                old = self.directory / f".{name}.old"
+                old = self.directory / f".{name}.pid{os.getpid()}.old"
                 shutil.rmtree(old, ignore_errors=True)
                 os.replace(target, old)
                 os.replace(staging, target)

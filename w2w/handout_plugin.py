@@ -9,6 +9,7 @@ site/slides/, so `mkdocs serve` rebuilds deck and handout together.
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from .errors import W2WError
 from .markdown_render import Heading
 from .npm_assets import iframe_worker_shim
 from .pages import Prepared, prepare
-from .project import Project
+from .project import Project, read_source
+from .templating import stylesheet
 
 log = logging.getLogger("mkdocs.plugins.w2w")
 
@@ -54,6 +56,9 @@ class W2WPluginConfig(Config):
 class W2WPlugin(BasePlugin[W2WPluginConfig]):
     def on_config(self, config):
         project = Project.find(Path(config.config_file_path).parent)
+        # Under `w2w build-talk` the build writes the deck itself (a branch parallel to the handout);
+        # under `mkdocs serve`/`build` the plugin does, so the deck reloads with the handout.
+        self.writes_deck = self.config.deck and _handoff is None
         try:
             self.prepared = _handoff if _handoff is not None else prepare(project, say=log.info)
         except W2WError as exc:
@@ -80,7 +85,7 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
             if file.src_uri.endswith(".md") and file.src_uri not in self.pages:
                 files.remove(file)  # a handout page not listed in talk.yaml stays out of the site
         for src_uri, section in self.sections.items():
-            source = self.prepared.project.section_file(section.id).read_text(encoding="utf-8")
+            source = read_source(self.prepared.project.section_file(section.id))
             files.append(File.generated(config, src_uri, content=source))
         for name, artifact in self.prepared.produced.artifacts.items():
             for file in artifact.files.values():
@@ -116,7 +121,7 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         from .deck import copy_media, write_deck
 
         copy_media(self.prepared, Path(config.site_dir))  # images the pages refer to, known once rendered
-        if self.config.deck:
+        if self.writes_deck:
             write_deck(self.prepared, Path(config.site_dir) / "slides")
 
     def on_serve(self, server, config, builder):
@@ -126,19 +131,15 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         return server
 
     def _css(self) -> str:
-        import jinja2
-        from pygments.formatters import HtmlFormatter
-
-        templates = self.prepared.project.templates_dir
-        css = jinja2.Template((templates / "handout.css.j2").read_text()).render(theme=self.prepared.talk.theme)
-        return css + "\n" + HtmlFormatter(style="friendly").get_style_defs(".md-typeset pre code")
+        return stylesheet(self.prepared.project.root, "handout.css.j2", self.prepared.talk.theme, ".md-typeset pre code")
 
 
 def _toc_tokens(headings: list[Heading]) -> list[dict]:
     """Nested TOC tokens (levels 2-3) in MkDocs' format, from the page's headings."""
     tokens: list[dict] = []
     for heading in headings:
-        token = {"level": heading.level, "id": heading.id, "name": heading.text, "children": []}
+        # Material prints TOC titles unescaped; heading text is text (e.g. "the `<think>` token").
+        token = {"level": heading.level, "id": heading.id, "name": html.escape(heading.text), "children": []}
         if heading.level == 2 or not tokens:
             tokens.append(token)
         elif heading.level == 3:
@@ -153,7 +154,7 @@ def _text(value: str):
 
 
 def _first_heading(path: Path) -> str:
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in read_source(path).splitlines():
         if line.startswith("# "):
             return line[2:].strip()
     return ""

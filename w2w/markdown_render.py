@@ -88,12 +88,21 @@ class MarkdownRenderer:
         md.add_render_rule("fence", render_fence)
         self.md = md
 
-    def render(self, text: str, line_offset: int = 0) -> Rendered:
-        """HTML and the headings (for the handout's table of contents). `line_offset` maps errors."""
+    def render(self, text: str, line_offset: int = 0, seen_ids: set[str] | None = None) -> Rendered:
+        """HTML and the headings (for the handout's table of contents). `line_offset` maps errors;
+        `seen_ids` keeps heading ids unique across several renders that end up on one page."""
         env = {"line_offset": line_offset}
         tokens = self.md.parse(text, env)
         headings = []
         for i, token in enumerate(tokens):
+            if token.type == "heading_open" and seen_ids is not None:
+                base = str(token.attrs.get("id", ""))
+                unique, n = base, 1
+                while unique in seen_ids:
+                    n += 1
+                    unique = f"{base}-{n}"
+                token.attrs["id"] = unique
+                seen_ids.add(unique)
             if token.type == "heading_open":
                 inline = tokens[i + 1]
                 plain = "".join(c.content for c in (inline.children or []) if c.type in ("text", "code_inline"))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rich.text import Text
+
 from .pages import Prepared
 
 DEFAULT_WPM = 130
@@ -113,7 +115,7 @@ def table(paces: list[SectionPace], low: float = DEFAULT_LOW, high: float = DEFA
     out.add_column("", no_wrap=True)
     for number, pace in enumerate(paces, start=1):
         verdict = pace.verdict(low, high)
-        mark = {"ok": "[green]ok[/]", "short": "[yellow]short[/]", "long": "[yellow]long[/]"}[verdict]
+        mark = Text(verdict, style="green" if verdict == "ok" else "yellow")
         out.add_row(
             str(number),
             pace.id,

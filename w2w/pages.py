@@ -69,7 +69,9 @@ class Prepared:
             "root": root,
         }
 
-    def render_slides(self, section: Section, target: str, root: str) -> list[RenderedSlide]:
+    def render_slides(self, section: Section, target: str, root: str, seen_ids: set[str] | None = None) -> list[RenderedSlide]:
+        """`seen_ids`: heading ids already on the page (the deck is one page for all sections)."""
+        seen_ids = set() if seen_ids is None else seen_ids
         path = self.project.section_file(section.id)
         text = render_markdown(self.env, path, self.context(target, root), self.media)
         slides = split_slides(text)
@@ -77,22 +79,22 @@ class Prepared:
             raise W2WError("the section has no slides", "write at least one slide", path, 1)
         rendered = []
         for slide in slides:
-            body = self._markdown(slide.content, path, slide.line)
-            notes = self._markdown(slide.notes, path, slide.notes_line) if slide.notes else None
+            body = self._markdown(slide.content, path, slide.line, seen_ids)
+            notes = self._markdown(slide.notes, path, slide.notes_line, seen_ids) if slide.notes else None
             rendered.append(RenderedSlide(slide.title, body.html, notes.html if notes else "", slide.notes))
         return rendered
 
     def render_handout_section(self, section: Section, root: str) -> tuple[str, list[Heading]]:
         """A section as a handout page: each slide's content followed by its notes as prose."""
-        parts, headings = [], []
+        parts, headings, seen_ids = [], [], set()
         path = self.project.section_file(section.id)
         text = render_markdown(self.env, path, self.context("handout", root), self.media)
         for slide in split_slides(text):
-            body = self._markdown(slide.content, path, slide.line)
+            body = self._markdown(slide.content, path, slide.line, seen_ids)
             parts.append(body.html)
             headings += body.headings
             if slide.notes:
-                notes = self._markdown(slide.notes, path, slide.notes_line)
+                notes = self._markdown(slide.notes, path, slide.notes_line, seen_ids)
                 parts.append(f'<div class="w2w-notes"><p class="w2w-notes-label">Speaker notes</p>\n{notes.html}</div>')
         return "\n".join(parts), headings
 
@@ -101,9 +103,9 @@ class Prepared:
         rendered = self._markdown(text, path, 1)
         return rendered.html, rendered.headings
 
-    def _markdown(self, text: str, path: Path, line: int):
+    def _markdown(self, text: str, path: Path, line: int, seen_ids: set[str] | None = None):
         try:
-            return self.markdown.render(text, line_offset=line - 1)
+            return self.markdown.render(text, line_offset=line - 1, seen_ids=seen_ids)
         except W2WError as exc:
             raise exc.located(path, line)
 
@@ -111,6 +113,6 @@ class Prepared:
 def prepare(project: Project, say: Callable[[str], None] = lambda _: None, strict: bool = False) -> Prepared:
     talk, warnings = load_talk(project.talk_yaml)
     plan = make_plan(project, talk)
-    produced = produce(plan, ArtifactCache(project.cache_dir / "artifacts"), FrozenStore(project.frozen_dir), say, strict)
+    produced = produce(plan, ArtifactCache(project.artifacts_dir), FrozenStore(project.frozen_dir), say, strict)
     markdown = MarkdownRenderer(MermaidRenderer(project.cache_dir / "diagrams"))
     return Prepared(project, talk, warnings, plan, produced, make_environment(project.root), markdown)

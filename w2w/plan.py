@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from .cache import cache_key
 from .config import Talk
 from .errors import W2WError
-from .project import Project
+from .project import Project, read_source
 from .templating import artifact_references, make_environment
 
 
@@ -50,7 +50,7 @@ def make_plan(project: Project, talk: Talk) -> Plan:
     for page in pages:
         if not page.is_file():
             raise W2WError(f"missing page {page.name}", "create it (every handout needs talk/handout/index.md)", page, 1)
-        source = page.read_text(encoding="utf-8")
+        source = read_source(page)
         if not source.strip():
             raise W2WError("the page is empty", "write its content, or disable its section in talk.yaml", page, 1)
         for name, line in artifact_references(env, source, page).items():

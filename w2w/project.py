@@ -9,6 +9,21 @@ from pathlib import Path
 from .errors import W2WError
 
 
+def read_source(path: Path) -> str:
+    """A talk source as text; bytes that are not UTF-8 are a user error at their line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise W2WError(
+            f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            "save it as UTF-8 in your editor",
+            path,
+            line,
+        ) from None
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path
@@ -55,6 +70,10 @@ class Project:
     @property
     def cache_dir(self) -> Path:
         return self.state_dir / "cache"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.cache_dir / "artifacts"
 
     @property
     def site_dir(self) -> Path:

@@ -25,7 +25,7 @@ class ArtifactStatus:
 def explain(project: Project) -> list[ArtifactStatus]:
     talk, _ = load_talk(project.talk_yaml)
     plan = make_plan(project, talk)
-    cache = ArtifactCache(project.cache_dir / "artifacts")
+    cache = ArtifactCache(project.artifacts_dir)
     frozen = FrozenStore(project.frozen_dir)
     rows = []
     for job in plan.jobs:

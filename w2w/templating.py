@@ -12,6 +12,7 @@ import jinja2
 from jinja2 import nodes
 
 from .errors import W2WError
+from .project import read_source
 from .markdown_render import check_local_images, point_images_at_media
 
 # Macros whose first argument names an artifact; `sim` always reads the embedding plot.
@@ -105,12 +106,12 @@ def parse(env: jinja2.Environment, source: str, path: Path) -> nodes.Template:
 def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any], media: set[Path] | None = None) -> str:
     """Render one Jinja-Markdown file with the macros loaded for this context. The page's own image
     files are checked, added to `media` (to be copied into the site) and pointed at their copies."""
-    source = path.read_text(encoding="utf-8")
+    source = read_source(path)
     try:
         template = env.from_string(source)
     except jinja2.TemplateSyntaxError as exc:
         raise W2WError(f"template syntax error: {exc.message}", "fix the {{ }} / {% %} tags", path, exc.lineno) from None
-    macros = env.get_template("macros.j2").make_module(context)
+    macros = load_template(env, "macros.j2").make_module(context)
     names = [n for n in dir(macros) if not n.startswith("_")]
     try:
         text = template.render({**context, **{n: getattr(macros, n) for n in names}})
@@ -127,6 +128,13 @@ def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any]
         raise _include_error(exc.name, path, _template_line(exc)) from None
     except jinja2.TemplateError as exc:
         raise W2WError(f"template error: {exc}", "fix the template expression", path, _template_line(exc)) from None
+    except Exception as exc:  # an expression failed: 1/0, ln(0), a macro called with wrong arguments
+        raise W2WError(
+            f"template expression failed: {type(exc).__name__}: {exc}",
+            "fix the expression on this line",
+            path,
+            _template_line(exc),
+        ) from None
     root = getattr(env, "w2w_project_root", None)
     if root is not None:
         images = check_local_images(text, path, root, source)
@@ -134,6 +142,28 @@ def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any]
             media.update(resolved for _, resolved in images)
             text = point_images_at_media(text, images, root, context["root"])
     return text
+
+
+def load_template(env: jinja2.Environment, name: str) -> jinja2.Template:
+    """A template of templates/ (macros, deck shell, CSS); a syntax error there names its line."""
+    try:
+        return env.get_template(name)
+    except jinja2.TemplateSyntaxError as exc:
+        raise W2WError(
+            f"template syntax error: {exc.message}", "fix the {{ }} / {% %} tags", exc.filename or name, exc.lineno
+        ) from None
+    except jinja2.TemplateNotFound:
+        raise W2WError(f"template {name!r} is missing", "restore it in templates/ (see the repository)") from None
+
+
+def stylesheet(project_root: Path, name: str, theme, code_scope: str) -> str:
+    """A CSS template of templates/ rendered with the talk's theme, after Pygments' rules for code
+    under `code_scope` (so the template's own rules can override them)."""
+    from pygments.formatters import HtmlFormatter
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(project_root / "templates")), undefined=jinja2.StrictUndefined)
+    code = HtmlFormatter(style="friendly").get_style_defs(code_scope)
+    return code + "\n" + load_template(env, name).render(theme=theme)
 
 
 def _include_error(name: str, path: Path, line: int | None) -> W2WError:

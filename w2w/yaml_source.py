@@ -8,15 +8,16 @@ from typing import Any
 import yaml
 
 from .errors import W2WError
+from .project import read_source
 
 
 class YamlSource:
     def __init__(self, path: Path):
         self.path = path
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_source(path)
         except FileNotFoundError:
-            raise W2WError(f"{path.name} not found", "run w2w from the project root (where talk/ is)", path, 1)
+            raise W2WError(f"{path.name} not found", "run w2w from the project root (where talk/ is)", path, 1) from None
         try:
             self.root = yaml.compose(text, Loader=yaml.SafeLoader)
             self.data = yaml.safe_load(text)
@@ -32,6 +33,29 @@ class YamlSource:
                 path,
                 line,
             ) from None
+        except yaml.YAMLError as exc:  # e.g. control characters: a ReaderError carries a position
+            line = text[: getattr(exc, "position", 0)].count("\n") + 1
+            raise W2WError(f"YAML error: {exc}", "remove the offending character", path, line) from None
+        self._refuse_duplicate_keys(self.root)
+
+    def _refuse_duplicate_keys(self, node) -> None:
+        """PyYAML keeps the last of two equal keys silently; a speaker means one of them."""
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                line = key.start_mark.line + 1
+                if key.value in seen:
+                    raise W2WError(
+                        f"duplicate key {key.value!r} (also on line {seen[key.value]})",
+                        "keep one of them",
+                        self.path,
+                        line,
+                    )
+                seen[key.value] = line
+                self._refuse_duplicate_keys(value)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                self._refuse_duplicate_keys(item)
 
     def line_of(self, loc: tuple[Any, ...]) -> int:
         """Line (1-based) of the value at `loc` (keys and list indices), or of its nearest parent."""
