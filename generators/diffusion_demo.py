@@ -29,9 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from w2w.errors import W2WError
 
 from .base import Artifact, ModelRef, Stopwatch, base_provenance, torch_device
-from .model_resolution import content_hash, resolve
+from .embedding_plot import MINILM_ID, resolve_minilm
+from .model_resolution import content_hash, loading, resolve
 
-# Same place as shapes_training.WEIGHTS_DIR; repeated here because that module imports torch.
+# Where the shipped shapes-world weights live; shapes_training (which imports torch) writes here.
 SHAPES_WEIGHTS_DIR = Path(__file__).parent / "weights" / "shapes-diffusion"
 SHAPES_MODEL_ID = "w2w/shapes-diffusion"
 SHAPES_UPSCALE = 8  # 32x32 -> 256x256, nearest neighbour: crisp pixels on a slide
@@ -53,7 +54,7 @@ class DiffusionInputs(BaseModel):
     steps: Annotated[int, Field(ge=2, le=200)] = 50
     guidance_scale: Annotated[float, Field(ge=1, le=30)] = 7.5
     embedded_guidance_scale: Annotated[float, Field(ge=1, le=30)] = 4.0
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0  # torch takes up to 2**64 - 1; int64 stays portable
     scheduler: Literal["ddim", "ddpm", "euler"] = "ddim"
     strip_frames: Annotated[int, Field(ge=2, le=16)] = 8
 
@@ -85,8 +86,6 @@ def with_shapes_encoder(model: ModelRef, local_dirs: dict[str, str]) -> ModelRef
     """The shapes model reads prompts through all-MiniLM-L6-v2: resolve it like the embedding plot
     does and make its revision part of the model's, so a different encoder means a different key."""
     from dataclasses import replace
-
-    from .embedding_plot import MINILM_ID, resolve_minilm
 
     encoder = resolve_minilm(MINILM_ID, local_dirs)
     return replace(model, encoder=encoder.path, revision=f"{model.revision}+{encoder.revision}")
@@ -139,12 +138,13 @@ class DiffusionDemo:
         shapes = is_shapes_model(model.path)
         with Stopwatch() as total:
             if shapes:
-                pipe, dtype = self._load_shapes(model, device), torch.float32
+                dtype = torch.float32
                 prompt, guidance = inputs.embedded_prompt, inputs.embedded_guidance_scale
             else:
                 dtype = torch.float16 if device == "cuda" else torch.float32
-                pipe = self._load_stable_diffusion(model, device, dtype)
                 prompt, guidance = inputs.prompt, inputs.guidance_scale
+            with loading(model):
+                pipe = self._load_shapes(model, device) if shapes else self._load_stable_diffusion(model, device, dtype)
             pipe.scheduler = _scheduler_class(inputs.scheduler).from_config(pipe.scheduler.config)
             pipe.set_progress_bar_config(disable=True)
 

@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Artifact, ModelRef, Stopwatch, base_provenance, torch_device
-from .model_resolution import content_hash, resolve
+from .model_resolution import content_hash, loading, resolve
 
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -41,6 +41,11 @@ def resolve_minilm(model_id: str, local_dirs: dict[str, str]) -> ModelRef:
     return resolve(model_id, local_dirs, embedded, purpose="the embedding plot")
 
 
+def mathtext_safe(text: str) -> str:
+    """Text for a matplotlib label: an unescaped '$' would switch matplotlib into mathtext."""
+    return text.replace("$", r"\$")
+
+
 def pca_2d(vectors):
     """Project rows onto their first two principal components; returns (points, explained ratios)."""
     import numpy as np
@@ -70,7 +75,8 @@ class EmbeddingPlot:
 
         device = torch_device(device)
         with Stopwatch() as clock:
-            encoder = MiniLM(model.path, device=device)
+            with loading(model):
+                encoder = MiniLM(model.path, device=device)
             vectors = encoder.sentence_embeddings(list(inputs.words)).float().cpu().numpy()
         similarity = vectors @ vectors.T  # unit vectors: dot product is cosine similarity
         points, explained = pca_2d(vectors.astype(np.float64))
@@ -98,7 +104,8 @@ def _plot(words, points, explained, png: Path, svg: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 5.2), dpi=150)
     ax.scatter(points[:, 0], points[:, 1], s=46, color="#7c3aed", zorder=3)
     for word, (x, y) in zip(words, points):
-        ax.annotate(word, (x, y), xytext=(6, 5), textcoords="offset points", fontsize=11, color="#1f2937")
+        ax.annotate(mathtext_safe(word), (x, y), xytext=(6, 5), textcoords="offset points", fontsize=11,
+                    color="#1f2937")  # fmt: skip
     ax.set_xlabel(f"PC 1 ({explained[0] * 100:.1f}% of variance)")
     ax.set_ylabel(f"PC 2 ({explained[1] * 100:.1f}% of variance)")
     ax.set_title("Sentence embeddings of single words, PCA to 2-D", fontsize=12)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -97,3 +98,16 @@ def resolve(
 
 def _looks_like_hub_id(text: str) -> bool:
     return text.count("/") == 1 and not text.startswith((".", "/", "~"))
+
+
+@contextmanager
+def loading(model: ModelRef):
+    """Around a generator's weight-loading calls only: a missing or broken weights directory (an
+    incomplete HF snapshot, a deleted file) becomes a user error; other failures stay bugs."""
+    try:
+        yield
+    except (OSError, ValueError) as exc:
+        raise W2WError(
+            f"could not load {model.id} from {model.path}: {exc}",
+            "re-run `w2w models pull`, or fix models.local_dirs in talk.yaml",
+        ) from exc

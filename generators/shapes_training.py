@@ -12,8 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
+import shutil
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,9 +24,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from . import shapes_world
+from w2w.errors import W2WError
 
-WEIGHTS_DIR = Path(__file__).parent / "weights" / "shapes-diffusion"
+from . import shapes_world
+from .diffusion_demo import SHAPES_WEIGHTS_DIR as WEIGHTS_DIR  # owned by the light module (no torch there)
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,54 @@ def to_tensor(images) -> torch.Tensor:
     return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
 
 
+def holds_weights(out_dir: Path) -> bool:
+    """Something is there that training would replace: a non-empty directory, or a file."""
+    return out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir()))
+
+
+def _refuse_to_overwrite(out_dir: Path) -> None:
+    raise W2WError(
+        f"{out_dir} already holds trained weights",
+        "pass --overwrite to replace them, or --out DIR to write elsewhere",
+    )
+
+
+def _swap_in(new: Path, out_dir: Path, overwrite: bool) -> None:
+    """Put the finished directory `new` at `out_dir` by renames; the old one is removed afterwards.
+
+    Readers see the old complete model or the new complete one (or, for the moment between the two
+    renames, none): never a half-written one.
+    """
+    if holds_weights(out_dir) and not overwrite:  # another run finished there while this one trained
+        _refuse_to_overwrite(out_dir)
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(out_dir, old)
+    os.replace(new, out_dir)
+    if old is not None:
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+
+
 def train(
     config: TrainConfig,
     encoder_path: str | Path,
     out_dir: Path = WEIGHTS_DIR,
     log: Callable[[str], None] = print,
+    overwrite: bool = False,
 ) -> dict:
-    """Train from scratch and write `unet/`, `scheduler/` and `training.json` into out_dir."""
+    """Train from scratch and write `unet/`, `scheduler/` and `training.json` into out_dir.
+
+    Everything is written into a temporary sibling of out_dir first and renamed into place at the
+    end, so a killed or concurrent run never leaves a half-written model behind. An out_dir that
+    already holds something is refused before training starts unless `overwrite` is set.
+    """
+    out_dir = Path(out_dir)
+    if holds_weights(out_dir) and not overwrite:
+        _refuse_to_overwrite(out_dir)
     torch.set_num_threads(config.torch_threads)
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
@@ -141,9 +186,6 @@ def train(
             log(f"step {step + 1}/{config.steps}  loss {recent:.4f}  {elapsed / (step + 1):.2f} s/step")
 
     seconds = time.perf_counter() - started
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ema.save_pretrained(out_dir / "unet", safe_serialization=True)
-    build_scheduler(config).save_pretrained(out_dir / "scheduler")
     record = {
         "config": asdict(config),
         "config_hash": config.hash(),
@@ -155,5 +197,15 @@ def train(
         "training_captions": len(scenes),
         "held_out_captions": list(shapes_world.HELD_OUT),
     }
-    (out_dir / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # mkdir, not mkdtemp: the directory keeps the umask's permissions (mkdtemp's are 0700).
+    staging = out_dir.with_name(f".{out_dir.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    staging.mkdir()
+    try:
+        ema.save_pretrained(staging / "unet", safe_serialization=True)
+        build_scheduler(config).save_pretrained(staging / "scheduler")
+        (staging / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+        _swap_in(staging, out_dir, overwrite)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already when the swap succeeded
     return record

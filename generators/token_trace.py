@@ -17,7 +17,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Artifact, ModelRef, Stopwatch, base_provenance, torch_device
-from .model_resolution import content_hash, resolve, w2w_home
+from .embedding_plot import mathtext_safe
+from .model_resolution import content_hash, loading, resolve, w2w_home
 
 SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -32,7 +33,7 @@ class TokenTraceInputs(BaseModel):
     prompt: str = "Diffusion models turn random noise into"
     max_new_tokens: Annotated[int, Field(ge=1, le=64)] = 16
     top_k: Annotated[int, Field(ge=2, le=10)] = 5
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0  # torch takes up to 2**64 - 1; int64 stays portable
     sampling: Literal["greedy", "sample"] = "greedy"
     temperature: Annotated[float, Field(gt=0, le=5)] = 0.8
 
@@ -235,7 +236,8 @@ class TokenTrace:
     def run(self, inputs: TokenTraceInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
         device = torch_device(device)
         with Stopwatch() as clock:
-            lm, tokenizer, loaded_from = load_model(model, device)
+            with loading(model):
+                lm, tokenizer, loaded_from = load_model(model, device)
             prompt_ids, new_ids, logits, seconds = generate(lm, tokenizer, inputs, device)
             eos = lm.generation_config.eos_token_id
             eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
@@ -280,8 +282,8 @@ class TokenTrace:
 
 
 def _label(token: str) -> str:
-    # '$' would switch matplotlib into mathtext; an empty piece is a byte held for the next step.
-    return visible_whitespace(token).replace("$", r"\$") or "…"
+    # An empty piece is a byte held for the next step.
+    return mathtext_safe(visible_whitespace(token)) or "…"
 
 
 def _plot(data: dict, png: Path) -> None:
@@ -321,8 +323,8 @@ def _plot(data: dict, png: Path) -> None:
     ax.set_ylabel("probability (raw logits, temperature 1)")
     ax.set_xlabel("chosen token at each step")
     how = "greedy" if data["sampling"] == "greedy" else f"sampled at T={data['temperature']}"
-    ax.set_title(f"Next-token probabilities, {data['model'].split('/')[-1]} ({how}, top {data['top_k']})",
-                 fontsize=12)  # fmt: skip
+    name = mathtext_safe(data["model"].split("/")[-1])  # a local directory's name may hold a '$'
+    ax.set_title(f"Next-token probabilities, {name} ({how}, top {data['top_k']})", fontsize=12)
     legend = [Patch(color="#7c3aed", label="chosen token"), Patch(color=greys[0], label="other top-k candidates")]
     ax.legend(handles=legend, loc="upper right", ncol=2, fontsize=9, frameon=False)
     ax.grid(True, axis="y", color="#e5e7eb", zorder=0)

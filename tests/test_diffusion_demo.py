@@ -306,10 +306,37 @@ def test_module_and_resolution_import_no_ml_library():
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
-def test_weights_dir_matches_training_module():
-    from generators.shapes_training import WEIGHTS_DIR
+def test_seed_is_bounded_to_what_torch_takes(tiny_random_sd_dir, tmp_path):
+    from pydantic import ValidationError
 
-    assert dd.SHAPES_WEIGHTS_DIR == WEIGHTS_DIR
+    for bad in (-1, 2**63):
+        with pytest.raises(ValidationError, match="seed"):
+            DiffusionInputs(seed=bad)
+    # The largest seed the inputs accept runs end to end (torch seeds both its global and CPU generators).
+    artifact = _run(tiny_random_sd_dir, tmp_path, steps=2, strip_frames=2, seed=2**63 - 1)
+    assert artifact.data["seed"] == 2**63 - 1
+
+
+@pytest.mark.parametrize("layout", ["empty", "broken-shapes"])
+def test_unloadable_weights_are_a_user_error(tmp_path, layout):
+    """An empty directory (no model_index.json) or a shapes directory whose UNet config is not JSON:
+    the user can fix either, so it is a W2WError naming the model and directory, not a traceback."""
+    from w2w.errors import W2WError
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    if layout == "broken-shapes":
+        (weights / "unet").mkdir()
+        (weights / "unet" / "config.json").write_text("{not json")
+        (weights / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"")
+        (weights / "scheduler").mkdir()
+        (weights / "scheduler" / "scheduler_config.json").write_text("{}")
+        assert dd.is_shapes_model(weights)
+    model = ModelRef("someone/some-model", "test", "local-dir", str(weights))
+    with pytest.raises(W2WError, match="could not load someone/some-model from") as error:
+        DiffusionDemo().run(DiffusionInputs(steps=2, strip_frames=2), model, "cpu", tmp_path / "out")
+    assert str(weights) in error.value.what and "w2w models pull" in error.value.fix
+    assert isinstance(error.value.__cause__, (OSError, ValueError))
 
 
 # ---- 3. the shipped model draws what it is told -----------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generators.embedding_plot import EmbeddingInputs, EmbeddingPlot, MINILM_ID, pca_2d
+from generators.base import ModelRef
+from generators.embedding_plot import EmbeddingInputs, EmbeddingPlot, MINILM_ID, _plot, mathtext_safe, pca_2d
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +53,23 @@ def test_pca_matches_numpy_projection():
     variance = np.linalg.eigvalsh(np.cov(centred.T))[::-1]
     assert ratio == pytest.approx(variance[:2] / variance.sum(), rel=1e-6)
     assert np.abs(points).max() > 0
+
+
+def test_dollar_signs_in_words_stay_literal(tmp_path):
+    """Two '$' in the words would start matplotlib mathtext; '$a^^b$' is a mathtext syntax error."""
+    assert mathtext_safe("$5 or $6") == r"\$5 or \$6"
+    words = ["$a^^b$", "US$", "cat"]
+    points = np.array([[0.0, 0.0], [1.0, 0.5], [0.5, 1.0]])
+    _plot(words, points, np.array([0.6, 0.3]), tmp_path / "p.png", tmp_path / "p.svg")
+    svg = (tmp_path / "p.svg").read_text()
+    assert svg.count("<!-- $a^^b$ -->") == 1  # matplotlib writes each text's source as a comment
+
+
+def test_unloadable_weights_are_a_user_error(tmp_path):
+    """An empty directory where the model should be (say, a half-pulled snapshot): a W2WError."""
+    from w2w.errors import W2WError
+
+    model = ModelRef(MINILM_ID, "sha256:0", "local-dir", str(tmp_path))
+    with pytest.raises(W2WError, match="could not load sentence-transformers/all-MiniLM-L6-v2 from") as error:
+        EmbeddingPlot().run(EmbeddingInputs(words=["a", "b", "c"]), model, "cpu", tmp_path / "out")
+    assert str(tmp_path) in error.value.what and "w2w models pull" in error.value.fix

@@ -81,6 +81,33 @@ def test_resolve_model_imports_no_ml_library(w2w_home):
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, env={**os.environ, "W2W_HOME": str(w2w_home)})
 
 
+def test_seed_is_bounded_to_what_torch_takes():
+    from pydantic import ValidationError
+
+    assert TokenTraceInputs(seed=2**63 - 1).seed == 2**63 - 1
+    for bad in (-1, 2**63):
+        with pytest.raises(ValidationError, match="seed"):
+            TokenTraceInputs(seed=bad)
+
+
+@pytest.mark.parametrize("layout", ["empty-dir", "empty-gguf"])
+def test_unloadable_weights_are_a_user_error(w2w_home, tmp_path, layout):
+    """An empty weights directory, or a GGUF file with nothing in it: a W2WError, not a traceback."""
+    from generators.base import ModelRef
+    from w2w.errors import W2WError
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    if layout == "empty-gguf":
+        weights = weights / "model.gguf"
+        weights.write_bytes(b"")
+    model = ModelRef("someone/some-lm", "sha256:0", "local-dir", str(weights))
+    with pytest.raises(W2WError, match="could not load someone/some-lm from") as error:
+        TokenTrace().run(TokenTraceInputs(max_new_tokens=1), model, "cpu", tmp_path / "out")
+    assert str(weights) in error.value.what and "w2w models pull" in error.value.fix
+    assert not (tmp_path / "out").exists()
+
+
 def test_unknown_model_is_a_clear_error(w2w_home):
     from w2w.errors import W2WError
 
@@ -242,6 +269,17 @@ def test_tiny_random_model_sampling_is_seeded(tiny_random_llama, w2w_home, tmp_p
     runs = [TokenTrace().run(inputs, ref, "cpu", tmp_path / name) for name in "ab"]
     assert without_timing(runs[0].data) == without_timing(runs[1].data)
     assert runs[0].path("figure").read_bytes() == runs[1].path("figure").read_bytes()  # byte-stable PNG
+
+
+def test_dollar_signs_stay_literal_in_the_figure(tmp_path):
+    """A '$' pair in a token would start matplotlib mathtext: '$a^^b$' is a mathtext syntax error."""
+    from generators.token_trace import _label, _plot
+
+    assert _label("$5 or $6") == r"\$5·or·\$6"
+    top = [{"token_id": 1, "token": "$a^^b$", "prob": 0.6}, {"token_id": 2, "token": "$^$", "prob": 0.3}]
+    step = {"index": 0, "token_id": 1, "token": "$a^^b$", "prob": 0.6, "entropy": 1.0, "top": top}
+    _plot({"steps": [step], "sampling": "greedy", "model": "local/$a^^b$", "top_k": 2}, tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 0
 
 
 def test_visible_whitespace():

@@ -87,7 +87,10 @@ def produce(
             result.reused.append(job.name)
             continue
         say(f"running {job.name} on {job.model.id} ({job.model.source}, {job.device})")
-        result.artifacts[job.name] = cache.store(job.name, job.key, job.fields, lambda out, job=job: _run(job, out))
+        try:
+            result.artifacts[job.name] = cache.store(job.name, job.key, job.fields, lambda out, job=job: _run(job, out))
+        except W2WError as exc:  # e.g. weights that cannot be loaded: point at the page that uses them
+            raise exc.located(*job.used_at)
         result.ran.append(job.name)
     return result
 
