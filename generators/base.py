@@ -31,6 +31,11 @@ class ModelRef:
     full_model_id: str = ""  # what the talk asked for, when `embedded` stands in for it
     encoder: str = ""  # text-encoder directory when it is resolved apart from the weights (shapes model)
 
+    @property
+    def requested_id(self) -> str:
+        """The model the talk asked for (this one, or the one a stand-in replaces)."""
+        return self.full_model_id or self.id
+
 
 @dataclass
 class Artifact:
@@ -64,6 +69,15 @@ class Generator(Protocol):
     def resolve_model(self, inputs: BaseModel, local_dirs: dict[str, str]) -> ModelRef: ...
 
     def run(self, inputs: BaseModel, model: ModelRef, device: str, out_dir: Path) -> Artifact: ...
+
+    # Optional: `key_inputs(inputs, embedded) -> dict`, the inputs that decide the output of the
+    # full model (embedded=False) or of the stand-in (True). Default: all of them. See key_inputs().
+
+
+def key_inputs(generator, inputs: BaseModel, embedded: bool) -> dict:
+    """The inputs that decide a generator's output with that kind of model (the cache key's part)."""
+    own = getattr(generator, "key_inputs", None)
+    return own(inputs, embedded) if own else inputs.model_dump(mode="json")
 
 
 def library_versions(names: tuple[str, ...]) -> dict[str, str]:

@@ -113,6 +113,12 @@ class DiffusionDemo:
     Inputs: ClassVar[type[BaseModel]] = DiffusionInputs
     libraries: ClassVar[tuple[str, ...]] = ("torch", "diffusers", "transformers", "Pillow")
 
+    def key_inputs(self, inputs: DiffusionInputs, embedded: bool) -> dict:
+        """Stable Diffusion draws `prompt` with `guidance_scale`; the shapes stand-in draws
+        `embedded_prompt` with `embedded_guidance_scale`. The other pair does not change the output."""
+        unused = {"prompt", "guidance_scale"} if embedded else {"embedded_prompt", "embedded_guidance_scale"}
+        return inputs.model_dump(mode="json", exclude=unused)
+
     def resolve_model(self, inputs: DiffusionInputs, local_dirs: dict[str, str]) -> ModelRef:
         try:
             model = resolve(

@@ -230,6 +230,10 @@ class TokenTrace:
     Inputs: ClassVar[type[BaseModel]] = TokenTraceInputs
     libraries: ClassVar[tuple[str, ...]] = ("torch", "transformers", "gguf", "safetensors")
 
+    def key_inputs(self, inputs: TokenTraceInputs, embedded: bool) -> dict:
+        """Greedy decoding ignores the temperature."""
+        return inputs.model_dump(mode="json", exclude={"temperature"} if inputs.sampling == "greedy" else set())
+
     def resolve_model(self, inputs: TokenTraceInputs, local_dirs: dict[str, str]) -> ModelRef:
         return resolve_smollm2(inputs.model, local_dirs)
 

@@ -37,10 +37,15 @@ FIELDS = {
 SD = FIELDS["model"]["id"]
 
 
+def _requested(fields: dict) -> dict:
+    """What the talk asks of the model it names (as plan.Job.requested)."""
+    return {"generator": fields["generator"], "version": fields["version"], "inputs": fields["inputs"], "model": {"id": SD}}
+
+
 def _frozen_store(tmp_path, fields=FIELDS, embedded=False) -> FrozenStore:
     (tmp_path / "frozen").mkdir(parents=True)
     lock = {"version": 1, "artifacts": {"diffusion_demo": {
-        "fields": fields, "requested_model": SD, "files": [],
+        "fields": fields, "requested": _requested(FIELDS), "files": [],
         "made_with": {"model": fields["model"]["id"], "device": "CUDA (H100)", "embedded": embedded}}}}
     (tmp_path / "frozen" / "lock.json").write_text(json.dumps(lock))
     return FrozenStore(tmp_path / "frozen")
@@ -68,30 +73,32 @@ def _with(path: str, value):
 )
 def test_each_key_field_makes_a_frozen_artifact_stale_and_is_named(tmp_path, path, value):
     store = _frozen_store(tmp_path)
-    stale = store.stale_fields("diffusion_demo", _with(path, value), SD)
+    changed = _with(path, value)
+    stale = store.stale_fields("diffusion_demo", changed, _requested(changed))
     assert [d.field for d in stale] == [path]
     assert str(stale[0]).startswith(f"{path}: ") and " → " in str(stale[0])
-    assert store.stale_fields("diffusion_demo", FIELDS, SD) == []
+    assert store.stale_fields("diffusion_demo", FIELDS, _requested(FIELDS)) == []
 
 
 def test_a_full_model_output_stays_fresh_where_only_a_stand_in_exists(tmp_path):
     store = _frozen_store(tmp_path)
     here = _with("model.id", "w2w/shapes-diffusion") | {"device": "cpu", "libraries": {"diffusers": "0.42.0"}}
-    assert store.stale_fields("diffusion_demo", here, SD) == []  # environment is not comparable here
-    changed = here | {"inputs": {"prompt": "a painter", "steps": 50}}
-    assert [d.field for d in store.stale_fields("diffusion_demo", changed, SD)] == ["inputs.prompt"]
+    assert store.stale_fields("diffusion_demo", here, _requested(FIELDS)) == []  # environment not comparable
+    changed = _requested(FIELDS) | {"inputs": {"prompt": "a painter", "steps": 50}}
+    assert [d.field for d in store.stale_fields("diffusion_demo", here, changed)] == ["inputs.prompt"]
 
 
 def test_a_frozen_stand_in_output_is_stale_where_the_real_model_exists(tmp_path):
     store = _frozen_store(tmp_path, fields=_with("model.id", "w2w/shapes-diffusion"), embedded=True)
-    stale = store.stale_fields("diffusion_demo", FIELDS, SD)
+    stale = store.stale_fields("diffusion_demo", FIELDS, _requested(FIELDS))
     assert [str(d) for d in stale] == ['model.id: "w2w/shapes-diffusion" → "stable-diffusion-v1-5/stable-diffusion-v1-5"']
 
 
 def _stand_in_job(tmp_path, prompt: str) -> Job:
     model = ModelRef("w2w/shapes-diffusion", "sha256:1", "shipped", str(tmp_path), embedded=True, full_model_id=SD)
     fields = _with("inputs.prompt", prompt) | {"model": {"id": model.id, "revision": "sha256:1"}, "device": "cpu"}
-    return Job("diffusion_demo", None, model, "cpu", fields, "k" + prompt.replace(" ", ""), (tmp_path / "s.md", 7))
+    requested = _requested(_with("inputs.prompt", prompt))
+    return Job("diffusion_demo", None, model, "cpu", fields, "k" + prompt.replace(" ", ""), (tmp_path / "s.md", 7), requested)
 
 
 def test_fallback_to_the_stand_in_is_loud_and_strict_fails(tmp_path):
@@ -112,11 +119,22 @@ def test_fallback_to_the_stand_in_is_loud_and_strict_fails(tmp_path):
     assert decide(_stand_in_job(tmp_path, "a robot"), cache, store).fallback == ""
 
 
+def test_the_stand_ins_own_inputs_do_not_make_a_full_model_output_stale():
+    from generators.diffusion_demo import DiffusionDemo, DiffusionInputs
+
+    generator, inputs = DiffusionDemo(), DiffusionInputs()
+    full, stand_in = generator.key_inputs(inputs, embedded=False), generator.key_inputs(inputs, embedded=True)
+    assert "prompt" in full and "embedded_prompt" not in full
+    assert "embedded_prompt" in stand_in and "prompt" not in stand_in
+    edited = inputs.model_copy(update={"embedded_prompt": "a green square left of a red circle"})
+    assert generator.key_inputs(edited, embedded=False) == full
+
+
 def test_freeze_then_build_uses_frozen_artifacts_without_loading_a_model(tmp_path):
     root = make_project(tmp_path)
     assert freeze(Project(root)) == ["embedding_plot"]
     lock = (root / "talk" / "frozen" / "lock.json").read_text()
-    assert '"embedding_plot"' in lock and '"requested_model"' in lock
+    assert '"embedding_plot"' in lock and '"requested"' in lock
     env = dict(os.environ, W2W_STATE_DIR=str(tmp_path / "fresh-state"))  # an empty build cache
     code = (
         "import sys, w2w.build as b, w2w.project as p; r = b.build_site(p.Project(sys.argv[1]));"

@@ -96,7 +96,7 @@ def freeze(project: Project, say: Callable[[str], None] = lambda _: None, force:
         jobs = {job.name: job for job in prepared.plan.jobs}
         FrozenStore(project.frozen_dir).freeze(
             {
-                name: (artifact, jobs[name].fields, jobs[name].model.full_model_id or jobs[name].model.id)
+                name: (artifact, jobs[name].fields, jobs[name].requested)
                 for name, artifact in prepared.produced.artifacts.items()
             },
             force=force,

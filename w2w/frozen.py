@@ -1,7 +1,8 @@
 """Frozen artifacts: the published talk's generator outputs, committed under talk/frozen/ with a lock.
 
 Freshness is judged field by field, so `w2w status --explain` can say exactly what changed:
-- what the talk and the code ask for (generator, version, inputs, requested model id) must match;
+- what the talk and the code ask for (generator, version, the inputs the requested model uses, its
+  id) must match;
 - what the machine made it with (model revision, library versions, device class) must match too,
   but only where this machine would make it with that same model. A Stable Diffusion image frozen
   on a GPU box stays fresh on a CPU-only CI runner that cannot run Stable Diffusion at all; if the
@@ -55,16 +56,6 @@ def differences(old: dict, new: dict, prefix: str = "") -> list[Difference]:
     return found
 
 
-def requested_fields(fields: dict, requested_model: str) -> dict:
-    """The part of a job's key the talk and the code decide, with the model as the talk names it."""
-    return {
-        "generator": fields["generator"],
-        "version": fields["version"],
-        "inputs": fields["inputs"],
-        "model": {"id": requested_model},
-    }
-
-
 def environment_fields(fields: dict) -> dict:
     return {"model": {"revision": fields["model"]["revision"]}, "libraries": fields["libraries"], "device": fields["device"]}
 
@@ -95,30 +86,29 @@ class FrozenStore:
     def load(self, name: str) -> Artifact | None:
         return load_artifact(self.directory / name) if name in self.lock else None
 
-    def stale_fields(self, name: str, fields: dict, requested_model: str) -> list[Difference] | None:
+    def stale_fields(self, name: str, fields: dict, requested: dict) -> list[Difference] | None:
         """None if nothing is frozen for `name`; else what makes it stale ([] means fresh).
 
-        `fields` is the key this machine would make the artifact with now; `requested_model` is the
-        model the talk asks for (the stand-in's `full_model_id` when only a stand-in is here).
+        `fields` is the key this machine would make the artifact with now; `requested` is what the
+        talk asks of the model it names (generator, version, the inputs that model uses, model id).
         """
         entry = self.entry(name)
         if entry is None:
             return None
         frozen = entry["fields"]
-        frozen_requested = entry.get("requested_model", frozen["model"]["id"])
-        found = differences(requested_fields(frozen, frozen_requested), requested_fields(fields, requested_model))
+        found = differences(entry["requested"], requested)
         made_with, here = frozen["model"]["id"], fields["model"]["id"]
         if made_with == here:
             found += differences(environment_fields(frozen), environment_fields(fields))
-        elif here == requested_model:
+        elif here == requested["model"]["id"]:
             # Frozen from a stand-in, and the real model is on this machine: make the real thing.
             found.append(Difference("model.id", made_with, here))
         # else: the frozen output came from a model this machine lacks; its environment can't be
         # compared here, and the talk's request is unchanged, so it stays the published output.
         return found
 
-    def freeze(self, artifacts: dict[str, tuple[Artifact, dict, str]], force: bool = False) -> None:
-        """Record `artifacts` (name -> (artifact, key fields, requested model)) as the frozen outputs.
+    def freeze(self, artifacts: dict[str, tuple[Artifact, dict, dict]], force: bool = False) -> None:
+        """Record `artifacts` (name -> (artifact, key fields, requested fields)) as the frozen outputs.
         Entries for generators not in `artifacts` (a section switched off) are kept. A stand-in's
         output never silently replaces a full model's: that needs `force`."""
         for name, (artifact, _, _) in artifacts.items():
@@ -133,7 +123,7 @@ class FrozenStore:
                 )
         self.directory.mkdir(parents=True, exist_ok=True)
         lock = dict(self.lock)
-        for name, (artifact, fields, requested_model) in sorted(artifacts.items()):
+        for name, (artifact, fields, requested) in sorted(artifacts.items()):
             staging = Path(tempfile.mkdtemp(prefix=f".{name}.pid{os.getpid()}.", dir=self.directory))
             for file in artifact.files.values():
                 shutil.copyfile(artifact.directory / file, staging / file)
@@ -149,7 +139,7 @@ class FrozenStore:
                 os.replace(staging, target)
             lock[name] = {
                 "fields": fields,
-                "requested_model": requested_model,
+                "requested": requested,
                 "files": sorted(artifact.files.values()),
                 "made_with": {k: artifact.provenance.get(k) for k in ("model", "source", "device", "embedded", "dtype")},
             }

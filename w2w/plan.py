@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import generators
-from generators.base import ModelRef, device_class, library_versions
+from generators.base import ModelRef, device_class, key_inputs, library_versions
 from pydantic import BaseModel
 
 from .cache import cache_key
@@ -29,6 +29,7 @@ class Job:
     fields: dict  # everything the key hashes, kept to explain staleness
     key: str
     used_at: tuple[Path, int]  # first page and line that uses it
+    requested: dict  # what the talk asks of the requested model (compared with frozen outputs)
 
 
 @dataclass(frozen=True)
@@ -74,16 +75,18 @@ def _job(name: str, talk: Talk, used_at: tuple[Path, int]) -> Job:
     except W2WError as exc:
         raise exc.located(*used_at)
     device = device_class(talk.models.device)
-    fields = key_fields(name, generator.version, inputs, model, generator.libraries, device)
-    return Job(name, inputs, model, device, fields, cache_key(fields), used_at)
-
-
-def key_fields(name: str, version: str, inputs: BaseModel, model: ModelRef, libraries, device: str) -> dict:
-    return {
+    fields = {
         "generator": name,
-        "version": version,
-        "inputs": inputs.model_dump(mode="json"),
+        "version": generator.version,
+        "inputs": key_inputs(generator, inputs, model.embedded),
         "model": {"id": model.id, "revision": model.revision},
-        "libraries": library_versions(tuple(libraries)),
+        "libraries": library_versions(tuple(generator.libraries)),
         "device": device,
     }
+    requested = {
+        "generator": name,
+        "version": generator.version,
+        "inputs": key_inputs(generator, inputs, embedded=False),
+        "model": {"id": model.requested_id},
+    }
+    return Job(name, inputs, model, device, fields, cache_key(fields), used_at, requested)

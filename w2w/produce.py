@@ -26,9 +26,6 @@ class Decision:
     frozen_entry: dict | None = None
     fallback: str = ""  # set when a stand-in replaces a stale frozen full-model output
 
-    @property
-    def requested_model(self) -> str:
-        return self.job.model.full_model_id or self.job.model.id
 
 
 @dataclass
@@ -40,8 +37,7 @@ class Produced:
 
 
 def decide(job: Job, cache: ArtifactCache, frozen: FrozenStore) -> Decision:
-    requested = job.model.full_model_id or job.model.id
-    stale = frozen.stale_fields(job.name, job.fields, requested)
+    stale = frozen.stale_fields(job.name, job.fields, job.requested)
     entry = frozen.entry(job.name)
     if stale == [] and frozen.load(job.name) is not None:
         return Decision(job, "frozen", frozen_entry=entry)
@@ -81,7 +77,7 @@ def produce(
             say(f"warning: {job.name}: {decision.fallback}; STAND-IN OUTPUT, the slide says so")
             result.notices[job.name] = f"replaces a stale frozen output of {decision.frozen_entry['made_with']['model']}"
         elif job.model.embedded:
-            say(f"warning: {job.name}: {decision.requested_model} is not on this machine; using the embedded stand-in {job.model.id}")
+            say(f"warning: {job.name}: {job.model.requested_id} is not on this machine; using the embedded stand-in {job.model.id}")
         if decision.state == "cached":
             result.artifacts[job.name] = cache.load(job.name, job.key)
             result.reused.append(job.name)

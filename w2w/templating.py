@@ -11,6 +11,8 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 
+from generators.token_trace import visible_whitespace
+
 from .errors import W2WError
 from .project import read_source
 from .markdown_render import check_local_images, point_images_at_media
@@ -67,6 +69,7 @@ def make_environment(project_root: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.globals.update(ln=math.log, log=math.log, sqrt=math.sqrt, exp=math.exp)
+    env.filters["visible"] = visible_whitespace  # a token's spaces and newlines, shown
     env.w2w_project_root = Path(project_root)  # for checks of paths a page refers to
     return env
 
