@@ -42,6 +42,7 @@ class TrainConfig:
     max_tokens: int = 16
     num_train_timesteps: int = 1000
     beta_schedule: str = "squaredcos_cap_v2"
+    prediction_type: str = "v_prediction"
     block_out_channels: tuple[int, ...] = (32, 64, 64)
     layers_per_block: int = 1
     attention_head_dim: int = 8
@@ -50,7 +51,9 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def hash(self) -> str:
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        """Over the config and the training data it implies (the shapes world's captions and size)."""
+        world = {"size": shapes_world.SIZE, "captions": [s.caption for s in shapes_world.training_scenes()]}
+        canonical = json.dumps({"config": asdict(self), "world": world}, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -74,7 +77,12 @@ def build_unet(config: TrainConfig):
 def build_scheduler(config: TrainConfig):
     from diffusers import DDPMScheduler
 
-    return DDPMScheduler(num_train_timesteps=config.num_train_timesteps, beta_schedule=config.beta_schedule)
+    return DDPMScheduler(
+        num_train_timesteps=config.num_train_timesteps,
+        beta_schedule=config.beta_schedule,
+        prediction_type=config.prediction_type,
+        steps_offset=1,
+    )
 
 
 def to_tensor(images) -> torch.Tensor:
@@ -168,7 +176,10 @@ def train(
         t = torch.randint(0, config.num_train_timesteps, (config.batch_size,))
         noisy = scheduler.add_noise(clean, noise, t)
         pred = unet(noisy, t, cond, encoder_attention_mask=mask).sample
-        loss = torch.nn.functional.mse_loss(pred, noise)
+        # v-prediction: with the cosine schedule, predicting ε makes x̂0 explode at the noisiest
+        # steps and DDIM's deterministic path left visible noise (measured); v stays well scaled.
+        target = scheduler.get_velocity(clean, noise, t) if config.prediction_type == "v_prediction" else noise
+        loss = torch.nn.functional.mse_loss(pred, target)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
         optimizer.zero_grad(set_to_none=True)
