@@ -82,6 +82,10 @@ def build_scheduler(config: TrainConfig):
         beta_schedule=config.beta_schedule,
         prediction_type=config.prediction_type,
         steps_offset=1,
+        # Samplers built from this config must not clip x̂0 to [-1, 1]: with v-prediction that
+        # clipping wrecked DDIM's samples (measured: 1 of 8 held-out captions right with it, 8 of
+        # 8 without). Training never reads it (add_noise and get_velocity ignore it).
+        clip_sample=False,
     )
 
 
