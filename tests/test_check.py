@@ -128,13 +128,3 @@ def test_network_request_is_reported_and_blocked(broken):
     assert "sections/bad.html: request to the network (blocked): https://example.com/x.png" in lines
     # Reported once as a request, not again as a console error or an undecoded image.
     assert sum("example.com" in line for line in lines) == 2
-
-
-def test_check_without_a_built_site_is_a_user_error(tmp_path):
-    from talk_factory import make_project
-
-    root = make_project(tmp_path)
-    proc = _cli("check", cwd=root)
-    assert proc.returncode == 2
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "w2w build-talk" in lines[0] and "Traceback" not in proc.stderr

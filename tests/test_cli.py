@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 
 def test_help_imports_no_model_library_and_lists_the_commands():
     code = (
@@ -27,3 +29,15 @@ def test_outside_a_project_is_a_user_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "w2w.cli", "build-talk"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "no talk/talk.yaml" in proc.stderr and " — " in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "export-pdf"])
+def test_commands_on_the_built_site_say_to_build_first(tmp_path, command):
+    from talk_factory import make_project
+
+    root = make_project(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "w2w.cli", command], cwd=root, capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "w2w build-talk" in lines[0] and "Traceback" not in proc.stderr
+    assert not (root / "site").exists()

@@ -139,17 +139,6 @@ def test_notes_add_a_page_after_each_slide_with_notes(notes_pdf, project, tmp_pa
     assert all(_ink(page) > 0.001 for page in pages), [round(_ink(p), 4) for p in pages]
 
 
-def test_export_without_a_built_deck_is_a_user_error(tmp_path):
-    from talk_factory import make_project
-
-    root = make_project(tmp_path)
-    proc = _cli("export-pdf", cwd=root)
-    assert proc.returncode == 2
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "w2w build-talk" in lines[0] and "Traceback" not in proc.stderr
-    assert not (root / "site").exists()
-
-
 def test_deck_in_print_mode_is_ready_only_after_reveal_laid_out_the_pages(mini_build):
     """The ready signal in ?print-pdf waits for reveal.js' 'pdf-ready' (its 'ready' comes first)."""
     from w2w.browser_check import OfflinePage, browser
