@@ -2,7 +2,9 @@
 
 1. cold build with an empty cache, no frozen artifacts and a fresh model home (and where it goes);
 2. warm rebuild with nothing changed vs a bare `mkdocs build` of the same handout pages
-   (the Jinja-rendered Markdown as plain files, material theme, no w2w plugin);
+   (the Jinja-rendered Markdown as plain files, material theme, no w2w plugin), and vs the same
+   warm rebuild with no stored compiled templates (every Jinja template compiled again), and a
+   bare build given the same kind of compiled-template store (to show what that store is worth);
 3. one slide's text edited vs the warm rebuild (and which generators ran: none expected).
 """
 
@@ -71,6 +73,27 @@ def bare_mkdocs_project(prepared, target: Path) -> Path:
     return target
 
 
+def bare_with_stored_templates(build, store: Path) -> float:
+    """Median time of `build` with MkDocs' theme environment given a Jinja bytecode cache."""
+    import jinja2
+    from mkdocs.theme import Theme
+
+    store.mkdir()
+    plain_get_env = Theme.get_env
+
+    def get_env(theme):
+        env = plain_get_env(theme)
+        env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(store))
+        return env
+
+    Theme.get_env = get_env
+    try:
+        build()  # fills the store
+        return median_seconds(build)
+    finally:
+        Theme.get_env = plain_get_env
+
+
 def median_seconds(fn, runs: int = RUNS) -> float:
     samples = []
     for _ in range(runs):
@@ -98,9 +121,17 @@ def main() -> dict:
 
     warm_s = median_seconds(lambda: build_site(project))
 
+    def build_without_stored_templates():
+        shutil.rmtree(project.cache_dir / "jinja", ignore_errors=True)
+        return build_site(project)
+
+    uncompiled_s = median_seconds(build_without_stored_templates)
+    build_site(project)  # stored again for the edit runs
+
     bare = bare_mkdocs_project(cold.prepared, scratch / "bare")
     bare_config = lambda: load_config(str(bare / "mkdocs.yml"), site_dir=str(bare / "site"))  # noqa: E731
     bare_s = median_seconds(lambda: mkdocs_build(bare_config()))
+    bare_stored_s = bare_with_stored_templates(lambda: mkdocs_build(bare_config()), scratch / "bare-jinja")
 
     section = project.section_file(cold.prepared.talk.sections[1].id)
     original = section.read_text()
@@ -121,6 +152,9 @@ def main() -> dict:
         "warm_s": warm_s,
         "bare_mkdocs_s": bare_s,
         "warm_vs_bare": warm_s / bare_s,
+        "bare_stored_templates_s": bare_stored_s,
+        "recompiling_s": uncompiled_s,
+        "recompiling_vs_bare": uncompiled_s / bare_s,
         "edit_s": edit_s,
         "edit_vs_warm": edit_s / warm_s,
     }
@@ -132,6 +166,11 @@ def main() -> dict:
     print(f"warm rebuild, nothing changed:      {warm_s:6.2f} s (median of {RUNS})")
     print(f"bare mkdocs build, same pages:      {bare_s:6.2f} s (median of {RUNS})")
     print(f"  ratio warm / bare:                {result['warm_vs_bare']:6.2f}x")
+    print(f"bare mkdocs, stored theme templates:{bare_stored_s:6.2f} s (what the store saves MkDocs alone)")
+    print(f"  ratio warm / bare with the store: {warm_s / bare_stored_s:6.2f}x")
+    print(f"warm rebuild, templates recompiled: {uncompiled_s:6.2f} s (no stored compiled templates)")
+    print(f"  ratio recompiling / bare:         {result['recompiling_vs_bare']:6.2f}x")
+    print(f"  ratio warm / recompiling:         {warm_s / uncompiled_s:6.2f}x")
     print(f"one slide's text edited, rebuild:   {edit_s:6.2f} s, generators run: none")
     print(f"  ratio edit / warm:                {result['edit_vs_warm']:6.2f}x")
     return result

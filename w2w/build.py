@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .cache import leftover_is_dead
+from .compiled_templates import kept_if_build_succeeds
 from .deck import write_deck
 from .errors import W2WError
 from .pages import Prepared, prepare
@@ -69,7 +70,7 @@ def build_lock(project: Project, wait_seconds: float = 600, say: Callable[[str],
 
 def build_site(project: Project, say: Callable[[str], None] = lambda _: None, strict: bool = False) -> BuildResult:
     started = time.perf_counter()
-    with build_lock(project, say=say):
+    with build_lock(project, say=say), kept_if_build_succeeds():
         _remove_leftovers(project)
         prepared = prepare(project, say, strict)
         for warning in prepared.warnings:

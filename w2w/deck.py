@@ -9,10 +9,10 @@ from pathlib import Path
 
 import jinja2
 
+from .compiled_templates import CompiledTemplates
 from .npm_assets import REVEAL_FILES, reveal_dir
 from .pages import AgendaItem, Prepared, RenderedSlide
 from .templating import load_template, stylesheet
-
 
 
 @dataclass
@@ -46,6 +46,7 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
         loader=jinja2.FileSystemLoader(str(project.templates_dir)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        bytecode_cache=CompiledTemplates(project.cache_dir, "deck"),
     )
     total_seconds = prepared.talk.total_minutes * 60
     html = load_template(env, "deck.html.j2").render(
@@ -72,7 +73,7 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "index.html").write_text(html, encoding="utf-8")
-    css = stylesheet(project.root, "deck.css.j2", prepared.talk.theme, ".reveal pre code")
+    css = stylesheet(project, "deck.css.j2", prepared.talk.theme, ".reveal pre code")
     (out_dir / "w2w-deck.css").write_text(css, encoding="utf-8")
     for rel in REVEAL_FILES:
         target = out_dir / "reveal" / Path(rel).relative_to("dist")

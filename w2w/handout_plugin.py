@@ -19,6 +19,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import get_toc
 
+from . import compiled_templates
 from .errors import W2WError
 from .markdown_render import Heading
 from .npm_assets import iframe_worker_shim
@@ -58,7 +59,10 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         project = Project.find(Path(config.config_file_path).parent)
         # Under `w2w build-talk` the build writes the deck itself (a branch parallel to the handout);
         # under `mkdocs serve`/`build` the plugin does, so the deck reloads with the handout.
-        self.writes_deck = self.config.deck and _handoff is None
+        self.standalone = _handoff is None
+        self.writes_deck = self.config.deck and self.standalone
+        if self.standalone:
+            compiled_templates.forget_unwritten()
         try:
             self.prepared = _handoff if _handoff is not None else prepare(project, say=log.info)
         except W2WError as exc:
@@ -95,6 +99,13 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         files.append(File.generated(config, SHIM_URI, abs_src_path=str(shim)))
         return files
 
+    def on_env(self, env, config, files):
+        # MkDocs makes a fresh theme environment per build; its compiled templates are kept.
+        from mkdocs import __version__ as mkdocs_version
+
+        env.bytecode_cache = compiled_templates.CompiledTemplates(self.prepared.project.cache_dir, f"mkdocs{mkdocs_version}-theme")
+        return env
+
     def on_page_markdown(self, markdown: str, page, config, files) -> str:
         src = page.file.src_uri
         root = "../" * src.count("/")
@@ -123,6 +134,8 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         copy_media(self.prepared, Path(config.site_dir))  # images the pages refer to, known once rendered
         if self.writes_deck:
             write_deck(self.prepared, Path(config.site_dir) / "slides")
+        if self.standalone:
+            compiled_templates.store_compiled()
 
     def on_serve(self, server, config, builder):
         root = self.prepared.project.root
@@ -131,7 +144,7 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         return server
 
     def _css(self) -> str:
-        return stylesheet(self.prepared.project.root, "handout.css.j2", self.prepared.talk.theme, ".md-typeset pre code")
+        return stylesheet(self.prepared.project, "handout.css.j2", self.prepared.talk.theme, ".md-typeset pre code")
 
 
 def _toc_tokens(headings: list[Heading]) -> list[dict]:

@@ -115,4 +115,4 @@ def prepare(project: Project, say: Callable[[str], None] = lambda _: None, stric
     plan = make_plan(project, talk)
     produced = produce(plan, ArtifactCache(project.artifacts_dir), FrozenStore(project.frozen_dir), say, strict)
     markdown = MarkdownRenderer(MermaidRenderer(project.cache_dir / "diagrams"))
-    return Prepared(project, talk, warnings, plan, produced, make_environment(project.root), markdown)
+    return Prepared(project, talk, warnings, plan, produced, make_environment(project.root, project.cache_dir), markdown)

@@ -13,6 +13,7 @@ from jinja2 import nodes
 
 from generators.token_trace import visible_whitespace
 
+from .compiled_templates import CompiledTemplates, from_source
 from .errors import W2WError
 from .project import read_source
 from .markdown_render import check_local_images, point_images_at_media
@@ -61,12 +62,14 @@ class Artifacts:
         return self._views[name]
 
 
-def make_environment(project_root: Path) -> jinja2.Environment:
+def make_environment(project_root: Path, cache_dir: Path | None = None) -> jinja2.Environment:
+    """The talk's Jinja environment; with `cache_dir`, compiled pages and macros are kept there."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(project_root / "templates"), str(project_root)]),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # the output is Markdown; macros escape what they put into HTML
         keep_trailing_newline=True,
+        bytecode_cache=CompiledTemplates(cache_dir, "talk") if cache_dir is not None else None,
     )
     env.globals.update(ln=math.log, log=math.log, sqrt=math.sqrt, exp=math.exp)
     env.filters["visible"] = visible_whitespace  # a token's spaces and newlines, shown
@@ -111,7 +114,7 @@ def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any]
     files are checked, added to `media` (to be copied into the site) and pointed at their copies."""
     source = read_source(path)
     try:
-        template = env.from_string(source)
+        template = from_source(env, source, path)
     except jinja2.TemplateSyntaxError as exc:
         raise W2WError(f"template syntax error: {exc.message}", "fix the {{ }} / {% %} tags", path, exc.lineno) from None
     macros = load_template(env, "macros.j2").make_module(context)
@@ -159,12 +162,16 @@ def load_template(env: jinja2.Environment, name: str) -> jinja2.Template:
         raise W2WError(f"template {name!r} is missing", "restore it in templates/ (see the repository)") from None
 
 
-def stylesheet(project_root: Path, name: str, theme, code_scope: str) -> str:
-    """A CSS template of templates/ rendered with the talk's theme, after Pygments' rules for code
-    under `code_scope` (so the template's own rules can override them)."""
+def stylesheet(project, name: str, theme, code_scope: str) -> str:
+    """A CSS template of the project's templates/ rendered with the talk's theme, after Pygments'
+    rules for code under `code_scope` (so the template's own rules can override them)."""
     from pygments.formatters import HtmlFormatter
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(project_root / "templates")), undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(project.templates_dir)),
+        undefined=jinja2.StrictUndefined,
+        bytecode_cache=CompiledTemplates(project.cache_dir, "css"),
+    )
     code = HtmlFormatter(style="friendly").get_style_defs(code_scope)
     return code + "\n" + load_template(env, name).render(theme=theme)
 
