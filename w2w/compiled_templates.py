@@ -1,7 +1,7 @@
 """Jinja's compiled templates kept between builds, so a warm rebuild does not recompile them.
 
-Compiling is most of what rendering costs here: MkDocs makes a fresh theme environment on every
-build and recompiles material's ~40 templates (half of a bare `mkdocs build` of the handout).
+Compiling is a large part of a build: MkDocs makes a fresh theme environment on every build and
+recompiles material's ~40 templates (≈ 40 % of a bare `mkdocs build` of the handout, BENCHMARKS.md).
 Jinja keys a compiled template by its name, file and a checksum of its source, so an edited
 template is compiled again. The key does not cover the environment's own settings (autoescape,
 extensions), so every kind of environment gets its own directory, named with the Jinja version.
