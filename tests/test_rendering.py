@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -55,6 +56,20 @@ def test_mermaid_becomes_inline_svg_with_a_unique_id(markdown):
     ids = [html.split('id="', 1)[1].split('"', 1)[0] for html in (one, two)]
     assert ids[0] != ids[1] and all(i.startswith("w2w-mermaid-") for i in ids)
     assert "my-svg" not in one + two
+
+
+def test_mermaid_takes_the_talks_colours_and_fits_long_labels_on_one_line(tmp_path):
+    from w2w.config import Theme
+    from w2w.diagrams import mermaid_config
+
+    source = "graph TD\nA[Text Prompt] --> B[Diffusion Model - Renderer]"
+    red = MermaidRenderer(tmp_path, mermaid_config(Theme(accent="#ff0000"))).svg(source)
+    assert "#ff0000" in red and '"DejaVu Sans"' in red  # the font mermaidx measures labels with
+    heights = re.findall(r'<rect class="basic label-container"[^>]*height="([\d.]+)"', red)
+    assert len(heights) == 2 and heights[0] == heights[1]  # the long label is not wrapped to two lines
+    blue = MermaidRenderer(tmp_path, mermaid_config(Theme(accent="#0000ff"))).svg(source)
+    assert "#0000ff" in blue and "#ff0000" not in blue  # a theme change is not served from the store
+    assert len(list(tmp_path.glob("*.svg"))) == 2
 
 
 def test_math_becomes_mathml(markdown):

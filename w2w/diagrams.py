@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -10,22 +11,51 @@ from pathlib import Path
 from .errors import W2WError
 
 
-class MermaidRenderer:
-    """Renders diagrams once per source text; results are kept in memory and on disk."""
+def mermaid_config(theme) -> dict:
+    """Mermaid options for the talk's theme: its colours, and text in DejaVu Sans, the font
+    mermaidx measures labels with (so boxes fit their text in the browser), at a size that reads
+    from the back of a room."""
+    return {
+        "theme": "base",
+        "config": {
+            "themeVariables": {
+                "primaryColor": _mix(theme.accent, theme.background, 0.12),
+                "primaryBorderColor": theme.accent,
+                "primaryTextColor": theme.text,
+                "lineColor": theme.text,
+                "fontFamily": '"DejaVu Sans", sans-serif',
+                "fontSize": "20px",
+            },
+            # Labels are measured without wrapping at 200 px, which gave long ones a box of two lines.
+            "flowchart": {"wrappingWidth": 400, "nodeSpacing": 30, "rankSpacing": 30},
+        },
+    }
 
-    def __init__(self, cache_dir: Path | None = None):
+
+def _mix(colour: str, background: str, amount: float) -> str:
+    """`amount` of `colour` over `background` (both #rrggbb)."""
+    a, b = (tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in (colour, background))
+    return "#" + "".join(f"{round(x * amount + y * (1 - amount)):02x}" for x, y in zip(a, b))
+
+
+class MermaidRenderer:
+    """Renders diagrams once per source text and options; results are kept in memory and on disk."""
+
+    def __init__(self, cache_dir: Path | None = None, options: dict | None = None):
         self.cache_dir = cache_dir
+        self.options = options or {}
         self._memory: dict[str, str] = {}
 
     def svg(self, source: str) -> str:
-        digest = hashlib.sha256(source.strip().encode()).hexdigest()[:12]
+        key = source.strip() + json.dumps(self.options, sort_keys=True)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
         if digest in self._memory:
             return self._memory[digest]
         cached = self.cache_dir / f"{digest}.svg" if self.cache_dir else None
         if cached and cached.is_file():
             svg = cached.read_text(encoding="utf-8")
         else:
-            svg = _render(source, digest)
+            svg = _render(source, digest, self.options)
             if cached:
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 tmp = cached.with_suffix(f".{os.getpid()}.tmp")
@@ -74,11 +104,11 @@ def _find_block(path: Path, block: str, near: int | None) -> int | None:
     return min(starts, key=lambda s: abs(s - (near or s)))
 
 
-def _render(source: str, digest: str) -> str:
+def _render(source: str, digest: str, options: dict) -> str:
     import mermaidx
 
     try:
-        svg = mermaidx.render(source.strip()).svg()
+        svg = mermaidx.render(source.strip(), **options).svg()
     except Exception as exc:  # mermaidx raises RuntimeError("Mermaid rendering failed: Error: Parse error on line N: ...")
         text = re.sub(r"^(\w*Error: )+", "", str(exc).replace("Mermaid rendering failed: ", ""))
         match = re.search(r"on line (\d+)", text)

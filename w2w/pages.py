@@ -8,7 +8,7 @@ from typing import Callable
 
 from .cache import ArtifactCache
 from .config import Section, Talk, load_talk
-from .diagrams import MermaidRenderer
+from .diagrams import MermaidRenderer, mermaid_config
 from .errors import W2WError
 from .frozen import FrozenStore
 from .markdown_render import Heading, MarkdownRenderer
@@ -114,5 +114,5 @@ def prepare(project: Project, say: Callable[[str], None] = lambda _: None, stric
     talk, warnings = load_talk(project.talk_yaml)
     plan = make_plan(project, talk)
     produced = produce(plan, ArtifactCache(project.artifacts_dir), FrozenStore(project.frozen_dir), say, strict)
-    markdown = MarkdownRenderer(MermaidRenderer(project.cache_dir / "diagrams"))
+    markdown = MarkdownRenderer(MermaidRenderer(project.cache_dir / "diagrams", mermaid_config(talk.theme)))
     return Prepared(project, talk, warnings, plan, produced, make_environment(project.root, project.cache_dir), markdown)
