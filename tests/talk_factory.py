@@ -25,8 +25,10 @@ SECTIONS = {
         ## A diagram
 
         ```mermaid
-        graph TD
+        graph LR
         A[Text Prompt] --> B[Text Encoder]
+        B --> C[LLM - Scene Planner]
+        C --> D[Diffusion Model - Renderer]
         ```
 
         Note:

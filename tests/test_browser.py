@@ -31,6 +31,24 @@ def test_two_handout_pages_load_offline_with_images_decoded(mini_build, chromium
     assert check_pages(chromium, root / "site", pages) == []
 
 
+def test_a_wide_diagram_in_the_handout_scales_to_the_text_column(mini_build, chromium):
+    """Material sizes figures to their content; a diagram wider than the column must fill it."""
+    root, _ = mini_build
+    view = OfflinePage(chromium, 1280, 900)
+    view.page.goto((root / "site" / "sections" / "intro.html").as_uri())
+    view.page.wait_for_load_state("load")
+    natural, drawn, column = view.page.evaluate(
+        """() => {
+            const svg = document.querySelector('.md-typeset figure.w2w-mermaid svg');
+            const column = svg.closest('.md-typeset').getBoundingClientRect().width;
+            return [svg.viewBox.baseVal.width, svg.getBoundingClientRect().width, column];
+        }"""
+    )
+    assert natural > column  # the mini talk's diagram is wider than the column...
+    assert abs(drawn - column) < 2, (natural, drawn, column)  # ...and is drawn across all of it
+    view.close()
+
+
 def test_handout_search_works_from_file_urls(mini_build, chromium):
     root, _ = mini_build
     view = OfflinePage(chromium, 1280, 900)
