@@ -71,8 +71,8 @@ def main() -> None:
     import torch
     from diffusers import DDIMScheduler
 
-    from generators import diffusion_demo as dd
-    from generators.embedding_plot import MINILM_ID, resolve_minilm
+    from generators import diffusion_capture as dc
+    from generators.minilm import MINILM_ID, resolve_minilm
     from generators.shapes_pipeline import ShapesDiffusionPipeline
 
     print(machine_info())
@@ -82,7 +82,7 @@ def main() -> None:
         pipe = ShapesDiffusionPipeline.from_dirs(model_dir, resolve_minilm(MINILM_ID, {}).path, "cpu")
     pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=True)
-    steps = dd.capture_steps(args.steps, args.frames)
+    steps = dc.capture_steps(args.steps, args.frames)
 
     def plain() -> float:
         generator = torch.Generator("cpu").manual_seed(0)
@@ -93,7 +93,7 @@ def main() -> None:
     def strip() -> float:
         generator = torch.Generator("cpu").manual_seed(0)
         start = time.perf_counter()
-        capture = dd.StripCapture(pipe.scheduler, steps)
+        capture = dc.StripCapture(pipe.scheduler, steps)
         with capture:
             pipe(
                 args.prompt,
@@ -103,7 +103,7 @@ def main() -> None:
                 callback_on_step_end=capture.callback,
                 callback_on_step_end_tensor_inputs=["latents"],
             )
-        frames = capture.decode(dd._decoder(pipe, shapes=True))
+        frames = capture.decode(dc.decoder(pipe, shapes=True))
         assert len(frames) == len(steps)
         return time.perf_counter() - start
 

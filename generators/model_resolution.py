@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
+from w2w import atomic
 from w2w.errors import W2WError
 
 from .base import ModelRef
@@ -63,10 +64,7 @@ def content_hash(path: Path) -> str:
                 digest.update(block)
     value = "sha256:" + digest.hexdigest()[:16]
     index[key] = value
-    index_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = index_path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(index))
-    os.replace(tmp, index_path)
+    atomic.write_text(index_path, json.dumps(index), durable=False)  # a lost entry is only recomputed
     return value
 
 

@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from w2w import atomic
 from w2w.errors import W2WError
 
 from . import shapes_world
@@ -108,23 +109,11 @@ def _refuse_to_overwrite(out_dir: Path) -> None:
 
 
 def _swap_in(new: Path, out_dir: Path, overwrite: bool) -> None:
-    """Put the finished directory `new` at `out_dir` by renames; the old one is removed afterwards.
-
-    Readers see the old complete model or the new complete one (or, for the moment between the two
-    renames, none): never a half-written one.
-    """
+    """Put the finished directory `new` at `out_dir` (w2w.atomic.swap_in): readers see the old
+    complete model or the new complete one, never a half-written one."""
     if holds_weights(out_dir) and not overwrite:  # another run finished there while this one trained
         _refuse_to_overwrite(out_dir)
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(out_dir, old)
-    os.replace(new, out_dir)
-    if old is not None:
-        if old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)
+    atomic.swap_in(new, out_dir)
 
 
 def train(

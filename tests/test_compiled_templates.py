@@ -71,12 +71,18 @@ def test_a_damaged_entry_is_compiled_again(tmp_path):
 
 
 def test_environments_with_different_settings_do_not_share_entries(tmp_path):
-    """Autoescape is compiled in: a page compiled without it must not be reused by an escaping env."""
+    """Autoescape is compiled in: with the same store, kind, page and source, an escaping
+    environment must not run the code compiled for a non-escaping one (nor the reverse)."""
     page = tmp_path / "page.html"
     with kept_if_build_succeeds():
-        assert from_source(_env(tmp_path, "markdown"), "{{ x }}", page).render(x="<b>") == "<b>"
+        assert from_source(_env(tmp_path), "{{ x }}", page).render(x="<b>") == "<b>"
     with kept_if_build_succeeds():
-        assert from_source(_env(tmp_path, "html", autoescape=True), "{{ x }}", page).render(x="<b>") == "&lt;b&gt;"
+        assert from_source(_env(tmp_path, autoescape=True), "{{ x }}", page).render(x="<b>") == "&lt;b&gt;"
+    assert len(_stored(tmp_path)) == 2  # one entry per configuration
+    with kept_if_build_succeeds():  # and each is reused by its own kind of environment
+        assert from_source(_refusing_compile(_env(tmp_path)), "{{ x }}", page).render(x="<i>") == "<i>"
+        escaping = _refusing_compile(_env(tmp_path, autoescape=True))
+        assert from_source(escaping, "{{ x }}", page).render(x="<i>") == "&lt;i&gt;"
 
 
 def _site_files(root: Path) -> dict[str, bytes]:

@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from generators import diffusion_capture as capture
 from generators import diffusion_demo as dd
+from generators import diffusion_figures as figures
 from generators.base import ModelRef
 from generators.diffusion_demo import DiffusionDemo, DiffusionInputs
 
@@ -193,14 +195,14 @@ def test_tiny_random_sd_pipeline_makes_every_file(tiny_random_sd_dir, tmp_path):
 
     # Strip: two rows, one column per captured step.
     strip = Image.open(artifact.path("strip"))
-    assert strip.width == dd.PAD + dd.STRIP_ROW_LABEL + dd.PAD + n * dd.STRIP_TILE + (n - 1) * dd.GAP + dd.PAD
-    columns = (strip.width - 3 * dd.PAD - dd.STRIP_ROW_LABEL + dd.GAP) / (dd.STRIP_TILE + dd.GAP)
+    assert strip.width == figures.PAD + figures.STRIP_ROW_LABEL + figures.PAD + n * figures.STRIP_TILE + (n - 1) * figures.GAP + figures.PAD
+    columns = (strip.width - 3 * figures.PAD - figures.STRIP_ROW_LABEL + figures.GAP) / (figures.STRIP_TILE + figures.GAP)
     assert columns == n
-    assert 2 * dd.STRIP_TILE + dd.GAP < strip.height < 3 * dd.STRIP_TILE
+    assert 2 * figures.STRIP_TILE + figures.GAP < strip.height < 3 * figures.STRIP_TILE
     # ...and the pixels agree: along the middle of each row, n picture runs separated by white gaps.
     pixels = _pixels(artifact.path("strip"))
-    left = 2 * dd.PAD + dd.STRIP_ROW_LABEL
-    for y in (strip.height - dd.PAD - dd.STRIP_TILE // 2, strip.height - dd.PAD - dd.STRIP_TILE * 3 // 2 - dd.GAP):
+    left = 2 * figures.PAD + figures.STRIP_ROW_LABEL
+    for y in (strip.height - figures.PAD - figures.STRIP_TILE // 2, strip.height - figures.PAD - figures.STRIP_TILE * 3 // 2 - figures.GAP):
         line = pixels[y, left:]
         white = (line == 255).all(axis=1)
         edges = np.flatnonzero(np.diff(white.astype(int)) == 1) + 1  # where a picture run ends
@@ -208,9 +210,9 @@ def test_tiny_random_sd_pipeline_makes_every_file(tiny_random_sd_dir, tmp_path):
 
     forward = data["forward"]
     assert [f["timestep"] for f in forward] == [0, 100, 250, 500, 750, 999]
-    assert Image.open(artifact.path("forward")).width == dd.labelled_width(len(forward), dd.STRIP_TILE)
+    assert Image.open(artifact.path("forward")).width == figures.labelled_width(len(forward), figures.STRIP_TILE)
     grid = Image.open(artifact.path("grid"))
-    assert grid.width == dd.labelled_width(dd.GRID_COLUMNS, 16) and grid.height > 16
+    assert grid.width == figures.labelled_width(figures.GRID_COLUMNS, 16) and grid.height > 16
 
     provenance = artifact.provenance
     assert provenance["steps"] == 4 and provenance["seed"] == 0 and provenance["dtype"] == "float32"
@@ -230,10 +232,10 @@ def test_other_schedulers_capture_frames(tiny_random_sd_dir, tmp_path, scheduler
 
 
 def test_capture_steps_are_evenly_spaced_with_first_and_last():
-    assert dd.capture_steps(50, 8) == [0, 7, 14, 21, 28, 35, 42, 49]
-    assert dd.capture_steps(4, 8) == [0, 1, 2, 3]  # never more frames than steps
-    assert dd.capture_steps(2, 2) == [0, 1]
-    assert dd.forward_timesteps(1000) == [0, 100, 250, 500, 750, 999]
+    assert capture.capture_steps(50, 8) == [0, 7, 14, 21, 28, 35, 42, 49]
+    assert capture.capture_steps(4, 8) == [0, 1, 2, 3]  # never more frames than steps
+    assert capture.capture_steps(2, 2) == [0, 1]
+    assert capture.forward_timesteps(1000) == [0, 100, 250, 500, 750, 999]
 
 
 # ---- 2. same seed, same picture --------------------------------------------------------------------
@@ -380,9 +382,9 @@ def test_forward_process_is_exact(random_shapes_dir, tmp_path):
 
     # Recompute x_t = √ᾱ x0 + √(1−ᾱ) ε from the saved demo image, with the same seeded ε.
     image = Image.open(artifact.path("image")).resize((32, 32), Image.Resampling.NEAREST)
-    x0 = dd._image_to_pixels(image)
+    x0 = capture.image_to_pixels(image)
     decode = lambda x: list(((x / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).numpy() * 255).round().astype("uint8"))  # noqa: E731
-    rows = dd.forward_process(alphas, x0, 5, decode)
+    rows = capture.forward_process(alphas, x0, 5, decode)
     noise = torch.randn(x0.shape, generator=torch.Generator("cpu").manual_seed(5))
     for row in rows:
         a = float(alphas[row["timestep"]])

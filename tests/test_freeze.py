@@ -207,13 +207,19 @@ def test_killing_builds_at_random_points_leaves_a_usable_site_and_cache(tmp_path
 
 def test_killing_a_generator_run_leaves_no_partial_artifact(tmp_path):
     root = make_project(tmp_path)
+    artifacts = root / ".w2w" / "cache" / "artifacts" / "embedding_plot"
     proc = subprocess.Popen(_build_command(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(4.0)  # inside the embedding generator (model load takes longer than this here)
+    # Kill it while the generator runs: its scratch directory exists from the start of the run
+    # until the finished artifact is renamed into place (w2w/cache.py), so wait for that, then kill.
+    deadline = time.monotonic() + 120
+    while not (artifacts.is_dir() and any(d.name.startswith(".") for d in artifacts.iterdir())):
+        assert proc.poll() is None, "the build ended before its generator started"
+        assert time.monotonic() < deadline, "the generator never started"
+        time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    artifacts = root / ".w2w" / "cache" / "artifacts" / "embedding_plot"
-    complete = [d for d in artifacts.iterdir() if not d.name.startswith(".")] if artifacts.exists() else []
-    assert all((d / "artifact.json").is_file() for d in complete)
+    assert [d.name for d in artifacts.iterdir() if not d.name.startswith(".")] == []  # no partial artifact
+    assert [d for d in artifacts.iterdir() if d.name.startswith(".")]  # only the dead run's scratch
     result = build_site(Project(root))
     assert result.prepared.produced.artifacts["embedding_plot"].path("plot").is_file()
     assert not [d for d in artifacts.iterdir() if d.name.startswith(".")]

@@ -35,7 +35,7 @@ def training():
 
 @pytest.fixture(scope="module")
 def encoder_path() -> str:
-    from generators.embedding_plot import MINILM_ID, resolve_minilm
+    from generators.minilm import MINILM_ID, resolve_minilm
     from w2w.errors import W2WError
 
     try:

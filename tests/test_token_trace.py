@@ -53,7 +53,9 @@ def greedy(smollm2, tmp_path_factory):
 
 
 def test_inputs_are_the_talk_settings():
-    from w2w.config import Generators
+    from w2w.config import generators_schema
+
+    Generators = generators_schema()
 
     assert isinstance(Generators().token_trace, TokenTraceInputs)
     with pytest.raises(ValueError):

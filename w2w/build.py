@@ -8,23 +8,23 @@ leaves the previous site as it was.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
-import fcntl
+import logging
 import os
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
-from .cache import leftover_is_dead
+from .atomic import swap_in, writer_is_dead
 from .compiled_templates import kept_if_build_succeeds
 from .deck import write_deck
 from .errors import W2WError
 from .pages import Prepared, prepare
 from .project import Project
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,51 +35,47 @@ class BuildResult:
 
 
 @contextlib.contextmanager
-def build_lock(project: Project, wait_seconds: float = 600, say: Callable[[str], None] = lambda _: None) -> Iterator[None]:
+def build_lock(project: Project, wait_seconds: float = 600) -> Iterator[None]:
+    """One build (or freeze) of a project at a time: filelock's lock on .w2w/build.lock. A second
+    build says who holds it and waits. The holder's pid is written beside the lock for that message
+    (the lock file itself stays filelock's)."""
+    from filelock import FileLock, Timeout
+
     project.state_dir.mkdir(parents=True, exist_ok=True)
-    path = project.state_dir / "build.lock"
-    with open(path, "a+") as handle:
-        deadline = time.monotonic() + wait_seconds
-        told = False
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not told:
-                    handle.seek(0)
-                    say(f"another build is running ({handle.read().strip() or 'unknown process'}); waiting for it")
-                    told = True
-                if time.monotonic() > deadline:
-                    raise W2WError(
-                        f"another build still holds {path} after {wait_seconds:.0f} s",
-                        "wait for it to finish, or stop it",
-                    ) from None
-                time.sleep(0.2)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
+    lock = FileLock(project.state_dir / "build.lock")
+    owner = project.state_dir / "build.owner"
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = owner.read_text().strip() if owner.is_file() else "unknown process"
+        log.info("another build is running (%s); waiting for it", holder)
         try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            lock.acquire(timeout=wait_seconds)
+        except Timeout:
+            raise W2WError(
+                f"another build still holds {lock.lock_file} after {wait_seconds:.0f} s",
+                "wait for it to finish, or stop it",
+            ) from None
+    try:
+        owner.write_text(f"pid {os.getpid()}")
+        yield
+    finally:
+        owner.unlink(missing_ok=True)
+        lock.release()
 
 
-def build_site(project: Project, say: Callable[[str], None] = lambda _: None, strict: bool = False) -> BuildResult:
+def build_site(project: Project, strict: bool = False) -> BuildResult:
     started = time.perf_counter()
-    with build_lock(project, say=say), kept_if_build_succeeds():
+    with build_lock(project), kept_if_build_succeeds():
         _remove_leftovers(project)
-        prepared = prepare(project, say, strict)
+        prepared = prepare(project, strict)
         for warning in prepared.warnings:
-            say(f"warning: {warning}")
+            log.warning(warning)
         site = project.site_dir
         staging = Path(tempfile.mkdtemp(prefix=f".site-new.pid{os.getpid()}-", dir=site.parent))
         _make_readable(staging)
         try:
-            _mkdocs_build(project, prepared, staging, say)
+            _mkdocs_build(project, prepared, staging)
             write_deck(prepared, staging / "slides")
             swap_in(staging, site)
         except BaseException:
@@ -88,12 +84,12 @@ def build_site(project: Project, say: Callable[[str], None] = lambda _: None, st
     return BuildResult(prepared, site, time.perf_counter() - started)
 
 
-def freeze(project: Project, say: Callable[[str], None] = lambda _: None, force: bool = False) -> list[str]:
+def freeze(project: Project, force: bool = False) -> list[str]:
     """Record the current artifacts (made now if needed) as the talk's frozen outputs."""
     from .frozen import FrozenStore
 
-    with build_lock(project, say=say):
-        prepared = prepare(project, say)
+    with build_lock(project):
+        prepared = prepare(project, site=False)
         jobs = {job.name: job for job in prepared.plan.jobs}
         FrozenStore(project.frozen_dir).freeze(
             {
@@ -118,13 +114,11 @@ def _remove_leftovers(project: Project) -> None:
     candidates += list(project.artifacts_dir.glob("*/.*")) if project.artifacts_dir.is_dir() else []
     candidates += list(project.frozen_dir.glob(".*")) if project.frozen_dir.is_dir() else []
     for path in candidates:
-        if path.is_dir() and leftover_is_dead(path):
+        if path.is_dir() and writer_is_dead(path):
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _mkdocs_build(project: Project, prepared: Prepared, site_dir: Path, say: Callable[[str], None]) -> None:
-    import logging
-
+def _mkdocs_build(project: Project, prepared: Prepared, site_dir: Path) -> None:
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -152,28 +146,4 @@ def _mkdocs_build(project: Project, prepared: Prepared, site_dir: Path, say: Cal
         handout_plugin.hand_over(None)
         logger.handlers, logger.propagate, logger.level = saved
     for record in records:
-        say(f"warning: mkdocs: {record.getMessage()}")
-
-
-def swap_in(new: Path, current: Path) -> None:
-    """Make `new` the directory at `current`: one atomic exchange where Linux allows it."""
-    if current.exists() and _exchange(new, current):
-        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the old site
-        return
-    old = current.with_name(f".site-old.pid{os.getpid()}-")
-    if current.exists():
-        os.replace(current, old)
-    os.replace(new, current)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """renameat2(RENAME_EXCHANGE): swap two paths atomically. False where unsupported."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError, TypeError):
-        return False
-    AT_FDCWD, RENAME_EXCHANGE = -100, 2
-    result = renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE)
-    return result == 0
+        log.warning("mkdocs: %s", record.getMessage())

@@ -17,6 +17,8 @@ from typing import Callable
 
 from generators.base import Artifact
 
+from . import atomic
+
 ARTIFACT_JSON = "artifact.json"
 KEY_JSON = "key.json"
 
@@ -64,29 +66,13 @@ def scratch_prefix(key: str) -> str:
     return f".{key}.pid{os.getpid()}."
 
 
-def leftover_is_dead(path: Path) -> bool:
-    """True for a scratch path whose writing process no longer exists."""
-    import re
-
-    match = re.search(r"\.pid(\d+)[.-]", path.name)
-    if not match:
-        return True
-    try:
-        os.kill(int(match.group(1)), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+leftover_is_dead = atomic.writer_is_dead  # a killed writer's scratch directory
 
 
 def write_artifact(artifact: Artifact, fields: dict, directory: Path) -> None:
     (directory / KEY_JSON).write_text(json.dumps(fields, indent=2, sort_keys=True, default=str) + "\n")
     # artifact.json last: its presence marks a complete directory.
-    tmp = directory / (ARTIFACT_JSON + ".tmp")
-    tmp.write_text(artifact.to_json())
-    _fsync(tmp)
-    os.replace(tmp, directory / ARTIFACT_JSON)
+    atomic.write_text(directory / ARTIFACT_JSON, artifact.to_json())
 
 
 def load_artifact(directory: Path) -> Artifact | None:
@@ -98,7 +84,3 @@ def load_artifact(directory: Path) -> Artifact | None:
         return None
     return artifact
 
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())

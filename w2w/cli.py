@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import sys
 from pathlib import Path
 from typing import Callable
@@ -26,6 +28,36 @@ models_app = typer.Typer(
 app.add_typer(models_app, name="models")
 # markup=False: messages carry user and model text ("[dog]", "A[/x/]"), which must print as written.
 console = Console(stderr=True, highlight=False, markup=False)
+
+
+class ConsoleLog(logging.Handler):
+    """The engine reports through stdlib logging (logger "w2w.*", as MkDocs does); the CLI shows
+    INFO as progress lines (and in the spinner while one runs) and WARNING in yellow."""
+
+    status = None  # rich Status of the command that is running, if any
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            console.print(f"warning: {message}", style="yellow", soft_wrap=True)
+            return
+        if self.status is not None:
+            self.status.update(message)
+        console.print(f"  {message}", soft_wrap=True)
+
+
+_console_log = ConsoleLog(logging.INFO)
+
+
+@contextlib.contextmanager
+def progress(message: str):
+    """A spinner for a long command; the engine's INFO lines update it."""
+    with console.status(message) as status:
+        _console_log.status = status
+        try:
+            yield
+        finally:
+            _console_log.status = None
 
 
 def user_errors(command: Callable) -> Callable:
@@ -58,16 +90,8 @@ def build_talk(
     from .build import build_site
 
     proj = _project(project)
-    with console.status("building the talk…") as status:
-
-        def say(message: str) -> None:
-            if message.startswith("warning:"):
-                console.print(message, style="yellow", soft_wrap=True)
-            else:
-                status.update(message)
-                console.print(f"  {message}", soft_wrap=True)
-
-        result = build_site(proj, say=say, strict=strict)
+    with progress("building the talk…"):
+        result = build_site(proj, strict=strict)
     produced = result.prepared.produced
     ran = ", ".join(produced.ran) or "none"
     console.print(
@@ -85,11 +109,15 @@ def build_talk(
 def status(
     project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
     explain: bool = typer.Option(False, "--explain", help="For each stale artifact, list the key fields that differ."),
+    check: bool = typer.Option(
+        False, "--check", help="Exit 1 unless every artifact is fresh in talk/frozen/ (for CI: what a fresh clone publishes)."
+    ),
 ) -> None:
     """Which artifacts are fresh (frozen or cached) and which the next build would regenerate."""
     from .status import explain as explain_status
 
     rows = explain_status(_project(project))
+    explain = explain or check
     width = max((len(r.name) for r in rows), default=0)
     for row in rows:
         state = ("fresh", "green") if row.fresh else ("stale", "yellow")
@@ -97,6 +125,14 @@ def status(
         if explain:
             for difference in row.differences:
                 console.print(f"{'':<{width}}    {difference}", soft_wrap=True)
+    unpublished = [row.name for row in rows if row.source != "frozen"]
+    if check and unpublished:
+        console.print(
+            f"status: {', '.join(unpublished)} not fresh in talk/frozen/ — a fresh clone would regenerate "
+            "it; build, then `w2w freeze` and commit talk/frozen/",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -109,8 +145,8 @@ def freeze(
     from .build import freeze as freeze_outputs
 
     proj = _project(project)
-    with console.status("freezing…"):
-        names = freeze_outputs(proj, say=lambda m: console.print(f"  {m}", soft_wrap=True), force=force)
+    with progress("freezing…"):
+        names = freeze_outputs(proj, force=force)
     console.print(Text.assemble(("froze ", "green"), f"{', '.join(names)} into {proj.frozen_dir}"), soft_wrap=True)
 
 
@@ -145,7 +181,7 @@ def train_shapes(
     """Retrain the embedded shapes-world diffusion model from its recipe (generators/shapes_training.py)."""
     from dataclasses import replace
 
-    from generators.embedding_plot import MINILM_ID, resolve_minilm
+    from generators.minilm import MINILM_ID, resolve_minilm
     from generators.shapes_training import WEIGHTS_DIR, TrainConfig, train
 
     config = replace(TrainConfig(), steps=steps)
@@ -163,12 +199,13 @@ def models_pull(
 ) -> None:
     """Download the talk's full models into the Hugging Face cache (the only command that downloads)."""
     from .config import load_talk
+    from .plan import models_to_pull
 
     proj = _project(project)
     talk, _ = load_talk(proj.talk_yaml)
+    ids = models_to_pull(proj, talk)  # the generators the enabled pages use say which models they need
     from huggingface_hub import snapshot_download  # a dependency of transformers
 
-    ids = [talk.generators.embedding_plot.model, talk.generators.token_trace.model, talk.generators.diffusion_demo.model]
     # Only what from_pretrained reads: the SD repository also holds single-file checkpoints, non-EMA
     # and fp32/fp16 duplicates and the safety checker (about 20 GB that the demo never loads).
     skip = ["*.ckpt", "*.bin", "*.pt", "*.msgpack", "*.onnx", "*non_ema*", "v1-5-*", "safety_checker/*", "*.fp16.*"]
@@ -245,7 +282,7 @@ def pacing_command(
     from .pages import prepare
 
     proj = _project(project)
-    prepared = prepare(proj, say=lambda m: console.print(f"  {m}", soft_wrap=True))
+    prepared = prepare(proj, site=False)
     paces = section_paces(prepared, wpm)
     out = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 120)
     out.print(table(paces))
@@ -254,6 +291,10 @@ def pacing_command(
 
 
 def main() -> None:
+    engine = logging.getLogger("w2w")
+    engine.addHandler(_console_log)
+    engine.setLevel(logging.INFO)
+    engine.propagate = False
     app()
 
 

@@ -3,10 +3,14 @@
 Compiling is a large part of a build: MkDocs makes a fresh theme environment on every build and
 recompiles material's ~40 templates (≈ 40 % of a bare `mkdocs build` of the handout, BENCHMARKS.md).
 Jinja keys a compiled template by its name, file and a checksum of its source, so an edited
-template is compiled again. The key does not cover the environment's own settings (autoescape,
-extensions), so every kind of environment gets its own directory, named with the Jinja version.
-New entries are written only once the build has succeeded (a failed build leaves the cache as it
-was), each aside and then renamed into place (a build killed mid-write leaves none damaged).
+template is compiled again. Jinja's key does not cover the environment's own settings, yet they
+are compiled in (autoescape, extensions, the environment class): here they are added to the key,
+so two differently configured environments can never run each other's code. Each kind of
+environment keeps its entries in its own directory, named with the Jinja version.
+This is Jinja's own FileSystemBytecodeCache with three changes, each for a reason: new entries are
+stored only once the build has succeeded (the bad-input tests require a failed build to leave the
+cache byte-for-byte as it was); a damaged entry is compiled again instead of failing the build;
+scratch files of killed writers are removed.
 """
 
 from __future__ import annotations
@@ -30,6 +34,12 @@ class CompiledTemplates(jinja2.FileSystemBytecodeCache):
         directory = Path(cache_dir) / "jinja" / f"{kind}-jinja{jinja2.__version__}"
         _remove_stale_scratch(directory)
         super().__init__(str(directory))
+
+    def get_bucket(self, environment: jinja2.Environment, name: str, filename: str | None, source: str) -> Bucket:
+        key = self.get_cache_key(name, filename) + "-" + _settings(environment)
+        bucket = Bucket(environment, key, self.get_source_checksum(source))
+        self.load_bytecode(bucket)
+        return bucket
 
     def load_bytecode(self, bucket: Bucket) -> None:
         try:
@@ -73,6 +83,22 @@ def from_source(env: jinja2.Environment, source: str, path: Path) -> jinja2.Temp
         bucket.code = env.compile(source)
         cache.set_bucket(bucket)
     return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
+
+
+def _settings(environment: jinja2.Environment) -> str:
+    """What of an environment is compiled into a template: its class, autoescape, extensions,
+    delimiters and whitespace options."""
+    import hashlib
+
+    parts = [
+        type(environment).__qualname__,
+        repr(environment.autoescape) if not callable(environment.autoescape) else environment.autoescape.__qualname__,
+        sorted(environment.extensions),
+        environment.block_start_string, environment.variable_start_string, environment.comment_start_string,
+        environment.trim_blocks, environment.lstrip_blocks, environment.keep_trailing_newline,
+        environment.optimized, type(environment.undefined).__qualname__ if not isinstance(environment.undefined, type) else environment.undefined.__qualname__,
+    ]  # fmt: skip
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:12]
 
 
 def _remove_stale_scratch(directory: Path) -> None:

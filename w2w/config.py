@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
-from generators.diffusion_demo import DiffusionInputs
-from generators.embedding_plot import EmbeddingInputs
-from generators.token_trace import TokenTraceInputs
-
-from .errors import W2WError
+from .errors import InputError, W2WError
 from .yaml_source import YamlSource
 
 
@@ -42,12 +39,26 @@ class Theme(Strict):
         return value
 
 
-class Generators(Strict):
-    """Each generator's settings are its own declared inputs (defaults live with the generator)."""
+def generators_schema() -> type[BaseModel]:
+    """talk.yaml's `generators:` section: one key per registered generator, each exactly that
+    generator's declared Inputs (defaults live with the generator). Built from the registry when a
+    talk is validated, so a generator added to the registry needs no change here."""
+    import generators
 
-    embedding_plot: EmbeddingInputs = EmbeddingInputs()
-    token_trace: TokenTraceInputs = TokenTraceInputs()
-    diffusion_demo: DiffusionInputs = DiffusionInputs()
+    return _schema(tuple(generators.REGISTRY.items()))
+
+
+@functools.cache
+def _schema(registry: tuple) -> type[BaseModel]:
+    import generators
+
+    fields = {g.name: (g.Inputs, g.Inputs()) for g in generators.all_generators()}
+    return create_model("Generators", __base__=Strict, __doc__="Each generator's own settings.", **fields)
+
+
+@functools.cache
+def _talk_model(schema: type[BaseModel]) -> type[Talk]:
+    return create_model("Talk", __base__=Talk, generators=(schema, schema()))
 
 
 class Models(Strict):
@@ -68,7 +79,7 @@ class Talk(Strict):
         "deep-dive", "worksheet", "glossary", "references",
     ]  # fmt: skip
     theme: Theme = Theme()
-    generators: Generators = Generators()
+    generators: Any = None  # the registry's schema (generators_schema) when validated by load_talk
     models: Models = Models()
 
     @model_validator(mode="after")
@@ -120,13 +131,15 @@ def load_talk(path: Path) -> tuple[Talk, list[str]]:
     if not isinstance(source.data, dict):
         raise W2WError("talk.yaml must be a mapping of keys (title:, agenda:, ...)", "see the README's example", path, 1)
     try:
-        talk = Talk.model_validate(source.data)
+        talk = _talk_model(generators_schema()).model_validate(source.data)
     except ValidationError as exc:
         error = exc.errors()[0]
         cause = error.get("ctx", {}).get("error")
         if isinstance(cause, _Located):
             raise W2WError(cause.what, cause.fix, path, source.line_of(cause.loc)) from None
         loc = tuple(error["loc"])
+        if isinstance(cause, InputError):
+            raise W2WError(f"{_dotted(loc)}: {cause.what}", cause.fix, path, source.line_of(loc)) from None
         dotted = _dotted(loc)
         what = f"{dotted}: {error['msg']}" if dotted else error["msg"]
         fix = _FIXES.get(error["type"], "see the README for the expected value")

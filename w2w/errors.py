@@ -30,3 +30,12 @@ def _display(file: str | Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+class InputError(ValueError):
+    """Raised by a pydantic validator of talk.yaml settings (a generator's Inputs, say) to give the
+    user's fix as well as what is wrong; config reports it at the setting's line."""
+
+    def __init__(self, what: str, fix: str):
+        super().__init__(what)
+        self.what, self.fix = what, fix

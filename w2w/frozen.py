@@ -12,14 +12,13 @@ Freshness is judged field by field, so `w2w status --explain` can say exactly wh
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from generators.base import Artifact
 
+from . import atomic
 from .cache import load_artifact, write_artifact
 from .errors import W2WError
 
@@ -124,19 +123,10 @@ class FrozenStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         lock = dict(self.lock)
         for name, (artifact, fields, requested) in sorted(artifacts.items()):
-            staging = Path(tempfile.mkdtemp(prefix=f".{name}.pid{os.getpid()}.", dir=self.directory))
-            for file in artifact.files.values():
-                shutil.copyfile(artifact.directory / file, staging / file)
-            write_artifact(artifact, fields, staging)
-            target = self.directory / name
-            if target.exists():
-                old = self.directory / f".{name}.pid{os.getpid()}.old"
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(target, old)
-                os.replace(staging, target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(staging, target)
+            with atomic.new_directory(self.directory / name) as staging:
+                for file in artifact.files.values():
+                    shutil.copyfile(artifact.directory / file, staging / file)
+                write_artifact(artifact, fields, staging)
             lock[name] = {
                 "fields": fields,
                 "requested": requested,
@@ -147,7 +137,5 @@ class FrozenStore:
             if stale.is_dir() and stale.name not in lock and not stale.name.startswith("."):
                 shutil.rmtree(stale)
         text = json.dumps({"version": 1, "artifacts": lock}, indent=2, sort_keys=True, default=str) + "\n"
-        tmp = self.lock_path.with_suffix(".json.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, self.lock_path)
+        atomic.write_text(self.lock_path, text)
         self.lock = lock

@@ -64,7 +64,7 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         if self.standalone:
             compiled_templates.forget_unwritten()
         try:
-            self.prepared = _handoff if _handoff is not None else prepare(project, say=log.info)
+            self.prepared = _handoff if _handoff is not None else prepare(project)
         except W2WError as exc:
             raise _plugin_error(exc) from None
         talk = self.prepared.talk

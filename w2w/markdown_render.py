@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from html.parser import HTMLParser
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,12 +87,35 @@ class MarkdownRenderer:
             return fence(tokens, idx, options, env)
 
         md.add_render_rule("fence", render_fence)
+        image, html_block, html_inline = (md.renderer.rules[r] for r in ("image", "html_block", "html_inline"))
+
+        def render_image(renderer, tokens, idx, options, env):
+            place = env.get("images")
+            url = place.url(str(tokens[idx].attrs.get("src", ""))) if place else None
+            if url is not None:
+                tokens[idx].attrs["src"] = url
+            return image(tokens, idx, options, env)
+
+        def raw_html(original):
+            def render(renderer, tokens, idx, options, env):
+                out = original(tokens, idx, options, env)
+                place = env.get("images")
+                return rewrite_html_images(out, place.url) if place and "<img" in out.lower() else out
+
+            return render
+
+        md.add_render_rule("image", render_image)
+        md.add_render_rule("html_block", raw_html(html_block))
+        md.add_render_rule("html_inline", raw_html(html_inline))
         self.md = md
 
-    def render(self, text: str, line_offset: int = 0, seen_ids: set[str] | None = None) -> Rendered:
+    def render(
+        self, text: str, line_offset: int = 0, seen_ids: set[str] | None = None, images: ImagePlace | None = None
+    ) -> Rendered:
         """HTML and the headings (for the handout's table of contents). `line_offset` maps errors;
-        `seen_ids` keeps heading ids unique across several renders that end up on one page."""
-        env = {"line_offset": line_offset}
+        `seen_ids` keeps heading ids unique across several renders that end up on one page;
+        `images`: the page's own images are pointed at their copies in the site."""
+        env = {"line_offset": line_offset, "images": images}
         tokens = self.md.parse(text, env)
         headings = []
         for i, token in enumerate(tokens):
@@ -111,11 +135,77 @@ class MarkdownRenderer:
 
 
 # Local images: a page may show files from inside the project only, and only files that exist.
+# They are found as markdown-it tokens (`image`, and `img` start tags of raw HTML read with the
+# stdlib HTML parser), checked, and pointed at their copies in the site by the renderer's own rules:
+# rewriting the page's text with patterns missed `src='…'`, unquoted and titled images.
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-_IMG_SRC = re.compile(r"""<img\b[^>]*?\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 # URLs of generated artifacts (`artifacts.x.url(...)`, the figure macros): they live in the site.
 _ARTIFACT_URL = re.compile(r"^(\./|\.\./)*artifacts/")
 _scanner: MarkdownIt | None = None
+
+
+@dataclass(frozen=True)
+class ImagePlace:
+    """Where a page's own images are resolved from and served at: the page's file, the project
+    root, and the page's relative URL to the site root."""
+
+    page: Path
+    project_root: Path
+    url_root: str
+
+    def url(self, src: str) -> str | None:
+        """The site URL of a local image `src`, or None for a URL / an artifact (left as written)."""
+        path = local_path(src)
+        if path is None:
+            return None
+        return media_url((self.page.parent / path).resolve(), self.project_root, self.url_root)
+
+
+def local_path(src: str) -> str | None:
+    """The file path an image source names, or None when it is a URL or a generated artifact."""
+    from urllib.parse import unquote
+
+    target = src.strip()
+    if not target or target.startswith(("//", "#")) or (_SCHEME.match(target) and not target.startswith("file:")):
+        return None  # a URL (data:, https:, ...): not a file of this project
+    path = unquote(re.sub(r"^file://", "", target).split("#", 1)[0].split("?", 1)[0])
+    return None if _ARTIFACT_URL.match(path) else path
+
+
+class _ImgTags(HTMLParser):
+    """The `<img>` start tags of an HTML fragment: (offset, raw tag text, attributes)."""
+
+    def __init__(self, fragment: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[int, str, list[tuple[str, str | None]]]] = []
+        self._line_starts = [0] + [m.end() for m in re.finditer("\n", fragment)]
+        self.feed(fragment)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            line, column = self.getpos()
+            self.tags.append((self._line_starts[line - 1] + column, self.get_starttag_text() or "", attrs))
+
+    handle_startendtag = handle_starttag
+
+
+def _html_img_sources(fragment: str) -> list[str]:
+    return [value for _, _, attrs in _ImgTags(fragment).tags for name, value in attrs if name == "src" and value is not None]
+
+
+def rewrite_html_images(fragment: str, url_of) -> str:
+    """`fragment` with each `<img>` whose src `url_of` maps (not None) written anew with that src."""
+    out, last = [], 0
+    for offset, raw, attrs in _ImgTags(fragment).tags:
+        src = next((v for n, v in attrs if n == "src" and v is not None), None)
+        url = url_of(src) if src is not None else None
+        if url is None or fragment[offset : offset + len(raw)] != raw:
+            continue
+        parts = [n if v is None else f'{n}="{html.escape(url if n == "src" else v)}"' for n, v in attrs]
+        out += [fragment[last:offset], "<img " + " ".join(parts) + (" />" if raw.rstrip().endswith("/>") else ">")]
+        last = offset + len(raw)
+    return "".join(out) + fragment[last:]
 
 
 def image_sources(text: str) -> list[tuple[int, str]]:
@@ -147,24 +237,15 @@ def image_sources(text: str) -> list[tuple[int, str]]:
     return found
 
 
-def _html_img_sources(fragment: str) -> list[str]:
-    return [html.unescape(next(g for g in m.groups() if g is not None)) for m in _IMG_SRC.finditer(fragment)]
-
-
 def check_local_images(text: str, page: Path, project_root: Path, source: str | None = None) -> list[tuple[str, Path]]:
     """The page's own image files as (src as written, resolved path). Raises W2WError (page:line)
     for an image path outside the project or missing. `text` is the page after Jinja; `source` the
     file as written, where the image's line is looked up."""
-    from urllib.parse import unquote
-
     root = project_root.resolve()
     found = []
     for line, src in image_sources(text):
-        target = src.strip()
-        if not target or target.startswith(("//", "#")) or (_SCHEME.match(target) and not target.startswith("file:")):
-            continue  # a URL (data:, https:, ...): not a file of this project
-        path = unquote(re.sub(r"^file://", "", target).split("#", 1)[0].split("?", 1)[0])
-        if _ARTIFACT_URL.match(path):
+        path = local_path(src)
+        if path is None:
             continue
         resolved = (page.parent / path).resolve()
         where = _line_in_source(source, src, line)
@@ -189,13 +270,6 @@ def check_local_images(text: str, page: Path, project_root: Path, source: str | 
 def media_url(resolved: Path, project_root: Path, url_root: str) -> str:
     """Where a project image is served in the site: media/<path in the project>."""
     return f"{url_root}media/{resolved.relative_to(project_root.resolve()).as_posix()}"
-
-
-def point_images_at_media(text: str, images: list[tuple[str, Path]], project_root: Path, url_root: str) -> str:
-    for src, resolved in images:
-        url = media_url(resolved, project_root, url_root)
-        text = text.replace(f"]({src})", f"]({url})").replace(f'src="{src}"', f'src="{url}"')
-    return text
 
 
 def _line_in_source(source: str | None, src: str, rendered_line: int) -> int:

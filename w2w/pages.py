@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .cache import ArtifactCache
 from .config import Section, Talk, load_talk
 from .diagrams import MermaidRenderer, mermaid_config
 from .errors import W2WError
 from .frozen import FrozenStore
-from .markdown_render import Heading, MarkdownRenderer
+from .markdown_render import Heading, ImagePlace, MarkdownRenderer
 from .plan import Plan, make_plan
+from .preflight import check_site_needs
 from .produce import Produced, produce
 from .project import Project
 from .slides import split_slides
@@ -79,8 +79,8 @@ class Prepared:
             raise W2WError("the section has no slides", "write at least one slide", path, 1)
         rendered = []
         for slide in slides:
-            body = self._markdown(slide.content, path, slide.line, seen_ids)
-            notes = self._markdown(slide.notes, path, slide.notes_line, seen_ids) if slide.notes else None
+            body = self._markdown(slide.content, path, slide.line, root, seen_ids)
+            notes = self._markdown(slide.notes, path, slide.notes_line, root, seen_ids) if slide.notes else None
             rendered.append(RenderedSlide(slide.title, body.html, notes.html if notes else "", slide.notes))
         return rendered
 
@@ -90,29 +90,34 @@ class Prepared:
         path = self.project.section_file(section.id)
         text = render_markdown(self.env, path, self.context("handout", root), self.media)
         for slide in split_slides(text):
-            body = self._markdown(slide.content, path, slide.line, seen_ids)
+            body = self._markdown(slide.content, path, slide.line, root, seen_ids)
             parts.append(body.html)
             headings += body.headings
             if slide.notes:
-                notes = self._markdown(slide.notes, path, slide.notes_line, seen_ids)
+                notes = self._markdown(slide.notes, path, slide.notes_line, root, seen_ids)
                 parts.append(f'<div class="w2w-notes"><p class="w2w-notes-label">Speaker notes</p>\n{notes.html}</div>')
         return "\n".join(parts), headings
 
     def render_handout_page(self, path: Path, root: str) -> tuple[str, list[Heading]]:
         text = render_markdown(self.env, path, self.context("handout", root), self.media)
-        rendered = self._markdown(text, path, 1)
+        rendered = self._markdown(text, path, 1, root)
         return rendered.html, rendered.headings
 
-    def _markdown(self, text: str, path: Path, line: int, seen_ids: set[str] | None = None):
+    def _markdown(self, text: str, path: Path, line: int, root: str, seen_ids: set[str] | None = None):
+        images = ImagePlace(path, self.project.root, root)
         try:
-            return self.markdown.render(text, line_offset=line - 1, seen_ids=seen_ids)
+            return self.markdown.render(text, line_offset=line - 1, seen_ids=seen_ids, images=images)
         except W2WError as exc:
             raise exc.located(path, line)
 
 
-def prepare(project: Project, say: Callable[[str], None] = lambda _: None, strict: bool = False) -> Prepared:
+def prepare(project: Project, strict: bool = False, site: bool = True) -> Prepared:
+    """`site`: the caller builds the deck and handout, so check what those need (preflight)
+    before any generator runs."""
     talk, warnings = load_talk(project.talk_yaml)
     plan = make_plan(project, talk)
-    produced = produce(plan, ArtifactCache(project.artifacts_dir), FrozenStore(project.frozen_dir), say, strict)
+    if site:
+        check_site_needs(project)
+    produced = produce(plan, ArtifactCache(project.artifacts_dir), FrozenStore(project.frozen_dir), strict)
     markdown = MarkdownRenderer(MermaidRenderer(project.cache_dir / "diagrams", mermaid_config(talk.theme)))
-    return Prepared(project, talk, warnings, plan, produced, make_environment(project.root, project.cache_dir), markdown)
+    return Prepared(project, talk, warnings + list(plan.warnings), plan, produced, make_environment(project.root, project.cache_dir), markdown)

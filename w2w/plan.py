@@ -1,7 +1,9 @@
 """Talk -> Plan: which generators the enabled pages use, with which inputs, model and cache key.
 
 Building the plan loads no model and imports no ML library: model resolution only looks at
-files, and the device class is decided without torch.
+files, and the device class is decided without torch. Everything a page asks of a generator that
+can be checked without running it is checked here, with the page's line: unknown artifact names,
+unknown file roles, `sim()` words the embedding plot does not have.
 """
 
 from __future__ import annotations
@@ -10,14 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import generators
-from generators.base import ModelRef, device_class, key_inputs, library_versions
+from generators.base import ModelRef, device_class, library_versions
 from pydantic import BaseModel
 
 from .cache import cache_key
 from .config import Talk
 from .errors import W2WError
 from .project import Project, read_source
-from .templating import artifact_references, make_environment
+from .templating import Reference, artifact_references, make_environment
+from .yaml_source import YamlSource
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Job:
 class Plan:
     jobs: tuple[Job, ...]
     pages: tuple[Path, ...]  # every Jinja-Markdown page of this build, in order
+    warnings: tuple[str, ...] = ()
 
 
 def pages_of(project: Project, talk: Talk) -> list[Path]:
@@ -44,41 +48,79 @@ def pages_of(project: Project, talk: Talk) -> list[Path]:
     ]
 
 
-def make_plan(project: Project, talk: Talk) -> Plan:
+def references(project: Project, talk: Talk) -> dict[str, list[tuple[Path, Reference]]]:
+    """generator name -> every (page, reference) to its artifact, in page order. Unknown names are
+    located errors."""
     env = make_environment(project.root)
-    pages = pages_of(project, talk)
-    used: dict[str, tuple[Path, int]] = {}
-    for page in pages:
+    used: dict[str, list[tuple[Path, Reference]]] = {}
+    for page in pages_of(project, talk):
         if not page.is_file():
             raise W2WError(f"missing page {page.name}", "create it (every handout needs talk/handout/index.md)", page, 1)
         source = read_source(page)
         if not source.strip():
             raise W2WError("the page is empty", "write its content, or disable its section in talk.yaml", page, 1)
-        for name, line in artifact_references(env, source, page).items():
-            if name not in generators.REGISTRY:
+        for ref in sorted(artifact_references(env, source, page), key=lambda r: r.line):
+            if ref.name not in generators.REGISTRY:
                 raise W2WError(
-                    f"unknown generator or figure name {name!r}",
+                    f"unknown generator or figure name {ref.name!r}",
                     f"use one of: {', '.join(sorted(generators.REGISTRY))}",
                     page,
-                    line,
+                    ref.line,
                 )
-            used.setdefault(name, (page, line))
-    jobs = [_job(name, talk, where) for name, where in used.items()]
-    return Plan(tuple(jobs), tuple(pages))
+            used.setdefault(ref.name, []).append((page, ref))
+    return used
 
 
-def _job(name: str, talk: Talk, used_at: tuple[Path, int]) -> Job:
+def make_plan(project: Project, talk: Talk) -> Plan:
+    jobs, warnings = [], []
+    for name, uses in references(project, talk).items():
+        inputs = getattr(talk.generators, name)  # talk.yaml's settings are the generator's declared inputs
+        _check_calls(generators.get(name), inputs, uses)
+        job = _job(name, talk, uses[0][0], uses[0][1].line)
+        jobs.append(job)
+        warnings += _warnings(project, job)
+    return Plan(tuple(jobs), tuple(pages_of(project, talk)), tuple(warnings))
+
+
+def _check_calls(generator, inputs: BaseModel, uses: list[tuple[Path, Reference]]) -> None:
+    roles = generator.file_roles(inputs)
+    for page, ref in uses:
+        if roles is not None and ref.macro == "figure" and ref.args and isinstance(ref.args[0], str) and ref.args[0] not in roles:
+            raise W2WError(
+                f"artifact {ref.name!r} has no file {ref.args[0]!r}",
+                f"use one of: {', '.join(sorted(roles))}",
+                page,
+                ref.line,
+            )
+        problem = generator.check_call(inputs, ref.macro, list(ref.args)) if ref.macro else None
+        if problem:
+            raise W2WError(*problem, page, ref.line)
+
+
+def _warnings(project: Project, job: Job) -> list[str]:
+    found = generators.get(job.name).plan_warnings(job.inputs, job.model)
+    if not found:
+        return []
+    source = YamlSource(project.talk_yaml)
+    return [
+        f"{project.talk_yaml.name}:{source.line_of(('generators', job.name, *loc))}: generators.{job.name}."
+        f"{'.'.join(map(str, loc))}: {message}"
+        for loc, message in found
+    ]
+
+
+def _job(name: str, talk: Talk, page: Path, line: int) -> Job:
     generator = generators.get(name)
-    inputs = getattr(talk.generators, name)  # talk.yaml's settings are the generator's declared inputs
+    inputs = getattr(talk.generators, name)
     try:
         model = generator.resolve_model(inputs, talk.models.local_dirs)
     except W2WError as exc:
-        raise exc.located(*used_at)
+        raise exc.located(page, line)
     device = device_class(talk.models.device)
     fields = {
         "generator": name,
         "version": generator.version,
-        "inputs": key_inputs(generator, inputs, model.embedded),
+        "inputs": generator.key_inputs(inputs, model.embedded),
         "model": {"id": model.id, "revision": model.revision},
         "libraries": library_versions(tuple(generator.libraries)),
         "device": device,
@@ -86,7 +128,15 @@ def _job(name: str, talk: Talk, used_at: tuple[Path, int]) -> Job:
     requested = {
         "generator": name,
         "version": generator.version,
-        "inputs": key_inputs(generator, inputs, embedded=False),
+        "inputs": generator.key_inputs(inputs, embedded=False),
         "model": {"id": model.requested_id},
     }
-    return Job(name, inputs, model, device, fields, cache_key(fields), used_at, requested)
+    return Job(name, inputs, model, device, fields, cache_key(fields), (page, line), requested)
+
+
+def models_to_pull(project: Project, talk: Talk) -> list[str]:
+    """The full models of the generators this talk's enabled pages use (`w2w models pull`)."""
+    ids: list[str] = []
+    for name in references(project, talk):
+        ids += [i for i in generators.get(name).model_ids(getattr(talk.generators, name)) if i not in ids]
+    return ids

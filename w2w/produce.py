@@ -5,9 +5,9 @@ The same decision, without running anything, is what `w2w status --explain` repo
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import generators
 from generators.base import Artifact
@@ -16,6 +16,8 @@ from .cache import ArtifactCache
 from .errors import W2WError
 from .frozen import Difference, FrozenStore
 from .plan import Job, Plan
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,7 +59,6 @@ def produce(
     plan: Plan,
     cache: ArtifactCache,
     frozen: FrozenStore,
-    say: Callable[[str], None] = lambda _: None,
     strict: bool = False,
 ) -> Produced:
     result = Produced({})
@@ -74,15 +75,15 @@ def produce(
                     "regenerate it on a machine with the full model and run `w2w freeze`, or build without --strict",
                     *job.used_at,
                 )
-            say(f"warning: {job.name}: {decision.fallback}; STAND-IN OUTPUT, the slide says so")
+            log.warning("%s: %s; STAND-IN OUTPUT, the slide says so", job.name, decision.fallback)
             result.notices[job.name] = f"replaces a stale frozen output of {decision.frozen_entry['made_with']['model']}"
         elif job.model.embedded:
-            say(f"warning: {job.name}: {job.model.requested_id} is not on this machine; using the embedded stand-in {job.model.id}")
+            log.warning("%s: %s is not on this machine; using the embedded stand-in %s", job.name, job.model.requested_id, job.model.id)
         if decision.state == "cached":
             result.artifacts[job.name] = cache.load(job.name, job.key)
             result.reused.append(job.name)
             continue
-        say(f"running {job.name} on {job.model.id} ({job.model.source}, {job.device})")
+        log.info("running %s on %s (%s, %s)", job.name, job.model.id, job.model.source, job.device)
         try:
             result.artifacts[job.name] = cache.store(job.name, job.key, job.fields, lambda out, job=job: _run(job, out))
         except W2WError as exc:  # e.g. weights that cannot be loaded: point at the page that uses them

@@ -11,16 +11,23 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 
-from generators.token_trace import visible_whitespace
+import generators
 
 from .compiled_templates import CompiledTemplates, from_source
 from .errors import W2WError
 from .project import read_source
-from .markdown_render import check_local_images, point_images_at_media
+from .markdown_render import check_local_images
 
-# Macros whose first argument names an artifact; `sim` always reads the embedding plot.
-ARTIFACT_MACROS = {"figure", "token_trace", "demo_image", "denoising_strip", "forward_process", "provenance"}
-IMPLIED = {"sim": "embedding_plot"}
+
+@dataclass(frozen=True)
+class Reference:
+    """A page's use of an artifact: `artifacts.x` (macro None) or a macro call, with the call's
+    constant arguments (None for an argument that is an expression)."""
+
+    name: str
+    line: int
+    macro: str | None = None
+    args: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -72,33 +79,35 @@ def make_environment(project_root: Path, cache_dir: Path | None = None) -> jinja
         bytecode_cache=CompiledTemplates(cache_dir, "talk") if cache_dir is not None else None,
     )
     env.globals.update(ln=math.log, log=math.log, sqrt=math.sqrt, exp=math.exp)
-    env.filters["visible"] = visible_whitespace  # a token's spaces and newlines, shown
+    env.filters.update(generators.template_filters())  # e.g. `visible`: a token's whitespace, shown
     env.w2w_project_root = Path(project_root)  # for checks of paths a page refers to
     return env
 
 
-def artifact_references(env: jinja2.Environment, source: str, path: Path) -> dict[str, int]:
-    """Artifact names a page uses (`artifacts.x`, `artifacts["x"]`, macro calls) -> first line."""
+def artifact_references(env: jinja2.Environment, source: str, path: Path) -> list[Reference]:
+    """Every use of an artifact on a page (`artifacts.x`, `artifacts["x"]`, macro calls), in order.
+    Which macros name an artifact comes from the generators (`macros`, `implied_macros`)."""
+    named, implied = generators.macro_owners()
     tree = parse(env, source, path)
-    found: dict[str, int] = {}
+    found: list[Reference] = []
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Call)):
-        name = None
         if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name == "artifacts":
-            name = node.attr
+            found.append(Reference(node.attr, node.lineno))
         elif (
             isinstance(node, nodes.Getitem)
             and isinstance(node.node, nodes.Name)
             and node.node.name == "artifacts"
             and isinstance(node.arg, nodes.Const)
+            and isinstance(node.arg.value, str)
         ):
-            name = node.arg.value
+            found.append(Reference(node.arg.value, node.lineno))
         elif isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name):
-            if node.node.name in IMPLIED:
-                name = IMPLIED[node.node.name]
-            elif node.node.name in ARTIFACT_MACROS and node.args and isinstance(node.args[0], nodes.Const):
-                name = node.args[0].value
-        if isinstance(name, str):
-            found.setdefault(name, node.lineno)
+            macro = node.node.name
+            args = tuple(a.value if isinstance(a, nodes.Const) else None for a in node.args)
+            if macro in implied:
+                found.append(Reference(implied[macro], node.lineno, macro, args))
+            elif macro in named and args and isinstance(args[0], str):
+                found.append(Reference(args[0], node.lineno, macro, args[1:]))
     return found
 
 
@@ -143,10 +152,9 @@ def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any]
         ) from None
     root = getattr(env, "w2w_project_root", None)
     if root is not None:
-        images = check_local_images(text, path, root, source)
+        images = check_local_images(text, path, root, source)  # the renderer points them at media/
         if images and media is not None:
             media.update(resolved for _, resolved in images)
-            text = point_images_at_media(text, images, root, context["root"])
     return text
 
 

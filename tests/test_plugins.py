@@ -1,0 +1,146 @@
+"""Generators are plug-ins: the engine knows them only through the registry and their protocol.
+
+The first test adds a generator the engine has never heard of (a tiny pure-Python one, no model)
+and builds a talk with it; the others check what the plan decides from the generators' own
+declarations before any model runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar
+
+import generators
+import pytest
+import yaml
+from generators.base import Artifact, Generator, ModelRef
+from pydantic import BaseModel, ConfigDict
+from talk_factory import make_project
+
+from w2w.config import load_talk
+from w2w.errors import W2WError
+from w2w.plan import make_plan, models_to_pull
+from w2w.project import Project
+
+
+class LetterInputs(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    text: str = "diffusion"
+
+
+class LetterCount(Generator):
+    """Counts letters: a generator with no model, registered only by this test."""
+
+    name: ClassVar[str] = "letter_count"
+    version: ClassVar[str] = "1"
+    Inputs: ClassVar[type[BaseModel]] = LetterInputs
+    filters: ClassVar[dict] = {"shout": lambda text: str(text).upper() + "!"}
+
+    def resolve_model(self, inputs, local_dirs):
+        return ModelRef("none/letters", "0", "builtin", "")
+
+    def model_ids(self, inputs):
+        return []
+
+    def run(self, inputs, model, device, out_dir: Path) -> Artifact:
+        (out_dir / "count.json").write_text(json.dumps({"n": len(inputs.text)}))
+        return Artifact(self.name, {"count": "count.json"}, {"n": len(inputs.text), "text": inputs.text}, {"model": model.id}, out_dir)
+
+
+@pytest.fixture()
+def letter_count(monkeypatch):
+    monkeypatch.setitem(generators.REGISTRY, "letter_count", "test_plugins:LetterCount")
+    generators.get.cache_clear()
+    yield
+    generators.get.cache_clear()
+
+
+def test_a_new_generator_plugs_in_without_touching_the_engine(tmp_path, letter_count):
+    from w2w.build import build_site
+
+    section = "# Letters\n\n{{ artifacts.letter_count.data.text|shout }} has {{ artifacts.letter_count.data.n }} letters.\n"
+    root = make_project(tmp_path, sections={"letters": section}, extra={"generators": {"letter_count": {"text": "denoiser"}}})
+    result = build_site(Project(root))
+    assert result.prepared.produced.ran == ["letter_count"]  # planned from the page, run, cached
+    deck = (root / "site" / "slides" / "index.html").read_text()
+    assert "DENOISER! has 8 letters." in deck  # its input from talk.yaml, its filter in the page
+    assert (root / "site" / "artifacts" / "letter_count" / "count.json").is_file()
+    # talk.yaml's schema is the generator's Inputs: an unknown key is refused at its line.
+    talk = yaml.safe_load((root / "talk" / "talk.yaml").read_text())
+    talk["generators"]["letter_count"]["colour"] = "red"
+    (root / "talk" / "talk.yaml").write_text(yaml.safe_dump(talk, sort_keys=False))
+    with pytest.raises(W2WError, match="unknown key 'colour' in generators.letter_count"):
+        load_talk(root / "talk" / "talk.yaml")
+
+
+def _plan(root: Path):
+    project = Project(root)
+    talk, _ = load_talk(project.talk_yaml)
+    return make_plan(project, talk)
+
+
+def _line(path: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if needle in line)
+
+
+def test_sim_of_a_word_the_plot_lacks_is_a_located_error_before_any_model_runs(tmp_path):
+    root = make_project(tmp_path, sections={"s": "# S\n\nok\n\nking–queen {{ sim('king', 'dog') }}\n"})
+    with pytest.raises(W2WError) as err:
+        _plan(root)
+    assert err.value.line == 5 and Path(err.value.file).name == "s.md"
+    assert "add 'king' to generators.embedding_plot.words" in err.value.fix
+    assert not (root / ".w2w").exists()  # nothing was cached: no generator ran
+
+
+def test_a_file_role_the_artifact_will_not_have_is_a_located_error(tmp_path):
+    root = make_project(tmp_path, sections={"s": "# S\n\n{{ figure('embedding_plot', 'picture', 'alt') }}\n"})
+    with pytest.raises(W2WError) as err:
+        _plan(root)
+    assert err.value.line == 3 and "has no file 'picture'" in err.value.what and "plot" in err.value.fix
+
+
+def test_duplicate_embedding_words_are_refused_at_their_line(tmp_path):
+    root = make_project(tmp_path, words=["dog", "puppy", "dog"])
+    talk_yaml = root / "talk" / "talk.yaml"
+    with pytest.raises(W2WError) as err:
+        load_talk(talk_yaml)
+    assert "'dog' is listed twice" in err.value.what and err.value.line == _line(talk_yaml, "words:")
+
+
+def test_embedded_prompt_words_the_shapes_model_never_saw_are_a_located_warning(tmp_path):
+    section = "# Demo\n\n{{ demo_image('diffusion_demo') }}\n"
+    extra = {"generators": {"diffusion_demo": {"embedded_prompt": "a red ball on top of a blue box", "steps": 4}}}
+    root = make_project(tmp_path, sections={"demo": section}, extra=extra)
+    plan = _plan(root)
+    assert [job.model.embedded for job in plan.jobs] == [True]  # no SD here: the shapes stand-in
+    (warning,) = plan.warnings
+    line = _line(root / "talk" / "talk.yaml", "embedded_prompt:")
+    assert warning.startswith(f"talk.yaml:{line}: generators.diffusion_demo.embedded_prompt: ")
+    assert "'ball', 'on', 'top', 'box' in training" in warning  # 'of' is known: "left of"
+
+
+def test_shapes_weights_named_by_path_draw_embedded_prompt_and_key_on_it(tmp_path):
+    """`model:` pointing at the shapes weights: the key and the run read the same field, so two
+    embedded prompts are two keys (they once shared one and the cache served the old image)."""
+    from generators.diffusion_demo import SHAPES_WEIGHTS_DIR
+
+    section = "# Demo\n\n{{ demo_image('diffusion_demo') }}\n"
+    keys = []
+    for i, prompt in enumerate(["a red circle above a blue square", "a green square left of a purple triangle"]):
+        extra = {"generators": {"diffusion_demo": {"model": str(SHAPES_WEIGHTS_DIR), "embedded_prompt": prompt}}}
+        (job,) = _plan(make_project(tmp_path / str(i), sections={"demo": section}, extra=extra)).jobs
+        assert job.model.embedded and job.fields["inputs"]["embedded_prompt"] == prompt
+        keys.append(job.key)
+    assert keys[0] != keys[1]
+
+
+def test_models_pull_asks_the_generators_the_pages_use(tmp_path):
+    from generators.minilm import MINILM_ID
+
+    only_words = make_project(tmp_path / "a")
+    project = Project(only_words)
+    assert models_to_pull(project, load_talk(project.talk_yaml)[0]) == [MINILM_ID]
+    both = make_project(tmp_path / "b", sections={"d": "# D\n\n{{ demo_image('diffusion_demo') }} {{ sim('dog', 'puppy') }}\n"})
+    project = Project(both)
+    assert models_to_pull(project, load_talk(project.talk_yaml)[0]) == ["stable-diffusion-v1-5/stable-diffusion-v1-5", MINILM_ID]
