@@ -10,6 +10,11 @@ import pytest
 from talk_factory import make_project
 
 
+# Speeds are timed as best of N repeats after a warm-up (generators/base.py); one repeat is enough to
+# test that, and the provenance of every artifact made here says so.
+os.environ.setdefault("W2W_SPEED_REPEATS", "1")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def w2w_home(tmp_path_factory) -> Path:
     home = Path(os.environ.get("W2W_TEST_HOME") or tmp_path_factory.mktemp("w2w-home"))
