@@ -141,7 +141,7 @@ def test_notes_add_a_page_after_each_slide_with_notes(notes_pdf, project, tmp_pa
 
 def test_deck_in_print_mode_is_ready_only_after_reveal_laid_out_the_pages(mini_build):
     """The ready signal in ?print-pdf waits for reveal.js' 'pdf-ready' (its 'ready' comes first)."""
-    from w2w.browser_check import OfflinePage, browser
+    from w2w.browser import OfflinePage, browser
     from w2w.pdf_export import READY, print_url
 
     root, _ = mini_build

@@ -156,19 +156,19 @@ def serve(
     project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
     address: str = typer.Option("127.0.0.1:8000", help="Where to serve."),
 ) -> None:
-    """Serve the handout and deck with live reload while you edit talk/ and templates/."""
+    """Serve the handout and deck with live reload while you edit talk/ and templates/.
+    A build error on a save shows in the browser (and here) until the next good save."""
     from mkdocs.commands.serve import serve as mkdocs_serve
-
     from mkdocs.exceptions import MkDocsException
 
-    from . import handout_plugin
+    from .handout_plugin import user_error
 
     proj = _project(project)
     console.print(f"handout at http://{address}/  deck at http://{address}/slides/index.html", soft_wrap=True)
     try:
         mkdocs_serve(str(proj.mkdocs_yml), dev_addr=address, livereload=True)
     except MkDocsException as exc:  # the first build failed: report the talk's own error
-        raise handout_plugin.last_error or W2WError(f"serve failed: {exc}", "fix the problem and run it again") from None
+        raise user_error(exc) or W2WError(f"serve failed: {exc}", "fix the problem and run it again") from None
 
 
 @app.command("train-shapes")
@@ -246,20 +246,23 @@ def export_pdf_command(
 def check_command(
     project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
 ) -> None:
-    """Open the built deck and handout offline and report every problem, one line each (exit 1 if any):
-    network requests, console errors, undecoded images, overflowing or empty slides, images without
-    alt text, skipped heading levels, text below WCAG AA contrast."""
-    from .browser_check import browser, check_deck, check_pages, handout_pages
+    """Open the built deck and handout offline and report every problem, one line each
+    (`where: rule: selector: fix`; exit 1 if any): axe-core's WCAG 2.1 A/AA and best-practice rules
+    on every slide (each fragment state) and handout page, network requests, console errors,
+    undecoded images, overflowing or empty slides, slide text under 16 px, pages wider than a phone."""
+    from .browser import browser
+    from .browser_check import axe_script, check_deck, check_pages, handout_pages
 
     proj = _project(project)
     site = proj.site_dir
     deck = site / "slides" / "index.html"
     if not deck.is_file() or not (site / "index.html").is_file():
         raise W2WError(f"no built site in {site}", "run `w2w build-talk` first")
+    axe = axe_script(proj.root)
     pages = handout_pages(site)
-    with browser() as chromium:
-        problems, slides = check_deck(chromium, deck)
-        problems += check_pages(chromium, site, pages)
+    with console.status("checking the deck and the handout…"), browser() as chromium:
+        problems, slides = check_deck(chromium, deck, axe=axe)
+        problems += check_pages(chromium, site, pages, axe=axe)
     for problem in problems:
         typer.echo(str(problem))
     if problems:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .browser_check import OfflinePage, Problem, browser
+from .browser import OfflinePage, Problem, browser
 from .errors import W2WError
 from .project import Project
 
