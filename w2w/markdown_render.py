@@ -61,6 +61,15 @@ def _highlight(code: str, lang: str, _attrs) -> str | None:
     return highlight(code, lexer, HtmlFormatter(nowrap=True))
 
 
+def _empty_header_cells_as_data(state) -> None:
+    """`| | LLMs | Diffusion |`: the blank corner of a comparison table is no header; as an empty
+    <th> screen readers announce nothing for it (axe empty-table-header). It becomes a <td>."""
+    tokens = state.tokens
+    for i, token in enumerate(tokens[:-2]):
+        if token.type == "th_open" and tokens[i + 1].type == "inline" and not tokens[i + 1].content.strip():
+            token.tag = tokens[i + 2].tag = "td"
+
+
 class MarkdownRenderer:
     def __init__(self, diagrams: MermaidRenderer):
         self.diagrams = diagrams
@@ -107,6 +116,7 @@ class MarkdownRenderer:
         md.add_render_rule("image", render_image)
         md.add_render_rule("html_block", raw_html(html_block))
         md.add_render_rule("html_inline", raw_html(html_inline))
+        md.core.ruler.push("w2w_empty_header_cells", _empty_header_cells_as_data)
         self.md = md
 
     def render(
