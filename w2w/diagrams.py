@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -26,8 +27,12 @@ def mermaid_config(theme) -> dict:
                 "fontFamily": '"DejaVu Sans", sans-serif',
                 "fontSize": "20px",
             },
+            # Labels as SVG <text>, not HTML in <foreignObject> (mermaidx's default): `<p>` inside
+            # `<span>` is invalid HTML (vnu), axe cannot judge its contrast, and some PDF viewers
+            # drop foreignObject. The root key is Mermaid 11's; the flowchart one its older spelling.
+            "htmlLabels": False,
             # Labels are measured without wrapping at 200 px, which gave long ones a box of two lines.
-            "flowchart": {"wrappingWidth": 400, "nodeSpacing": 30, "rankSpacing": 30},
+            "flowchart": {"htmlLabels": False, "wrappingWidth": 400, "nodeSpacing": 30, "rankSpacing": 30},
         },
     }
 
@@ -47,7 +52,8 @@ class MermaidRenderer:
         self._memory: dict[str, str] = {}
 
     def svg(self, source: str) -> str:
-        key = source.strip() + json.dumps(self.options, sort_keys=True)
+        # A new mermaidx (and the Mermaid inside it) may draw the same source differently.
+        key = source.strip() + json.dumps(self.options, sort_keys=True) + f"mermaidx {_mermaidx_version()}"
         digest = hashlib.sha256(key.encode()).hexdigest()[:12]
         if digest in self._memory:
             return self._memory[digest]
@@ -63,6 +69,16 @@ class MermaidRenderer:
                 os.replace(tmp, cached)
         self._memory[digest] = svg
         return svg
+
+
+@functools.lru_cache(maxsize=1)
+def _mermaidx_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mermaidx")
+    except PackageNotFoundError:  # not installed: _render says so when a diagram needs it
+        return "none"
 
 
 class MermaidError(W2WError):
