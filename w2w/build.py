@@ -133,17 +133,20 @@ def _mkdocs_build(project: Project, prepared: Prepared, site_dir: Path) -> None:
     logger = logging.getLogger("mkdocs")
     saved = logger.handlers[:], logger.propagate, logger.level
     logger.handlers, logger.propagate, logger.level = [collector], False, logging.WARNING
-    handout_plugin.hand_over(prepared)
     try:
         config = load_config(str(project.mkdocs_yml), site_dir=str(site_dir))
+        plugin = config.plugins.get("w2w")
+        if plugin is None:
+            raise W2WError("mkdocs.yml does not use the w2w plugin", "list `- w2w` under `plugins:`", project.mkdocs_yml, 1)
+        plugin.config.prepared = prepared  # the plugin builds the handout from this, not again
         build(config)
     except MkDocsException as exc:
-        if handout_plugin.last_error is not None:
-            raise handout_plugin.last_error from None
+        user_error = handout_plugin.user_error(exc)
+        if user_error is not None:
+            raise user_error from None
         detail = "; ".join(r.getMessage() for r in records) or str(exc)
         raise W2WError(f"handout build failed: {detail}", "fix the handout configuration", project.mkdocs_yml, 1) from None
     finally:
-        handout_plugin.hand_over(None)
         logger.handlers, logger.propagate, logger.level = saved
     for record in records:
         log.warning("mkdocs: %s", record.getMessage())

@@ -21,37 +21,39 @@ from mkdocs.structure.toc import get_toc
 
 from . import compiled_templates
 from .errors import W2WError
+from .live_errors import showing_errors
 from .markdown_render import Heading
 from .npm_assets import iframe_worker_shim
 from .pages import Prepared, prepare
 from .project import Project, read_source
 from .templating import stylesheet
+from .theme_markup import fix_theme_markup
 
 log = logging.getLogger("mkdocs.plugins.w2w")
 
 SHIM_URI = "assets/javascripts/iframe-worker-shim.js"
 
-# `w2w build-talk` prepares the talk once (with its progress display) and hands it over here,
-# and takes back the user error that stopped a build (MkDocs would wrap it in its own exception).
-_handoff: Prepared | None = None
-last_error: W2WError | None = None
-
-
-def hand_over(prepared: Prepared | None) -> None:
-    global _handoff, last_error
-    _handoff, last_error = prepared, None
-
-
-def _plugin_error(exc: W2WError):
-    from mkdocs.exceptions import PluginError
-
-    global last_error
-    last_error = exc
-    return PluginError(str(exc))
-
 
 class W2WPluginConfig(Config):
     deck = config_options.Type(bool, default=True)
+    # Set by `w2w build-talk` on the loaded config (never in mkdocs.yml): the talk it prepared
+    # once, with its progress display. Unset under `mkdocs build`/`serve`: the plugin prepares it.
+    prepared = config_options.Optional(config_options.Type(Prepared))
+
+
+def _plugin_error(exc: W2WError):
+    """MkDocs stops on a PluginError; the talk's own error rides along as its cause, so
+    `w2w build-talk` and `w2w serve` report `file:line: what — fix` rather than MkDocs' text."""
+    from mkdocs.exceptions import PluginError
+
+    return PluginError(str(exc))
+
+
+def user_error(exc: BaseException) -> W2WError | None:
+    """The W2WError behind an exception MkDocs raised, if a user error stopped the build."""
+    while exc is not None and not isinstance(exc, W2WError):
+        exc = exc.__cause__
+    return exc
 
 
 class W2WPlugin(BasePlugin[W2WPluginConfig]):
@@ -59,14 +61,15 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         project = Project.find(Path(config.config_file_path).parent)
         # Under `w2w build-talk` the build writes the deck itself (a branch parallel to the handout);
         # under `mkdocs serve`/`build` the plugin does, so the deck reloads with the handout.
-        self.standalone = _handoff is None
+        handed_over = self.config.prepared
+        self.standalone = handed_over is None
         self.writes_deck = self.config.deck and self.standalone
         if self.standalone:
             compiled_templates.forget_unwritten()
         try:
-            self.prepared = _handoff if _handoff is not None else prepare(project)
+            self.prepared = handed_over if handed_over is not None else prepare(project)
         except W2WError as exc:
-            raise _plugin_error(exc) from None
+            raise _plugin_error(exc) from exc
         talk = self.prepared.talk
         self.sections = {f"sections/{s.id}.md": s for s in talk.sections}
         self.pages = {f"{p}.md": project.handout_file(p) for p in ["index", *talk.handout]}
@@ -117,7 +120,7 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
             else:
                 return markdown
         except W2WError as exc:
-            raise _plugin_error(exc) from None
+            raise _plugin_error(exc) from exc
         return ""  # w2w renders the page; MkDocs' own Markdown has nothing left to do
 
     def on_page_content(self, html: str, page, config, files) -> str:
@@ -137,10 +140,17 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         if self.standalone:
             compiled_templates.store_compiled()
 
+    def on_post_page(self, output: str, page, config) -> str:
+        return fix_theme_markup(output)
+
+    def on_post_template(self, output_content: str, template_name: str, config) -> str:
+        return fix_theme_markup(output_content)  # 404.html
+
     def on_serve(self, server, config, builder):
         root = self.prepared.project.root
         for path in (root / "talk", root / "templates"):
             server.watch(str(path))
+        server.builder = showing_errors(server.builder, Path(config.site_dir), _describe)
         return server
 
     def _css(self) -> str:
@@ -148,16 +158,27 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
 
 
 def _toc_tokens(headings: list[Heading]) -> list[dict]:
-    """Nested TOC tokens (levels 2-3) in MkDocs' format, from the page's headings."""
-    tokens: list[dict] = []
-    for heading in headings:
+    """Nested TOC tokens (levels 1-3) in MkDocs' format. Material shows the children of a first
+    entry that is the h1 (and only those): the page's h1 is the root, its h2s are the children,
+    each h2's h3s below it; a later h1 (rare) sits beside the h2s."""
+    shown = [h for h in headings if h.level <= 3]
+    under_h1 = bool(shown) and shown[0].level == 1
+    roots: list[dict] = []
+    stack: list[dict] = []
+    for number, heading in enumerate(shown):
+        level = max(heading.level, 2) if under_h1 and number > 0 else heading.level
         # Material prints TOC titles unescaped; heading text is text (e.g. "the `<think>` token").
-        token = {"level": heading.level, "id": heading.id, "name": html.escape(heading.text), "children": []}
-        if heading.level == 2 or not tokens:
-            tokens.append(token)
-        elif heading.level == 3:
-            tokens[-1]["children"].append(token)
-    return tokens
+        token = {"level": level, "id": heading.id, "name": html.escape(heading.text), "children": []}
+        while stack and stack[-1]["level"] >= level:
+            stack.pop()
+        (stack[-1]["children"] if stack else roots).append(token)
+        stack.append(token)
+    return roots
+
+
+def _describe(exc: BaseException) -> str:
+    error = user_error(exc)
+    return str(error) if error is not None else f"the build failed: {exc}"
 
 
 def _text(value: str):
