@@ -30,3 +30,25 @@ def mini_build(tmp_path_factory):
 
     root = make_project(tmp_path_factory.mktemp("mini"))
     return root, build_site(Project(root))
+
+
+@pytest.fixture(scope="session")
+def real_build(tmp_path_factory):
+    """The repository's own talk, built once per test session: (project root, BuildResult).
+    Artifacts come from talk/frozen/ (and from the checkout's build cache where it has one, so a
+    machine whose library versions make the frozen copies stale does not rerun the models)."""
+    import shutil
+
+    from w2w.build import build_site
+    from w2w.project import Project
+
+    repo = Path(__file__).resolve().parents[1]
+    root = tmp_path_factory.mktemp("talk")
+    for name in ("talk", "templates"):
+        shutil.copytree(repo / name, root / name)
+    shutil.copy(repo / "mkdocs.yml", root / "mkdocs.yml")
+    os.symlink(repo / "node_modules", root / "node_modules")
+    for cached in ("artifacts", "diagrams"):
+        if (repo / ".w2w" / "cache" / cached).is_dir():
+            shutil.copytree(repo / ".w2w" / "cache" / cached, root / ".w2w" / "cache" / cached)
+    return root, build_site(Project(root))

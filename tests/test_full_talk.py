@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
-from w2w.browser_check import browser, check_deck, check_pages
-from w2w.build import build_site
-from w2w.project import Project
+from w2w.browser import browser
+from w2w.browser_check import check_deck, check_pages
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
-def full(tmp_path_factory):
-    root = tmp_path_factory.mktemp("talk")
-    for name in ("talk", "templates"):
-        shutil.copytree(REPO / name, root / name)
-    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    os.symlink(REPO / "node_modules", root / "node_modules")
-    result = build_site(Project(root))
+def full(real_build):
+    root, result = real_build
     with browser() as chromium:
-        deck_problems, slides = check_deck(chromium, root / "site" / "slides" / "index.html")
-        page_problems = check_pages(chromium, root / "site")
+        deck_problems, slides = check_deck(chromium, root / "site" / "slides" / "index.html", accessibility=False)
+        page_problems = check_pages(chromium, root / "site", accessibility=False)
     return root, result, deck_problems, slides, page_problems
 
 

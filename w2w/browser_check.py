@@ -32,44 +32,55 @@ def axe_script(project_root: Path) -> Path:
     return path
 
 
+# A short CSS path to an element (up to 3 levels below `scope`), without reveal.js' state classes,
+# so that the same element has the same name in every fragment state of a slide.
+SELECTOR_JS = """
+    const w2wState = new Set(['present', 'past', 'future', 'visible', 'current-fragment']);
+    const w2wName = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+        + Array.from(el.classList).filter((c) => !w2wState.has(c)).map((c) => '.' + c).join('');
+    const w2wSelector = (el, scope) => {
+        const parts = [];
+        for (let n = el; n && n.nodeType === 1 && n !== scope && parts.length < 3; n = n.parentElement) parts.unshift(w2wName(n));
+        return parts.join(' > ');
+    };
+"""
+
 # axe.run on one context; each violating node becomes {rule, target, fix}. The failure summary
-# ("Fix any of the following: ...") is the fix, on one line.
-AXE_RUN = """async ([context, tags]) => {
-    const result = await axe.run(context, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations'], preload: false});
+# ("Fix any of the following: ...") is the fix, on one line. On slides the selector is w2w's path
+# (axe's own picks reveal.js' state classes, so it changes from one fragment state to the next).
+# `preload: false`: axe would fetch the stylesheets by XHR, which file:// pages may not.
+AXE_RUN = """async ([context, tags, ownSelectors]) => {""" + SELECTOR_JS + """
+    const result = await axe.run(context, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations'],
+                                           preload: false, elementRef: ownSelectors});
+    const scope = (typeof context === 'string' && document.querySelector(context)) || document.body;
     const found = [];
     for (const v of result.violations) {
         for (const node of v.nodes) {
-            found.push({rule: v.id, target: node.target.map(String).join(' '),
-                        fix: (node.failureSummary || v.help).replace(/\\s+/g, ' ').trim()});
+            const target = ownSelectors && node.element ? w2wSelector(node.element, scope) : node.target.map(String).join(' ');
+            found.push({rule: v.id, target: target, fix: (node.failureSummary || v.help).replace(/\\s+/g, ' ').trim()});
         }
     }
     return found;
 }"""
 
 
-def axe_problems(page, where: str, context: object, axe: Path) -> list[Problem]:
+def axe_problems(page, where: str, context: object, axe: Path, own_selectors: bool = False) -> list[Problem]:
     """axe's violations in `context` (a selector, or axe's {include, exclude}) of a loaded page."""
     if not page.evaluate("() => typeof axe !== 'undefined'"):
         page.add_script_tag(path=str(axe))
-    return [Problem(where, f"{v['rule']}: {v['target']}: {v['fix']}") for v in page.evaluate(AXE_RUN, [context, AXE_TAGS])]
+    found = page.evaluate(AXE_RUN, [context, AXE_TAGS, own_selectors])
+    return [Problem(where, f"{v['rule']}: {v['target']}: {v['fix']}") for v in found]
 
 
 # Text smaller than MIN_SLIDE_TEXT_PX in the slide's own 1280x720 space: rendered size divided by
 # reveal.js' fit-to-window scale. SVG text is measured through its transform (a diagram is scaled
 # into the slide), HTML text by its computed size. Hidden text (a fragment not yet shown, speaker
 # notes) is not visible, so not judged.
-SMALL_TEXT_JS = """([scopeSelector, minimum]) => {
+SMALL_TEXT_JS = """([scopeSelector, minimum]) => {""" + SELECTOR_JS + """
     const scope = document.querySelector(scopeSelector);
     if (!scope) return [];
     const slideScale = scope.offsetWidth ? scope.getBoundingClientRect().width / scope.offsetWidth : 1;
-    const state = new Set(['present', 'past', 'future', 'visible', 'current-fragment']);  // reveal.js' own
-    const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
-        + Array.from(el.classList).filter((c) => !state.has(c)).map((c) => '.' + c).join('');
-    const selector = (el) => {
-        const parts = [];
-        for (let n = el; n && n !== scope && parts.length < 3; n = n.parentElement) parts.unshift(name(n));
-        return parts.join(' > ');
-    };
+    const selector = (el) => w2wSelector(el, scope);
     const visible = (el) => {
         if (el.closest('aside.notes, script, style, [hidden], [aria-hidden="true"]')) return false;
         if (el.getClientRects().length === 0) return false;
@@ -219,7 +230,7 @@ def _slide_states(page, slides: list[dict], axe: Path) -> list[Problem]:
             page.evaluate("([i, f]) => f === null ? Reveal.slide(i) : Reveal.slide(i, 0, f)", [index, fragment])
             page.evaluate(ONLY_SLIDE, index)
             try:
-                problems += axe_problems(page, where, ".reveal .slides", axe)
+                problems += axe_problems(page, where, ".reveal .slides", axe, own_selectors=True)
                 problems += small_text_problems(page, where, ".reveal .slides > section")
             finally:
                 page.evaluate(ALL_SLIDES)

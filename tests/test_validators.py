@@ -1,0 +1,117 @@
+"""The built talk against validators nobody here wrote: axe-core (WCAG 2.1 A/AA + best practice,
+through `w2w check`'s deck and page walks) and the Nu HTML checker (vnu-jar, on Debian's Java),
+plus what a reader on a phone or opening 404.html from disk would meet.
+
+The repository's own talk is built once per session (conftest.real_build) and so is the mini
+talk (conftest.mini_build).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+import pytest
+
+from w2w.browser import OfflinePage, browser
+from w2w.browser_check import check_deck, check_pages
+
+pytestmark = [pytest.mark.build, pytest.mark.browser]
+REPO = Path(__file__).resolve().parents[1]
+VNU = REPO / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with browser() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def real_check(real_build, chromium) -> list[str]:
+    root, _ = real_build
+    problems, slides = check_deck(chromium, root / "site" / "slides" / "index.html")
+    problems += check_pages(chromium, root / "site")
+    assert len(slides) >= 25
+    return [str(p) for p in problems]
+
+
+def _axe_rules(lines: list[str]) -> list[str]:
+    """The axe-core violations among `w2w check` lines (w2w's own rules have their own names)."""
+    own = ("min-font-size:", "slide-overflow:", "empty-slide:", "page-overflow:", "network-request:", "console-error:", "image-decode:")
+    return [line for line in lines if not line.split(": ", 1)[1].startswith(own)]
+
+
+def test_axe_finds_nothing_on_the_real_deck_and_handout(real_check):
+    assert _axe_rules(real_check) == []
+
+
+def test_real_handout_pages_do_not_scroll_sideways_on_a_phone(real_check):
+    assert [line for line in real_check if "page-overflow" in line] == []
+
+
+def test_real_talk_passes_w2w_check_entirely(real_check):
+    """Everything, the 16 px rule on the slides included."""
+    assert real_check == []
+
+
+def test_axe_finds_nothing_on_the_mini_deck_and_handout(mini_build, chromium):
+    root, _ = mini_build
+    problems, _ = check_deck(chromium, root / "site" / "slides" / "index.html")
+    problems += check_pages(chromium, root / "site")
+    assert _axe_rules([str(p) for p in problems]) == []
+
+
+@pytest.mark.skipif(shutil.which("java") is None or not VNU.is_file(), reason="needs Java and node_modules/vnu-jar")
+def test_vnu_finds_no_html_errors_in_either_site(real_build, mini_build):
+    pages = [str(p) for build in (real_build, mini_build) for p in sorted((build[0] / "site").rglob("*.html"))]
+    assert len(pages) > 20
+    proc = subprocess.run(["java", "-jar", str(VNU), "--errors-only", *pages], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr[-4000:]
+
+
+def test_the_deep_dive_table_of_contents_lists_its_h2s(real_build, chromium):
+    root, _ = real_build
+    view = OfflinePage(chromium, 1280, 900)
+    view.page.goto((root / "site" / "deep-dive.html").as_uri())
+    h2s, toc = view.page.evaluate(
+        """() => [
+            Array.from(document.querySelectorAll('.md-content h2[id]'), (h) => '#' + h.id),
+            Array.from(document.querySelectorAll('nav.md-nav--secondary > ul > li > a'), (a) => a.getAttribute('href')),
+        ]"""
+    )
+    assert len(h2s) >= 8 and toc == h2s
+    first = view.page.locator("nav.md-nav--secondary > ul > li > a").first
+    assert first.is_visible()  # the right-hand column shows it, at a laptop's width
+    h3s = view.page.evaluate("() => document.querySelectorAll('.md-content h3[id]').length")
+    nested = view.page.evaluate("() => document.querySelectorAll('nav.md-nav--secondary > ul > li > nav a').length")
+    assert nested == h3s  # each h3 under its h2
+    assert view.problems("deep-dive") == []
+    view.close()
+
+
+def test_a_section_page_lists_its_slides_in_the_table_of_contents(mini_build):
+    root, _ = mini_build
+    page = (root / "site" / "sections" / "intro.html").read_text()
+    toc = page[page.index('class="md-nav md-nav--secondary"') :]
+    assert 'href="#a-diagram"' in toc[: toc.index("</nav>")]
+
+
+def test_404_page_works_from_disk_and_links_to_the_deck(real_build, chromium):
+    root, _ = real_build
+    site = root / "site"
+    view = OfflinePage(chromium, 1280, 900)
+    view.page.goto((site / "404.html").as_uri())
+    view.page.wait_for_load_state("load")
+    styled = view.page.evaluate("() => getComputedStyle(document.querySelector('.md-header')).position")
+    assert styled == "sticky"  # material's stylesheet loaded from the relative path
+    links = view.page.evaluate("() => Array.from(document.querySelectorAll('a[href*=\"slides/\"]'), (a) => a.href)")
+    assert links, "no deck link on 404.html"
+    for link in links:
+        assert Path(url2pathname(urlparse(link).path)).resolve() == (site / "slides" / "index.html").resolve()
+    assert view.problems("404.html") == []
+    view.close()
+
