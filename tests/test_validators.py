@@ -8,7 +8,6 @@ talk (conftest.mini_build).
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
@@ -65,7 +64,6 @@ def test_axe_finds_nothing_on_the_mini_deck_and_handout(mini_build, chromium):
     assert _axe_rules([str(p) for p in problems]) == []
 
 
-@pytest.mark.skipif(shutil.which("java") is None or not VNU.is_file(), reason="needs Java and node_modules/vnu-jar")
 def test_vnu_finds_no_html_errors_in_either_site(real_build, mini_build):
     pages = [str(p) for build in (real_build, mini_build) for p in sorted((build[0] / "site").rglob("*.html"))]
     assert len(pages) > 20
