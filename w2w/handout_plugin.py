@@ -4,7 +4,10 @@ MkDocs' plugin events are the one seam: `on_config` prepares the talk (or takes 
 `w2w build-talk` prepared) and sets the navigation from the agenda; `on_files` adds one page per
 enabled section plus the artifacts' files; pages are rendered by w2w's own Markdown pipeline (the
 same as the deck's) in `on_page_markdown`/`on_page_content`; `on_post_build` writes the deck to
-site/slides/, so `mkdocs serve` rebuilds deck and handout together.
+site/slides/, so `mkdocs serve` rebuilds deck and handout together; `on_post_page` fixes
+Material's own invalid markup (theme_markup.py); `on_serve` turns a failed rebuild into an error
+page in the browser (live_errors.py). `w2w build-talk` hands its prepared talk over in the plugin's
+`prepared` config option; the talk's own error comes back as the cause of MkDocs' exception.
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ class W2WPluginConfig(Config):
 
 
 def _plugin_error(exc: W2WError):
-    """MkDocs stops on a PluginError; the talk's own error rides along as its cause, so
-    `w2w build-talk` and `w2w serve` report `file:line: what — fix` rather than MkDocs' text."""
+    """MkDocs stops on a PluginError; raised `from` the talk's own error, which rides along as its
+    cause, so `w2w build-talk` and `w2w serve` report `file:line: what — fix`, not MkDocs' text."""
     from mkdocs.exceptions import PluginError
 
     return PluginError(str(exc))
@@ -52,7 +55,7 @@ def _plugin_error(exc: W2WError):
 def user_error(exc: BaseException) -> W2WError | None:
     """The W2WError behind an exception MkDocs raised, if a user error stopped the build."""
     while exc is not None and not isinstance(exc, W2WError):
-        exc = exc.__cause__
+        exc = exc.__cause__ or exc.__context__  # MkDocs raises Abort while handling the PluginError
     return exc
 
 
