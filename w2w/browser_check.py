@@ -265,7 +265,7 @@ def check_pages(browser, site: Path, pages: list[Path] | None = None, accessibil
                 axe: Path | None = None) -> list[Problem]:
     """Load handout pages (default: every page, 404.html included) and report problems."""
     pages = pages or handout_pages(site)
-    axe = axe or axe_script(site.resolve().parent) if accessibility else None
+    axe = (axe or axe_script(site.resolve().parent)) if accessibility else None
     problems: list[Problem] = []
     view = OfflinePage(browser, 1280, 900)
     for path in pages:
