@@ -12,6 +12,8 @@ import jinja2
 from .compiled_templates import CompiledTemplates
 from .npm_assets import REVEAL_FILES, reveal_dir
 from .pages import AgendaItem, Prepared, RenderedSlide
+from .project import read_source
+from .slides import split_slides
 from .templating import load_template, stylesheet
 
 
@@ -27,7 +29,13 @@ OPENING_SECONDS = 30  # the title and the agenda slide each; taken from the firs
 
 def deck_sections(prepared: Prepared) -> list[DeckSection]:
     sections = []
-    seen_ids = {s.id for s in prepared.talk.sections}  # the deck is one page: ids unique across it
+    # The deck is one page: ids unique across it. A heading may not take a slide's id either: the
+    # second slide of "intro" is `<section id="intro-2">`, and "# Intro" on its first slide took
+    # "intro-2" too (vnu: duplicate ID, in the mini talk). Slides are counted in the source.
+    seen_ids = {s.id for s in prepared.talk.sections}
+    for section in prepared.talk.sections:
+        count = len(split_slides(read_source(prepared.project.section_file(section.id))))
+        seen_ids |= {f"{section.id}-{n}" for n in range(2, count + 3)}
     for item, section in zip(prepared.agenda, prepared.talk.sections):
         slides = prepared.render_slides(section, "deck", root="", seen_ids=seen_ids)
         # Pacing: the section's minutes spread over its slides (reveal.js data-timing, seconds), so
