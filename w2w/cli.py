@@ -175,7 +175,9 @@ def serve(
     try:
         mkdocs_serve(str(proj.mkdocs_yml), dev_addr=address, livereload=True)
     except MkDocsException as exc:  # the first build failed: report the talk's own error
-        raise handout_plugin.last_error or W2WError(f"serve failed: {exc}", "fix the problem and run it again") from None
+        from .build import mkdocs_error
+
+        raise handout_plugin.last_error or mkdocs_error(exc, [], proj.mkdocs_yml) from None
 
 
 def _check_address(address: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 from jinja2.loaders import split_template_path
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 import generators
 
@@ -85,9 +85,9 @@ MAX_REPEAT = 1_000_000
 MAX_POWER_DIGITS = 10_000
 
 
-class TalkSandbox(SandboxedEnvironment):
-    """Jinja's sandbox (no attribute starting with `_`, no unsafe callables, bounded `range`), plus
-    bounds on `*` and `**`."""
+class TalkSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox (no attribute starting with `_`, no unsafe callables, no changing
+    the talk's or the models' lists and dicts, bounded `range`), plus bounds on `*` and `**`."""
 
     intercepted_binops = frozenset({"*", "**"})
 
@@ -132,6 +132,7 @@ def make_environment(project_root: Path, cache_dir: Path | None = None) -> jinja
         bytecode_cache=CompiledTemplates(cache_dir, "talk-sandbox") if cache_dir is not None else None,
     )
     env.globals.update(ln=math.log, log=math.log, sqrt=math.sqrt, exp=math.exp)
+    env.globals.pop("lipsum", None)  # lipsum(10**9) would run for hours; no slide needs filler text
     env.filters.update(generators.template_filters())  # e.g. `visible`: a token's whitespace, shown
     env.w2w_project_root = Path(project_root)  # for checks of paths a page refers to
     return env

@@ -58,6 +58,13 @@ class YamlSource:
             raise yaml_error(exc, path, text) from None
         except yaml.YAMLError as exc:  # e.g. control characters: a ReaderError carries a position
             raise yaml_error(exc, path, text) from None
+        except RecursionError:  # PyYAML composes recursively: ~1000 nested levels exhaust the stack
+            raise W2WError(
+                "values nested about a thousand levels deep",
+                "flatten the value: no setting of a talk nests more than a few levels",
+                path,
+                _deepest_line(text),
+            ) from None
         self._refuse_duplicate_keys(self.root)
 
     def _check_expansion(self, root) -> None:
@@ -145,6 +152,18 @@ class YamlSource:
         return line
 
 
+def _deepest_line(text: str) -> int:
+    """The line where brackets or indentation nest deepest (where a too-deep value is)."""
+    best, best_line, depth = -1, 1, 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        indent = len(line) - len(line.lstrip(" -"))
+        opened = line.count("[") + line.count("{")
+        if depth + opened + indent > best:  # the line's peak is at most its depth plus what it opens
+            best, best_line = depth + opened + indent, number
+        depth += opened - line.count("]") - line.count("}")
+    return best_line
+
+
 def top_level_key_line(text: str, key: str) -> int:
     """Line of a top-level key in a YAML text (composed only, so any tags are fine), else 1."""
     try:
@@ -181,6 +200,8 @@ def yaml_error(exc: yaml.YAMLError, path: Path, text: str) -> W2WError:
     problem = exc.problem or exc.context or "invalid YAML"
     if isinstance(exc, yaml.constructor.ConstructorError):
         return W2WError(f"YAML value error: {_one_line(problem)}", "write a valid value (dates like 2026-12-03; no !!tags)", path, line)
+    if (exc.context or "").startswith("while scanning a quoted scalar"):
+        problem = f"{problem}: a quote opened on this line is never closed"
     quote = _unclosed_quote_line(text, exc.problem_mark)
     if quote is not None and not opening:
         line, problem = quote, f"{problem} (a quote opened on this line is closed only on a later line)"
