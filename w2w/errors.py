@@ -23,7 +23,8 @@ class W2WError(Exception):
         where = ""
         if self.file is not None:
             where = f"{_display(self.file)}:{self.line or 1}: "
-        return f"{where}{self.what} — {self.fix}"
+        # One line, always: libraries' messages (transformers', PyYAML's) span several.
+        return " ".join(f"{where}{self.what} — {self.fix}".split())
 
 
 def _display(file: str | Path) -> str:

@@ -8,6 +8,7 @@ Expansion sizes are counted with one memo per node, so the count itself is linea
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -164,16 +165,23 @@ def _deepest_line(text: str) -> int:
     return best_line
 
 
-def top_level_key_line(text: str, key: str) -> int:
-    """Line of a top-level key in a YAML text (composed only, so any tags are fine), else 1."""
+def top_level_key_line(text: str, key: str, message: str = "") -> int:
+    """Line of a top-level key in a YAML text (composed only, so any tags are fine), else 1. With
+    `message`, the line inside the key's value that holds a value the message quotes ('nosuch')."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return 1
-    if isinstance(root, yaml.MappingNode):
-        for k, _ in root.value:
-            if k.value == key:
-                return k.start_mark.line + 1
+    if not isinstance(root, yaml.MappingNode):
+        return 1
+    for k, value in root.value:
+        if k.value == key:
+            lines = text.splitlines()
+            for quoted in re.findall(r"'([^']+)'", message):
+                for number in range(k.start_mark.line, min(value.end_mark.line + 1, len(lines))):
+                    if quoted != key and quoted in lines[number]:
+                        return number + 1
+            return k.start_mark.line + 1
     return 1
 
 
