@@ -264,3 +264,18 @@ def test_two_cold_builds_are_byte_identical_except_timing_captions(regenerated, 
         if a != b and TIMING.sub(rb"\1T\2", a) != TIMING.sub(rb"\1T\2", b):
             differ.append(str(rel))
     assert differ == []
+
+
+# --- 11. what a dead build left is removed by the next one -------------------------------------------
+
+
+def test_a_dead_builds_read_only_leftovers_are_removed_by_the_next_build(project):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    staging = project / f".site-new.pid{dead.stdout.strip()}-x1"  # named like a staging dir of a dead pid
+    (staging / "slides" / "artifacts").mkdir(parents=True)
+    (staging / "slides" / "artifacts" / "plot.png").write_bytes(b"half")
+    for directory in (staging / "slides" / "artifacts", staging / "slides", staging):
+        directory.chmod(0o555)  # read-only, as a copy of read-only files leaves it
+    proc = _cli("build-talk", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert not staging.exists() and "warning" not in proc.stderr
