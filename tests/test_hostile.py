@@ -192,6 +192,18 @@ def test_a_diagram_over_mermaids_text_limit_is_an_error(project):
     assert_user_error(project, rel, _line_of(project, rel, "graph LR"), "over Mermaid's limit")
 
 
+@pytest.mark.skipif(os.path.exists("/dev/nvidia0"), reason="this machine has CUDA")
+def test_cuda_asked_for_on_a_machine_without_it_is_said_and_strict_fails(project):
+    _edit(project, "talk/talk.yaml", "  device: cpu", "  device: cuda")
+    line = _line_of(project, "talk/talk.yaml", "device: cuda")
+    strict = _one_line_error(_cli("build-talk", "--strict", cwd=project))
+    assert f"talk/talk.yaml:{line}: models.device is cuda but this machine has no CUDA device" in strict
+    proc = _cli("build-talk", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert f"warning: talk.yaml:{line}: models.device is cuda" in proc.stderr
+    assert "generators run: none" in proc.stderr  # the CPU's cached outputs: no rerun under a "cuda" key
+
+
 # --- 9 / 10 / 12. damaged cache entries, a failed build's entries, two cold builds -------------------
 
 

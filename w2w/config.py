@@ -148,9 +148,6 @@ def load_talk(path: Path) -> tuple[Talk, list[str]]:
         dotted = _dotted(loc)
         what = f"{dotted}: {error['msg']}" if dotted else error["msg"]
         fix = _FIXES.get(error["type"], "see the README for the expected value")
-        if error["type"] == "value_error" and " — " in str(cause):  # a validator's own "what — fix"
-            message, fix = str(cause).split(" — ", 1)
-            what = f"{dotted}: {message}" if dotted else message
         if error["type"] == "extra_forbidden":
             what = f"unknown key {loc[-1]!r}" + (f" in {_dotted(loc[:-1])}" if loc[:-1] else "")
         raise W2WError(what, fix, path, source.line_of(loc)) from None
