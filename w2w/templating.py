@@ -220,9 +220,13 @@ def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any]
 
 
 def load_template(env: jinja2.Environment, name: str) -> jinja2.Template:
-    """A template of templates/ (macros, deck shell, CSS); a syntax error there names its line."""
+    """A template of templates/ (macros, deck shell, CSS); a syntax error there names its line.
+    Whatever loader found it, its real path must be inside the project (the deck's shell too)."""
     try:
-        return env.get_template(name)
+        template = env.get_template(name)
+        if template.filename:
+            inside_project(Path(template.filename), getattr(env, "w2w_project_root", None), "template")
+        return template
     except jinja2.TemplateSyntaxError as exc:
         raise W2WError(
             f"template syntax error: {exc.message}", "fix the {{ }} / {% %} tags", exc.filename or name, exc.lineno
