@@ -43,7 +43,7 @@ def _one_line_error(proc: subprocess.CompletedProcess, progress: bool = False) -
 # --- 1. nothing outside the project is read: symlinks are resolved first ---------------------------
 
 
-@pytest.mark.parametrize("kind", ["include", "page", "image"])
+@pytest.mark.parametrize("kind", ["include", "page", "image", "deck-shell"])
 def test_a_symlink_out_of_the_project_is_refused(project, kind):
     rel = "talk/sections/maths.md"
     if kind == "include":
@@ -54,6 +54,10 @@ def test_a_symlink_out_of_the_project_is_refused(project, kind):
         (project / rel).unlink()
         os.symlink("/etc/passwd", project / rel)
         where, what = (rel, 1), "this file is outside the project (a symlink to /etc/passwd)"
+    elif kind == "deck-shell":
+        (project / "templates" / "deck.html.j2").unlink()
+        os.symlink("/etc/passwd", project / "templates" / "deck.html.j2")
+        where, what = ("templates/deck.html.j2", 1), "this template is outside the project (a symlink to /etc/passwd)"
     else:
         os.symlink("/etc/hostname", project / "talk" / "host.png")
         _edit(project, rel, "Target switch.\n", "Target switch.\n\n![host](../host.png)\n")

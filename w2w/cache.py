@@ -6,8 +6,9 @@ warm build loads JSON and files and no model.
 
 Entries are checked on every read: the size and sha256 of each file are recorded when it is
 written (files.json), and an entry whose files differ (truncated by a full disk, edited by hand)
-reads as missing, so the build makes it again instead of publishing it. Hashing the mini talk's
-entries costs ~1 ms per build (they are a few hundred KB).
+reads as missing, so the build makes it again instead of publishing it. Checking the mini talk's
+embedding-plot entry (two files, 85 KB) took 0.7 ms on the 2-core CPU: sha256 of the files, a
+mean over 200 reads.
 
 A failed build keeps the entries it completed: they are content-addressed (the key names what made
 them), complete (artifact.json is written last, the directory renamed into place) and verified on
