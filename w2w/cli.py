@@ -193,10 +193,12 @@ def _check_address(address: str) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
             probe.bind((host.strip("[]"), int(port_text)))
     except OSError as exc:
-        what = f"cannot serve on {address}: {exc.strerror or exc}"
         if exc.errno == errno.EADDRINUSE:
-            what = f"port {port_text} is already in use on {host}"
-        raise W2WError(what, "choose another port, e.g. --address 127.0.0.1:8001, or stop the program using it") from None
+            raise W2WError(
+                f"port {port_text} is already in use on {host}",
+                "choose another port, e.g. --address 127.0.0.1:8001, or stop the program using it",
+            ) from None
+        raise W2WError(f"cannot serve on {address}: {exc.strerror or exc}", "use an address of this machine, e.g. 127.0.0.1:8000") from None
 
 
 @app.command("train-shapes")

@@ -74,4 +74,10 @@ def environment_error(exc: OSError) -> W2WError:
     if exc.filename2 is not None:
         what += f" (-> {os.fsdecode(exc.filename2)})"
     fix = _ENVIRONMENT_FIXES.get(exc.errno, "check that path and the disk, then run it again")
+    for variable in ("W2W_STATE_DIR", "W2W_HOME"):  # the place came from the user's environment
+        value = os.environ.get(variable)
+        if path is not None and value and os.fsdecode(path).startswith(value):
+            what += f" ({variable}={value})"
+            fix = f"point {variable} at a directory you can write to (or fix that one)"
+            break
     return W2WError(" ".join(what.split()), fix)
