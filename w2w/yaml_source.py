@@ -52,6 +52,9 @@ class YamlSource:
                 self.root = loader.get_single_node()
                 if self.root is not None:
                     self._check_expansion(self.root)
+                    # Before constructing: the constructor flattens merge keys (<<: *base) into the
+                    # nodes, and an override of a merged key is not a duplicate.
+                    self._refuse_duplicate_keys(self.root)
                 self.data = loader.construct_document(self.root) if self.root is not None else None
             finally:
                 loader.dispose()
@@ -66,7 +69,6 @@ class YamlSource:
                 path,
                 _deepest_line(text),
             ) from None
-        self._refuse_duplicate_keys(self.root)
 
     def _check_expansion(self, root) -> None:
         """Refuse recursive aliases and documents that expand beyond MAX_NODES (aliases repeat a
