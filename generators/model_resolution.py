@@ -44,9 +44,26 @@ def hf_cached_snapshot(model_id: str) -> tuple[Path, str] | None:
     return snapshot, commit
 
 
+# A model directory holds tens of files and at most some tens of GB; `/` or a home directory given
+# as a model path would make the hash walk (and read) the whole filesystem.
+MAX_MODEL_FILES = 5_000
+MAX_MODEL_BYTES = 200 * 2**30
+
+
 def content_hash(path: Path) -> str:
     """sha256 over the files of a directory (or one file), memoised by size and mtime."""
-    files = sorted(p for p in ([path] if path.is_file() else path.rglob("*")) if p.is_file())
+    real = path.resolve()
+    fix = "point the model id or models.local_dirs at the directory holding the model's config.json and weights"
+    if real == Path(real.anchor) or real == Path.home().resolve():
+        raise W2WError(f"{path} is not a model's directory", fix)
+    files, size = [], 0
+    for p in [path] if path.is_file() else path.rglob("*"):
+        if p.is_file():
+            files.append(p)
+            size += p.stat().st_size
+        if len(files) > MAX_MODEL_FILES or size > MAX_MODEL_BYTES:
+            raise W2WError(f"{path} holds over {MAX_MODEL_FILES:,} files or {MAX_MODEL_BYTES >> 30} GiB: not a model's directory", fix)
+    files.sort()
     stamp = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
     index_path = w2w_home() / "weight-hashes.json"
     try:

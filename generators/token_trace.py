@@ -14,9 +14,10 @@ import shutil
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from w2w import atomic
+from w2w.errors import InputError
 
 from .base import Artifact, Generator, ModelRef, RunContext, Stopwatch, best_of
 from .figures import mathtext_safe, pyplot, save
@@ -38,6 +39,13 @@ class TokenTraceInputs(BaseModel):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0  # torch takes up to 2**64 - 1; int64 stays portable
     sampling: Literal["greedy", "sample"] = "greedy"
     temperature: Annotated[float, Field(gt=0, le=5)] = 0.8
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_has_text(cls, value: str) -> str:
+        if not value.strip():  # an empty prompt has no token to continue from (torch fails after loading)
+            raise InputError("the prompt is empty", "write the text the model continues, e.g. prompt: Diffusion models turn")
+        return value
 
 
 def visible_whitespace(token: str) -> str:

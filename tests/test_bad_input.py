@@ -224,14 +224,22 @@ def test_talk_text_is_escaped_in_the_handout_header_and_navigation(hostile):
         ("talk/sections/maths.md", "# Maths", "# Maths \udcff", 1, "not valid UTF-8"),
         ("talk/talk.yaml", "slot_minutes: 6", "slot_minutes: 6\nslot_minutes: 5", 5, "duplicate key 'slot_minutes'"),
         ("talk/sections/maths.md", "# Maths", "# Maths {{ undefined_[dog] }}", 1, "undefined"),
-        ("talk/talk.yaml", "  device: cpu", "  device: cpu\n  local_dirs: {org/model: ./nowhere}", None, "does not exist"),
+        ("talk/talk.yaml", "  device: cpu", "  device: cpu\n  local_dirs: {org/model: ./nowhere}", "local_dirs", "does not exist"),
+        ("talk/talk.yaml", "  device: cpu", "  device: cpu\n  local_dirs: {org/model: ./talk}", "local_dirs", "has none of config.json"),
+        ("talk/talk.yaml", "  device: cpu", "  device: cpu\n  local_dirs: {org/model: /}", "local_dirs", "not a model's directory"),
+        ("talk/talk.yaml", "generators:\n", "generators:\n  token_trace:\n    prompt: '  '\n", "prompt: '  '", "the prompt is empty"),
+        ("talk/sections/maths.md", "The forward process.", "The forward process,\nas $x^$ says.", "$x^$", "a ^ or _ has nothing after it"),
+        ("talk/sections/maths.md", "$$\n\n", "$$\n\n$$\n\\frac{1}{\n$$\n\n", "\\frac{1}{", "the formula ends too early"),
+        ("mkdocs.yml", "  name: material", "  name: no-such-theme", "name: no-such-theme", "Unrecognised theme name"),
+        ("mkdocs.yml", "  palette:", "  palette: [", "palette: [", "YAML syntax error"),
     ],
-    ids=["expression-fails", "not-utf8", "duplicate-key", "markup-like-text", "missing-local-dir"],
+    ids=["expression-fails", "not-utf8", "duplicate-key", "markup-like-text", "missing-local-dir", "not-a-model-dir",
+         "root-as-model-dir", "empty-llm-prompt", "inline-math", "block-math", "mkdocs-value", "mkdocs-yaml"],  # fmt: skip
 )
 def test_more_mistakes_are_one_line_errors(project, rel, old, new, line, what):
     path = project / rel
     text = path.read_text().replace(old, new, 1)
     path.write_bytes(text.encode("utf-8", errors="surrogateescape"))  # \udcff -> the byte 0xff
-    if line is None:
-        line = _line_of(project, rel, "local_dirs")
+    if isinstance(line, str):
+        line = _line_of(project, rel, line)
     assert_user_error(project, rel, line, what)

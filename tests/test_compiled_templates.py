@@ -95,7 +95,7 @@ def test_a_warm_build_gives_the_same_site_as_one_without_stored_templates(tmp_pa
     project = Project(root)
     build_site(project)
     kinds = sorted(p.name.split("-jinja")[0] for p in (project.cache_dir / "jinja").iterdir())
-    assert kinds == ["css", "deck", f"mkdocs{__import__('mkdocs').__version__}-theme", "talk"]
+    assert kinds == ["css-sandbox", "deck", f"mkdocs{__import__('mkdocs').__version__}-theme", "talk-sandbox"]
     warm = build_site(project)
     assert compiled_templates._unwritten == []
     warm_site = _site_files(root)

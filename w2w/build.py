@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .atomic import swap_in, writer_is_dead
+from .cache import remove_tree
 from .compiled_templates import kept_if_build_succeeds
 from .deck import write_deck
 from .errors import W2WError
@@ -68,10 +68,12 @@ def build_site(project: Project, strict: bool = False) -> BuildResult:
     started = time.perf_counter()
     with build_lock(project), kept_if_build_succeeds():
         _remove_leftovers(project)
+        site = project.site_dir
+        if os.path.lexists(site) and not site.is_dir():
+            raise W2WError(f"{site} is a file, not the site's directory", "move that file away: the build writes the site there")
         prepared = prepare(project, strict)
         for warning in prepared.warnings:
             log.warning(warning)
-        site = project.site_dir
         staging = Path(tempfile.mkdtemp(prefix=f".site-new.pid{os.getpid()}-", dir=site.parent))
         _make_readable(staging)
         try:
@@ -79,7 +81,7 @@ def build_site(project: Project, strict: bool = False) -> BuildResult:
             write_deck(prepared, staging / "slides")
             swap_in(staging, site)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove_or_warn(staging)
             raise
     return BuildResult(prepared, site, time.perf_counter() - started)
 
@@ -109,13 +111,23 @@ def _make_readable(directory: Path) -> None:
 
 
 def _remove_leftovers(project: Project) -> None:
-    """Scratch directories of killed builds and generator runs (their process is gone)."""
+    """Scratch directories of killed builds and generator runs (their process is gone). One that
+    cannot be removed is named in a warning on every build until it is, never left in silence."""
     candidates = list(project.site_dir.parent.glob(".site-*"))
     candidates += list(project.artifacts_dir.glob("*/.*")) if project.artifacts_dir.is_dir() else []
     candidates += list(project.frozen_dir.glob(".*")) if project.frozen_dir.is_dir() else []
     for path in candidates:
         if path.is_dir() and writer_is_dead(path):
-            shutil.rmtree(path, ignore_errors=True)
+            _remove_or_warn(path)
+
+
+def _remove_or_warn(path: Path) -> None:
+    failure = remove_tree(path)
+    if failure is not None:
+        log.warning(
+            "%s: could not remove this leftover of a build (%s) — remove it by hand (rm -rf '%s')",
+            path, failure.strerror or failure, path,
+        )
 
 
 def _mkdocs_build(project: Project, prepared: Prepared, site_dir: Path) -> None:
@@ -144,9 +156,35 @@ def _mkdocs_build(project: Project, prepared: Prepared, site_dir: Path) -> None:
         user_error = handout_plugin.user_error(exc)
         if user_error is not None:
             raise user_error from None
-        detail = "; ".join(r.getMessage() for r in records) or str(exc)
-        raise W2WError(f"handout build failed: {detail}", "fix the handout configuration", project.mkdocs_yml, 1) from None
+        raise mkdocs_error(exc, records, project.mkdocs_yml) from None
     finally:
         logger.handlers, logger.propagate, logger.level = saved
     for record in records:
         log.warning("mkdocs: %s", record.getMessage())
+
+
+def mkdocs_error(exc: BaseException, records: list, path: Path) -> W2WError:
+    """MkDocs' failure as one line at the right line of mkdocs.yml: its YAML errors carry PyYAML's
+    several lines of position; its config errors are logged as "Config value 'theme': ..."."""
+    import re
+
+    import yaml
+
+    from .yaml_source import top_level_key_line, yaml_error
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    cause = exc
+    while cause is not None and not isinstance(cause, yaml.YAMLError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return yaml_error(cause, path, text)
+    errors = [r for r in records if r.levelno >= logging.ERROR] or records
+    message = " ".join((errors[0].getMessage() if errors else str(exc)).split())
+    match = re.match(r"Config value '([^']+)': (.*)", message)
+    if match:
+        key, what = match.groups()
+        return W2WError(f"mkdocs.yml {key}: {what}", "fix this setting (see the MkDocs and Material docs)", path, top_level_key_line(text, key, what))
+    return W2WError(f"handout build failed: {message}", "fix the handout configuration", path, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import logging
 import sys
@@ -13,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from .errors import W2WError
+from .errors import W2WError, environment_error
 
 app = typer.Typer(
     help="w2w: presentation-as-code for 'From Words to Worlds'. Builds the reveal.js deck and the handout.",
@@ -61,15 +62,20 @@ def progress(message: str):
 
 
 def user_errors(command: Callable) -> Callable:
-    """A user's mistake prints one line `file:line: what — how to fix` and exits 2, no traceback."""
+    """A user's mistake prints one line `file:line: what — how to fix` and exits 2, no traceback.
+    So does a fault of the user's environment (a full disk, a read-only or missing directory, a
+    file where a directory should be): the OS error names the path, and that path is the place."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except W2WError as exc:
-            console.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
-            raise typer.Exit(2) from None
+            error = exc
+        except OSError as exc:
+            error = environment_error(exc)
+        console.print(Text.assemble(("error: ", "bold red"), str(error)), soft_wrap=True)
+        raise typer.Exit(2)
 
     return wrapper
 
@@ -164,11 +170,35 @@ def serve(
     from .handout_plugin import user_error
 
     proj = _project(project)
+    _check_address(address)  # before the first build: a busy port is found in a second, not after it
     console.print(f"handout at http://{address}/  deck at http://{address}/slides/index.html", soft_wrap=True)
     try:
         mkdocs_serve(str(proj.mkdocs_yml), dev_addr=address, livereload=True)
     except MkDocsException as exc:  # the first build failed: report the talk's own error
-        raise user_error(exc) or W2WError(f"serve failed: {exc}", "fix the problem and run it again") from None
+        from .build import mkdocs_error
+
+        raise user_error(exc) or mkdocs_error(exc, [], proj.mkdocs_yml) from None
+
+
+def _check_address(address: str) -> None:
+    """HOST:PORT that this machine can listen on now (bad values, a port in use: one line)."""
+    import socket
+
+    host, _, port_text = address.rpartition(":")
+    fix = "use --address HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000"
+    if not host or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise W2WError(f"--address {address!r} is not HOST:PORT with a port from 1 to 65535", fix)
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+            probe.bind((host.strip("[]"), int(port_text)))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise W2WError(
+                f"port {port_text} is already in use on {host}",
+                "choose another port, e.g. --address 127.0.0.1:8001, or stop the program using it",
+            ) from None
+        raise W2WError(f"cannot serve on {address}: {exc.strerror or exc}", "use an address of this machine, e.g. 127.0.0.1:8000") from None
 
 
 @app.command("train-shapes")

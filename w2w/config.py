@@ -18,8 +18,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Ids name files (talk/sections/<id>.md, site pages): short enough for any filesystem's 255 bytes.
+PageId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)]
+
+
 class Section(Strict):
-    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    id: PageId
     title: str
     minutes: Annotated[int, Field(ge=0, le=600)]
     enabled: bool = True
@@ -75,7 +79,7 @@ class Talk(Strict):
     date: dt.date | None = None
     slot_minutes: Annotated[int, Field(ge=1, le=600)]
     agenda: Annotated[list[Section], Field(min_length=1)]
-    handout: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]] = [
+    handout: list[PageId] = [
         "deep-dive", "worksheet", "glossary", "references",
     ]  # fmt: skip
     theme: Theme = Theme()
@@ -122,6 +126,7 @@ _FIXES = {
     "string_pattern_mismatch": "use lowercase letters, digits and dashes",
     "date_from_datetime_parsing": "use a date like 2026-12-03",
     "date_parsing": "use a date like 2026-12-03",
+    "string_too_long": "use a shorter id (at most 100 characters)",
 }
 
 
@@ -175,22 +180,45 @@ def load_talk(path: Path) -> tuple[Talk, list[str]]:
     return talk, warnings
 
 
+# A model directory as transformers, sentence-transformers or diffusers save it has one of these;
+# checked here so that a wrong directory is named at its line in talk.yaml, before seconds of loading.
+MODEL_DIR_MARKERS = ("config.json", "modules.json", "model_index.json")
+
+
 def _with_local_dirs_resolved(talk: Talk, path: Path, source: YamlSource) -> Talk:
     """models.local_dirs paths are relative to the project root; a missing one is a mistake, not a
     reason to fall back quietly to another copy of the model."""
     project_root = path.parent.parent
     resolved = {}
     for model_id, directory in talk.models.local_dirs.items():
-        candidate = Path(directory).expanduser()
-        candidate = candidate if candidate.is_absolute() else project_root / candidate
-        if not candidate.exists():
+        where = (path, source.line_of(("models", "local_dirs", model_id)))
+        try:
+            candidate = Path(directory).expanduser()
+            candidate = candidate if candidate.is_absolute() else project_root / candidate
+            exists = candidate.exists()
+            real = candidate.resolve()
+        except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a name over 255 bytes, a loop
+            reason = "it contains a NUL byte" if isinstance(exc, ValueError) else getattr(exc, "strerror", None) or str(exc)
+            raise W2WError(f"models.local_dirs[{model_id!r}]: {directory!r} cannot be used: {reason}", "fix the path", *where) from None
+        if not exists:
             raise W2WError(
                 f"models.local_dirs[{model_id!r}]: {directory} does not exist",
                 "fix the path (relative paths start at the project root) or remove the entry",
-                path,
-                source.line_of(("models", "local_dirs", model_id)),
+                *where,
             )
-        resolved[model_id] = str(candidate.resolve())
+        if real == Path(real.anchor) or real == Path.home().resolve():
+            raise W2WError(
+                f"models.local_dirs[{model_id!r}]: {directory} is {real}, not a model's directory",
+                "give the directory that holds the model's files (config.json, weights)",
+                *where,
+            )
+        if real.is_dir() and not any((real / name).is_file() for name in MODEL_DIR_MARKERS):
+            raise W2WError(
+                f"models.local_dirs[{model_id!r}]: {directory} has none of {', '.join(MODEL_DIR_MARKERS)}",
+                "give the directory that holds the model's files (as saved by save_pretrained or `w2w models pull`)",
+                *where,
+            )
+        resolved[model_id] = str(real)
     models = talk.models.model_copy(update={"local_dirs": resolved})
     return talk.model_copy(update={"models": models})
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 
@@ -57,16 +56,23 @@ class MermaidRenderer:
         digest = hashlib.sha256(key.encode()).hexdigest()[:12]
         if digest in self._memory:
             return self._memory[digest]
+        # Mermaid replaces a diagram over maxTextSize (default 50,000 characters) by a picture of
+        # the words "Maximum text size in diagram exceeded", with no error: refuse it here.
+        limit = self.options.get("config", {}).get("maxTextSize", 50_000)
+        if len(source.strip()) > limit:
+            raise MermaidError(f"the diagram is {len(source.strip()):,} characters, over Mermaid's limit of {limit:,}", 1)
+        from .cache import read_checked, write_checked
+
         cached = self.cache_dir / f"{digest}.svg" if self.cache_dir else None
-        if cached and cached.is_file():
-            svg = cached.read_text(encoding="utf-8")
+        data = read_checked(cached) if cached else None  # None also for a truncated or edited entry
+        if data is not None:
+            svg = data.decode("utf-8")
         else:
             svg = _render(source, digest, self.options)
+            if "Maximum text size in diagram exceeded" in svg:
+                raise MermaidError(f"the diagram is over Mermaid's text size limit of {limit:,} characters", 1)
             if cached:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(svg, encoding="utf-8")
-                os.replace(tmp, cached)
+                write_checked(cached, svg.encode("utf-8"))
         self._memory[digest] = svg
         return svg
 

@@ -28,7 +28,7 @@ from .live_errors import showing_errors
 from .markdown_render import Heading
 from .npm_assets import iframe_worker_shim
 from .pages import Prepared, prepare
-from .project import Project, read_source
+from .project import Project, inside_project, read_source
 from .templating import stylesheet
 from .theme_markup import fix_theme_markup
 
@@ -94,6 +94,12 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         for file in list(files):
             if file.src_uri.endswith(".md") and file.src_uri not in self.pages:
                 files.remove(file)  # a handout page not listed in talk.yaml stays out of the site
+            elif file.abs_src_path and Path(file.abs_src_path).is_relative_to(config.docs_dir):
+                # MkDocs copies the rest of talk/handout/ into the site: only what is inside the project.
+                try:
+                    inside_project(Path(file.abs_src_path), self.prepared.project.root)
+                except W2WError as exc:
+                    raise _plugin_error(exc) from None
         for src_uri, section in self.sections.items():
             source = read_source(self.prepared.project.section_file(section.id))
             files.append(File.generated(config, src_uri, content=source))

@@ -21,6 +21,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 
 from .diagrams import MermaidError, MermaidRenderer
 from .errors import W2WError
+from .project import inside_project
 
 
 @dataclass
@@ -36,14 +37,68 @@ class Rendered:
     headings: list[Heading] = field(default_factory=list)
 
 
-def _math(latex: str, display: bool) -> str:
+# latex2mathml's exceptions carry no message: their names are the reason.
+_MATH_REASONS = {
+    "NoAvailableTokensError": "the formula ends too early (an unclosed {, a \\left without \\right, or a command missing its argument)",
+    "MissingSuperScriptOrSubscriptError": "a ^ or _ has nothing after it",
+    "DoubleSuperscriptsError": "two ^ on one base (use braces: {x^a}^b)",
+    "DoubleSubscriptsError": "two _ on one base (use braces: {x_a}_b)",
+    "ExtraLeftOrMissingRightError": "a \\left has no matching \\right",
+    "MissingEndError": "a \\begin{...} has no \\end{...}",
+    "DenominatorNotFoundError": "a fraction has no denominator",
+    "NumeratorNotFoundError": "a fraction has no numerator",
+    "LimitsMustFollowMathOperatorError": "\\limits must follow an operator such as \\sum",
+}
+
+
+class MathError(W2WError):
+    """Bad LaTeX, pinned to the formula's line in the file as written (sections go through Jinja
+    before Markdown, so the rendered line can be off; the formula's own text, found in the file,
+    is exact)."""
+
+    def __init__(self, latex: str, reason: str, line: int | None):
+        super().__init__(f"invalid math {latex!r}: {reason}", "fix the LaTeX between the $ signs")
+        self.latex, self.line = latex, line
+
+    def located(self, file, line=None):
+        if self.file is None:
+            self.file = file
+            self.line = _nearest_line(Path(file), self.latex, self.line) or self.line or line
+        return self
+
+
+def _nearest_line(path: Path, text: str, near: int | None) -> int | None:
+    first = text.strip().splitlines()[0].strip() if text.strip() else ""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    hits = [n for n, line in enumerate(lines, start=1) if first and first in line]
+    return min(hits, key=lambda n: abs(n - (near or n))) if hits else None
+
+
+def _math(latex: str, display: bool, line: int | None = None) -> str:
     import latex2mathml.converter
 
     try:
         mathml = latex2mathml.converter.convert(latex.strip(), display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises several exception types for bad LaTeX
-        raise W2WError(f"invalid math {latex.strip()!r}: {exc}", "fix the LaTeX between the $ signs") from None
+        name = type(exc).__name__
+        reason = str(exc).strip() or _MATH_REASONS.get(name) or re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("Error")).lower()
+        raise MathError(latex.strip(), " ".join(reason.split()), line) from None
     return mathml
+
+
+def _math_rule(display: bool):
+    """A render rule for one kind of math token that knows the token's line in the page."""
+
+    def render(_renderer, tokens, idx, _options, env):
+        token = tokens[idx]
+        multi_line = bool(token.map) and token.map[1] - token.map[0] > 1  # `$$` on its own line, then the formula
+        line = token.meta.get("w2w_line", token.map[0] + multi_line if token.map else 0)
+        return _math(token.content, display, env.get("line_offset", 0) + line + 1)
+
+    return render
 
 
 def _highlight(code: str, lang: str, _attrs) -> str | None:
@@ -77,6 +132,9 @@ class MarkdownRenderer:
         md.enable(["table", "strikethrough", "replacements", "smartquotes"])
         md.use(dollarmath_plugin, allow_space=True, allow_digits=False, double_inline=True,
                renderer=lambda content, opts: _math(content, opts.get("display_mode", False)))
+        # The plugin's renderer gets no token: these rules, which know the formula's line, replace it.
+        for kind, display in (("math_inline", False), ("math_inline_double", True), ("math_block", True)):
+            md.add_render_rule(kind, _math_rule(display))
         md.use(deflist_plugin).use(footnote_plugin).use(attrs_plugin).use(attrs_block_plugin)
         md.use(anchors_plugin, min_level=1, max_level=3, permalink=False)
         fence = md.renderer.rules["fence"]
@@ -129,6 +187,8 @@ class MarkdownRenderer:
         tokens = self.md.parse(text, env)
         headings = []
         for i, token in enumerate(tokens):
+            if token.type == "inline" and token.map:
+                _mark_inline_lines(token)
             if token.type == "heading_open" and seen_ids is not None:
                 base = str(token.attrs.get("id", ""))
                 unique, n = base, 1
@@ -142,6 +202,17 @@ class MarkdownRenderer:
                 plain = "".join(c.content for c in (inline.children or []) if c.type in ("text", "code_inline"))
                 headings.append(Heading(int(token.tag[1]), str(token.attrs.get("id", "")), plain))
         return Rendered(self.md.renderer.render(tokens, self.md.options, env), headings)
+
+
+def _mark_inline_lines(inline) -> None:
+    """Inline math knows only its paragraph: give each math token its own line (paragraph start
+    plus the line breaks before it)."""
+    line = inline.map[0]
+    for child in inline.children or []:
+        if child.type in ("softbreak", "hardbreak"):
+            line += 1
+        elif child.type.startswith("math_"):
+            child.meta["w2w_line"] = line
 
 
 # Local images: a page may show files from inside the project only, and only files that exist.
@@ -257,15 +328,8 @@ def check_local_images(text: str, page: Path, project_root: Path, source: str | 
         path = local_path(src)
         if path is None:
             continue
-        resolved = (page.parent / path).resolve()
         where = _line_in_source(source, src, line)
-        if not resolved.is_relative_to(root):
-            raise W2WError(
-                f"figure path outside the project: {src!r}",
-                "copy the image into the project (e.g. talk/images/) and use a path relative to this file",
-                page,
-                where,
-            )
+        resolved = inside_project(page.parent / path, root, "figure path", (page, where), repr(src))
         if not resolved.is_file():
             raise W2WError(
                 f"image not found: {src!r} (no file {resolved.relative_to(root)})",

@@ -115,7 +115,7 @@ def prepare(project: Project, strict: bool = False, site: bool = True) -> Prepar
     """`site`: the caller builds the deck and handout, so check what those need (preflight)
     before any generator runs."""
     talk, warnings = load_talk(project.talk_yaml)
-    plan = make_plan(project, talk)
+    plan = make_plan(project, talk, strict)
     if site:
         check_site_needs(project)
     produced = produce(plan, ArtifactCache(project.artifacts_dir), FrozenStore(project.frozen_dir), strict)

@@ -41,6 +41,23 @@ def deck_path(project: Project) -> Path:
     return deck
 
 
+def writable_place(output: Path) -> Path:
+    """The temp path beside `output`, checked writable now (before Chromium starts): a directory,
+    a read-only or impossible place is a one-line error naming it."""
+    if output.is_dir():
+        raise W2WError(f"-o {output} is a directory", f"give a file name, e.g. -o {output / 'talk.pdf'}")
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp.touch()
+    except OSError as exc:
+        raise W2WError(
+            f"cannot write the PDF to {output}: {exc.strerror or exc}",
+            "choose a place you can write to with -o (e.g. -o talk.pdf)",
+        ) from None
+    return tmp
+
+
 def print_url(deck: Path, notes: bool) -> str:
     # Query parameters override reveal.js' config: no margin (the page is exactly one slide),
     # and notes on a page of their own after their slide.
@@ -51,29 +68,28 @@ def print_url(deck: Path, notes: bool) -> str:
 def export_pdf(project: Project, output: Path | None = None, notes: bool = False, timeout_s: float = 60) -> PdfExport:
     deck = deck_path(project)
     output = Path(output) if output else deck.parent / "talk.pdf"
-    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = writable_place(output)
     started = time.perf_counter()
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    with browser() as chromium:
-        view = OfflinePage(chromium, PAGE_WIDTH, PAGE_HEIGHT)
-        page = view.page
-        page.emulate_media(media="print")
-        page.goto(print_url(deck, notes))
-        try:
-            page.wait_for_selector(READY, state="attached", timeout=timeout_s * 1000)
-        except Exception:  # Playwright's TimeoutError; the deck never said it was ready
-            problems = "; ".join(str(p) for p in view.problems("slides")) or "no console errors"
-            raise W2WError(
-                f"the deck did not become ready within {timeout_s:.0f} s ({problems})",
-                "rebuild it with `w2w build-talk`, then run `w2w check` to see what fails",
-            ) from None
-        counts = page.evaluate(
-            """() => ({
-                slides: document.querySelectorAll('.reveal .slides .pdf-page').length,
-                notes: document.querySelectorAll('.reveal .slides > .speaker-notes-pdf[data-layout="separate-page"]').length,
-            })"""
-        )
-        try:
+    try:
+        with browser() as chromium:
+            view = OfflinePage(chromium, PAGE_WIDTH, PAGE_HEIGHT)
+            page = view.page
+            page.emulate_media(media="print")
+            page.goto(print_url(deck, notes))
+            try:
+                page.wait_for_selector(READY, state="attached", timeout=timeout_s * 1000)
+            except Exception:  # Playwright's TimeoutError; the deck never said it was ready
+                problems = "; ".join(str(p) for p in view.problems("slides")) or "no console errors"
+                raise W2WError(
+                    f"the deck did not become ready within {timeout_s:.0f} s ({problems})",
+                    "rebuild it with `w2w build-talk`, then run `w2w check` to see what fails",
+                ) from None
+            counts = page.evaluate(
+                """() => ({
+                    slides: document.querySelectorAll('.reveal .slides .pdf-page').length,
+                    notes: document.querySelectorAll('.reveal .slides > .speaker-notes-pdf[data-layout="separate-page"]').length,
+                })"""
+            )
             page.pdf(
                 path=str(tmp),
                 width=f"{PAGE_WIDTH}px",
@@ -83,8 +99,8 @@ def export_pdf(project: Project, output: Path | None = None, notes: bool = False
                 margin={"top": "0", "right": "0", "bottom": "0", "left": "0"},
             )
             os.replace(tmp, output)
-        finally:
-            tmp.unlink(missing_ok=True)
-        problems = view.problems("slides")
-        view.close()
+            problems = view.problems("slides")
+            view.close()
+    finally:
+        tmp.unlink(missing_ok=True)
     return PdfExport(output, counts["slides"], counts["notes"], time.perf_counter() - started, problems)

@@ -71,8 +71,8 @@ def references(project: Project, talk: Talk) -> dict[str, list[tuple[Path, Refer
     return used
 
 
-def make_plan(project: Project, talk: Talk) -> Plan:
-    jobs, warnings = [], []
+def make_plan(project: Project, talk: Talk, strict: bool = False) -> Plan:
+    jobs, warnings = [], _device_warnings(project, talk, strict)
     for name, uses in references(project, talk).items():
         inputs = getattr(talk.generators, name)  # talk.yaml's settings are the generator's declared inputs
         _check_calls(generators.get(name), inputs, uses)
@@ -109,6 +109,24 @@ def _warnings(project: Project, job: Job) -> list[str]:
     ]
 
 
+def _device(requested: str) -> str:
+    """The device class generators will really run on: `cuda` asked for on a machine without CUDA
+    runs on the CPU (torch_device falls back), so its outputs are keyed and labelled `cpu`."""
+    return "cpu" if requested == "cuda" and device_class("auto") != "cuda" else device_class(requested)
+
+
+def _device_warnings(project: Project, talk: Talk, strict: bool) -> list[str]:
+    if talk.models.device != "cuda" or _device("cuda") == "cuda":
+        return []
+    where = (project.talk_yaml, YamlSource(project.talk_yaml).line_of(("models", "device")))
+    what, fix = "models.device is cuda but this machine has no CUDA device: the generators run on the CPU", (
+        "use device: auto (CUDA where there is one), or build on a machine with an NVIDIA GPU"
+    )
+    if strict:
+        raise W2WError(what, fix, *where)
+    return [f"{where[0].name}:{where[1]}: {what} — {fix}"]
+
+
 def _job(name: str, talk: Talk, page: Path, line: int) -> Job:
     generator = generators.get(name)
     inputs = getattr(talk.generators, name)
@@ -116,7 +134,7 @@ def _job(name: str, talk: Talk, page: Path, line: int) -> Job:
         model = generator.resolve_model(inputs, talk.models.local_dirs)
     except W2WError as exc:
         raise exc.located(page, line)
-    device = device_class(talk.models.device)
+    device = _device(talk.models.device)
     fields = {
         "generator": name,
         "version": generator.version,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,9 +10,62 @@ from pathlib import Path
 from .errors import W2WError
 
 
-def read_source(path: Path) -> str:
-    """A talk source as text; bytes that are not UTF-8 are a user error at their line."""
-    data = path.read_bytes()
+def inside_project(path: Path, root: Path | None = None, what: str = "file", where: tuple = (), shown: str = "") -> Path:
+    """`path` with every symlink resolved, refused unless that real path is inside the project.
+
+    The one check for every file the talk makes w2w read (pages, includes, images, talk.yaml): a
+    symlink in talk/ pointing at /etc/passwd would otherwise publish it in the deck, the handout and
+    the search index. `root` defaults to the project holding `path`; `where` is (file, line) to
+    blame, default the path itself; `shown` the name as the user wrote it. A name the filesystem
+    cannot take (a NUL byte, over 255 bytes) is a user error too, not an OSError later on."""
+    path = Path(path)
+    root = Path(root) if root is not None else project_root_of(path)
+    blame = where or (path, 1)
+    label = shown or repr(str(path))
+    label = label if len(label) <= 80 else label[:60] + "…" + label[-12:]
+    try:
+        real = path.resolve()
+        real_root = root.resolve()
+        if any(len(os.fsencode(part)) > 255 for part in real.parts):
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+    except (OSError, ValueError) as exc:  # ValueError: embedded NUL byte; OSError: name too long, loop
+        raise W2WError(f"{what} {label} cannot be used: {_reason(exc)}", _fix_name(exc), *blame) from None
+    if not real.is_relative_to(real_root):
+        link = "" if real == Path(os.path.abspath(path)) else f" (a symlink to {real})"
+        named = f"this {what} is outside the project" if not where else f"{what} outside the project: {label}"
+        raise W2WError(
+            f"{named}{link}",
+            "keep every file of the talk inside the project (copy it in; a symlink must point inside too)",
+            *blame,
+        )
+    return real
+
+
+def project_root_of(path: Path) -> Path:
+    """The project directory holding `path` (the nearest parent with talk/talk.yaml), not resolved."""
+    absolute = Path(os.path.abspath(path))
+    for candidate in absolute.parents:
+        if os.path.lexists(candidate / "talk" / "talk.yaml"):
+            return candidate
+    return absolute.parent
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ValueError):
+        return "it contains a NUL byte"
+    return exc.strerror or type(exc).__name__
+
+
+def _fix_name(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        return "shorten the name (a file name holds at most 255 bytes)"
+    return "use a plain relative path to a file inside the project"
+
+
+def read_source(path: Path, where: tuple = ()) -> str:
+    """A talk source as text, read from its real path inside the project; bytes that are not UTF-8
+    are a user error at their line."""
+    data = inside_project(path, what="file", where=where).read_bytes()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -33,7 +87,12 @@ class Project:
 
     @classmethod
     def find(cls, start: Path | None = None) -> Project:
-        here = (start or Path.cwd()).resolve()
+        try:
+            here = (start or Path.cwd()).resolve()
+        except FileNotFoundError:
+            raise W2WError(
+                "the current directory no longer exists", "cd into the project again (or pass --project)"
+            ) from None
         for candidate in (here, *here.parents):
             if (candidate / "talk" / "talk.yaml").is_file():
                 return cls(candidate)

@@ -1,22 +1,32 @@
 """Jinja2 over the talk's Markdown: StrictUndefined, the macros of templates/macros.j2, and errors
-that point at the line of the section file that caused them."""
+that point at the line of the section file that caused them.
+
+Trust: a section is data with expressions, not a program. It renders in Jinja's sandbox (no Python
+internals: `cycler.__init__.__globals__` is refused), every `{{ value }}` is HTML-escaped
+(talk.yaml's and the models' text can never become markup; the macros' output is marked safe), and
+`{% include %}`/`{% import %}` read only files whose real path, symlinks resolved, is inside the
+project. The author's own Markdown and HTML, written in the page, stay as written.
+"""
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2 import nodes
+from jinja2.loaders import split_template_path
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 import generators
 
 from .compiled_templates import CompiledTemplates, from_source
 from .errors import W2WError
-from .project import read_source
 from .markdown_render import check_local_images
+from .project import inside_project, read_source
 
 
 @dataclass(frozen=True)
@@ -69,16 +79,60 @@ class Artifacts:
         return self._views[name]
 
 
+# Bounds on what one expression may build: `"x" * 10**9` or `9**9**9` would hang the build or
+# fill memory. 10^6 items / 10^4-digit powers are far beyond any slide.
+MAX_REPEAT = 1_000_000
+MAX_POWER_DIGITS = 10_000
+
+
+class TalkSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox (no attribute starting with `_`, no unsafe callables, no changing
+    the talk's or the models' lists and dicts, bounded `range`), plus bounds on `*` and `**`."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
+                    raise SecurityError(f"the expression would build {len(seq) * times:,} items (at most {MAX_REPEAT:,})")
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1:
+            if right * math.log10(abs(left)) > MAX_POWER_DIGITS:
+                raise SecurityError(f"{left} ** {right} is too large (over {MAX_POWER_DIGITS:,} digits)")
+        return super().call_binop(context, operator, left, right)
+
+
+class ProjectLoader(jinja2.FileSystemLoader):
+    """templates/ then the project root, reading only files whose real path is inside the project
+    (a symlink in talk/ to /etc/passwd is refused, not published)."""
+
+    def __init__(self, project_root: Path, searchpath: list[Path]):
+        super().__init__([str(p) for p in searchpath])
+        self.project_root = Path(project_root)
+
+    def get_source(self, environment, template):
+        pieces = split_template_path(template)  # refuses "..": TemplateNotFound
+        for searchpath in self.searchpath:
+            candidate = Path(searchpath, *pieces)
+            if os.path.isfile(candidate):
+                inside_project(candidate, self.project_root, "included file", (None, None), repr(template))
+                break
+        return super().get_source(environment, template)
+
+
 def make_environment(project_root: Path, cache_dir: Path | None = None) -> jinja2.Environment:
     """The talk's Jinja environment; with `cache_dir`, compiled pages and macros are kept there."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(project_root / "templates"), str(project_root)]),
+    env = TalkSandbox(
+        loader=ProjectLoader(project_root, [Path(project_root) / "templates", Path(project_root)]),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,  # the output is Markdown; macros escape what they put into HTML
+        # Every {{ value }} is HTML-escaped: talk.yaml's and the models' text is data wherever it lands
+        # (entities read the same in Markdown and in HTML). Macros return safe markup.
+        autoescape=True,
         keep_trailing_newline=True,
-        bytecode_cache=CompiledTemplates(cache_dir, "talk") if cache_dir is not None else None,
+        bytecode_cache=CompiledTemplates(cache_dir, "talk-sandbox") if cache_dir is not None else None,
     )
     env.globals.update(ln=math.log, log=math.log, sqrt=math.sqrt, exp=math.exp)
+    env.globals.pop("lipsum", None)  # lipsum(10**9) would run for hours; no slide needs filler text
     env.filters.update(generators.template_filters())  # e.g. `visible`: a token's whitespace, shown
     env.w2w_project_root = Path(project_root)  # for checks of paths a page refers to
     return env
@@ -139,6 +193,13 @@ def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any]
         ) from None
     except W2WError as exc:
         raise exc.located(path, _template_line(exc))
+    except SecurityError as exc:
+        raise W2WError(
+            f"not allowed in a section: {exc}",
+            "sections render in a sandbox: use talk, agenda, artifacts and the macros (no names starting with _)",
+            path,
+            _template_line(exc),
+        ) from None
     except jinja2.TemplateNotFound as exc:
         raise _include_error(exc.name, path, _template_line(exc)) from None
     except jinja2.TemplateError as exc:
@@ -159,9 +220,13 @@ def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any]
 
 
 def load_template(env: jinja2.Environment, name: str) -> jinja2.Template:
-    """A template of templates/ (macros, deck shell, CSS); a syntax error there names its line."""
+    """A template of templates/ (macros, deck shell, CSS); a syntax error there names its line.
+    Whatever loader found it, its real path must be inside the project (the deck's shell too)."""
     try:
-        return env.get_template(name)
+        template = env.get_template(name)
+        if template.filename:
+            inside_project(Path(template.filename), getattr(env, "w2w_project_root", None), "template")
+        return template
     except jinja2.TemplateSyntaxError as exc:
         raise W2WError(
             f"template syntax error: {exc.message}", "fix the {{ }} / {% %} tags", exc.filename or name, exc.lineno
@@ -175,10 +240,10 @@ def stylesheet(project, name: str, theme, code_scope: str) -> str:
     rules for code under `code_scope` (so the template's own rules can override them)."""
     from pygments.formatters import HtmlFormatter
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(project.templates_dir)),
+    env = TalkSandbox(
+        loader=ProjectLoader(project.root, [project.templates_dir]),
         undefined=jinja2.StrictUndefined,
-        bytecode_cache=CompiledTemplates(project.cache_dir, "css"),
+        bytecode_cache=CompiledTemplates(project.cache_dir, "css-sandbox"),
     )
     code = HtmlFormatter(style="friendly").get_style_defs(code_scope)
     return code + "\n" + load_template(env, name).render(theme=theme)
