@@ -139,3 +139,21 @@ def test_a_sections_own_image_is_copied_into_deck_and_handout(tmp_path):
     page = (root / "site" / "sections" / "pics.html").read_text()
     assert 'src="../media/talk/images/dot.png"' in page
     assert (root / "site" / "media" / "talk" / "images" / "dot.png").is_file()
+
+
+def test_plain_mkdocs_build_makes_the_same_handout_and_deck_through_the_plugin(mini_build, tmp_path):
+    """The standalone path (`mkdocs build`, what `w2w serve` runs): the plugin prepares the talk
+    itself and writes the deck too; with the same cache it gives the pages `w2w build-talk` gave."""
+    import shutil
+
+    root, _ = mini_build
+    copy = tmp_path / "talk"
+    shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns("site"))
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q"], cwd=copy, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for page in ("index.html", "sections/words.html", "slides/index.html"):
+        assert (copy / "site" / page).is_file(), page
+    assert _sections(_deck(copy)) == _sections(_deck(root))
+    words = (copy / "site" / "sections" / "words.html").read_text()
+    assert words.count("w2w-notes") == (root / "site" / "sections" / "words.html").read_text().count("w2w-notes") > 0
+    assert "Dog and puppy are close" in words  # the notes, rendered with the cached artifact
