@@ -323,6 +323,26 @@ def pacing_command(
         out.print(line, style="yellow", soft_wrap=True)
 
 
+@app.command()
+@user_errors
+def present(
+    port: int = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: live.port in talk.yaml, 8765)."),
+    open_browser: bool = typer.Option(False, "--open", help="Open the deck in the default browser."),
+    no_build: bool = typer.Option(False, "--no-build", help="Serve site/ as it is, even if stale."),
+    only: list[str] = typer.Option(None, "--only", help="Run only this generator live (repeatable); the others play recordings."),
+    project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
+) -> None:
+    """Present: serve the deck and handout with live demos (the models run on this machine), on 127.0.0.1."""
+    from .present.server import present as serve_live
+
+    say = lambda m: console.print(m, style="yellow" if m.startswith("warning:") else None, soft_wrap=True)  # noqa: E731
+    try:
+        serve_live(_project(project), port, open_browser, build=not no_build, only=only or None, say=say)
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after a clean shutdown
+        pass
+    console.print("stopped", soft_wrap=True)
+
+
 def main() -> None:
     engine = logging.getLogger("w2w")
     engine.addHandler(_console_log)

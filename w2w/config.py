@@ -71,6 +71,13 @@ class Models(Strict):
     local_dirs: dict[str, str] = {}
 
 
+class Live(Strict):
+    """`w2w present`: how long a live slide waits for the next event before it plays the recording."""
+
+    timeout_s: Annotated[float, Field(gt=0, le=120)] = 15
+    port: Annotated[int, Field(ge=1024, le=65535)] = 8765
+
+
 class Talk(Strict):
     title: str
     subtitle: str = ""
@@ -85,6 +92,7 @@ class Talk(Strict):
     theme: Theme = Theme()
     generators: Any = None  # the registry's schema (generators_schema) when validated by load_talk
     models: Models = Models()
+    live: Live = Live()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Talk:

@@ -1,0 +1,154 @@
+"""The `w2w present` web app: the built site, and the live API beside it, on one Starlette app.
+
+    GET  /...                   the built site/ (the deck is /slides/index.html)
+    GET  /api/live/status       readiness of each live generator, the deck's timeout, job counters
+    POST /api/live/{generator}  a JSON body checked by that generator's LiveRequest ->
+                                text/event-stream, one event per step (see live-protocol in README)
+
+Every error is JSON `{"message": "one line"}`; nothing a user sends is ever put into HTML.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from pydantic import ValidationError
+from sse_starlette import EventSourceResponse
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .jobs import Busy, stream
+from .models import LiveModels
+from .security import ApiGuard, HostGuard
+
+MAX_BODY = 16 * 1024  # bytes; the largest real request (a 400-character prompt) is under 1 KiB
+PING_SECONDS = 5  # SSE comment while a request waits in the queue; keeps the connection visibly alive
+
+
+class Refused(HTTPException):
+    """A request answered with a 4xx and a one-line message."""
+
+
+def create_app(site_dir: Path, live: LiveModels, port: int, token: str, timeout_s: float,
+               say: Callable[[str], None] = lambda _: None) -> Starlette:  # fmt: skip
+    async def status(request: Request) -> JSONResponse:
+        return JSONResponse({**live.status(), "timeout_s": timeout_s, "jobs": live.jobs.counts()})
+
+    async def run(request: Request) -> EventSourceResponse:
+        name = request.path_params["generator"]
+        entry = live.entries.get(name)
+        if entry is None:
+            shown = repr(name) if re.fullmatch(r"[a-z_]{1,40}", name) else "that name"
+            raise Refused(404, f"no live generator {shown} — use one of: {', '.join(live.entries) or 'none'}")
+        body = await read_json(request)
+        try:
+            live_request = entry.generator.LiveRequest.model_validate(body)
+        except ValidationError as exc:
+            raise Refused(400, validation_message(exc)) from None
+        if not entry.ready:
+            why = f"failed to load: {entry.error}" if entry.error else f"is {entry.state}, not ready yet"
+            raise Refused(503, f"{name} {why} (the slide plays its recording)")
+        try:
+            ticket = live.jobs.admit()
+        except Busy as exc:
+            raise Refused(429, str(exc)) from None
+        request_id = uuid.uuid4().hex[:16]
+        events = stream(live.jobs, live.thread, ticket, name,
+                        lambda: entry.generator.steps(entry.loaded, live_request), request_id)  # fmt: skip
+        return EventSourceResponse(
+            events,
+            headers={"X-W2W-Request-Id": request_id},
+            ping=PING_SECONDS,
+            background=BackgroundTask(ticket.release),  # in case the stream never started
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        loader = asyncio.create_task(live.load_all(say))
+        try:
+            yield
+        finally:
+            loader.cancel()
+            live.thread.stop()
+
+    api = [
+        Route("/live/status", status, methods=["GET"]),
+        Route("/live/{generator}", run, methods=["POST"]),
+    ]
+    return Starlette(
+        routes=[
+            Mount("/api", routes=api, middleware=[Middleware(ApiGuard, port=port, token=token)]),
+            Mount("/", app=StaticFiles(directory=site_dir, html=True)),
+        ],
+        middleware=[Middleware(HostGuard, port=port)],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+        lifespan=lifespan,
+    )
+
+
+async def read_json(request: Request) -> object:
+    """The request body as JSON: at most MAX_BODY bytes (413), declared as JSON (415), parseable (400)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+        raise Refused(413, f"request body too large: at most {MAX_BODY // 1024} KiB")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise Refused(415, "send the request as JSON (Content-Type: application/json)")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise Refused(413, f"request body too large: at most {MAX_BODY // 1024} KiB")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Refused(400, "the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise Refused(400, "the request body must be a JSON object, like {\"prompt\": \"...\"}")
+    return data
+
+
+def validation_message(exc: ValidationError) -> str:
+    """The first problem of a LiveRequest, in one line a slide can show (no user text in it)."""
+    errors = exc.errors(include_input=False, include_url=False)
+    first = errors[0]
+    field = ".".join(str(part) for part in first["loc"]) or "request"
+    if first["type"] == "extra_forbidden":
+        text = f"unknown field {field[:40]!r}"
+    elif first["type"] == "missing":
+        text = f"missing field {field!r}"
+    else:
+        text = f"{field}: {first['msg'].removeprefix('Value error, ')}"
+    more = len(errors) - 1
+    return " ".join(text.split()) + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    message = exc.detail if isinstance(exc, Refused) else _plain(exc)
+    return JSONResponse({"message": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+def _plain(exc: HTTPException) -> str:
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return f"method not allowed here — use {allowed}" if allowed else "method not allowed here"
+    if exc.status_code == 404:
+        return "not found — the deck is at /slides/index.html"
+    return " ".join(str(exc.detail).split())
+
+
+async def server_error(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"message": "internal error — see the terminal running `w2w present`"}, status_code=500)

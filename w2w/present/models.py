@@ -1,0 +1,126 @@
+"""The live generators of `w2w present`: each model loaded once at start, warmed up, then reused.
+
+A generator takes part when it follows the live protocol (`LiveRequest`, `load`, `steps`,
+`live_request`). Loading runs on the model thread, one generator after the other, holding the job
+slot, so a warm-up never competes with a live run for the CPU. A generator that cannot load (its
+model is missing, its weights are broken) is reported in /status with its error; the others go live
+and its slides play their recordings.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pydantic import BaseModel
+
+from generators.base import device_class
+
+from ..errors import W2WError
+from .jobs import Jobs, ModelThread, one_line
+
+log = logging.getLogger("w2w.present")
+
+LIVE_METHODS = ("LiveRequest", "load", "steps", "live_request")
+
+
+def supports_live(generator: Any) -> bool:
+    return all(hasattr(generator, attribute) for attribute in LIVE_METHODS)
+
+
+@dataclass
+class LiveGenerator:
+    name: str
+    generator: Any
+    inputs: BaseModel  # the talk's own inputs: they pick the model and make the warm-up request
+    local_dirs: dict[str, str]
+    device: str  # cuda, mps or cpu, as the build would choose
+    model_id: str = ""
+    device_label: str = ""
+    loaded: Any = None
+    ready: bool = False
+    error: str | None = None
+    seconds: float = 0.0  # load + warm-up
+    state: str = "waiting to load"
+
+    def prepare(self) -> None:
+        """On the model thread: resolve and load the weights, then run the talk's own request once.
+
+        The warm-up pays the first-call costs (allocator growth, kernel selection, tokenizer caches)
+        before the audience waits for the first token.
+        """
+        started = time.perf_counter()
+        self.state = "loading"
+        model = self.generator.resolve_model(self.inputs, self.local_dirs)
+        self.model_id = model.id
+        self.loaded = self.generator.load(model, self.device)
+        self.state = "warming up"
+        done: dict = {}
+        for event in self.generator.steps(self.loaded, self.generator.live_request(self.inputs)):
+            if isinstance(event, dict) and event.get("type") == "done":
+                done = event
+        self.model_id = str(done.get("model") or model.id)
+        self.device_label = str(done.get("device") or self.device)
+        self.seconds = time.perf_counter() - started
+        self.ready, self.state = True, "ready"
+
+    def status(self) -> dict:
+        return {"ready": self.ready, "model": self.model_id, "device": self.device_label or self.device,
+                "error": self.error, "state": self.state}  # fmt: skip
+
+
+@dataclass
+class LiveModels:
+    entries: dict[str, LiveGenerator]
+    thread: ModelThread
+    jobs: Jobs
+    started: float = field(default_factory=time.perf_counter)
+    ready_seconds: float | None = None
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.entries) and all(entry.ready for entry in self.entries.values())
+
+    async def load_all(self, say: Callable[[str], None]) -> None:
+        for entry in self.entries.values():
+            async with self.jobs.slot:
+                try:
+                    await self.thread.call(entry.prepare)
+                except W2WError as exc:
+                    entry.error, entry.state = str(exc), "failed"
+                except Exception as exc:  # a model that fails to load must not take the server down
+                    log.exception("loading %s failed", entry.name)
+                    entry.error, entry.state = one_line(exc), "failed"
+            if entry.ready:
+                say(f"live: {entry.name} ready ({entry.model_id}, {entry.device_label}) in {entry.seconds:.1f} s")
+            else:
+                say(f"warning: {entry.name} cannot run live: {entry.error}; its slides play the recording")
+        self.ready_seconds = time.perf_counter() - self.started
+        ready = [name for name, entry in self.entries.items() if entry.ready]
+        say(f"ready: {', '.join(ready) or 'no live generator'} live after {self.ready_seconds:.1f} s")
+
+    def status(self) -> dict:
+        return {"ready": self.ready, "generators": {name: e.status() for name, e in self.entries.items()}}
+
+
+def live_generators(talk, only: list[str] | None = None) -> dict[str, LiveGenerator]:
+    """The generators that follow the live protocol (all, or those in `only`), with the talk's inputs."""
+    import generators
+
+    names = list(generators.REGISTRY)
+    for name in only or []:
+        if name not in names:
+            raise W2WError(f"unknown generator {name!r} in --only", f"use one of: {', '.join(names)}")
+    entries = {}
+    device = device_class(talk.models.device)
+    for name in only or names:
+        generator = generators.get(name)
+        if not supports_live(generator):
+            if only:
+                raise W2WError(f"generator {name!r} cannot run live", "drop it from --only")
+            continue
+        inputs = getattr(talk.generators, name, None) or generator.Inputs()
+        entries[name] = LiveGenerator(name, generator, inputs, dict(talk.models.local_dirs), device)
+    return entries
