@@ -48,6 +48,8 @@ def create_app(site_dir: Path, live: LiveModels, port: int, token: str, timeout_
 
     async def run(request: Request) -> EventSourceResponse:
         name = request.path_params["generator"]
+        if name == "status":  # POST /live/status lands here, not on the GET route
+            raise Refused(405, "method not allowed here — use GET", headers={"Allow": "GET"})
         entry = live.entries.get(name)
         if entry is None:
             shown = repr(name) if re.fullmatch(r"[a-z_]{1,40}", name) else "that name"

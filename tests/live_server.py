@@ -1,0 +1,167 @@
+"""A real `w2w present` for tests: started as a subprocess on a free loopback port, stopped by pid.
+
+Plain http.client (stdlib) is the client: it sends exactly what a test writes (a foreign Host, a
+broken body, chunked uploads), and reads an event stream line by line.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+START_SECONDS = 600  # bounds for a failing test, not timings: the 2-core test machine is shared
+READY_SECONDS = 900
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class LiveServer:
+    proc: subprocess.Popen
+    port: int
+    token: str
+    log: Path
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def auth(self, **extra: str) -> dict[str, str]:
+        return {"X-W2W-Token": self.token, **extra}
+
+    def connect(self, timeout: float = 120) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
+                timeout: float = 120) -> Reply:  # fmt: skip
+        conn = self.connect(timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+        finally:
+            conn.close()
+
+    def post(self, generator: str, payload, headers: dict | None = None) -> Reply:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        return self.request("POST", f"/api/live/{generator}", body,
+                            self.auth(**{"Content-Type": "application/json", **(headers or {})}))  # fmt: skip
+
+    def status(self) -> dict:
+        reply = self.request("GET", "/api/live/status", headers=self.auth())
+        assert reply.status == 200, reply
+        return reply.json()
+
+    def wait_ready(self, *names: str) -> dict:
+        deadline = time.monotonic() + READY_SECONDS
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"server exited:\n{self.log.read_text()}"
+            status = self.status()
+            entries = status["generators"]
+            wanted = names or tuple(entries)
+            failed = [f"{n}: {entries[n]['error']}" for n in wanted if entries.get(n, {}).get("error")]
+            assert not failed, failed
+            if all(entries.get(n, {}).get("ready") for n in wanted):
+                return status
+            time.sleep(0.5)
+        raise AssertionError(f"not ready after {READY_SECONDS} s:\n{self.log.read_text()}")
+
+    def rss_bytes(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS")
+
+    def listening_addresses(self) -> set[str]:
+        """Local addresses (ip:port, hex as in /proc/net/tcp) this server listens on, IPv4 and IPv6."""
+        inodes = set()
+        for fd in Path(f"/proc/{self.proc.pid}/fd").iterdir():
+            target = os.readlink(fd) if fd.is_symlink() else ""
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        found = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for row in Path(table).read_text().splitlines()[1:]:
+                fields = row.split()
+                if fields[3] == "0A" and fields[9] in inodes:  # 0A = LISTEN
+                    found.add(fields[1])
+        return found
+
+    def stop(self, sig: int = signal.SIGINT, wait: float = 120) -> int:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            try:
+                self.proc.wait(wait)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(30)
+        return self.proc.returncode
+
+
+def start(root: Path, log: Path, *args: str) -> LiveServer:
+    """`w2w present --no-build` on a free port; returns once the deck URL (with its token) is printed."""
+    port = free_port()
+    handle = log.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "w2w.cli", "present", "--no-build", "--port", str(port), *args],
+        cwd=root, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=os.environ.copy(),
+    )  # fmt: skip
+    handle.close()
+    deadline = time.monotonic() + START_SECONDS
+    pattern = re.compile(rf"http://127\.0\.0\.1:{port}/slides/index\.html#w2w-token=([A-Za-z0-9_-]+)")
+    while time.monotonic() < deadline:
+        found = pattern.search(log.read_text())
+        if found:
+            return LiveServer(proc, port, found.group(1), log)
+        if proc.poll() is not None:
+            raise AssertionError(f"w2w present exited {proc.returncode}:\n{log.read_text()}")
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"no deck URL after {START_SECONDS} s:\n{log.read_text()}")
+
+
+def read_events(response: http.client.HTTPResponse) -> list[dict]:
+    """Parse a text/event-stream until it ends: [{"event": ..., "data": <parsed JSON>}, ...]."""
+    return list(iter_events(response))
+
+
+def iter_events(response: http.client.HTTPResponse):
+    event, data = None, []
+    while True:
+        line = response.readline()
+        if not line:
+            return
+        line = line.decode("utf-8").rstrip("\r\n")
+        if not line:
+            if data:
+                yield {"event": event or "message", "data": json.loads("\n".join(data))}
+            event, data = None, []
+        elif line.startswith(":"):
+            continue  # a keep-alive comment
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
