@@ -20,6 +20,7 @@ from pathlib import Path
 
 START_SECONDS = 600  # bounds for a failing test, not timings: the 2-core test machine is shared
 READY_SECONDS = 900
+MINI_TALK_WORDS = ["dog", "puppy", "banana"]  # talk_factory's embedding_plot words
 
 
 def free_port() -> int:
@@ -141,6 +142,16 @@ def start(root: Path, log: Path, *args: str) -> LiveServer:
         time.sleep(0.2)
     proc.kill()
     raise AssertionError(f"no deck URL after {START_SECONDS} s:\n{log.read_text()}")
+
+
+def embedding_request(words) -> dict:
+    """The embedding slide's request as the deck sends it (the generator's own prefill for the mini
+    talk's plotted words), with other typed words."""
+    import generators
+    from generators.embedding_plot import EmbeddingInputs
+
+    base = generators.get("embedding_plot").live_request(EmbeddingInputs(words=MINI_TALK_WORDS))
+    return {**base.model_dump(mode="json"), "words": words}
 
 
 def read_events(response: http.client.HTTPResponse) -> list[dict]:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from live_server import LiveServer, read_events, start
+from live_server import LiveServer, embedding_request, read_events, start
 
-GOOD_WORDS = {"words": ["dog", "puppy"]}
+
+def good_words() -> dict:
+    return embedding_request(["dog", "puppy"])
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def test_a_foreign_host_is_refused_on_every_path(server):
         for host in (f"evil.example:{server.port}", "evil.example", f"127.0.0.1:{server.port + 1}", ""):
             reply = server.request("GET", path, headers=server.auth(Host=host))
             assert "Host" in assert_refusal(reply, 400)
-    reply = server.post("embedding_plot", GOOD_WORDS, headers={"Host": f"evil.example:{server.port}"})
+    reply = server.post("embedding_plot", good_words(), headers={"Host": f"evil.example:{server.port}"})
     assert_refusal(reply, 400)
     # The same requests with this server's own names are answered.
     for host in (f"127.0.0.1:{server.port}", f"localhost:{server.port}"):
@@ -60,7 +62,7 @@ def test_a_foreign_host_is_refused_on_every_path(server):
 def test_a_foreign_origin_is_refused(server):
     for origin in ("http://evil.example", f"http://evil.example:{server.port}", "null",
                    f"https://127.0.0.1:{server.port}", f"http://127.0.0.1:{server.port + 1}"):  # fmt: skip
-        assert "cross-origin" in assert_refusal(server.post("embedding_plot", GOOD_WORDS, {"Origin": origin}), 403)
+        assert "cross-origin" in assert_refusal(server.post("embedding_plot", good_words(), {"Origin": origin}), 403)
         assert_refusal(server.request("GET", "/api/live/status", headers=server.auth(Origin=origin)), 403)
     # A CORS preflight gets no CORS headers (assert_refusal checks), so a browser never sends the POST.
     preflight = {"Origin": "http://evil.example", "Access-Control-Request-Method": "POST",
@@ -73,7 +75,7 @@ def test_a_foreign_origin_is_refused(server):
 
 
 def test_a_missing_or_wrong_token_is_refused(server):
-    body = json.dumps(GOOD_WORDS).encode()
+    body = json.dumps(good_words()).encode()
     for headers in ({}, {"X-W2W-Token": ""}, {"X-W2W-Token": server.token[:-1]}, {"X-W2W-Token": server.token + "x"},
                     {"X-W2W-Token": "w2w"}, {"Authorization": f"Bearer {server.token}"}):  # fmt: skip
         headers = {"Content-Type": "application/json", **headers}
@@ -96,10 +98,11 @@ BAD_REQUESTS = [
     ("prompt as number", "token_trace", {"prompt": 123}, {}, 400),
     ("missing prompt", "token_trace", {}, {}, 400),
     ("extra field", "token_trace", {"prompt": "Hi", "__proto__": {"admin": True}}, {}, 400),
-    ("too many words", "embedding_plot", {"words": ["dog", "cat", "emu", "yak"]}, {}, 400),
-    ("no words", "embedding_plot", {"words": []}, {}, 400),
-    ("overlong word", "embedding_plot", {"words": ["w" * 41]}, {}, 400),
-    ("words not a list", "embedding_plot", {"words": "dog"}, {}, 400),
+    ("too many words", "embedding_plot", lambda: embedding_request(["dog", "cat", "emu", "yak"]), {}, 400),
+    ("no words", "embedding_plot", lambda: embedding_request([]), {}, 400),
+    ("overlong word", "embedding_plot", lambda: embedding_request(["w" * 41]), {}, 400),
+    ("markup in a word", "embedding_plot", lambda: embedding_request(["<img src=x onerror=alert(1)>"]), {}, 400),
+    ("words not a list", "embedding_plot", lambda: embedding_request("dog"), {}, 400),
     ("non-JSON", "token_trace", b"{prompt: 'hi'", {}, 400),
     ("JSON array", "token_trace", b'["prompt"]', {}, 400),
     ("not UTF-8", "token_trace", b'{"prompt": "\xff\xfe"}', {}, 400),
@@ -112,6 +115,7 @@ BAD_REQUESTS = [
 
 @pytest.mark.parametrize("name, generator, body, headers, status", BAD_REQUESTS, ids=[b[0] for b in BAD_REQUESTS])
 def test_a_bad_request_is_a_4xx_with_one_line(server, name, generator, body, headers, status):
+    body = body() if callable(body) else body  # built lazily: it asks the generator for its prefill
     message = assert_refusal(server.post(generator, body, headers), status)
     assert "<script" not in message.lower()  # user text is never echoed back
 
@@ -144,7 +148,7 @@ def test_after_all_that_it_still_serves_a_good_request(server):
     server.wait_ready("embedding_plot")
     conn = server.connect()
     try:
-        conn.request("POST", "/api/live/embedding_plot", json.dumps(GOOD_WORDS).encode(),
+        conn.request("POST", "/api/live/embedding_plot", json.dumps(good_words()).encode(),
                      server.auth(**{"Content-Type": "application/json"}))  # fmt: skip
         response = conn.getresponse()
         assert response.status == 200 and response.getheader("content-type").startswith("text/event-stream")
