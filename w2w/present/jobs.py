@@ -83,6 +83,7 @@ class Jobs:
         self.slot = asyncio.Lock()  # FIFO: waiters get it in arrival order
         self.admitted = 0
         self.started = self.finished = self.refused = 0
+        self.stopped = 0  # runs ended early because their client went away
         self.running: str | None = None
 
     def admit(self) -> Ticket:
@@ -101,6 +102,7 @@ class Jobs:
             "started": self.started,
             "finished": self.finished,
             "refused": self.refused,
+            "stopped": self.stopped,
             "running": self.running,
             "waiting": max(waiting, 0),
         }
@@ -111,14 +113,16 @@ def one_line(exc: BaseException) -> str:
     return text[:300]
 
 
-def _drive(make_steps: Callable[[], Iterator[dict]], emit: Callable, stop: threading.Event) -> None:
-    """On the model thread: run the generator, hand each event to the loop, stop when asked."""
-    steps = None
+def _drive(make_steps: Callable[[], Iterator[dict]], emit: Callable, stop: threading.Event) -> bool:
+    """On the model thread: run the generator, hand each event to the loop, stop when asked.
+    Returns True when it was stopped before its last event."""
+    steps, stopped = None, False
     try:
         steps = iter(make_steps())
         for event in steps:
             emit(("event", event))
             if stop.is_set():  # the client left: do not compute another step for nobody
+                stopped = True
                 break
     except Exception as exc:
         log.exception("live run failed")
@@ -128,6 +132,7 @@ def _drive(make_steps: Callable[[], Iterator[dict]], emit: Callable, stop: threa
         if close is not None:
             close()  # on this thread, where the generator runs (its `with torch...` blocks exit here)
         emit(("end", None))
+    return stopped
 
 
 async def stream(
@@ -168,7 +173,8 @@ async def stream(
                 stop.set()
                 # Hold the slot until the model thread has really stopped: at most one more step.
                 with anyio.CancelScope(shield=True):
-                    await asyncio.wrap_future(future)
+                    stopped = await asyncio.wrap_future(future)
                 jobs.running, jobs.finished = None, jobs.finished + 1
+                jobs.stopped += stopped
     finally:
         ticket.release()

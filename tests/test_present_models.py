@@ -1,0 +1,149 @@
+"""`w2w present` with real models on CPU (SmolLM2-135M, the shipped shapes model): what streams is
+what the model makes, a client that leaves frees the slot, a live run writes nothing to the project,
+and stopping the server mid-generation ends the client's stream.
+
+The last test stops the module's server: keep it last.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import json
+import signal
+import time
+
+import pytest
+from live_server import LiveServer, iter_events, read_events, start
+
+from w2w.project import Project
+
+PROMPT = "Diffusion models turn random noise into"
+
+
+def files_under(*directories) -> dict:
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns)
+            for d in directories if d.is_dir() for p in sorted(d.rglob("*")) if p.is_file()}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server(mini_build, tmp_path_factory):
+    root, _ = mini_build
+    project = Project(root)
+    before = files_under(project.frozen_dir, project.cache_dir)
+    live = start(root, tmp_path_factory.mktemp("present-models") / "server.log",
+                 "--only", "token_trace", "--only", "diffusion_demo")  # fmt: skip
+    live.wait_ready()
+    live.project_files = lambda: files_under(project.frozen_dir, project.cache_dir)
+    live.before = before
+    yield live
+    live.stop()
+
+
+def token_request(**fields) -> dict:
+    """The token slide's request: the generator's own prefill for the talk, with these fields."""
+    import generators
+    from generators.token_trace import TokenTraceInputs
+
+    base = generators.get("token_trace").live_request(TokenTraceInputs()).model_dump(mode="json")
+    if "stop" in base:
+        base["stop"] = "eos"  # run to max_new_tokens, as `generate` does, not to the first full stop
+    return {**base, **fields}
+
+
+def stream(server: LiveServer, generator: str, body: dict) -> tuple[str, list[dict]]:
+    conn = server.connect(timeout=600)
+    try:
+        conn.request("POST", f"/api/live/{generator}", json.dumps(body).encode(),
+                     server.auth(**{"Content-Type": "application/json"}))  # fmt: skip
+        response = conn.getresponse()
+        assert response.status == 200, response.read()
+        return response.getheader("x-w2w-request-id"), read_events(response)
+    finally:
+        conn.close()
+
+
+def test_live_tokens_equal_a_direct_greedy_generate(server):
+    from generators.base import ModelRef
+    from generators.token_trace import TokenTrace, TokenTraceInputs, decode, generate, load_model
+
+    request_id, events = stream(server, "token_trace", token_request(prompt=PROMPT, max_new_tokens=12))
+    steps, done = events[:-1], events[-1]
+    assert done["event"] == "done" and {e["event"] for e in steps} == {"step"}
+    assert {e["data"]["request_id"] for e in events} == {request_id}
+
+    inputs = TokenTraceInputs(prompt=PROMPT, max_new_tokens=12)
+    model: ModelRef = TokenTrace().resolve_model(inputs, {})
+    lm, tokenizer, _ = load_model(model, "cpu")
+    _, new_ids, _, _ = generate(lm, tokenizer, inputs, "cpu", trace=False)
+    assert [e["data"]["token_id"] for e in steps] == new_ids
+    eos = lm.generation_config.eos_token_id
+    spoken = [i for i in new_ids if i not in (eos if isinstance(eos, list) else [eos])]
+    prompt_ids = tokenizer(PROMPT)["input_ids"]
+    assert done["data"]["text"] == PROMPT + decode(tokenizer, prompt_ids + spoken)[len(decode(tokenizer, prompt_ids)):]
+    assert done["data"]["tokens_per_second"] > 0 and "CPU" in done["data"]["device"]
+
+
+def test_markup_in_a_prompt_comes_back_as_data(server):
+    prompt = "<script>alert('w2w')</script><img src=x onerror=alert(1)> The cat"
+    _, events = stream(server, "token_trace", token_request(prompt=prompt, max_new_tokens=3))
+    done = events[-1]["data"]
+    assert events[-1]["event"] == "done" and done["text"].startswith(prompt)  # the same characters, as text
+
+
+def test_a_caption_streams_every_denoising_step_then_the_image(server):
+    from PIL import Image
+
+    _, events = stream(server, "diffusion_demo", {"prompt": "a red circle above a blue square", "steps": 8})
+    steps, done = [e for e in events if e["event"] == "step"], events[-1]
+    assert len(steps) == 8 and done["event"] == "done"
+    for picture in [e["data"]["image"] for e in steps if "image" in e["data"]] + [done["data"]["image"]]:
+        assert picture.startswith("data:image/png;base64,")
+        Image.open(io.BytesIO(base64.b64decode(picture.split(",", 1)[1]))).verify()
+    assert done["data"]["seconds_per_step"] > 0
+
+
+def test_a_client_that_leaves_frees_the_slot(server):
+    before = server.status()["jobs"]
+    conn = server.connect(timeout=600)
+    conn.request("POST", "/api/live/token_trace", json.dumps(token_request(max_new_tokens=64)).encode(),
+                 server.auth(**{"Content-Type": "application/json"}))  # fmt: skip
+    response = conn.getresponse()
+    assert response.status == 200
+    assert next(iter_events(response))["event"] == "step"
+    conn.close()  # the slide went away after the first token
+    deadline = time.monotonic() + 300
+    while (jobs := server.status()["jobs"])["finished"] == before["finished"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert jobs["finished"] == before["finished"] + 1 and jobs["running"] is None
+    assert jobs["stopped"] == before["stopped"] + 1  # ended early, not run to its 64th token
+    _, events = stream(server, "token_trace", token_request(max_new_tokens=2))  # the slot is free again
+    assert events[-1]["event"] == "done"
+
+
+def test_a_live_run_writes_nothing_to_frozen_or_the_cache(server):
+    assert server.project_files() == server.before
+
+
+def test_stopping_the_server_mid_generation_ends_the_stream(server):
+    conn = server.connect(timeout=600)
+    conn.request("POST", "/api/live/token_trace", json.dumps(token_request(max_new_tokens=64)).encode(),
+                 server.auth(**{"Content-Type": "application/json"}))  # fmt: skip
+    response = conn.getresponse()
+    assert response.status == 200
+    events = []
+    try:
+        for event in iter_events(response):
+            events.append(event)
+            if len(events) == 1:
+                server.proc.send_signal(signal.SIGINT)  # Ctrl-C while the model is generating
+    except (http.client.HTTPException, OSError) as exc:  # a cut chunked stream: the client sees an error
+        events.append({"event": "cut", "data": {"error": type(exc).__name__}})
+    finally:
+        conn.close()
+    assert events and events[0]["event"] == "step"
+    assert "done" not in [e["event"] for e in events]  # it did not finish: the stream ended early
+    assert server.proc.wait(120) == 0
+    assert "stopped" in server.log.read_text()
+
