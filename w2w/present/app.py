@@ -34,7 +34,9 @@ from .models import LiveModels
 from .security import ApiGuard, HostGuard
 
 MAX_BODY = 16 * 1024  # bytes; the largest real request (a 400-character prompt) is under 1 KiB
-PING_SECONDS = 5  # SSE comment while a request waits in the queue; keeps the connection visibly alive
+# No keep-alive pings: on loopback no proxy drops an idle stream, and the deck falls back to the
+# recording after `live.timeout_s` without data; a ping would keep a stuck run looking alive.
+PING_SECONDS = 0
 
 
 class Refused(HTTPException):
