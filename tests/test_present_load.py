@@ -82,4 +82,6 @@ def test_twenty_clients_ten_requests_each(server):
     assert jobs["started"] == jobs["finished"] == warm_ok + ok  # the start-up warm-up is not a job
     assert jobs["refused"] == warm_busy + busy and jobs["running"] is None and jobs["waiting"] == 0
     growth = server.rss_bytes() - baseline
+    print(f"load: {ok} streams + {busy} busy of {CLIENTS * PER_CLIENT}; RSS {baseline / 2**20:.0f} MiB, "
+          f"{growth / 2**20:+.1f} MiB after")  # fmt: skip
     assert growth < RSS_GROWTH_MAX, f"RSS grew {growth / 2**20:.1f} MiB over {ok} streams"
