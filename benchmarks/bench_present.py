@@ -158,6 +158,11 @@ def bench_diffusion(port, token, args, generators, torch) -> None:
     guidance = request.guidance_scale or (4.0 if loaded.shapes else 7.5)
     live_ms, server_ms, plain_ms = [], [], []
 
+    from generators.diffusion_demo import _scheduler_class
+
+    # The scheduler the live run uses (its request's), not the one saved with the weights.
+    loaded.pipe.scheduler = _scheduler_class(request.scheduler).from_config(loaded.pipe.scheduler.config)
+
     def plain() -> None:
         loaded.pipe.set_progress_bar_config(disable=True)
         loaded.pipe(request.prompt, num_inference_steps=args.steps, guidance_scale=guidance,

@@ -10,7 +10,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from live_server import LiveServer, embedding_request, read_events, start
+from live_server import LiveServer, embedding_request, read_events, require_live, start
 
 CLIENTS, PER_CLIENT = 20, 10
 # One word per client, so each stream's content shows whose request it answers.
@@ -21,6 +21,7 @@ RSS_GROWTH_MAX = 64 * 2**20  # bytes; a leak of a stream's buffers per request w
 
 @pytest.fixture(scope="module")
 def server(mini_build, tmp_path_factory):
+    require_live("embedding_plot")
     root, _ = mini_build
     live = start(root, tmp_path_factory.mktemp("present-load") / "server.log", "--only", "embedding_plot")
     live.wait_ready("embedding_plot")

@@ -15,7 +15,7 @@ import signal
 import time
 
 import pytest
-from live_server import LiveServer, iter_events, read_events, start
+from live_server import LiveServer, iter_events, read_events, require_live, start
 
 from w2w.project import Project
 
@@ -29,6 +29,7 @@ def files_under(*directories) -> dict:
 
 @pytest.fixture(scope="module")
 def server(mini_build, tmp_path_factory):
+    require_live("token_trace", "diffusion_demo")
     root, _ = mini_build
     project = Project(root)
     before = files_under(project.frozen_dir, project.cache_dir)

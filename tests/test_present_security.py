@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from live_server import LiveServer, embedding_request, read_events, start
+from live_server import LiveServer, embedding_request, read_events, require_live, start
 
 
 def good_words() -> dict:
@@ -20,6 +20,7 @@ def good_words() -> dict:
 
 @pytest.fixture(scope="module")
 def server(mini_build, tmp_path_factory):
+    require_live("embedding_plot", "token_trace", "diffusion_demo")
     root, _ = mini_build
     live = start(root, tmp_path_factory.mktemp("present-security") / "server.log")
     yield live
