@@ -77,7 +77,6 @@ def environment_error(exc: OSError) -> W2WError:
     for variable in ("W2W_STATE_DIR", "W2W_HOME"):  # the place came from the user's environment
         value = os.environ.get(variable)
         if path is not None and value and os.fsdecode(path).startswith(value):
-            what += f" ({variable}={value})"
-            fix = f"point {variable} at a directory you can write to (or fix that one)"
+            what += f" ({variable}={value}: point it at a directory you can write to)"
             break
     return W2WError(" ".join(what.split()), fix)
