@@ -74,6 +74,7 @@ def build_site(project: Project, strict: bool = False) -> BuildResult:
         prepared = prepare(project, strict)
         for warning in prepared.warnings:
             log.warning(warning)
+        _check_time_claims(prepared, strict)
         staging = Path(tempfile.mkdtemp(prefix=f".site-new.pid{os.getpid()}-", dir=site.parent))
         _make_readable(staging)
         try:
@@ -101,6 +102,17 @@ def freeze(project: Project, force: bool = False) -> list[str]:
             force=force,
         )
     return sorted(prepared.produced.artifacts)
+
+
+def _check_time_claims(prepared: Prepared, strict: bool) -> None:
+    """Notes that state minutes the agenda contradicts: an error with --strict, else warnings."""
+    from .pacing import check_time_claims, time_claims
+
+    if strict:
+        check_time_claims(prepared)
+        return
+    for claim in time_claims(prepared):
+        log.warning(claim.message())
 
 
 def _make_readable(directory: Path) -> None:

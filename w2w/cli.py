@@ -90,7 +90,7 @@ def _project(path: Path | None):
 @user_errors
 def build_talk(
     project: Path = typer.Option(None, "--project", "-p", help="Project directory (default: search upwards from here)."),
-    strict: bool = typer.Option(False, help="Fail instead of replacing a stale frozen full-model output with the embedded stand-in."),
+    strict: bool = typer.Option(False, help="Fail instead of warning: a stale frozen full-model output the stand-in would replace, an agenda that does not add up to the slot, notes whose minutes disagree with the agenda."),
 ) -> None:
     """Run the live-output generators and build the deck (site/slides/) and the handout (site/)."""
     from .build import build_site
@@ -311,7 +311,7 @@ def pacing_command(
     wpm: int = typer.Option(130, "--wpm", min=1, max=1000, help="Speaking rate in words per minute."),
 ) -> None:
     """Per section: agenda minutes vs the time its speaker notes take to say, with warnings."""
-    from .pacing import section_paces, table, warnings
+    from .pacing import section_paces, table, time_claims, warnings
     from .pages import prepare
 
     proj = _project(project)
@@ -319,7 +319,9 @@ def pacing_command(
     paces = section_paces(prepared, wpm)
     out = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 120)
     out.print(table(paces))
-    for line in [f"warning: {w}" for w in prepared.warnings] + warnings(paces):  # slot vs agenda, then pace
+    claims = [f"warning: {c.message()} — say it with the minutes() macro" for c in time_claims(prepared)]
+    paced = warnings(paces, slot_minutes=prepared.talk.slot_minutes)
+    for line in [f"warning: {w}" for w in prepared.warnings] + paced + claims:  # slot vs agenda, pace, claims
         out.print(line, style="yellow", soft_wrap=True)
 
 

@@ -21,13 +21,55 @@ from .templating import load_template, stylesheet
 class DeckSection:
     item: AgendaItem
     slides: list[RenderedSlide]
-    seconds_per_slide: int
+    timings: list[int]  # reveal.js data-timing of each slide, seconds
 
 
-OPENING_SECONDS = 30  # the title and the agenda slide each; taken from the first section's time
+@dataclass
+class Opening:
+    """The title and agenda slides the deck adds before the first part (their notes and timings)."""
+
+    title_notes: str
+    agenda_notes: str
+    title_seconds: int = 0
+    agenda_seconds: int = 0
 
 
-def deck_sections(prepared: Prepared) -> list[DeckSection]:
+# A slide without notes still stays up a while: weigh it as if it had this many words (a quarter
+# of a minute at 130 words/min).
+MIN_WEIGHT_WORDS = 30
+
+
+def opening(prepared: Prepared) -> Opening:
+    talk, agenda = prepared.talk, prepared.agenda
+    route = "; ".join(f"{item.title} ({item.minutes} min)" for item in agenda)
+    return Opening(
+        f"Welcome. {talk.slot_minutes} minutes in {len(agenda)} parts; the handout carries the notes, the deep "
+        "dive and a worksheet with worked answers. Press S for the speaker view.",
+        f"Walk through the {len(agenda)} parts: {route}.",
+    )
+
+
+def split_seconds(total: int, weights: list[float]) -> list[int]:
+    """`total` seconds in proportion to `weights`, as whole seconds that add up to `total` exactly
+    (largest remainders get the leftover seconds); every slide gets at least one second."""
+    share = sum(weights) or 1
+    raw = [total * w / share for w in weights]
+    out = [max(1, int(r)) for r in raw]
+    leftover = total - sum(out)
+    for i in sorted(range(len(raw)), key=lambda i: raw[i] - int(raw[i]), reverse=True)[: max(0, leftover)]:
+        out[i] += 1
+    return out
+
+
+def deck_sections(prepared: Prepared, intro: Opening | None = None) -> list[DeckSection]:
+    """The parts' slides with their pacing. The timer paces to the slot: each part gets its share of
+    the slot (its agenda minutes, scaled when the agenda does not add up to the slot), spread over
+    its slides by the words of their notes; the title and agenda slides share the first part's."""
+    from .pacing import count_words
+
+    talk = prepared.talk
+    intro = intro or opening(prepared)
+    scale = talk.slot_minutes / talk.total_minutes if talk.total_minutes else 0
     sections = []
     # The deck is one page: ids unique across it. A heading may not take a slide's id either: the
     # second slide of "intro" is `<section id="intro-2">`, and "# Intro" on its first slide took
@@ -38,10 +80,14 @@ def deck_sections(prepared: Prepared) -> list[DeckSection]:
         seen_ids |= {f"{section.id}-{n}" for n in range(2, count + 3)}
     for item, section in zip(prepared.agenda, prepared.talk.sections):
         slides = prepared.render_slides(section, "deck", root="", seen_ids=seen_ids)
-        # Pacing: the section's minutes spread over its slides (reveal.js data-timing, seconds), so
-        # the timings add up to the agenda, title and agenda slides included.
-        budget = section.minutes * 60 - (2 * OPENING_SECONDS if not sections else 0)
-        sections.append(DeckSection(item, slides, max(1, round(budget / len(slides)))))
+        weights = [max(MIN_WEIGHT_WORDS, count_words(slide.notes_text)) for slide in slides]
+        extra = [max(MIN_WEIGHT_WORDS, count_words(n)) for n in (intro.title_notes, intro.agenda_notes)]
+        first = not sections
+        timings = split_seconds(round(item.minutes * scale * 60), (extra if first else []) + weights)
+        if first:
+            intro.title_seconds, intro.agenda_seconds = timings[0], timings[1]
+            timings = timings[2:]
+        sections.append(DeckSection(item, slides, timings))
     return sections
 
 
@@ -49,20 +95,21 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
     """Write index.html, the theme, reveal.js and the artifacts' files into out_dir."""
     project = prepared.project
     reveal = reveal_dir(project.root)
-    sections = deck_sections(prepared)
+    intro = opening(prepared)
+    sections = deck_sections(prepared, intro)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(project.templates_dir)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         bytecode_cache=CompiledTemplates(project.cache_dir, "deck"),
     )
-    total_seconds = prepared.talk.total_minutes * 60
+    total_seconds = prepared.talk.slot_minutes * 60  # the timer paces to the slot
     html = load_template(env, "deck.html.j2").render(
         talk=prepared.talk,
         agenda=prepared.agenda,
         sections=sections,
         total_slides=2 + sum(len(s.slides) for s in sections),
-        opening_seconds=OPENING_SECONDS,
+        opening=intro,
         reveal_config=json.dumps(
             {
                 "width": 1280,

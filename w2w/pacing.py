@@ -2,9 +2,13 @@
 
 The notes are what the speaker says, so their words at a speaking rate (default 130 words per
 minute) estimate the section's spoken time. A section is flagged when that estimate is below
-`low` (default 50%) or above `high` (default 130%) of its agenda minutes. The deck's own pacing
-timer (reveal.js `totalTime` + per-slide `data-timing`, see w2w/deck.py) uses the agenda minutes;
-this report tells whether the script agrees with them.
+`low` (default 50%) or above `high` (default 115%) of its agenda minutes, and the talk when all
+its notes do not fit the slot. The deck's own pacing timer (reveal.js `totalTime` + per-slide
+`data-timing`, see w2w/deck.py) paces to the slot; this report tells whether the script agrees.
+
+It also reads what the notes *say* about time: "this part has 10 minutes" must match the agenda
+(prose should say it through the `minutes()` macro; a number typed by hand goes stale when the
+part is retimed), and no claim may give one slide more than its whole part.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from .errors import W2WError
 from .pages import Prepared
 
 DEFAULT_WPM = 130
 DEFAULT_LOW = 0.5
-DEFAULT_HIGH = 1.3
+DEFAULT_HIGH = 1.15
 
 _TAG = re.compile(r"<[^>]+>")
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
@@ -64,6 +69,78 @@ class SectionPace:
         return "ok"
 
 
+_NUMBERS = {
+    "a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "twenty-five": 25,
+    "thirty": 30, "forty": 40, "forty-five": 45, "fifty": 50, "sixty": 60, "seventy": 70, "ninety": 90,
+}  # fmt: skip
+_NUMBER = r"\d+(?:\.\d+)?|" + "|".join(sorted(_NUMBERS, key=len, reverse=True))
+_MINUTES = re.compile(rf"\b({_NUMBER})(?:\s+and\s+a\s+half)?[\s-]+minutes?\b", re.I)
+# A sentence about the whole part ("this part has 10 minutes", "ten minutes for this section",
+# "the whole warm-up is five minutes") or about the whole talk.
+_PART_SCOPE = re.compile(r"\b(?:this|the whole|the)\s+(?:section|part|warm-up)\b|\bin total\b", re.I)
+_TALK_SCOPE = re.compile(r"\b(?:the|this|whole)\s+(?:talk|session|slot)\b", re.I)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True)
+class TimeClaim:
+    """A number of minutes the notes state, where it disagrees with the agenda."""
+
+    path: str
+    line: int
+    section: str
+    said: float
+    expected: str  # what the agenda says, in words
+    sentence: str
+
+    def message(self) -> str:
+        return f"{self.path}:{self.line}: the notes of {self.section!r} say {self.said:g} min but {self.expected}"
+
+
+def _number(word: str) -> float:
+    return float(word) if word[0].isdigit() else float(_NUMBERS[word.lower()])
+
+
+def time_claims(prepared: Prepared) -> list[TimeClaim]:
+    """Minutes claims in the rendered notes that the agenda contradicts."""
+    talk = prepared.talk
+    found = []
+    for item, section in zip(prepared.agenda, talk.sections):
+        path = prepared.project.section_file(section.id)
+        rel = path.relative_to(prepared.project.root) if path.is_relative_to(prepared.project.root) else path
+        for slide in prepared.render_slides(section, "deck", ""):
+            for offset, line in enumerate(slide.notes_text.splitlines()):
+                for sentence in _SENTENCE.split(line):
+                    for match in _MINUTES.finditer(sentence):
+                        said = _number(match.group(1)) + (0.5 if "half" in match.group(0).lower() else 0)
+                        if _PART_SCOPE.search(sentence):
+                            ok, expected = said == item.minutes, f"the agenda gives it {item.minutes} min"
+                        elif _TALK_SCOPE.search(sentence):
+                            ok = said in (talk.slot_minutes, talk.total_minutes)
+                            expected = f"the slot is {talk.slot_minutes} min"
+                        else:  # one slide's share: never more than the whole part
+                            ok, expected = said <= item.minutes, f"the whole part has {item.minutes} min"
+                        if not ok:
+                            found.append(TimeClaim(str(rel), slide.notes_line + offset, item.id, said, expected, sentence))
+    return found
+
+
+def check_time_claims(prepared: Prepared) -> None:
+    """`--strict` builds: the first stale claim is an error naming its line."""
+    claims = time_claims(prepared)
+    if claims:
+        first = claims[0]
+        more = f" (and {len(claims) - 1} more)" if len(claims) > 1 else ""
+        raise W2WError(
+            f"the notes say {first.said:g} min but {first.expected}{more}",
+            "say it with {{ minutes(this_part.minutes) }}, or drop the number",
+            prepared.project.root / first.path,
+            first.line,
+        )
+
+
 def section_paces(prepared: Prepared, wpm: int = DEFAULT_WPM) -> list[SectionPace]:
     """One entry per enabled section, in agenda order, from the notes as the deck renders them."""
     paces = []
@@ -74,8 +151,16 @@ def section_paces(prepared: Prepared, wpm: int = DEFAULT_WPM) -> list[SectionPac
     return paces
 
 
-def warnings(paces: list[SectionPace], low: float = DEFAULT_LOW, high: float = DEFAULT_HIGH) -> list[str]:
+def warnings(
+    paces: list[SectionPace], low: float = DEFAULT_LOW, high: float = DEFAULT_HIGH, slot_minutes: int | None = None
+) -> list[str]:
     lines = []
+    words = sum(p.words for p in paces)
+    if slot_minutes and paces and words / paces[0].wpm > slot_minutes:
+        lines.append(
+            f"warning: the notes take {words / paces[0].wpm:.1f} min ({words} words at {paces[0].wpm} words/min) "
+            f"but the slot is {slot_minutes} min — cut notes until the talk fits"
+        )
     for pace in paces:
         verdict = pace.verdict(low, high)
         if verdict == "ok":

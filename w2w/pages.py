@@ -27,6 +27,11 @@ class AgendaItem:
     start: int  # minutes from the start of the talk
     number: int
 
+    @property
+    def short(self) -> str:
+        """The title before its colon ("Warm-up: from text to..." -> "Warm-up"), for spoken routes."""
+        return self.title.split(":", 1)[0].strip()
+
 
 @dataclass
 class RenderedSlide:
@@ -34,6 +39,7 @@ class RenderedSlide:
     html: str
     notes_html: str
     notes_text: str  # Markdown of the notes, for pacing (words spoken)
+    notes_line: int = 0  # 1-based line of the notes in the section file (rendering keeps lines)
 
 
 @dataclass
@@ -55,15 +61,24 @@ class Prepared:
             start += section.minutes
         return items
 
-    def context(self, target: str, root: str) -> dict:
+    def context(self, target: str, root: str, section_id: str | None = None) -> dict:
+        """The Jinja context. `section_id`: the agenda part being rendered, so its prose can say
+        its own minutes and hand over to the part that really follows (`this_part`, `next_part`,
+        `prev_part`: AgendaItems or None; `parts`: enabled parts by id)."""
         notices = self.produced.notices
         views = {
             name: ArtifactView(name, a.data, {**a.provenance, "fallback": notices.get(name, "")}, a.files, root)
             for name, a in self.produced.artifacts.items()
         }
+        agenda = self.agenda
+        index = next((i for i, item in enumerate(agenda) if item.id == section_id), None)
         return {
             "talk": self.talk,
-            "agenda": self.agenda,
+            "agenda": agenda,
+            "parts": {item.id: item for item in agenda},
+            "this_part": agenda[index] if index is not None else None,
+            "prev_part": agenda[index - 1] if index else None,
+            "next_part": agenda[index + 1] if index is not None and index + 1 < len(agenda) else None,
             "artifacts": Artifacts(views),
             "target": target,
             "root": root,
@@ -73,7 +88,7 @@ class Prepared:
         """`seen_ids`: heading ids already on the page (the deck is one page for all sections)."""
         seen_ids = set() if seen_ids is None else seen_ids
         path = self.project.section_file(section.id)
-        text = render_markdown(self.env, path, self.context(target, root), self.media)
+        text = render_markdown(self.env, path, self.context(target, root, section.id), self.media)
         slides = split_slides(text)
         if not slides:
             raise W2WError("the section has no slides", "write at least one slide", path, 1)
@@ -81,14 +96,14 @@ class Prepared:
         for slide in slides:
             body = self._markdown(slide.content, path, slide.line, root, seen_ids)
             notes = self._markdown(slide.notes, path, slide.notes_line, root, seen_ids) if slide.notes else None
-            rendered.append(RenderedSlide(slide.title, body.html, notes.html if notes else "", slide.notes))
+            rendered.append(RenderedSlide(slide.title, body.html, notes.html if notes else "", slide.notes, slide.notes_line))
         return rendered
 
     def render_handout_section(self, section: Section, root: str) -> tuple[str, list[Heading]]:
         """A section as a handout page: each slide's content followed by its notes as prose."""
         parts, headings, seen_ids = [], [], set()
         path = self.project.section_file(section.id)
-        text = render_markdown(self.env, path, self.context("handout", root), self.media)
+        text = render_markdown(self.env, path, self.context("handout", root, section.id), self.media)
         for slide in split_slides(text):
             body = self._markdown(slide.content, path, slide.line, root, seen_ids)
             parts.append(body.html)
@@ -115,9 +130,26 @@ def prepare(project: Project, strict: bool = False, site: bool = True) -> Prepar
     """`site`: the caller builds the deck and handout, so check what those need (preflight)
     before any generator runs."""
     talk, warnings = load_talk(project.talk_yaml)
+    if strict:
+        check_slot(project, talk)
     plan = make_plan(project, talk, strict)
     if site:
         check_site_needs(project)
     produced = produce(plan, ArtifactCache(project.artifacts_dir), FrozenStore(project.frozen_dir), strict)
     markdown = MarkdownRenderer(MermaidRenderer(project.cache_dir / "diagrams", mermaid_config(talk.theme)))
     return Prepared(project, talk, warnings + list(plan.warnings), plan, produced, make_environment(project.root, project.cache_dir), markdown)
+
+
+def check_slot(project: Project, talk: Talk) -> None:
+    """`--strict`: an agenda that does not add up to the slot is an error, not a warning."""
+    if talk.total_minutes == talk.slot_minutes:
+        return
+    from .yaml_source import YamlSource
+
+    line = YamlSource(project.talk_yaml).line_of(("agenda",))
+    raise W2WError(
+        f"agenda adds up to {talk.total_minutes} min but slot_minutes is {talk.slot_minutes}",
+        "retime the enabled sections or change slot_minutes",
+        project.talk_yaml,
+        line,
+    )

@@ -3,7 +3,9 @@
 The page is opened with the network blocked (only file: and data: URLs load) and printed once the
 deck says it is ready (`html[data-w2w-ready="true"]`, set after reveal.js' `pdf-ready` event and
 after every image decoded), not after a "network idle" guess. One PDF page per slide, 1280x720
-landscape; with `notes=True` each slide that has speaker notes is followed by a page of its notes.
+landscape; with `notes=True` each slide that has speaker notes is followed by a page of its notes,
+headed with the slide's number and title (repeated, "continued", on each page notes spill onto).
+The PDF is tagged (a structure tree for screen readers) and has an outline: one entry per heading.
 """
 
 from __future__ import annotations
@@ -19,6 +21,31 @@ from .project import Project
 
 PAGE_WIDTH, PAGE_HEIGHT = 1280, 720
 READY = "html[data-w2w-ready='true']"
+
+# Runs in the print layout: name each notes page after its slide, and where a slide's notes are
+# longer than one page, move the paragraphs that do not fit onto a page of their own with the same
+# heading, so no page of notes is anonymous.
+LABEL_NOTES = """(pageHeight) => {
+  const pages = Array.from(document.querySelectorAll('.reveal .slides > .pdf-page'));
+  pages.forEach((page, i) => {
+    const notes = page.nextElementSibling;
+    if (!notes || !notes.classList.contains('speaker-notes-pdf')) return;
+    const heading = page.querySelector('h1, h2, h3');
+    const title = heading ? heading.textContent.trim() : '';
+    let current = notes;
+    current.dataset.w2wSlide = String(i + 1);
+    current.dataset.w2wTitle = title;
+    while (current.scrollHeight > pageHeight && current.children.length > 1) {
+      const next = current.cloneNode(false);
+      next.dataset.w2wTitle = title + ' (continued)';
+      while (current.scrollHeight > pageHeight && current.children.length > 1) {
+        next.insertBefore(current.lastElementChild, next.firstChild);
+      }
+      current.after(next);
+      current = next;
+    }
+  });
+}"""
 
 
 @dataclass
@@ -84,6 +111,8 @@ def export_pdf(project: Project, output: Path | None = None, notes: bool = False
                     f"the deck did not become ready within {timeout_s:.0f} s ({problems})",
                     "rebuild it with `w2w build-talk`, then run `w2w check` to see what fails",
                 ) from None
+            if notes:
+                page.evaluate(LABEL_NOTES, PAGE_HEIGHT)
             counts = page.evaluate(
                 """() => ({
                     slides: document.querySelectorAll('.reveal .slides .pdf-page').length,
@@ -97,6 +126,8 @@ def export_pdf(project: Project, output: Path | None = None, notes: bool = False
                 print_background=True,
                 prefer_css_page_size=True,
                 margin={"top": "0", "right": "0", "bottom": "0", "left": "0"},
+                tagged=True,
+                outline=True,
             )
             os.replace(tmp, output)
             problems = view.problems("slides")
