@@ -42,7 +42,7 @@ def test_live_outputs_are_on_the_slides(full):
     trace = artifacts["token_trace"].data
     assert html.count('class="fragment w2w-token"') == len(trace["steps"]) >= 1
     demo = artifacts["diffusion_demo"].data
-    assert f'{demo["seconds_per_step"]:.3f} s per step' in html
+    assert f'{demo["seconds_per_step"]:.3f} s per denoising step' in html
     for name, artifact in artifacts.items():
         for file in artifact.files.values():
             assert (root / "site" / "slides" / "artifacts" / name / file).is_file()

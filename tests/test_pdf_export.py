@@ -153,3 +153,39 @@ def test_deck_in_print_mode_is_ready_only_after_reveal_laid_out_the_pages(mini_b
         assert laid_out == len(SLIDES)
         assert view.problems("print") == []
         view.close()
+
+
+def test_pdf_is_tagged_and_has_an_outline_of_the_slides(slides_pdf):
+    pdf, _ = slides_pdf
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    assert re.search(r"^Tagged:\s+yes", info, re.M)
+    xml = subprocess.run(["pdftohtml", "-xml", "-i", "-stdout", str(pdf)], check=True, capture_output=True, text=True).stdout
+    outline = re.findall(r"<item page=\"(\d+)\">([^<]*)</item>", xml)
+    titles = [title for _, title in outline]
+    for title in ("Mini talk", "Agenda", "Intro", "A diagram", "Handout only"):
+        assert title in titles, titles
+    assert dict((t, int(p)) for p, t in outline)["A diagram"] == SLIDES.index("diagram") + 1
+
+
+def test_notes_pages_carry_their_slide_number_and_title_when_they_spill_over(project, tmp_path):
+    """Notes longer than a page go on as many pages as they need, each headed with its slide."""
+    from w2w.build import build_site
+    from w2w.project import Project
+
+    copy = tmp_path / "long"
+    shutil.copytree(project, copy, symlinks=True, ignore=shutil.ignore_patterns("site"))
+    intro = copy / "talk" / "sections" / "intro.md"
+    paragraphs = "\n\n".join(f"Paragraph {i}: " + " ".join(["spoken"] * 60) + "." for i in range(12))
+    intro.write_text(intro.read_text().replace("Say hello and ask who has used an LLM.", paragraphs))
+    build_site(Project(copy))
+    out = tmp_path / "notes.pdf"
+    proc = _cli("export-pdf", "--notes", "--output", str(out), cwd=copy)
+    assert proc.returncode == 0, proc.stderr
+    pages = [_text(out, n) for n in range(1, _page_count(out) + 1)]
+    headed = [i for i, text in enumerate(pages) if "slide 3 · Intro" in text]
+    assert len(headed) >= 2  # the intro's notes took more than one page, and each page says whose
+    assert "(continued)" in pages[headed[1]]
+    assert "Paragraph 0:" in pages[headed[0]] and "Paragraph 11:" in pages[headed[-1]]
+    for i in headed:
+        assert re.search(r"SPEAKER NOTES|Speaker notes", pages[i], re.I)
+    assert "Intro" in pages[headed[0] - 1]  # the slide itself comes just before its notes

@@ -25,6 +25,13 @@ READY = "html[data-w2w-ready='true']"
 # Runs in the print layout: name each notes page after its slide, and where a slide's notes are
 # longer than one page, move the paragraphs that do not fit onto a page of their own with the same
 # heading, so no page of notes is anonymous.
+# Every slide is on paper, so none is hidden from the accessibility tree: reveal.js marks the slides
+# it is not showing `aria-hidden` / `inert`, and Chromium builds the PDF's tags and outline from that
+# tree (with them, the outline held only the title slide).
+UNHIDE = """() => document.querySelectorAll('.reveal .slides [aria-hidden], .reveal .slides [inert]').forEach((e) => {
+  e.removeAttribute('aria-hidden'); e.removeAttribute('inert');
+})"""
+
 LABEL_NOTES = """(pageHeight) => {
   const pages = Array.from(document.querySelectorAll('.reveal .slides > .pdf-page'));
   pages.forEach((page, i) => {
@@ -111,6 +118,7 @@ def export_pdf(project: Project, output: Path | None = None, notes: bool = False
                     f"the deck did not become ready within {timeout_s:.0f} s ({problems})",
                     "rebuild it with `w2w build-talk`, then run `w2w check` to see what fails",
                 ) from None
+            page.evaluate(UNHIDE)
             if notes:
                 page.evaluate(LABEL_NOTES, PAGE_HEIGHT)
             counts = page.evaluate(
