@@ -45,15 +45,15 @@ def test_word_count_ignores_markup_link_targets_and_code():
     [
         (2, 130, "ok"),  # 1 min of notes for 2 min: 50%, on the threshold
         (2, 129, "short"),  # just under 50%
-        (2, 338, "ok"),  # 2.6 min: 130%, on the threshold
-        (2, 339, "long"),  # just over 130%
+        (2, 299, "ok"),  # 2.3 min: 115%, on the threshold
+        (2, 300, "long"),  # just over 115%
         (0, 0, "ok"),
         (0, 5, "long"),  # notes for a section that has no time
     ],
 )
 def test_thresholds(minutes, words, verdict):
     pace = SectionPace("s", "S", minutes, 1, words, 130)
-    assert pace.verdict(0.5, 1.3) == verdict
+    assert pace.verdict(0.5, 1.15) == verdict
     assert len(warnings([pace])) == (verdict != "ok")
 
 
@@ -61,7 +61,7 @@ def test_warning_lines_name_section_numbers_and_thresholds():
     short, long_ = SectionPace("intro", "Intro", 10, 3, 260, 130), SectionPace("demo", "Demo", 1, 2, 520, 130)
     lines = warnings([short, long_])
     assert lines[0].startswith("warning: intro: 2.0 min of notes (260 words) for 10 agenda min (20% < 50%) — ")
-    assert lines[1].startswith("warning: demo: 4.0 min of notes (520 words) for 1 agenda min (400% > 130%) — ")
+    assert lines[1].startswith("warning: demo: 4.0 min of notes (520 words) for 1 agenda min (400% > 115%) — ")
 
 
 def test_paces_of_the_mini_talk_come_from_its_rendered_notes(mini_build):
@@ -84,7 +84,7 @@ def test_pacing_command_prints_a_table_with_every_section(mini_build):
     proc = _cli("pacing", cwd=root)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert "130 words/min" in out and "< 50%" in out and "> 130%" in out  # rate and thresholds stated
+    assert "130 words/min" in out and "< 50%" in out and "> 115%" in out  # rate and thresholds stated
     for section, words in (("intro", 13), ("maths", 5), ("words", 10)):
         row = next(line for line in out.splitlines() if re.match(rf"^│\s*\d+\s*│\s*{section}\s*│", line))
         assert re.search(rf"\b{words}\b", row) and "short" in row
@@ -118,7 +118,7 @@ def retimed(mini_build, tmp_path_factory) -> Path:
     return copy
 
 
-def test_deck_timings_add_up_to_the_agenda_per_section(retimed):
+def test_deck_timings_add_up_to_the_agenda_per_section_weighted_by_notes(retimed):
     html = (retimed / "site" / "slides" / "index.html").read_text()
     assert '"totalTime": 540' in html  # 9 agenda minutes
     timings: dict[str, list[int]] = {}
@@ -130,6 +130,25 @@ def test_deck_timings_add_up_to_the_agenda_per_section(retimed):
     timings["intro"] += [int(s) for s in opening]  # title and agenda time comes out of the first part
     for section_id, minutes in (("intro", 3), ("seven", 1), ("words", 5)):
         spent = timings[section_id]
-        # Each slide gets round(minutes * 60 / slides) seconds: off by at most half a second a slide.
-        assert abs(sum(spent) - minutes * 60) <= 0.5 * len(spent), (section_id, spent)
-    assert sum(timings["seven"]) != 60  # 60 s over 7 slides really is rounded (7 x 9 s)
+        assert sum(spent) == minutes * 60, (section_id, spent)  # whole seconds, adding up exactly
+    # Seven slides with notes of the same length share 60 s evenly (largest remainders: 9 or 8 s).
+    assert sorted(timings["seven"]) == [8, 8, 8, 9, 9, 9, 9]
+
+
+def test_a_slide_with_longer_notes_gets_more_time(mini_build, tmp_path):
+    from w2w.build import build_site
+    from w2w.project import Project
+
+    root, _ = mini_build
+    copy = tmp_path / "talk"
+    shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns("site"))
+    intro = copy / "talk" / "sections" / "intro.md"
+    long_notes = " ".join(["word"] * 156)  # 156 words vs the diagram slide's 30-word floor
+    intro.write_text(intro.read_text().replace("Say hello and ask who has used an LLM.", long_notes))
+    build_site(Project(copy))
+    html = (copy / "site" / "slides" / "index.html").read_text()
+    intro_timings = [int(s) for s in re.findall(r'data-timing="(\d+)" data-section="intro"', html)]
+    opening = [int(s) for s in re.findall(r'<section class="w2w-(?:title|agenda)" data-timing="(\d+)"', html)]
+    assert sum(intro_timings) + sum(opening) == 120
+    # Weights: title and agenda notes (30-word floor each or their words), 156, 30.
+    assert intro_timings[0] > 4 * intro_timings[1]
