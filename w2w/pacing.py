@@ -82,6 +82,8 @@ _MINUTES = re.compile(rf"\b({_NUMBER})(?:\s+and\s+a\s+half)?[\s-]+minutes?\b", r
 _PART_SCOPE = re.compile(r"\b(?:this|the whole|the)\s+(?:section|part|warm-up)\b|\bin total\b", re.I)
 _TALK_SCOPE = re.compile(r"\b(?:the|this|whole)\s+(?:talk|session|slot)\b", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# Minutes that are a measurement of the demo, not of the talk ("trained in 44 minutes").
+_NOT_SPEAKING = re.compile(r"\btrain(?:ed|ing|s)?\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ def time_claims(prepared: Prepared) -> list[TimeClaim]:
         for slide in prepared.render_slides(section, "deck", ""):
             for offset, line in enumerate(slide.notes_text.splitlines()):
                 for sentence in _SENTENCE.split(line):
+                    if _NOT_SPEAKING.search(sentence):
+                        continue
                     for match in _MINUTES.finditer(sentence):
                         said = _number(match.group(1)) + (0.5 if "half" in match.group(0).lower() else 0)
                         if _PART_SCOPE.search(sentence):
