@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 import re
 
 import pytest
 
 from w2w.browser import browser
 from w2w.browser_check import check_deck, check_pages
+from w2w.project import Project
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 
@@ -62,3 +64,79 @@ def test_handout_has_every_page(full):
     assert "1.204" in worksheet and "4 s" in worksheet and "48 s" in worksheet
     index = (site / "index.html").read_text()
     assert 'href="slides/index.html"' in index
+
+
+# Rendered size of every visible text on the current slide: computed font size times reveal.js'
+# scale (SVG text: times its screen transform), at a 1280x720 viewport.
+_SMALL_TEXT = """() => {
+  const slides = document.querySelector('.reveal .slides');
+  const scale = slides.getBoundingClientRect().width / slides.offsetWidth;
+  const current = document.querySelector('.reveal .slides section.present:not(.stack)');
+  const small = [];
+  const walker = document.createTreeWalker(current, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const el = node.parentElement;
+    if (!node.textContent.trim() || el.closest('aside.notes, style, script, title')) continue;
+    const style = getComputedStyle(el);
+    if (style.display === 'none' || style.visibility === 'hidden') continue;
+    let px = parseFloat(style.fontSize) * scale;
+    if (typeof el.getScreenCTM === 'function' && el.getScreenCTM()) { const m = el.getScreenCTM(); px = parseFloat(style.fontSize) * Math.hypot(m.a, m.b); }
+    if (px < 16) small.push(`${px.toFixed(1)} px: ${node.textContent.trim().slice(0, 40)}`);
+  }
+  return small;
+}"""
+
+
+def test_no_slide_text_under_16_px_at_1280x720(full):
+    from w2w.browser import OfflinePage
+
+    root, *_ = full
+    with browser() as chromium:
+        view = OfflinePage(chromium, 1280, 720)
+        view.page.goto((root / "site" / "slides" / "index.html").as_uri())
+        view.page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
+        total = view.page.evaluate("() => Reveal.getTotalSlides()")
+        small = {}
+        for index in range(total):
+            view.page.evaluate("(i) => Reveal.slide(i, 0, 999)", index)  # every fragment shown
+            found = view.page.evaluate(_SMALL_TEXT)
+            if found:
+                small[index + 1] = found
+        view.close()
+    assert total >= 25 and small == {}
+
+
+def test_strip_and_demo_say_what_they_show_once(full):
+    root, result, *_ = full
+    html = (root / "site" / "slides" / "index.html").read_text()
+    strip = html[html.index('<div class="w2w-strip"') :]
+    strip = strip[: strip.index("</section>")]
+    assert "on the next slide" in strip and "previous slide" not in strip
+    assert "prediction of the finished image, x̂₀" in strip
+    demo = html[html.index('<div class="w2w-demo">') :]
+    demo = demo[: demo.index("</section>")]
+    body = demo[: demo.index('<aside class="notes">')]
+    assert body.count(" s per denoising step") == 1 and body.count(" s for the image") == 1
+    assert body.count("stand-in for Stable Diffusion") == (1 if result.prepared.produced.artifacts["diffusion_demo"].data["embedded"] else 0)
+    assert "does not have" not in html and "this machine has only" not in html  # no apology
+    notes = demo[demo.index('<aside class="notes">') :]
+    assert "from pure noise on the left" not in html and "x̂" in html
+
+
+def test_pdf_trace_page_shows_the_last_steps_candidates(full, tmp_path):
+    from w2w.pdf_export import export_pdf
+
+    root, result, *_ = full
+    exported = export_pdf(Project(root), tmp_path / "talk.pdf")
+    trace = result.prepared.produced.artifacts["token_trace"].data
+    last = trace["steps"][-1]
+    pages = []
+    for number in range(1, exported.pages + 1):
+        args = ["pdftotext", "-layout", "-f", str(number), "-l", str(number), str(exported.path), "-"]
+        pages.append(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    page = next(p for p in pages if "Watch an LLM write" in p)
+    assert f"Step {len(trace['steps'])} of {len(trace['steps'])}" in page
+    for candidate in last["top"]:
+        assert f"{100 * candidate['prob']:.1f}%" in page
+    assert "Step 1 of" not in page  # the earlier steps stay hidden on paper too
