@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "embedding_plot": "generators.embedding_plot:EmbeddingPlot",
     "token_trace": "generators.token_trace:TokenTrace",
     "diffusion_demo": "generators.diffusion_demo:DiffusionDemo",
+    "shapes_eval": "generators.shapes_eval:ShapesEval",
 }
 
 
