@@ -165,6 +165,7 @@
       if (!finished) throw new Error("the stream ended before the last step");
     }, (error) => {
       window.clearTimeout(timer);
+      controller.abort(); // an error event or a bad event: close the stream too
       if (timedOut) throw new Error("no answer from the live server for " + timeoutS + " s");
       if (error && error.name === "TypeError") throw new Error("the live server went away");
       throw error;
@@ -410,6 +411,7 @@
       },
       reset() {
         root.classList.add("w2w-live-on");
+        root.querySelector(".w2w-live-panel").hidden = false;
         placed = [];
         list.textContent = "";
         draw();
