@@ -93,9 +93,10 @@ def training_scenes() -> list[Scene]:
 
 def trained_on() -> str:
     """What the shapes model learnt from, in words a slide can show (the live demo accepts any text)."""
+    shapes = ", ".join(f"{s}s" for s in SHAPES[:-1]) + f" and {SHAPES[-1]}s"
     return (
-        f"{len(training_scenes())} captions such as \u201c{training_scenes()[0].caption}\u201d: two shapes ({', '.join(SHAPES)}) "
-        f"in two of {len(COLOURS)} colours ({', '.join(COLOURS)}), one {' or '.join(repr(r) for r in RELATIONS)} the other"
+        f"{len(training_scenes())} captions such as \u201c{training_scenes()[0].caption}\u201d: "
+        f"{shapes} in {len(COLOURS)} colours, one {' or '.join(RELATIONS)} the other"
     )
 
 
