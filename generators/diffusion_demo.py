@@ -13,8 +13,9 @@ recorded latents are decoded in one go. From that call come:
 - grid.png      all x̂0 frames at full resolution, for the handout
 - forward.png   the forward process applied to the final image: x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε
 
-The capture lives in `diffusion_capture.py`, the pictures in `diffusion_figures.py`. Module import
-stays light: torch and diffusers are imported inside `run`.
+The capture lives in `diffusion_capture.py`, the pictures in `diffusion_figures.py`, the live stream
+(`steps`, which the run consumes too) in `diffusion_live.py`. Module import stays light: torch and
+diffusers are imported inside `run`.
 """
 
 from __future__ import annotations
@@ -22,15 +23,16 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from w2w.errors import W2WError
 
-from .base import Artifact, Generator, ModelRef, RunContext, best_of
+from .base import Artifact, Generator, ModelRef, RunContext, best_of, device_label, torch_device
 from .diffusion_capture import StripCapture, capture_steps, decoder, forward_process, image_to_pixels
 from .diffusion_figures import write_files
+from .diffusion_live import DiffusionLiveRequest, LoadedPipe, denoise
 from .minilm import MINILM_ID, resolve_minilm
 from .model_resolution import content_hash, loading, resolve
 
@@ -106,8 +108,11 @@ def is_shapes_model(path: str | Path) -> bool:
 
 class DiffusionDemo(Generator):
     name: ClassVar[str] = "diffusion_demo"
-    version: ClassVar[str] = "2"  # 2: seconds per step timed apart from the captured call (best of N)
+    # 2: seconds per step timed apart from the captured call (best of N); 3: the run consumes `steps`
+    # (the live stream) and records it in the data
+    version: ClassVar[str] = "3"
     Inputs: ClassVar[type[BaseModel]] = DiffusionInputs
+    LiveRequest: ClassVar[type[BaseModel]] = DiffusionLiveRequest
     libraries: ClassVar[tuple[str, ...]] = ("torch", "diffusers", "transformers", "Pillow")
     macros: ClassVar[tuple[str, ...]] = ("demo_image", "denoising_strip", "forward_process")
 
@@ -161,38 +166,66 @@ class DiffusionDemo(Generator):
             model = with_shapes_encoder(replace(model, embedded=True, full_model_id=model.full_model_id or model.id), local_dirs)
         return model
 
+    # --- the live protocol (live-protocol.md): the build's run consumes the same `denoise` -----
+
+    def load(self, model: ModelRef, device: str) -> LoadedPipe:
+        import torch
+
+        device = torch_device(device)
+        shapes = model.embedded
+        dtype = torch.float16 if device == "cuda" and not shapes else torch.float32
+        with loading(model):
+            pipe = self._load_shapes(model, device) if shapes else self._load_stable_diffusion(model, device, dtype)
+        return LoadedPipe(pipe, shapes, device, model.id, dtype)
+
+    def live_request(self, inputs: DiffusionInputs, shapes: bool | None = None) -> DiffusionLiveRequest:
+        """The talk's own request: the stand-in draws `embedded_prompt`, Stable Diffusion `prompt`."""
+        if shapes is None:
+            shapes = self.resolve_model(inputs, {}).embedded
+        return DiffusionLiveRequest(
+            prompt=inputs.embedded_prompt if shapes else inputs.prompt,
+            steps=min(inputs.steps, 100),  # the live limit; a build may ask for more (see run)
+            guidance_scale=inputs.embedded_guidance_scale if shapes else inputs.guidance_scale,
+            seed=inputs.seed,
+            scheduler=inputs.scheduler,
+        )
+
+    def steps(self, loaded: LoadedPipe, request: BaseModel, capture=None, result: dict | None = None) -> Iterator[dict]:
+        """The stream; the build passes its `capture` (the strip's tensors) and `result` (the image)."""
+        guidance = request.guidance_scale or (4.0 if loaded.shapes else 7.5)
+        capture = capture or StripCapture(loaded.pipe.scheduler, [])
+        for event in denoise(loaded, request, guidance, capture, decoder(loaded.pipe, loaded.shapes), result):
+            if event["type"] == "done":
+                event.update(model=loaded.model_id, device=device_label(loaded.device), guidance_scale=guidance)
+            yield event
+
     def run(self, inputs: DiffusionInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
         import torch
 
         run = RunContext(self, model, device)
-        device = run.device
-        shapes = model.embedded
-        if shapes:
-            dtype = torch.float32
-            prompt, guidance = inputs.embedded_prompt, inputs.embedded_guidance_scale
-        else:
-            dtype = torch.float16 if device == "cuda" else torch.float32
-            prompt, guidance = inputs.prompt, inputs.guidance_scale
-        with loading(model):
-            pipe = self._load_shapes(model, device) if shapes else self._load_stable_diffusion(model, device, dtype)
-        pipe.scheduler = _scheduler_class(inputs.scheduler).from_config(pipe.scheduler.config)
-        pipe.set_progress_bar_config(disable=True)
+        loaded = self.load(model, run.device)
+        device, shapes, dtype, pipe = loaded.device, loaded.shapes, loaded.dtype, loaded.pipe
+        request = self.live_request(inputs, shapes).model_copy(update={"steps": inputs.steps})
+        prompt, guidance = request.prompt, request.guidance_scale
 
-        def call(**extra):
-            generator = torch.Generator("cpu").manual_seed(inputs.seed)
-            return pipe(prompt, num_inference_steps=inputs.steps, guidance_scale=guidance, generator=generator, **extra)
-
-        # 1. The recorded generation: one pipeline call, x_t and x̂0 captured at a few steps.
-        torch.manual_seed(inputs.seed)
+        # 1. The recorded generation is the live stream: one pipeline call (`steps`), x_t and x̂0
+        #    kept at a few steps for the strip. The pictures stay out of the recorded events: the
+        #    deck replays the frame files.
         capture = StripCapture(pipe.scheduler, capture_steps(inputs.steps, inputs.strip_frames))
-        with capture:
-            image = call(callback_on_step_end=capture.callback, callback_on_step_end_tensor_inputs=["latents"]).images[0]
+        result: dict = {}
+        events = [{k: v for k, v in e.items() if k != "image"} for e in self.steps(loaded, request, capture, result)]
+        image = result["image"]
         # 2. Decode the captured latents in one batch; the forward process on the final image.
         decode = decoder(pipe, shapes)
         frames = capture.decode(decode)
         forward = forward_process(
             pipe.scheduler.alphas_cumprod, image_to_pixels(image) if shapes else capture.final_latents, inputs.seed, decode
         )
+
+        def call(**extra):
+            generator = torch.Generator("cpu").manual_seed(inputs.seed)
+            return pipe(prompt, num_inference_steps=inputs.steps, guidance_scale=guidance, generator=generator, **extra)
+
         # 3. The speed, timed apart: the same call without capture, one warm-up, best of 3
         #    (base.best_of; a 50-step SD call on a GPU takes seconds, so 3 rather than 5).
         timing = best_of(call, repeats=3, sync=torch.cuda.synchronize if device == "cuda" else None)
@@ -211,7 +244,13 @@ class DiffusionDemo(Generator):
             "seconds_per_image": round(timing["best_s"], 3),
             **data,
             "forward_space": "pixel" if shapes else "latent",
+            "live_request": request.model_dump(mode="json"),
+            "live_recording": {"steps": events[:-1], "done": events[-1]},
         }
+        if shapes:
+            from .shapes_world import trained_on
+
+            data["trained_on"] = trained_on()
         extra: dict[str, Any] = {}
         if model.embedded:
             extra["stand_in_for"] = inputs.model

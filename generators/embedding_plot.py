@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from w2w.errors import InputError
 
-from .base import Artifact, Generator, ModelRef, RunContext
+from .base import Artifact, Generator, ModelRef, RunContext, device_label, torch_device
+from .embedding_live import EmbeddingLiveRequest, check_word, pca_basis, placed_words, project
 from .figures import mathtext_safe, pyplot, save
 from .minilm import MINILM_ID, resolve_minilm
 from .model_resolution import loading
@@ -33,24 +34,26 @@ class EmbeddingInputs(BaseModel):
             seen.add(word)
         return words
 
+    # The live slide's prefill and its recording: 1 to 3 words placed on the plot (issue 10).
+    live_words: Annotated[list[str], Field(min_length=1, max_length=3)] = ["wolf", "orange", "bicycle"]
+
+    @field_validator("live_words")
+    @classmethod
+    def _live_words(cls, words: list[str]) -> list[str]:
+        return [check_word(word) for word in words]
+
 
 def pca_2d(vectors):
     """Project rows onto their first two principal components; returns (points, explained ratios)."""
-    import numpy as np
-
-    centred = vectors - vectors.mean(axis=0, keepdims=True)
-    _, singular, components = np.linalg.svd(centred, full_matrices=False)
-    variance = singular**2
-    points = centred @ components[:2].T
-    # Fix each axis's sign so reruns (and other BLAS builds) draw the same picture.
-    signs = np.sign(points[np.abs(points).argmax(axis=0), [0, 1]])
-    return points * signs, variance[:2] / variance.sum()
+    mean, axes, explained = pca_basis(vectors)
+    return project(vectors, mean, axes), explained
 
 
 class EmbeddingPlot(Generator):
     name: ClassVar[str] = "embedding_plot"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: the PCA basis and the live words' recording in the data
     Inputs: ClassVar[type[BaseModel]] = EmbeddingInputs
+    LiveRequest: ClassVar[type[BaseModel]] = EmbeddingLiveRequest
     libraries: ClassVar[tuple[str, ...]] = ("torch", "transformers", "numpy", "matplotlib")
     implied_macros: ClassVar[tuple[str, ...]] = ("sim",)  # sim("dog", "puppy"): cosine similarity
 
@@ -71,17 +74,36 @@ class EmbeddingPlot(Generator):
                 )
         return None
 
+    # --- the live protocol (live-protocol.md) --------------------------------------------------
+
+    def load(self, model: ModelRef, device: str) -> Any:
+        from .minilm import MiniLM
+
+        with loading(model):
+            encoder = MiniLM(model.path, device=torch_device(device))
+        encoder.model_id = model.id
+        return encoder
+
+    def live_request(self, inputs: EmbeddingInputs) -> EmbeddingLiveRequest:
+        return EmbeddingLiveRequest(words=list(inputs.live_words), plotted=list(inputs.words))
+
+    def steps(self, loaded: Any, request: BaseModel) -> Iterator[dict]:
+        for event in placed_words(loaded, request):
+            if event["type"] == "done":
+                event.update(model=loaded.model_id, device=device_label(loaded.device))
+            yield event
+
     def run(self, inputs: EmbeddingInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
         import numpy as np
 
-        from .minilm import MiniLM
-
         run = RunContext(self, model, device)
-        with loading(model):
-            encoder = MiniLM(model.path, device=run.device)
+        encoder = self.load(model, run.device)
         vectors = encoder.sentence_embeddings(list(inputs.words)).float().cpu().numpy()
+        request = self.live_request(inputs)
+        events = list(self.steps(encoder, request))  # the live slide's recording
         similarity = vectors @ vectors.T  # unit vectors: dot product is cosine similarity
-        points, explained = pca_2d(vectors.astype(np.float64))
+        mean, axes, explained = pca_basis(vectors.astype(np.float64))
+        points = project(vectors.astype(np.float64), mean, axes)
         words = list(inputs.words)
         _plot(words, points, explained, out_dir / "plot.png", out_dir / "plot.svg")
         data = {
@@ -92,6 +114,10 @@ class EmbeddingPlot(Generator):
             "explained_variance_pct": (explained * 100).round(1).tolist(),
             "similarity": {a: {b: round(float(similarity[i, j]), 4) for j, b in enumerate(words)} for i, a in enumerate(words)},
             "dimensions": int(vectors.shape[1]),
+            # The build's axes: point = (vector - mean) @ components.T, for any unit sentence vector.
+            "pca": {"mean": mean.round(7).tolist(), "components": axes.round(7).tolist()},
+            "live_request": request.model_dump(mode="json"),
+            "live_recording": {"steps": events[:-1], "done": events[-1]},
         }
         provenance = run.provenance(dtype="float32")
         return Artifact(self.name, {"plot": "plot.png", "plot_svg": "plot.svg"}, data, provenance, out_dir)

@@ -91,6 +91,15 @@ def training_scenes() -> list[Scene]:
     return [s for s in all_scenes() if s.caption not in held]
 
 
+def trained_on() -> str:
+    """What the shapes model learnt from, in words a slide can show (the live demo accepts any text)."""
+    shapes = ", ".join(f"{s}s" for s in SHAPES[:-1]) + f" and {SHAPES[-1]}s"
+    return (
+        f"{len(training_scenes())} captions such as \u201c{training_scenes()[0].caption}\u201d: "
+        f"{shapes} in {len(COLOURS)} colours, one {' or '.join(RELATIONS)} the other"
+    )
+
+
 def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float, r: float, fill) -> None:
     s = SUPERSAMPLE
     cx, cy, r = cx * s, cy * s, r * s

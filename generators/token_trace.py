@@ -11,17 +11,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from w2w import atomic
 from w2w.errors import InputError
 
-from .base import Artifact, Generator, ModelRef, RunContext, Stopwatch, best_of
+from .base import Artifact, Generator, ModelRef, RunContext, Stopwatch, best_of, device_label
 from .figures import mathtext_safe, pyplot, save
 from .model_resolution import content_hash, loading, resolve, w2w_home
+from .token_steps import TokenLiveRequest, decode, rounded, token_steps
+from .token_steps import prompt_ids as encode_prompt
 
 SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -39,6 +42,10 @@ class TokenTraceInputs(BaseModel):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0  # torch takes up to 2**64 - 1; int64 stays portable
     sampling: Literal["greedy", "sample"] = "greedy"
     temperature: Annotated[float, Field(gt=0, le=5)] = 0.8
+    # Continue the prompt as raw text (False) or answer it as a chat user turn (True).
+    chat: bool = False
+    # Stop at the end of the first sentence (or EOS), or only at EOS / max_new_tokens.
+    stop: Literal["sentence", "eos"] = "sentence"
 
     @field_validator("prompt")
     @classmethod
@@ -152,9 +159,8 @@ def generate(lm, tokenizer, inputs: TokenTraceInputs, device: str, trace: bool =
     import torch
     from transformers import GenerationConfig
 
-    # Plain text continuation, no chat template: the slide shows "predict the next token" on raw text.
-    encoded = tokenizer(inputs.prompt, return_tensors="pt").to(device)
-    encoded = {key: encoded[key] for key in ("input_ids", "attention_mask") if key in encoded}
+    ids = torch.tensor([encode_prompt(tokenizer, inputs.prompt, inputs.chat)], device=device)
+    encoded = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     old = lm.generation_config
     pad = old.pad_token_id if old.pad_token_id is not None else tokenizer.eos_token_id
     # A fresh config: checkpoints ship suggested decoding settings (temperature, top_p, repetition
@@ -186,16 +192,6 @@ def piece(tokenizer, context: list[int], token_id: int, stable: int) -> str:
     multi-byte character split over several byte-level tokens come out whole.
     """
     return decode(tokenizer, context + [token_id])[stable:]
-
-
-def decode(tokenizer, ids: list[int]) -> str:
-    # No clean-up of spaces: it rewrites earlier text (" ." -> "."), which would break the pieces.
-    return tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
-
-
-def rounded(prob: float) -> float:
-    """4 decimals, but a sampled long shot keeps 2 significant digits instead of becoming 0."""
-    return round(prob, 4) or float(f"{prob:.2g}")
 
 
 def trace_steps(tokenizer, prompt_ids, new_ids, logits, top_k: int, eos_ids: set[int]):
@@ -235,10 +231,24 @@ def trace_steps(tokenizer, prompt_ids, new_ids, logits, top_k: int, eos_ids: set
     return steps, nll
 
 
+@dataclass
+class LoadedLM:
+    """A causal LM loaded once (`load`) and reused by every `steps` call."""
+
+    lm: Any
+    tokenizer: Any
+    device: str
+    model_id: str
+    loaded_from: str
+
+
 class TokenTrace(Generator):
     name: ClassVar[str] = "token_trace"
-    version: ClassVar[str] = "2"  # 2: speeds timed apart from the traced run (best of N)
+    # 2: speeds timed apart from the traced run (best of N); 3: the trace is the collected `steps`
+    # (it stops at the end of a sentence), with the optional chat template
+    version: ClassVar[str] = "3"
     Inputs: ClassVar[type[BaseModel]] = TokenTraceInputs
+    LiveRequest: ClassVar[type[BaseModel]] = TokenLiveRequest
     libraries: ClassVar[tuple[str, ...]] = ("torch", "transformers", "gguf", "safetensors")
     macros: ClassVar[tuple[str, ...]] = ("token_trace",)
     filters: ClassVar[dict] = {"visible": visible_whitespace}  # a token's spaces and newlines, shown
@@ -253,45 +263,62 @@ class TokenTrace(Generator):
     def resolve_model(self, inputs: TokenTraceInputs, local_dirs: dict[str, str]) -> ModelRef:
         return resolve_smollm2(inputs.model, local_dirs)
 
-    def run(self, inputs: TokenTraceInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
-        run = RunContext(self, model, device)
-        device = run.device
+    # --- the live protocol (live-protocol.md): the build's run is made of the same steps -------
+
+    def load(self, model: ModelRef, device: str) -> LoadedLM:
+        from .base import torch_device
+
+        device = torch_device(device)
         with loading(model):
             lm, tokenizer, loaded_from = load_model(model, device)
-        prompt_ids, new_ids, logits, _ = generate(lm, tokenizer, inputs, device)
-        eos = lm.generation_config.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-        steps, nll = trace_steps(tokenizer, prompt_ids, new_ids, logits, inputs.top_k, eos_ids)
-        timing = speed(lm, tokenizer, inputs, device)
-        stopped_at_eos = bool(new_ids) and new_ids[-1] in eos_ids
-        # The EOS step stays in `steps` (the slide shows it), but its text is not part of the prose.
-        spoken = steps[:-1] if stopped_at_eos else steps
-        completion = "".join(step["token"] for step in spoken)
-        # The speed comes from separate, untraced repeats of the same generation (see `speed`).
-        tokens_per_second = len(new_ids) / timing["best_s"] if timing["best_s"] > 0 else 0.0
+        return LoadedLM(lm, tokenizer, device, model.id, loaded_from)
+
+    def live_request(self, inputs: TokenTraceInputs) -> TokenLiveRequest:
+        return TokenLiveRequest(**inputs.model_dump(include=set(TokenLiveRequest.model_fields)))
+
+    def steps(self, loaded: LoadedLM, request: BaseModel) -> Iterator[dict]:
+        for event in token_steps(loaded.lm, loaded.tokenizer, request, loaded.device):
+            if event["type"] == "done":
+                event.update(model=loaded.model_id, device=device_label(loaded.device))
+            yield event
+
+    def run(self, inputs: TokenTraceInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
+        run = RunContext(self, model, device)
+        loaded = self.load(model, run.device)
+        request = self.live_request(inputs)
+        events = list(self.steps(loaded, request))  # the recording: exactly what a live run streams
+        steps, done = events[:-1], events[-1]
+        # The speed comes from separate, untraced repeats of a plain `generate` of the same tokens.
+        same_tokens = inputs.model_copy(update={"max_new_tokens": done["new_tokens"]})
+        timing = speed(loaded.lm, loaded.tokenizer, same_tokens, loaded.device)
+        tokens_per_second = done["new_tokens"] / timing["best_s"] if timing["best_s"] > 0 else 0.0
+        nll = [step["nll"] for step in steps]
         data = {
             "model": model.id,
             "prompt": inputs.prompt,
-            "completion": completion,
-            "text": inputs.prompt + completion,
+            "completion": done["completion"],  # an EOS step stays in `steps`; its text is not prose
+            "text": done["text"],
             "sampling": inputs.sampling,
             "temperature": inputs.temperature if inputs.sampling == "sample" else None,
             "top_k": inputs.top_k,
             "seed": inputs.seed,
-            "new_tokens": len(new_ids),
+            "chat": inputs.chat,
+            "new_tokens": done["new_tokens"],
             "tokens_per_second": round(tokens_per_second, 2),
             "mean_nll": round(sum(nll) / len(nll), 4) if nll else 0.0,
-            "stopped_at_eos": stopped_at_eos,
+            "stopped": done["stopped"],
+            "stopped_at_eos": done["stopped"] == "eos",
             "steps": steps,
+            "live_request": request.model_dump(mode="json"),
         }
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "trace.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         _plot(data, out_dir / "probabilities.png")
         provenance = run.provenance(
-            dtype=str(run_dtype(device)).removeprefix("torch."),
+            dtype=str(run_dtype(loaded.device)).removeprefix("torch."),
             tokens_per_second=data["tokens_per_second"],
             timing=timing,
-            loaded_from=loaded_from,
+            loaded_from=loaded.loaded_from,
         )
         files = {"figure": "probabilities.png", "trace": "trace.json"}
         return Artifact(self.name, files, data, provenance, out_dir)

