@@ -52,8 +52,6 @@ def test_real_handout_pages_do_not_scroll_sideways_on_a_phone(real_check):
     assert [line for line in real_check if "page-overflow" in line] == []
 
 
-@pytest.mark.xfail(strict=True, reason="slide footers and provenance lines are under 16 px until the deck's CSS "
-                   "(issue 11) grows them; strict: remove this mark when it passes")
 def test_real_talk_passes_w2w_check_entirely(real_check):
     """Everything, the 16 px rule on the slides included."""
     assert real_check == []
