@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from talk_factory import make_project
 
-from w2w.browser_check import browser
+from w2w.browser import browser
 
 # Model text that tries to end the deck's JSON script element and inject markup.
 HOSTILE = 'Noise </script><b id="pwned">bold</b> becomes'
