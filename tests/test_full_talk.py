@@ -114,7 +114,7 @@ def test_strip_and_demo_say_what_they_show_once(full):
     strip = strip[: strip.index("</section>")]
     assert "on the next slide" in strip and "previous slide" not in strip
     assert "prediction of the finished image, x̂₀" in strip
-    demo = html[html.index('<div class="w2w-demo">') :]
+    demo = html[html.index('<div class="w2w-demo"') :]  # (data-w2w-live may follow the class)
     demo = demo[: demo.index("</section>")]
     body = demo[: demo.index('<aside class="notes">')]
     assert body.count(" s per denoising step") == 1 and body.count(" s for the image") == 1

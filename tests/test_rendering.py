@@ -145,13 +145,16 @@ def test_macros_escape_model_text(tmp_path):
     steps = [{"token": "</script>", "token_id": 1, "prob": 0.5, "entropy": 1.0,
               "top": [{"token": "</script>", "token_id": 1, "prob": 0.5}, {"token": "<&", "token_id": 2, "prob": 0.3}]}]
     data = {"prompt": "a <b>", "completion": "</script>", "sampling": "greedy", "temperature": None, "top_k": 2,
-            "tokens_per_second": 10.0, "mean_nll": 0.7, "steps": steps}
+            "tokens_per_second": 10.0, "mean_nll": 0.7, "steps": steps, "new_tokens": 1, "text": "a <b></script>", "stopped_at_eos": False}
     provenance = {"model": "tiny<model>", "source": "local", "device": "CPU", "seconds": 1.0, "embedded": False, "fallback": ""}
     view = ArtifactView("token_trace", data, provenance, {"figure": "f.png"}, "")
     context = {**_context("deck"), "artifacts": Artifacts({"token_trace": view})}
     page = _page(tmp_path, '{{ token_trace("token_trace") }}\n')
     html = render_markdown(env, page, context)
-    assert "</script>" not in html and "&lt;/script&gt;" in html and "&lt;&amp;" in html
+    # The only </script> closes the deck's own recording block, whose JSON escapes "<" (\u003c).
+    assert html.count("</script>") == html.count('<script type="application/json"') == 1
+    assert "\\u003c/script\\u003e" in html
+    assert "&lt;/script&gt;" in html and "&lt;&amp;" in html
     assert "tiny&lt;model&gt;" in html and "a &lt;b&gt;" in html
 
 
