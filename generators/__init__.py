@@ -26,6 +26,12 @@ REGISTRY: dict[str, str] = {
     "shapes_eval": "generators.shapes_eval:ShapesEval",
 }
 
+# CLI commands that generators bring: name -> "module:function" (a typer command function). The
+# module is imported when the CLI starts, so it must import nothing heavy.
+COMMANDS: dict[str, str] = {
+    "train-shapes": "generators.shapes_command:train_shapes",
+}
+
 
 @cache
 def get(name: str) -> Generator:
@@ -59,4 +65,4 @@ def template_filters() -> dict:
     return filters
 
 
-__all__ = ["Artifact", "Generator", "ModelRef", "REGISTRY", "all_generators", "get", "macro_owners", "template_filters"]
+__all__ = ["Artifact", "COMMANDS", "Generator", "ModelRef", "REGISTRY", "all_generators", "get", "macro_owners", "template_filters"]

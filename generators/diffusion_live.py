@@ -22,29 +22,26 @@ import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Iterator, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from .base import live_text
 
 PREVIEW_UPSCALE = 4  # shapes model: 32 px -> 128 px per streamed frame
 SD_PREVIEWS = 10  # Stable Diffusion: VAE-decoded previews per run
+
+
+Caption = live_text(200, "the caption")
 
 
 class DiffusionLiveRequest(BaseModel):
     """What a slide may ask of the diffusion demo (contract: live-protocol.md); every field bounded."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    prompt: Annotated[str, Field(min_length=1, max_length=200)]
+    prompt: Caption
     steps: Annotated[int, Field(ge=2, le=100)] = 50
     guidance_scale: Annotated[float, Field(ge=1, le=30)] | None = None  # None: the model's own default
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     scheduler: Literal["ddim", "ddpm", "euler"] = "ddim"
-
-    @field_validator("prompt")
-    @classmethod
-    def _stripped(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("the caption is empty")
-        return value
 
 
 @dataclass

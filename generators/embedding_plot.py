@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from w2w.errors import InputError
 
-from .base import Artifact, Generator, ModelRef, RunContext, device_label, torch_device
+from .base import Artifact, Generator, ModelRef, RunContext, labelled, torch_device
 from .embedding_live import EmbeddingLiveRequest, check_word, pca_basis, placed_words, project
 from .figures import mathtext_safe, pyplot, save
 from .minilm import MINILM_ID, resolve_minilm
@@ -88,10 +88,7 @@ class EmbeddingPlot(Generator):
         return EmbeddingLiveRequest(words=list(inputs.live_words), plotted=list(inputs.words))
 
     def steps(self, loaded: Any, request: BaseModel) -> Iterator[dict]:
-        for event in placed_words(loaded, request):
-            if event["type"] == "done":
-                event.update(model=loaded.model_id, device=device_label(loaded.device))
-            yield event
+        return labelled(placed_words(loaded, request), loaded.model_id, loaded.device)
 
     def run(self, inputs: EmbeddingInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
         import numpy as np

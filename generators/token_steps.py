@@ -16,18 +16,23 @@ import re
 import time
 from typing import Annotated, Iterator, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from .base import live_text
 
 # A sentence ends at . ! ? … after a letter or a closing mark, optionally inside closing quotes or
 # brackets. Not after a digit ("3." of "3.5"); abbreviations ("e.g.") are rare in a 40-token demo.
 _SENTENCE_END = re.compile(r"[^\W\d_][.!?…][\"'”’)\]]*\s*$|[)\"”’][.!?…]\s*$")
 
 
+Prompt = live_text(400, "the prompt")
+
+
 class TokenLiveRequest(BaseModel):
     """What a slide may ask of the token trace (contract: live-protocol.md); every field bounded."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    prompt: Annotated[str, Field(min_length=1, max_length=400)]
+    prompt: Prompt
     max_new_tokens: Annotated[int, Field(ge=1, le=64)] = 16
     top_k: Annotated[int, Field(ge=2, le=10)] = 5
     sampling: Literal["greedy", "sample"] = "greedy"
@@ -35,14 +40,6 @@ class TokenLiveRequest(BaseModel):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     chat: bool = False  # wrap the prompt in the model's chat template (a user turn) first
     stop: Literal["sentence", "eos"] = "sentence"
-
-    @field_validator("prompt")
-    @classmethod
-    def _stripped(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("the prompt is empty")
-        return value
 
 
 def sentence_ended(text: str) -> bool:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from w2w import atomic
 from w2w.errors import InputError
 
-from .base import Artifact, Generator, ModelRef, RunContext, Stopwatch, best_of, device_label
+from .base import Artifact, Generator, ModelRef, RunContext, Stopwatch, best_of, labelled
 from .figures import mathtext_safe, pyplot, save
 from .model_resolution import content_hash, loading, resolve, w2w_home
 from .token_steps import TokenLiveRequest, decode, rounded, token_steps
@@ -245,8 +245,9 @@ class LoadedLM:
 class TokenTrace(Generator):
     name: ClassVar[str] = "token_trace"
     # 2: speeds timed apart from the traced run (best of N); 3: the trace is the collected `steps`
-    # (it stops at the end of a sentence), with the optional chat template
-    version: ClassVar[str] = "3"
+    # (it stops at the end of a sentence), with the optional chat template; 4: on the CPU the speed
+    # is one thread's CPU time (base.best_of)
+    version: ClassVar[str] = "4"
     Inputs: ClassVar[type[BaseModel]] = TokenTraceInputs
     LiveRequest: ClassVar[type[BaseModel]] = TokenLiveRequest
     libraries: ClassVar[tuple[str, ...]] = ("torch", "transformers", "gguf", "safetensors")
@@ -277,10 +278,7 @@ class TokenTrace(Generator):
         return TokenLiveRequest(**inputs.model_dump(include=set(TokenLiveRequest.model_fields)))
 
     def steps(self, loaded: LoadedLM, request: BaseModel) -> Iterator[dict]:
-        for event in token_steps(loaded.lm, loaded.tokenizer, request, loaded.device):
-            if event["type"] == "done":
-                event.update(model=loaded.model_id, device=device_label(loaded.device))
-            yield event
+        return labelled(token_steps(loaded.lm, loaded.tokenizer, request, loaded.device), loaded.model_id, loaded.device)
 
     def run(self, inputs: TokenTraceInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
         run = RunContext(self, model, device)
@@ -326,13 +324,14 @@ class TokenTrace(Generator):
 
 def speed(lm, tokenizer, inputs: TokenTraceInputs, device: str) -> dict:
     """Generation time of the same tokens, apart from the traced run: no logits kept, one warm-up,
-    best of N repeats (base.best_of). The traced run itself is not timed for the slide: it is the
-    run that pays for first-call work, and on a busy build machine one run is one sample of
-    whatever else was running (a build beside other work once published 2.9 tok/s; idle: 18.6)."""
+    best of N repeats (base.best_of: on the CPU, one thread's CPU time). The traced run itself is
+    not timed for the slide: it is the run that pays for first-call work, and on a busy build
+    machine one run is one sample of whatever else was running (a build beside other work once
+    published 2.9 tok/s; idle: 18.6)."""
     import torch
 
     sync = torch.cuda.synchronize if device == "cuda" else None
-    return best_of(lambda: generate(lm, tokenizer, inputs, device, trace=False), sync=sync)
+    return best_of(lambda: generate(lm, tokenizer, inputs, device, trace=False), device=device, sync=sync)
 
 
 # --- the figure -------------------------------------------------------------------------------

@@ -303,13 +303,8 @@
   function diffusionView(root, payload) {
     const img = root.querySelector(".w2w-live-image");
     const meta = root.querySelector(".w2w-live-meta");
-    const input = root.querySelector(".w2w-live-input");
     return {
-      request: (base) => captionRequest(input, base),
-      reset(request) {
-        root.classList.add("w2w-live-on");
-        meta.textContent = "Denoising “" + request.prompt + "”…";
-      },
+      ...captionControls(root, meta),
       step(step) {
         const src = safeImage(step.image);
         if (src) { img.src = src; img.alt = "Predicted clean image x̂0 after step " + step.step + " of " + step.steps; }
@@ -327,7 +322,6 @@
   function stripView(root, payload) {
     const frames = Array.from(root.querySelectorAll(".w2w-strip figure"));
     const meta = root.querySelector(".w2w-live-meta");
-    const input = root.querySelector(".w2w-live-input");
     let total = 0;
     function slot(step, steps) {
       // The strip's frames sit at evenly spaced steps (1 ... N): the frame whose step is nearest.
@@ -335,11 +329,7 @@
       return Math.round(((step - 1) * (n - 1)) / Math.max(1, steps - 1));
     }
     return {
-      request: (base) => captionRequest(input, base),
-      reset(request) {
-        root.classList.add("w2w-live-on");
-        meta.textContent = "Denoising “" + request.prompt + "”…";
-      },
+      ...captionControls(root, meta),
       step(step) {
         total = step.steps;
         const i = slot(step.step, step.steps);
@@ -359,11 +349,21 @@
     };
   }
 
-  function captionRequest(input, base) {
-    const prompt = input.value.trim();
-    if (!prompt) return "Type a caption first.";
-    if (prompt.length > 200) return "The caption is " + prompt.length + " characters; the limit is 200.";
-    return Object.assign({}, base, { prompt: prompt });
+  // The caption box of both diffusion slides: the request it makes, and the line while it runs.
+  function captionControls(root, meta) {
+    const input = root.querySelector(".w2w-live-input");
+    return {
+      request(base) {
+        const prompt = input.value.trim();
+        if (!prompt) return "Type a caption first.";
+        if (prompt.length > 200) return "The caption is " + prompt.length + " characters; the limit is 200.";
+        return Object.assign({}, base, { prompt: prompt });
+      },
+      reset(request) {
+        root.classList.add("w2w-live-on");
+        meta.textContent = "Denoising “" + request.prompt + "”…";
+      },
+    };
   }
 
   // Embedding plot: the build's points, redrawn as SVG with the same PCA axes; typed words join them.

@@ -108,6 +108,17 @@ def run_and_wait(page, root, states=("recorded-done", "live-done"), timeout=120_
     )
 
 
+def run_live(page, kind: str, text: str):
+    """On a deck served live: type `text` into the `kind` slide's box, run it, and return the
+    slide's live root once the run has finished live (not by falling back to the recording)."""
+    page.wait_for_function("document.getElementById('w2w-live-status').dataset.state === 'live'")
+    root = live_root(page, kind)
+    root.locator("input").fill(text)
+    run_and_wait(page, root, states=("live-done", "recorded-done"))
+    assert root.evaluate("el => el.dataset.w2wLiveState") == "live-done", root.locator(".w2w-live-message").inner_text()
+    return root
+
+
 def _artifact(project: Path, name: str) -> dict:
     """The artifact data the deck was built from (embedded in the deck as JSON)."""
     html = (project / "site" / "slides" / "index.html").read_text()
@@ -221,11 +232,7 @@ def test_live_tokens_stream_and_equal_a_plain_greedy_generate(live_project, serv
 
     _, url = server
     page = open_deck(chromium, url)
-    page.wait_for_function("document.getElementById('w2w-live-status').dataset.state === 'live'")
-    root = live_root(page, "token_trace")
-    root.locator("input").fill("The capital of France is")
-    run_and_wait(page, root, states=("live-done", "recorded-done"))
-    assert root.evaluate("el => el.dataset.w2wLiveState") == "live-done", root.locator(".w2w-live-message").inner_text()
+    root = run_live(page, "token_trace", "The capital of France is")
     assert root.locator(".w2w-live-badge").inner_text().startswith("LIVE · HuggingFaceTB/SmolLM2-135M-Instruct · CPU")
     text = root.locator(".w2w-live-panel").get_attribute("data-text")
     count = root.locator(".w2w-live-sentence .w2w-token").count()
@@ -242,19 +249,12 @@ def test_live_tokens_stream_and_equal_a_plain_greedy_generate(live_project, serv
 def test_a_live_caption_streams_frames_then_the_image_and_words_are_placed(live_project, server, chromium):
     _, url = server
     page = open_deck(chromium, url)
-    page.wait_for_function("document.getElementById('w2w-live-status').dataset.state === 'live'")
-    root = live_root(page, "diffusion_demo")
-    root.locator("input").fill("a green triangle left of a yellow square")
-    run_and_wait(page, root, states=("live-done", "recorded-done"))
-    assert root.evaluate("el => el.dataset.w2wLiveState") == "live-done", root.locator(".w2w-live-message").inner_text()
+    root = run_live(page, "diffusion_demo", "a green triangle left of a yellow square")
     assert root.locator("img.w2w-live-image").get_attribute("src").startswith("data:image/png;base64,")
     assert re.search(r"\d\.\d{3} s per step", root.locator(".w2w-live-meta").inner_text())
     assert root.locator(".w2w-live-badge").inner_text().startswith("LIVE · w2w/shapes-diffusion")
 
-    root = live_root(page, "embedding_plot")
-    root.locator("input").fill("wolf, kiwi")
-    run_and_wait(page, root, states=("live-done", "recorded-done"))
-    assert root.evaluate("el => el.dataset.w2wLiveState") == "live-done", root.locator(".w2w-live-message").inner_text()
+    root = run_live(page, "embedding_plot", "wolf, kiwi")
     assert root.locator("svg .w2w-live-new").count() == 2
     assert root.locator(".w2w-live-similar li").count() == 2
     page.close()

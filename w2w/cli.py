@@ -201,25 +201,19 @@ def _check_address(address: str) -> None:
         raise W2WError(f"cannot serve on {address}: {exc.strerror or exc}", "use an address of this machine, e.g. 127.0.0.1:8000") from None
 
 
-@app.command("train-shapes")
-@user_errors
-def train_shapes(
-    steps: int = typer.Option(4000, help="Training steps (the shipped weights used the default)."),
-    out: Path = typer.Option(None, help="Output directory (default: the shipped weights' directory)."),
-    overwrite: bool = typer.Option(False, help="Replace weights already in the output directory."),
-) -> None:
-    """Retrain the embedded shapes-world diffusion model from its recipe (generators/shapes_training.py)."""
-    from dataclasses import replace
+def _generator_commands() -> None:
+    """Commands that generators bring (generators.COMMANDS: name -> "module:function"), e.g. the
+    shapes model's `train-shapes`; registered like the CLI's own, with the same error handling."""
+    import importlib
 
-    from generators.minilm import MINILM_ID, resolve_minilm
-    from generators.shapes_training import WEIGHTS_DIR, TrainConfig, train
+    import generators
 
-    config = replace(TrainConfig(), steps=steps)
-    encoder = resolve_minilm(MINILM_ID, {})
-    console.print(f"training the shapes model, config hash {config.hash()}", soft_wrap=True)
-    log = lambda m: console.print(m, soft_wrap=True)  # noqa: E731
-    record = train(config, encoder.path, out or WEIGHTS_DIR, log=log, overwrite=overwrite)
-    console.print(f"done: loss {record['final_loss']:.4f}, {record['train_seconds']:.0f} s", soft_wrap=True)
+    for name, target in generators.COMMANDS.items():
+        module, function = target.split(":")
+        app.command(name)(user_errors(getattr(importlib.import_module(module), function)))
+
+
+_generator_commands()
 
 
 @models_app.command("pull")
