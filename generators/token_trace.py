@@ -139,11 +139,17 @@ def load_model(model: ModelRef, device: str):
     path = Path(model.path)
     if path.suffix == ".gguf":
         cache = converted_dir(model)
-        if (cache / "config.json").is_file():
-            weights, loaded_from = cache, "converted cache"
-        else:
-            lm, tokenizer = convert_gguf(path, cache)
-            return lm.to(device, run_dtype(device)).eval(), tokenizer, "gguf (converted this run)"
+        if not (cache / "config.json").is_file():
+            from filelock import FileLock
+
+            # One conversion per machine: a build and `w2w present` started together (or two test
+            # workers) would each spend ~17 s de-quantising; the second waits, then loads the cache.
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(cache) + ".lock"):
+                if not (cache / "config.json").is_file():
+                    lm, tokenizer = convert_gguf(path, cache)
+                    return lm.to(device, run_dtype(device)).eval(), tokenizer, "gguf (converted this run)"
+        weights, loaded_from = cache, "converted cache"
     else:
         weights, loaded_from = path, "weights directory"
     tokenizer = AutoTokenizer.from_pretrained(weights)

@@ -10,9 +10,36 @@ import pytest
 from talk_factory import make_project
 
 
+# Under pytest-xdist (two workers on the 2-core machine) each worker and the servers and builds it
+# starts compute on one thread: two processes of two torch threads each on two cores wait at every
+# barrier for a parked peer (measured 4x slower per step, BENCHMARKS.md "Load-proof speeds").
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 # Speeds are timed as best of N repeats after a warm-up (generators/base.py); one repeat is enough to
 # test that, and the provenance of every artifact made here says so.
 os.environ.setdefault("W2W_SPEED_REPEATS", "1")
+
+
+def pytest_configure(config):
+    """Under pytest-xdist the workers share one w2w home, made by the controller before they start
+    (they inherit its environment): the SmolLM2 GGUF is then converted once per run, not per worker."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("W2W_TEST_HOME"):
+        return
+    if getattr(config.option, "numprocesses", None):
+        import tempfile
+
+        config._w2w_shared_home = tempfile.mkdtemp(prefix="w2w-test-home-")
+        os.environ["W2W_TEST_HOME"] = config._w2w_shared_home
+
+
+def pytest_unconfigure(config):
+    home = getattr(config, "_w2w_shared_home", None)
+    if home:
+        import shutil
+
+        shutil.rmtree(home, ignore_errors=True)
+        os.environ.pop("W2W_TEST_HOME", None)
 
 
 @pytest.fixture(scope="session", autouse=True)
