@@ -42,7 +42,7 @@ def bare_mkdocs_project(prepared, target: Path) -> Path:
     (docs / "sections").mkdir(parents=True)
     nav = [{"Home": "index.md"}]
     for section in prepared.talk.sections:
-        text = render_markdown(prepared.env, prepared.project.section_file(section.id), prepared.context("handout", "../"))
+        text = render_markdown(prepared.env, prepared.project.section_file(section.id), prepared.context("handout", "../", section.id))
         parts = []
         for slide in split_slides(text):
             parts.append(slide.content)
