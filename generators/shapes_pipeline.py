@@ -9,6 +9,7 @@ map from [-1, 1] to images) and a MiniLM text encoder instead of CLIP.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -49,6 +50,28 @@ class ShapesDiffusionPipeline(DiffusionPipeline):
         callback_on_step_end=None,
         callback_on_step_end_tensor_inputs: list[str] = ("latents",),
     ) -> ImagePipelineOutput:
+        state: dict = {}
+        for state in self.denoising(prompt, negative_prompt, num_inference_steps, guidance_scale, generator):
+            if callback_on_step_end is not None:
+                kwargs = {k: state[k] for k in callback_on_step_end_tensor_inputs}
+                returned = callback_on_step_end(self, state["i"], state["t"], kwargs) or {}
+                state["latents"] = returned.get("latents", state["latents"])
+        return self.output(state["latents"], output_type)
+
+    @torch.no_grad()
+    def denoising(
+        self,
+        prompt: str | list[str],
+        negative_prompt: str | None = None,
+        num_inference_steps: int = 50,
+        guidance_scale: float = 4.0,
+        generator: torch.Generator | None = None,
+    ) -> Iterator[dict]:
+        """The sampling loop as a generator: after each step it yields the state {i, t, latents,
+        prompt_embeds}; a consumer may replace state["latents"] before asking for the next step.
+        The live demo streams from it on the caller's own thread (diffusion_live.denoise): a second
+        thread doing torch work halves this CPU's speed (see there)."""
+        # 1. Encode the prompt and the empty prompt (classifier-free guidance).
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         n = len(prompts)
         device = self.unet.device
@@ -57,27 +80,29 @@ class ShapesDiffusionPipeline(DiffusionPipeline):
         prompt_embeds = torch.cat([uncond, cond])
         mask = torch.cat([uncond_mask, cond_mask])
 
+        # 2. Start from seeded noise.
         size = self.unet.config.sample_size
         latents = torch.randn((n, self.unet.config.in_channels, size, size), generator=generator, device="cpu")
         latents = latents.to(device) * self.scheduler.init_noise_sigma
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         self._num_timesteps = len(self.scheduler.timesteps)
+
+        # 3. Denoise: predict the noise for both halves of the batch, guide, step.
         for i, t in enumerate(self.scheduler.timesteps):
             model_input = self.scheduler.scale_model_input(torch.cat([latents] * 2), t)
             noise = self.unet(model_input, t, prompt_embeds, encoder_attention_mask=mask).sample
             noise_uncond, noise_cond = noise.chunk(2)
             noise = noise_uncond + guidance_scale * (noise_cond - noise_uncond)
             latents = self.scheduler.step(noise, t, latents, generator=generator).prev_sample
-            if callback_on_step_end is not None:
-                local = {"latents": latents, "prompt_embeds": prompt_embeds}
-                kwargs = {k: local[k] for k in callback_on_step_end_tensor_inputs}
-                returned = callback_on_step_end(self, i, t, kwargs) or {}
-                latents = returned.get("latents", latents)
+            state = {"i": i, "t": t, "latents": latents, "prompt_embeds": prompt_embeds}
+            yield state
+            latents = state["latents"]
 
-        images = self.vae_decode(latents)
+    def output(self, latents: torch.Tensor, output_type: str = "pil") -> ImagePipelineOutput:
+        """4. The final latents as the requested output: PIL images, a numpy array, or the latents."""
         if output_type == "latent":
             return ImagePipelineOutput(images=latents)
-        array = images.permute(0, 2, 3, 1).float().cpu().numpy()
+        array = self.vae_decode(latents).permute(0, 2, 3, 1).float().cpu().numpy()
         if output_type == "np":
             return ImagePipelineOutput(images=array)
         return ImagePipelineOutput(images=self.numpy_to_pil(array))
