@@ -51,7 +51,7 @@ def pca_2d(vectors):
 
 class EmbeddingPlot(Generator):
     name: ClassVar[str] = "embedding_plot"
-    version: ClassVar[str] = "2"  # 2: the PCA basis and the live words' recording in the data
+    version: ClassVar[str] = "3"  # 2: the PCA basis and the live words' recording in the data; 3: labels kept apart (adjustText), theme colours, slide-sized fonts
     Inputs: ClassVar[type[BaseModel]] = EmbeddingInputs
     LiveRequest: ClassVar[type[BaseModel]] = EmbeddingLiveRequest
     libraries: ClassVar[tuple[str, ...]] = ("torch", "transformers", "numpy", "matplotlib")
