@@ -3,7 +3,8 @@ through `w2w check`'s deck and page walks) and the Nu HTML checker (vnu-jar, on 
 plus what a reader on a phone or opening 404.html from disk would meet.
 
 The repository's own talk is built once per session (conftest.real_build) and so is the mini
-talk (conftest.mini_build).
+talk (conftest.mini_build). The real talk's full `w2w check` walk (axe included) runs once, in
+test_full_talk.py, whose other tests read the same walk.
 """
 
 from __future__ import annotations
@@ -29,32 +30,10 @@ def chromium():
         yield instance
 
 
-@pytest.fixture(scope="module")
-def real_check(real_build, chromium) -> list[str]:
-    root, _ = real_build
-    problems, slides = check_deck(chromium, root / "site" / "slides" / "index.html")
-    problems += check_pages(chromium, root / "site")
-    assert len(slides) >= 25
-    return [str(p) for p in problems]
-
-
 def _axe_rules(lines: list[str]) -> list[str]:
     """The axe-core violations among `w2w check` lines (w2w's own rules have their own names)."""
     own = ("min-font-size:", "slide-overflow:", "empty-slide:", "page-overflow:", "network-request:", "console-error:", "image-decode:")
     return [line for line in lines if not line.split(": ", 1)[1].startswith(own)]
-
-
-def test_axe_finds_nothing_on_the_real_deck_and_handout(real_check):
-    assert _axe_rules(real_check) == []
-
-
-def test_real_handout_pages_do_not_scroll_sideways_on_a_phone(real_check):
-    assert [line for line in real_check if "page-overflow" in line] == []
-
-
-def test_real_talk_passes_w2w_check_entirely(real_check):
-    """Everything, the 16 px rule on the slides included."""
-    assert real_check == []
 
 
 def test_axe_finds_nothing_on_the_mini_deck_and_handout(mini_build, chromium):
