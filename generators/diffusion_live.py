@@ -116,7 +116,6 @@ def denoise(loaded: LoadedPipe, request: DiffusionLiveRequest, guidance: float, 
         # calling thread, and once a second thread in the process did torch work, both ran at
         # about half speed on this 2-core CPU (shapes model, 50 steps: 66-72 vs 37 ms/step;
         # `w2w present`'s live runs measured 74-86 vs 37-43 ms/step against the plain call).
-        image = None
         with capture:
             for state in pipe.denoising(request.prompt, None, request.steps, guidance, generator):
                 capture.callback(pipe, state["i"], state["t"], {"latents": state["latents"]})
