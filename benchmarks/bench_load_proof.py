@@ -53,7 +53,8 @@ def token_work():
     import torch
     from transformers import GenerationConfig
 
-    from generators.token_trace import TokenTrace, TokenTraceInputs, load_model
+    from generators.lm_loading import load_model
+    from generators.token_trace import TokenTrace, TokenTraceInputs
 
     inputs = TokenTraceInputs(max_new_tokens=16)
     lm, tokenizer, _ = load_model(TokenTrace().resolve_model(inputs, {}), "cpu")

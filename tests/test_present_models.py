@@ -67,7 +67,8 @@ def stream(server: LiveServer, generator: str, body: dict) -> tuple[str, list[di
 
 def test_live_tokens_equal_a_direct_greedy_generate(server):
     from generators.base import ModelRef
-    from generators.token_trace import TokenTrace, TokenTraceInputs, decode, generate, load_model
+    from generators.lm_loading import load_model
+    from generators.token_trace import TokenTrace, TokenTraceInputs, decode, generate
 
     request_id, events = stream(server, "token_trace", token_request(prompt=PROMPT, max_new_tokens=12))
     steps, done = events[:-1], events[-1]

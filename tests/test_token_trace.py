@@ -16,15 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from generators.token_trace import (
-    SMOLLM2_ID,
-    TokenTrace,
-    TokenTraceInputs,
-    converted_dir,
-    load_gguf,
-    load_model,
-    visible_whitespace,
-)
+from generators import lm_loading
+from generators.lm_loading import converted_dir, load_model
+from generators.token_trace import SMOLLM2_ID, TokenTrace, TokenTraceInputs, visible_whitespace
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPT = "Diffusion models turn random noise into"
@@ -174,22 +168,28 @@ def test_files_and_provenance(greedy, smollm2):
 
 @needs_smollm2
 def test_converted_cache_gives_the_gguf_logits(greedy, smollm2):
+    # The conversion compared the reloaded safetensors with the de-quantised GGUF model in memory
+    # and kept the GGUF model's probe logits; a second 24-s parse of the GGUF is not needed to check.
     import torch
+    from safetensors.torch import load_file
 
     _, artifact = greedy
     cache = converted_dir(smollm2)
     assert (cache / "config.json").is_file() and (cache / "model.safetensors").is_file()
+    record = json.loads((cache / lm_loading.RECORD_FILE).read_text())
+    assert record["probe"] == PROMPT and record["largest_logit_difference"] <= lm_loading.TOLERANCE
+    reference = load_file(cache / lm_loading.REFERENCE_FILE)
     warm, tokenizer, loaded_from = load_model(smollm2, "cpu")
     assert loaded_from == "converted cache"
-    cold, _ = load_gguf(Path(smollm2.path))
     ids = tokenizer(PROMPT, return_tensors="pt").input_ids
+    assert torch.equal(ids, reference["input_ids"])
     with torch.inference_mode():
-        warm_logits, cold_logits = warm(ids).logits[0, -1], cold(ids).logits[0, -1]
-    assert torch.allclose(warm_logits, cold_logits, atol=1e-4)
-    # Independently of the trace code: greedy's first token is the argmax, with the reported probability.
+        warm_logits = warm(ids).logits[0, -1]
+    assert torch.allclose(warm_logits, reference["logits"], atol=1e-4)
+    # Independently of the trace code: greedy's first token is the GGUF model's argmax, with its probability.
     first = artifact.data["steps"][0]
-    assert int(cold_logits.argmax()) == first["token_id"]
-    assert abs(float(cold_logits.softmax(-1)[first["token_id"]]) - first["prob"]) < 1e-4
+    assert int(reference["logits"].argmax()) == first["token_id"]
+    assert abs(float(reference["logits"].softmax(-1)[first["token_id"]]) - first["prob"]) < 1e-4
 
 
 @needs_smollm2
@@ -233,6 +233,33 @@ def tiny_random_llama(tmp_path_factory):
     LlamaForCausalLM(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path, vocab
+
+
+def test_a_conversion_that_changes_the_logits_is_refused(tiny_random_llama, tmp_path):
+    """lm_loading.check_conversion on a tiny RANDOM-weights Llama: an exact copy passes and is
+    recorded; a copy with one weight nudged by 0.01 is refused with one clear line."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from w2w.errors import W2WError
+
+    path, _ = tiny_random_llama
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    exact, changed = tmp_path / "exact", tmp_path / "changed"
+    for target in (exact, changed):
+        model.save_pretrained(target)
+    assert lm_loading.check_conversion(model, tokenizer, exact, "tiny.gguf") <= lm_loading.TOLERANCE
+    assert load_file(exact / lm_loading.REFERENCE_FILE)["logits"].shape == (model.config.vocab_size,)
+
+    weights = load_file(changed / "model.safetensors")
+    weights["model.norm.weight"][0] += 0.01
+    save_file(weights, str(changed / "model.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(W2WError) as refused:
+        lm_loading.check_conversion(model, tokenizer, changed, "tiny.gguf")
+    assert "changed the model's next-token logits" in str(refused.value) and "\n" not in str(refused.value)
+    assert not (changed / lm_loading.REFERENCE_FILE).exists()
 
 
 def test_tiny_random_model_keeps_html_tokens_verbatim(tiny_random_llama, w2w_home, tmp_path):
