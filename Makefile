@@ -12,8 +12,8 @@ install:
 talk: install
 	$(BIN)w2w build-talk
 
-# Two pytest-xdist workers, each test file on one worker (its module fixtures built once): on the
-# 2-core CI machine about 4 min instead of 7 (tests/conftest.py gives each worker one compute thread).
+# Two pytest-xdist workers, each test file on one worker (its module fixtures built once), handed
+# out longest first in tests/conftest.py's order (which also gives each worker one compute thread).
 TEST_WORKERS ?= 2
 test: install
 	$(PYTHON_RUN) -m pytest -q -n $(TEST_WORKERS) --dist loadfile

@@ -81,13 +81,58 @@ def real_build(tmp_path_factory):
     return root, build_site(Project(root))
 
 
-# The longest files first (worker-seconds measured 2026-12-02 on the 2-core machine: 66, 51, 41,
-# 38, 35, 33, 30, 30...): xdist hands each file to the next free worker in collection order, and a
-# long file taken last leaves the other worker idle (about 40 s of idle worker time in a 4.5-min run).
-LONGEST_FIRST = ("test_live_deck.py", "test_full_talk.py", "test_present_security.py", "test_token_trace.py",
-                 "test_hostile.py", "test_bad_input.py", "test_freeze.py", "test_check.py", "test_validators.py")  # fmt: skip
+@pytest.fixture(scope="session")
+def mini_server(mini_build, tmp_path_factory):
+    """One real `w2w present` on the mini talk with all three live generators loaded, shared by the
+    server test files (SERVER_FILES, kept on one xdist worker): each start loads MiniLM, SmolLM2 and
+    the shapes model, 7-10 s of CPU on the loaded test machine. Tests read job counters as deltas.
+    `files_before` is the project's frozen/ and cache as they were before the server started."""
+    from live_server import files_under, require_live, start
+
+    from w2w.project import Project
+
+    require_live("embedding_plot", "token_trace", "diffusion_demo")
+    root, _ = mini_build
+    project = Project(root)
+    before = files_under(project.frozen_dir, project.cache_dir)
+    live = start(root, tmp_path_factory.mktemp("present") / "server.log")
+    live.wait_ready()
+    live.project_files = lambda: files_under(project.frozen_dir, project.cache_dir)
+    live.files_before = before
+    yield live
+    live.stop()
+
+
+# How the two xdist workers share the files (Makefile: --dist loadfile). Each file is one unit of
+# work on one worker, so its module fixtures are built once, and the server files are one unit, so
+# they share one `mini_server`. Units go out in this order, the longest first (worker-seconds
+# measured 2026-12-02 on the 2-core machine): xdist hands the next unit to whichever worker runs low,
+# and a long unit handed out last leaves the other worker idle. (xdist's own `loadgroup` cannot do
+# this under pytest 9: it renames `item._nodeid`, which pytest 9 no longer reads.)
+SERVER_FILES = ("test_present_security.py", "test_present_models.py", "test_present_load.py")
+LONGEST_FIRST = ("test_live_deck.py", "test_full_talk.py", "server", "test_freeze.py", "test_bad_input.py",
+                 "test_hostile.py", "test_check.py", "test_validators.py", "test_token_trace.py")  # fmt: skip
+
+
+def work_unit(nodeid: str) -> str:
+    name = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    return "server" if name in SERVER_FILES else name
 
 
 def pytest_collection_modifyitems(session, config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's tests stay together, in order
+    items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))  # stable: tests keep their order
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: run on the controller
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None  # xdist's own scheduler for any other --dist
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByUnit(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False  # units in collection order: LONGEST_FIRST's
+    return ByUnit(config, log)

@@ -36,6 +36,12 @@ def require_live(*names: str) -> None:
         pytest.skip(f"{', '.join(missing)} do not follow the live protocol in this checkout yet")
 
 
+def files_under(*directories: Path) -> dict:
+    """path -> (size, mtime) of every file under these directories: what a live run must not touch."""
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns)
+            for d in directories if d.is_dir() for p in sorted(d.rglob("*")) if p.is_file()}  # fmt: skip
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

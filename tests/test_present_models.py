@@ -2,7 +2,8 @@
 what the model makes, a client that leaves frees the slot, a live run writes nothing to the project,
 and stopping the server mid-generation ends the client's stream.
 
-The last test stops the module's server: keep it last.
+All but the last test use the session's shared server (conftest `mini_server`); the last one stops
+a server of its own.
 """
 
 from __future__ import annotations
@@ -17,29 +18,13 @@ import time
 import pytest
 from live_server import LiveServer, iter_events, read_events, require_live, start
 
-from w2w.project import Project
 
 PROMPT = "Diffusion models turn random noise into"
 
 
-def files_under(*directories) -> dict:
-    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns)
-            for d in directories if d.is_dir() for p in sorted(d.rglob("*")) if p.is_file()}  # fmt: skip
-
-
 @pytest.fixture(scope="module")
-def server(mini_build, tmp_path_factory):
-    require_live("token_trace", "diffusion_demo")
-    root, _ = mini_build
-    project = Project(root)
-    before = files_under(project.frozen_dir, project.cache_dir)
-    live = start(root, tmp_path_factory.mktemp("present-models") / "server.log",
-                 "--only", "token_trace", "--only", "diffusion_demo")  # fmt: skip
-    live.wait_ready()
-    live.project_files = lambda: files_under(project.frozen_dir, project.cache_dir)
-    live.before = before
-    yield live
-    live.stop()
+def server(mini_server):
+    return mini_server  # the session's shared server (conftest): its counters are read as changes
 
 
 def token_request(**fields) -> dict:
@@ -125,10 +110,21 @@ def test_a_client_that_leaves_frees_the_slot(server):
 
 
 def test_a_live_run_writes_nothing_to_frozen_or_the_cache(server):
-    assert server.project_files() == server.before
+    assert server.project_files() == server.files_before
 
 
-def test_stopping_the_server_mid_generation_ends_the_stream(server):
+@pytest.fixture()
+def own_server(mini_build, tmp_path):
+    """A server of this test's own (only SmolLM2 loads: about 2 s), since the test stops it."""
+    require_live("token_trace")
+    live = start(mini_build[0], tmp_path / "server.log", "--only", "token_trace")
+    live.wait_ready("token_trace")
+    yield live
+    live.stop()  # by pid; nothing to do when the test stopped it
+
+
+def test_stopping_the_server_mid_generation_ends_the_stream(own_server):
+    server = own_server
     conn = server.connect(timeout=600)
     conn.request("POST", "/api/live/token_trace", json.dumps(token_request(max_new_tokens=64)).encode(),
                  server.auth(**{"Content-Type": "application/json"}))  # fmt: skip

@@ -3,7 +3,8 @@ Origin, a missing or wrong token, and malformed or out-of-bounds requests, each 
 one-line JSON message; and it keeps serving afterwards. A real server on a free loopback port.
 
 None of the refusals needs a loaded model: they are checked before a job is admitted, and the job
-counters in /api/live/status prove that nothing ran.
+counters in /api/live/status prove that nothing ran. The server is the session's shared one
+(conftest `mini_server`), so the counters are read as changes from what this module found.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from live_server import LiveServer, embedding_request, read_events, require_live, start
+from live_server import LiveServer, embedding_request, read_events
 
 
 def good_words() -> dict:
@@ -19,17 +20,15 @@ def good_words() -> dict:
 
 
 @pytest.fixture(scope="module")
-def server(mini_build, tmp_path_factory):
-    require_live("embedding_plot", "token_trace", "diffusion_demo")
-    root, _ = mini_build
-    live = start(root, tmp_path_factory.mktemp("present-security") / "server.log")
-    yield live
-    live.stop()
+def server(mini_server):
+    """The session's shared server (conftest), with its job counters as this module found them."""
+    mini_server.jobs_before = mini_server.status()["jobs"]
+    return mini_server
 
 
 def nothing_ran(server: LiveServer) -> None:
     jobs = server.status()["jobs"]
-    assert jobs["started"] == 0 and jobs["running"] is None, jobs
+    assert jobs["started"] == server.jobs_before["started"] and jobs["running"] is None, jobs
 
 
 def assert_refusal(reply, status: int) -> str:
@@ -146,7 +145,6 @@ def test_wrong_methods_are_refused(server):
 
 def test_after_all_that_it_still_serves_a_good_request(server):
     nothing_ran(server)  # every refusal above came before a job
-    server.wait_ready("embedding_plot")
     conn = server.connect()
     try:
         conn.request("POST", "/api/live/embedding_plot", json.dumps(good_words()).encode(),
@@ -158,4 +156,4 @@ def test_after_all_that_it_still_serves_a_good_request(server):
         conn.close()
     assert events and events[-1]["event"] == "done", events
     assert {e["data"]["request_id"] for e in events} == {response.getheader("x-w2w-request-id")}
-    assert server.status()["jobs"]["finished"] == 1
+    assert server.status()["jobs"]["finished"] == server.jobs_before["finished"] + 1
