@@ -19,6 +19,11 @@ from talk_factory import make_project
 
 from w2w.browser import browser
 
+# The deck gives up on a live stream after this many seconds without an event. Short, since the
+# fallback test waits it out. The longest gap between events here is the first token: about 0.1 s
+# on the idle machine (BENCHMARKS.md, bench_present), a few times that with both test workers busy.
+TIMEOUT_S = 5
+
 # Model text that tries to end the deck's JSON script element and inject markup.
 HOSTILE = 'Noise </script><b id="pwned">bold</b> becomes'
 
@@ -54,7 +59,7 @@ def live_project(tmp_path_factory):
     from w2w.project import Project
 
     # talk.yaml's `live:` arrives with the live server (w2w present); the deck reads its timeout.
-    live = {"live": {"timeout_s": 10}} if "live" in Talk.model_fields else {}
+    live = {"live": {"timeout_s": TIMEOUT_S}} if "live" in Talk.model_fields else {}
     root = make_project(
         tmp_path_factory.mktemp("live"),
         sections={"live": LIVE_SECTION},
@@ -271,9 +276,9 @@ def test_a_server_stopped_mid_run_falls_back_to_the_recording_within_the_timeout
     os.kill(process.pid, signal.SIGSTOP)  # frozen mid-run: no more events, the connection stays open
     page.wait_for_function(
         "document.querySelector('[data-w2w-live=\"token_trace\"]').dataset.w2wLiveState === 'recorded-done'",
-        timeout=10_000 + 10_000,  # talk.yaml's live.timeout_s (10 s), then the recording's playback
+        timeout=TIMEOUT_S * 1000 + 10_000,  # talk.yaml's live.timeout_s, then the recording's playback
     )
-    assert "no answer from the live server for 10 s" in root.locator(".w2w-live-message").inner_text()
+    assert f"no answer from the live server for {TIMEOUT_S} s" in root.locator(".w2w-live-message").inner_text()
     assert root.locator(".w2w-live-badge").inner_text().startswith("RECORDED · ")
     payload = _artifact(live_project, "token_trace")
     assert root.locator(".w2w-live-sentence").inner_text() == payload["recorded"]["done"]["text"].replace("\n", "⏎")
