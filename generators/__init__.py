@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
+from typing import TYPE_CHECKING
 
 from w2w.errors import W2WError
+
+if TYPE_CHECKING:  # for annotations only: importing base at run time would bring pydantic
+    from .base import Generator
 
 
 # name -> "module:Class". A generator's module is imported the first time the engine asks for it;

@@ -130,6 +130,7 @@ def test_strip_and_demo_say_what_they_show_once(full):
     assert body.count("stand-in for Stable Diffusion") == (1 if result.prepared.produced.artifacts["diffusion_demo"].data["embedded"] else 0)
     assert "does not have" not in html and "this machine has only" not in html  # no apology
     notes = demo[demo.index('<aside class="notes">') :]
+    assert "one denoising step took" in notes and "multiply by the number of steps" in notes  # the timing, told
     assert "from pure noise on the left" not in html and "x̂" in html
 
 
