@@ -169,7 +169,7 @@ def test_files_and_provenance(greedy, smollm2):
 @needs_smollm2
 def test_converted_cache_gives_the_gguf_logits(greedy, smollm2):
     # The conversion compared the reloaded safetensors with the de-quantised GGUF model in memory
-    # and kept the GGUF model's probe logits; a second 24-s parse of the GGUF is not needed to check.
+    # and kept the GGUF model's probe logits; a second 10-s parse of the GGUF is not needed to check.
     import torch
     from safetensors.torch import load_file
 
@@ -190,6 +190,23 @@ def test_converted_cache_gives_the_gguf_logits(greedy, smollm2):
     first = artifact.data["steps"][0]
     assert int(reference["logits"].argmax()) == first["token_id"]
     assert abs(float(reference["logits"].softmax(-1)[first["token_id"]]) - first["prob"]) < 1e-4
+
+
+@needs_smollm2
+def test_the_talks_published_trace_is_what_this_model_computes(greedy, smollm2, tmp_path):
+    # talk/frozen/ holds the trace the talk shows, made on the CI machine by an earlier conversion
+    # (transformers' own GGUF path, before w2w parsed the file once). The model loaded here must give
+    # the same tokens and, to the 4 decimals stored, the same probabilities for every candidate.
+    from w2w.config import load_talk
+
+    talk, _ = load_talk(ROOT / "talk" / "talk.yaml")
+    published = json.loads((ROOT / "talk" / "frozen" / "token_trace" / "artifact.json").read_text())["data"]
+    data = TokenTrace().run(talk.generators.token_trace, smollm2, "cpu", tmp_path).data
+    assert data["text"] == published["text"] and len(data["steps"]) == len(published["steps"])
+    for step, shown in zip(data["steps"], published["steps"]):
+        assert [c["token_id"] for c in step["top"]] == [c["token_id"] for c in shown["top"]]
+        for candidate, shown_candidate in zip(step["top"], shown["top"]):
+            assert abs(candidate["prob"] - shown_candidate["prob"]) <= 2e-4  # rounding, and summation order
 
 
 @needs_smollm2
