@@ -51,11 +51,31 @@ def w2w_home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def mini_build(tmp_path_factory):
-    """The small talk of talk_factory, built once: (project root, BuildResult)."""
+    """The small talk of talk_factory, built once: (project root, BuildResult). Tests only read it.
+    Under xdist the first worker to need it builds it in the shared w2w home (about 9 s, most of it
+    importing torch and transformers for MiniLM); the other copies that project and rebuilds it warm
+    in its own directory (under a second, no generator run), so each has its own BuildResult."""
+    import shutil
+
+    from filelock import FileLock
+
     from w2w.build import build_site
     from w2w.project import Project
 
-    root = make_project(tmp_path_factory.mktemp("mini"))
+    shared = os.environ.get("W2W_TEST_HOME")
+    if not shared:
+        root = make_project(tmp_path_factory.mktemp("mini"))
+        return root, build_site(Project(root))
+    built = Path(shared) / "mini-build"
+    with FileLock(f"{built}.lock"):
+        if not built.is_dir():
+            root = make_project(tmp_path_factory.mktemp("mini"))
+            result = build_site(Project(root))
+            shutil.copytree(root, f"{built}.partial", symlinks=True)
+            os.replace(f"{built}.partial", built)  # complete or absent, should a worker die mid-copy
+            return root, result
+    root = tmp_path_factory.mktemp("mini")
+    shutil.copytree(built, root, symlinks=True, dirs_exist_ok=True)
     return root, build_site(Project(root))
 
 
@@ -106,12 +126,17 @@ def mini_server(mini_build, tmp_path_factory):
 # How the two xdist workers share the files (Makefile: --dist loadfile). Each file is one unit of
 # work on one worker, so its module fixtures are built once, and the server files are one unit, so
 # they share one `mini_server`. Units go out in this order, the longest first (worker-seconds
-# measured 2026-12-02 on the 2-core machine): xdist hands the next unit to whichever worker runs low,
-# and a long unit handed out last leaves the other worker idle. (xdist's own `loadgroup` cannot do
-# this under pytest 9: it renames `item._nodeid`, which pytest 9 no longer reads.)
+# measured 2026-12-02 on the 2-core machine: 66, 42, 35, 32, 26, 22, 20, 16 ... down to 7; the rest
+# take under 5 s each): xdist hands the next unit to whichever worker runs low, and a long unit
+# handed out last leaves the other worker idle (10 s at the end of a run with only the top nine
+# named). xdist's own `loadgroup` cannot do this under pytest 9: it renames `item._nodeid`, which
+# pytest 9 no longer reads.
 SERVER_FILES = ("test_present_security.py", "test_present_models.py", "test_present_load.py")
-LONGEST_FIRST = ("test_live_deck.py", "test_full_talk.py", "server", "test_freeze.py", "test_bad_input.py",
-                 "test_hostile.py", "test_check.py", "test_validators.py", "test_token_trace.py")  # fmt: skip
+LONGEST_FIRST = ("test_live_deck.py", "test_hostile.py", "server", "test_full_talk.py", "test_bad_input.py",
+                 "test_check.py", "test_freeze.py", "test_validators.py", "test_agenda_truth.py",
+                 "test_accessibility.py", "test_token_trace.py", "test_pdf_export.py", "test_shapes_eval.py",
+                 "test_build.py", "test_shapes_training.py", "test_browser.py", "test_diffusion_demo.py",
+                 "test_live_steps.py")  # fmt: skip
 
 
 def work_unit(nodeid: str) -> str:
