@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, Callable, ClassVar, Iterable, Iterator
@@ -117,13 +119,20 @@ class Generator:
 
 
 def library_versions(names: tuple[str, ...]) -> dict[str, str]:
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+    return {name: installed_version(name) for name in names}
+
+
+@cache  # one process runs one set of installed libraries (`w2w serve` plans every rebuild again)
+def installed_version(name: str) -> str:
+    """The installed distribution's version, or "not installed". Read from its METADATA's
+    `Version:` line: `metadata.version` parses the whole file as e-mail headers, and the plan asks
+    for 19 versions (7 libraries) per build, 30 ms of a 0.45-s warm rebuild."""
+    try:
+        dist = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+    match = re.search(r"^Version:[ \t]*(\S+)", dist.read_text("METADATA") or "", re.MULTILINE)
+    return match.group(1) if match else dist.version
 
 
 def device_class(requested: str) -> str:

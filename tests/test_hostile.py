@@ -215,6 +215,10 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+BUILD_TIME = "Computed at build time.\n"
+BROKEN_DIAGRAM = "\n---\n\n## Broken\n\n```mermaid\ngraph LR\nB --> C]\n```\n"
+
+
 @pytest.fixture(scope="module")
 def regenerated(base, mini_build, tmp_path_factory):
     """A copy of the built mini talk whose every cached output is damaged (the artifact's PNG and
@@ -230,16 +234,19 @@ def regenerated(base, mini_build, tmp_path_factory):
     for path in damaged:
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     shutil.rmtree(cache / "jinja")
-    _edit(root, "talk/sections/words.md", "Computed at build time.", "Computed at {{ 1 / 0 }}.")
+    # The failure is the last section's diagram: every section's Jinja has run by then (the notes'
+    # time claims read it all first) and the first section's diagram has been drawn again.
+    _edit(root, "talk/sections/words.md", BUILD_TIME, BUILD_TIME + BROKEN_DIAGRAM)
     failed = _cli("build-talk", cwd=root)
     entries = {p.relative_to(cache): _digest(p) for p in cache.rglob("*") if p.is_file() and "jinja" not in p.parts}
-    _edit(root, "talk/sections/words.md", "Computed at {{ 1 / 0 }}.", "Computed at build time.")
+    broken_line = _line_of(root, "talk/sections/words.md", "B --> C]")
+    _edit(root, "talk/sections/words.md", BUILD_TIME + BROKEN_DIAGRAM, BUILD_TIME)
     good = _cli("build-talk", cwd=root)
-    return root, failed, entries, good, [p.relative_to(cache) for p in damaged]
+    return root, (failed, broken_line), entries, good, [p.relative_to(cache) for p in damaged]
 
 
 def test_damaged_cache_entries_are_regenerated_not_published(regenerated, mini_build):
-    root, failed, _, good, damaged = regenerated
+    root, (failed, _), _, good, damaged = regenerated
     assert "running embedding_plot" in failed.stderr, failed.stderr
     assert good.returncode == 0, good.stderr
     assert any(str(p).startswith("diagrams") for p in damaged) and any(p.suffix == ".png" for p in damaged)
@@ -253,9 +260,8 @@ def test_damaged_cache_entries_are_regenerated_not_published(regenerated, mini_b
 
 
 def test_a_failed_build_keeps_only_complete_valid_entries_and_the_next_build_reuses_them(regenerated):
-    root, failed, entries, good, _ = regenerated
-    line = _line_of(root, "talk/sections/words.md", "Computed at build time.")
-    assert f"words.md:{line}: template expression failed: ZeroDivisionError" in _one_line_error(failed, progress=True)
+    root, (failed, broken_line), entries, good, _ = regenerated
+    assert f"words.md:{broken_line}: invalid Mermaid diagram" in _one_line_error(failed, progress=True)
     cache = root / ".w2w" / "cache"
     assert any(str(p).startswith("diagrams") for p in entries) and any(str(p).startswith("artifacts") for p in entries)
     assert "generators run: none" in good.stderr, good.stderr  # the failed build's artifact is reused

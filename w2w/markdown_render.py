@@ -223,6 +223,7 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 # URLs of generated artifacts (`artifacts.x.url(...)`, the figure macros): they live in the site.
 _ARTIFACT_URL = re.compile(r"^(\./|\.\./)*artifacts/")
 _scanner: MarkdownIt | None = None
+_IMG_TAG = re.compile(r"<img[\s/>]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,8 @@ def image_sources(text: str) -> list[tuple[int, str]]:
     """(1-based line, src) of every image in Markdown text: `![alt](src)` and raw HTML `<img src>`.
     Code blocks are not looked into."""
     global _scanner
+    if "![" not in text and not _IMG_TAG.search(text):
+        return []  # no image can be written without one of these (20 of the talk's 26 pages; 9% of a warm rebuild)
     if _scanner is None:
         _scanner = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     lines = text.splitlines()

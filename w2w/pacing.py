@@ -112,8 +112,8 @@ def time_claims(prepared: Prepared) -> list[TimeClaim]:
     for item, section in zip(prepared.agenda, talk.sections):
         path = prepared.project.section_file(section.id)
         rel = path.relative_to(prepared.project.root) if path.is_relative_to(prepared.project.root) else path
-        for slide in prepared.render_slides(section, "deck", ""):
-            for offset, line in enumerate(slide.notes_text.splitlines()):
+        for slide in prepared.section_slides(section, "deck", ""):
+            for offset, line in enumerate(slide.notes.splitlines()):
                 for sentence in _SENTENCE.split(line):
                     if _NOT_SPEAKING.search(sentence):
                         continue
@@ -149,8 +149,8 @@ def section_paces(prepared: Prepared, wpm: int = DEFAULT_WPM) -> list[SectionPac
     """One entry per enabled section, in agenda order, from the notes as the deck renders them."""
     paces = []
     for item, section in zip(prepared.agenda, prepared.talk.sections):
-        slides = prepared.render_slides(section, "deck", "")
-        words = sum(count_words(slide.notes_text) for slide in slides)
+        slides = prepared.section_slides(section, "deck", "")
+        words = sum(count_words(slide.notes) for slide in slides)
         paces.append(SectionPace(item.id, item.title, item.minutes, len(slides), words, wpm))
     return paces
 

@@ -15,7 +15,7 @@ from .plan import Plan, make_plan
 from .preflight import check_site_needs
 from .produce import Produced, produce
 from .project import Project
-from .slides import split_slides
+from .slides import Slide, split_slides
 from .templating import ArtifactView, Artifacts, make_environment, render_markdown
 
 
@@ -52,6 +52,7 @@ class Prepared:
     env: object = field(repr=False)
     markdown: MarkdownRenderer = field(repr=False)
     media: set[Path] = field(default_factory=set)  # the pages' own image files, copied to site/media/
+    _slides: dict[tuple[str, str, str], list[Slide]] = field(default_factory=dict, repr=False)
 
     @property
     def agenda(self) -> list[AgendaItem]:
@@ -84,16 +85,25 @@ class Prepared:
             "root": root,
         }
 
+    def section_slides(self, section: Section, target: str, root: str) -> list[Slide]:
+        """The section after Jinja, split into slides, still Markdown. Made once per build for each
+        (section, target, root): the deck, the pacing and the time claims all read the notes, and
+        only the deck needs the HTML (the real talk's warm rebuild rendered every slide twice)."""
+        key = (section.id, target, root)
+        if key not in self._slides:
+            path = self.project.section_file(section.id)
+            slides = split_slides(render_markdown(self.env, path, self.context(target, root, section.id), self.media))
+            if not slides:
+                raise W2WError("the section has no slides", "write at least one slide", path, 1)
+            self._slides[key] = slides
+        return self._slides[key]
+
     def render_slides(self, section: Section, target: str, root: str, seen_ids: set[str] | None = None) -> list[RenderedSlide]:
         """`seen_ids`: heading ids already on the page (the deck is one page for all sections)."""
         seen_ids = set() if seen_ids is None else seen_ids
         path = self.project.section_file(section.id)
-        text = render_markdown(self.env, path, self.context(target, root, section.id), self.media)
-        slides = split_slides(text)
-        if not slides:
-            raise W2WError("the section has no slides", "write at least one slide", path, 1)
         rendered = []
-        for slide in slides:
+        for slide in self.section_slides(section, target, root):
             body = self._markdown(slide.content, path, slide.line, root, seen_ids)
             notes = self._markdown(slide.notes, path, slide.notes_line, root, seen_ids) if slide.notes else None
             rendered.append(RenderedSlide(slide.title, body.html, notes.html if notes else "", slide.notes, slide.notes_line))
