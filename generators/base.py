@@ -143,9 +143,8 @@ def device_class(requested: str) -> str:
     """
     if requested != "auto":
         return requested
-    try:
-        torch_version = metadata.version("torch")
-    except metadata.PackageNotFoundError:
+    torch_version = installed_version("torch")
+    if torch_version == "not installed":
         return "cpu"
     if Path("/dev/nvidia0").exists() and "+cpu" not in torch_version:
         return "cuda"

@@ -86,9 +86,9 @@ class Prepared:
         }
 
     def section_slides(self, section: Section, target: str, root: str) -> list[Slide]:
-        """The section after Jinja, split into slides, still Markdown. Made once per build for each
-        (section, target, root): the deck, the pacing and the time claims all read the notes, and
-        only the deck needs the HTML (the real talk's warm rebuild rendered every slide twice)."""
+        """The section after Jinja, split into slides, still Markdown: made once per build for each
+        (section, target, root) and read by the deck, the handout, the pacing and the time claims.
+        Only the pages need the HTML; the time claims once rendered every slide again for the notes."""
         key = (section.id, target, root)
         if key not in self._slides:
             path = self.project.section_file(section.id)
@@ -113,8 +113,7 @@ class Prepared:
         """A section as a handout page: each slide's content followed by its notes as prose."""
         parts, headings, seen_ids = [], [], set()
         path = self.project.section_file(section.id)
-        text = render_markdown(self.env, path, self.context("handout", root, section.id), self.media)
-        for slide in split_slides(text):
+        for slide in self.section_slides(section, "handout", root):
             body = self._markdown(slide.content, path, slide.line, root, seen_ids)
             parts.append(body.html)
             headings += body.headings
