@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from talk_factory import make_project
+from talk_factory import add_live_section, make_project
 
 
 # Under pytest-xdist (two workers on the 2-core machine) each worker and the servers and builds it
@@ -102,17 +102,33 @@ def real_build(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def mini_server(mini_build, tmp_path_factory):
-    """One real `w2w present` on the mini talk with all three live generators loaded, shared by the
-    server test files (SERVER_FILES, kept on one xdist worker): each start loads MiniLM, SmolLM2 and
-    the shapes model, 7-10 s of CPU on the loaded test machine. Tests read job counters as deltas.
-    `files_before` is the project's frozen/ and cache as they were before the server started."""
+def live_build(mini_build, tmp_path_factory):
+    """The mini talk with its live section (talk_factory.add_live_section), built once: (project
+    root, BuildResult). It starts as a copy of the built mini talk, so the embedding plot comes from
+    the cache and only the token trace (SmolLM2) and the diffusion demo (the shapes model) run."""
+    import shutil
+
+    from w2w.build import build_site
+    from w2w.project import Project
+
+    root = tmp_path_factory.mktemp("live") / "talk"
+    shutil.copytree(mini_build[0], root, symlinks=True)
+    add_live_section(root)
+    return root, build_site(Project(root))
+
+
+@pytest.fixture(scope="session")
+def mini_server(live_build, tmp_path_factory):
+    """One real `w2w present` on the live mini talk with all three live generators loaded, shared by
+    the server test files (SERVER_FILES, kept on one xdist worker): each start loads MiniLM, SmolLM2
+    and the shapes model, 7-10 s of CPU on the loaded test machine. Tests read job counters as
+    deltas. `files_before` is the project's frozen/ and cache as they were before the server started."""
     from live_server import files_under, require_live, start
 
     from w2w.project import Project
 
     require_live("embedding_plot", "token_trace", "diffusion_demo")
-    root, _ = mini_build
+    root, _ = live_build
     project = Project(root)
     before = files_under(project.frozen_dir, project.cache_dir)
     live = start(root, tmp_path_factory.mktemp("present") / "server.log")
@@ -123,20 +139,32 @@ def mini_server(mini_build, tmp_path_factory):
     live.stop()
 
 
+@pytest.fixture(scope="session")
+def smollm2():
+    """SmolLM2-135M loaded in the test process, as the token trace loads it: what live tokens are
+    compared with (a direct greedy `generate`). Loaded once for the server files."""
+    from generators.lm_loading import load_model
+    from generators.token_trace import TokenTrace, TokenTraceInputs
+
+    inputs = TokenTraceInputs()
+    lm, tokenizer, _ = load_model(TokenTrace().resolve_model(inputs, {}), "cpu")
+    return lm, tokenizer
+
+
 # How the two xdist workers share the files (Makefile: --dist loadfile). Each file is one unit of
 # work on one worker, so its module fixtures are built once, and the server files are one unit, so
-# they share one `mini_server`. Units go out in this order, the longest first (worker-seconds
-# measured 2026-12-02 on the 2-core machine: 66, 42, 35, 32, 26, 22, 20, 16 ... down to 7; the rest
-# take under 5 s each): xdist hands the next unit to whichever worker runs low, and a long unit
-# handed out last leaves the other worker idle (10 s at the end of a run with only the top nine
-# named). xdist's own `loadgroup` cannot do this under pytest 9: it renames `item._nodeid`, which
-# pytest 9 no longer reads.
-SERVER_FILES = ("test_present_security.py", "test_present_models.py", "test_present_load.py")
-LONGEST_FIRST = ("test_live_deck.py", "test_hostile.py", "server", "test_full_talk.py", "test_bad_input.py",
-                 "test_check.py", "test_freeze.py", "test_validators.py", "test_agenda_truth.py",
-                 "test_accessibility.py", "test_token_trace.py", "test_pdf_export.py", "test_shapes_eval.py",
-                 "test_build.py", "test_shapes_training.py", "test_browser.py", "test_diffusion_demo.py",
-                 "test_live_steps.py")  # fmt: skip
+# they share one `mini_server` (and one `live_build`). Units go out in this order, the longest first
+# (worker-seconds measured 2026-12-02 on the 2-core machine: 79, 32, 24, 18, 18, 18, 16, 12 ... down
+# to 5; the rest take under 5 s each): xdist hands the next unit to whichever worker runs low, and a
+# long unit handed out last leaves the other worker idle (10 s at the end of a run with only the top
+# nine named). The first two units, one per worker, do not wait for each other: the server unit
+# builds the mini talk, the real talk's does not need it. xdist's own `loadgroup` cannot do this
+# under pytest 9: it renames `item._nodeid`, which pytest 9 no longer reads.
+SERVER_FILES = ("test_live_deck.py", "test_present_security.py", "test_present_models.py", "test_present_load.py")
+LONGEST_FIRST = ("server", "test_full_talk.py", "test_freeze.py", "test_validators.py", "test_check.py",
+                 "test_shapes_eval.py", "test_hostile.py", "test_build.py", "test_accessibility.py",
+                 "test_pdf_export.py", "test_token_trace.py", "test_agenda_truth.py", "test_shapes_training.py",
+                 "test_browser.py", "test_diffusion_demo.py", "test_live_steps.py", "test_bad_input.py")  # fmt: skip
 
 
 def work_unit(nodeid: str) -> str:

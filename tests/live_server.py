@@ -69,6 +69,11 @@ class LiveServer:
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def deck_url(self) -> str:
+        """The deck with this server's token, as `w2w present` prints it."""
+        return f"http://{self.host}/slides/index.html#w2w-token={self.token}"
+
     def auth(self, **extra: str) -> dict[str, str]:
         return {"X-W2W-Token": self.token, **extra}
 

@@ -77,6 +77,41 @@ HANDOUT = {
     "worksheet": "# Worksheet\n\n−ln 0.3 = {{ \"%.3f\"|format(-ln(0.3)) }}\n",
 }
 
+# A section of slides `w2w present` can run live: the token trace, the denoising strip, the finished
+# picture and the embedding plot (add_live_section).
+LIVE_SECTION = """\
+    # Live
+
+    {{ token_trace("token_trace") }}
+
+    ---
+
+    ## Strip
+
+    {{ denoising_strip("diffusion_demo") }}
+
+    ---
+
+    ## Picture
+
+    {{ demo_image("diffusion_demo") }}
+
+    ---
+
+    ## Meaning
+
+    {{ figure("embedding_plot", "plot", "Word embeddings in 2-D") }}
+    """
+
+# The live section's prompt: model text that tries to end the deck's JSON script element and inject
+# markup, so the recording the deck embeds carries it.
+HOSTILE_PROMPT = 'Noise </script><b id="pwned">bold</b> becomes'
+
+# The deck gives up on a live stream after this many seconds without an event. Short, since a test
+# waits it out. The longest gap between events here is the first token: about 0.1 s on the idle
+# machine (BENCHMARKS.md, bench_present), a few times that with both test workers busy.
+LIVE_TIMEOUT_S = 5
+
 
 def make_project(
     root: Path,
@@ -110,4 +145,23 @@ def make_project(
     shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
     if not (root / "node_modules").exists():
         os.symlink(REPO / "node_modules", root / "node_modules")
+    return root
+
+
+def add_live_section(root: Path) -> Path:
+    """Append LIVE_SECTION to a talk made by make_project, with small inputs for the token trace (a
+    run long enough to be stopped in the middle: 24 tokens, to the end-of-sequence token) and the
+    diffusion demo (4 steps, 2 strip frames). The embedding plot keeps the mini talk's inputs, so a
+    copy of the built mini talk takes that artifact from its cache instead of loading MiniLM."""
+    (root / "talk" / "sections" / "live.md").write_text(textwrap.dedent(LIVE_SECTION))
+    path = root / "talk" / "talk.yaml"
+    talk = yaml.safe_load(path.read_text())
+    talk["agenda"].append({"id": "live", "title": "Live", "minutes": 2})
+    talk["slot_minutes"] += 2
+    talk["generators"].update(
+        token_trace={"prompt": HOSTILE_PROMPT, "max_new_tokens": 24, "stop": "eos"},
+        diffusion_demo={"steps": 4, "strip_frames": 2},
+    )
+    talk["live"] = {"timeout_s": LIVE_TIMEOUT_S}
+    path.write_text(yaml.safe_dump(talk, sort_keys=False))
     return root

@@ -9,72 +9,17 @@ import json
 import os
 import re
 import signal
-import socket
-import subprocess
-import sys
+import time
 from pathlib import Path
 
 import pytest
-from talk_factory import make_project
+from talk_factory import HOSTILE_PROMPT, LIVE_TIMEOUT_S
 
 from w2w.browser import browser
 
-# The deck gives up on a live stream after this many seconds without an event. Short, since the
-# fallback test waits it out. The longest gap between events here is the first token: about 0.1 s
-# on the idle machine (BENCHMARKS.md, bench_present), a few times that with both test workers busy.
-TIMEOUT_S = 5
-
-# Model text that tries to end the deck's JSON script element and inject markup.
-HOSTILE = 'Noise </script><b id="pwned">bold</b> becomes'
-
-LIVE_SECTION = """\
-    # Live
-
-    {{ token_trace("token_trace") }}
-
-    ---
-
-    ## Strip
-
-    {{ denoising_strip("diffusion_demo") }}
-
-    ---
-
-    ## Picture
-
-    {{ demo_image("diffusion_demo") }}
-
-    ---
-
-    ## Meaning
-
-    {{ figure("embedding_plot", "plot", "Word embeddings in 2-D") }}
-    """
-
-
 @pytest.fixture(scope="module")
-def live_project(tmp_path_factory):
-    from w2w.build import build_site
-    from w2w.config import Talk
-    from w2w.project import Project
-
-    # talk.yaml's `live:` arrives with the live server (w2w present); the deck reads its timeout.
-    live = {"live": {"timeout_s": TIMEOUT_S}} if "live" in Talk.model_fields else {}
-    root = make_project(
-        tmp_path_factory.mktemp("live"),
-        sections={"live": LIVE_SECTION},
-        extra={
-            "generators": {
-                # stop: eos so a run is long enough to be stopped in the middle (24 tokens)
-                "token_trace": {"prompt": HOSTILE, "max_new_tokens": 24, "stop": "eos"},
-                "diffusion_demo": {"steps": 4, "strip_frames": 2},
-                "embedding_plot": {"words": ["dog", "puppy", "banana", "apple"], "live_words": ["wolf"]},
-            },
-            **live,
-        },
-    )
-    build_site(Project(root))
-    return root
+def live_project(live_build):
+    return live_build[0]  # the mini talk with its live section, built once (conftest)
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +40,14 @@ def open_deck(chromium, url: str):
 
 
 def live_root(page, kind: str):
+    """Go to the first slide live for `kind` and return its live element. (The mini talk's embedding
+    plot is on two slides: its own section's and the live section's.)"""
     page.evaluate(
         """(kind) => { const s = document.querySelector(`[data-w2w-live="${kind}"]`).closest('section');
                        const i = Reveal.getIndices(s); Reveal.slide(i.h, i.v); }""",
         kind,
     )
-    return page.locator(f'[data-w2w-live="{kind}"]')
+    return page.locator(f'[data-w2w-live="{kind}"]').first
 
 
 def run_and_wait(page, root, states=("recorded-done", "live-done"), timeout=120_000):
@@ -143,7 +90,7 @@ def test_from_a_file_the_slides_play_the_recording_and_make_no_request(live_proj
 
     root = live_root(page, "token_trace")
     payload = _artifact(live_project, "token_trace")
-    assert root.locator("input").input_value() == HOSTILE  # the prefill: the talk's own prompt, as text
+    assert root.locator("input").input_value() == HOSTILE_PROMPT  # the prefill: the talk's own prompt, as text
     run_and_wait(page, root)
     assert root.locator(".w2w-live-badge").inner_text().startswith("RECORDED · ")
     assert "Opened from a file" in root.locator(".w2w-live-message").inner_text()
@@ -163,11 +110,18 @@ def test_from_a_file_the_slides_play_the_recording_and_make_no_request(live_proj
     assert root.locator("figure.w2w-live-filled").count() == 2
 
     root = live_root(page, "embedding_plot")
-    assert root.locator("input").input_value() == "wolf"
+    assert root.locator("input").input_value() == "wolf, orange, bicycle"  # the generator's default live words
     run_and_wait(page, root)
-    assert root.locator("svg .w2w-live-new").count() == 1
-    assert root.locator("svg .w2w-live-old").count() == 4
-    assert root.locator(".w2w-live-similar li").inner_text().startswith("wolf — closest: dog")
+    assert root.locator("svg .w2w-live-new").count() == 3
+    assert root.locator("svg .w2w-live-old").count() == 3
+    similar = root.locator(".w2w-live-similar li")
+    assert similar.nth(0).inner_text().startswith("wolf — closest: dog")
+    assert similar.nth(1).inner_text().startswith("orange — closest: banana")
+
+    # Five forms, the plot's twice: each label names its own input.
+    labelled = page.evaluate("""() => [...document.querySelectorAll('.w2w-live-form')]
+                                        .map(f => f.querySelector('label').control === f.querySelector('input'))""")
+    assert labelled == [True] * 5
 
     assert page.locator("#pwned").count() == 0  # model and talk text never became markup
     assert [u for u in page.requests if not u.startswith("file:")] == []
@@ -204,56 +158,32 @@ def test_the_readiness_badge_shows_in_the_speaker_views_slide_preview(live_proje
 # --- with `w2w present` -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(live_project):
+def server(mini_server):
+    """The session's shared `w2w present` (conftest), serving the live mini talk."""
     pytest.importorskip("w2w.present", reason="the live server (w2w present) is not in this checkout")
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "w2w.cli", "present", "--no-build", "--port", str(port)],
-        cwd=live_project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ),
-    )  # fmt: skip
-    url = None
-    for line in process.stdout:
-        if line.startswith("deck: "):
-            url = line.split(" ", 1)[1].strip()
-        if line.startswith("ready: "):
-            break
-    assert url, "w2w present printed no deck URL"
-    yield process, url
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGCONT)
-        process.terminate()
-        process.wait(timeout=30)
+    return mini_server
 
 
-def test_live_tokens_stream_and_equal_a_plain_greedy_generate(live_project, server, chromium):
-    from generators.token_trace import TokenTrace, TokenTraceInputs, generate
+def test_live_tokens_stream_and_equal_a_plain_greedy_generate(server, chromium, smollm2):
+    from generators.token_trace import TokenTraceInputs, generate
 
-    _, url = server
-    page = open_deck(chromium, url)
+    page = open_deck(chromium, server.deck_url)
     root = run_live(page, "token_trace", "The capital of France is")
     assert root.locator(".w2w-live-badge").inner_text().startswith("LIVE · HuggingFaceTB/SmolLM2-135M-Instruct · CPU")
     text = root.locator(".w2w-live-panel").get_attribute("data-text")
     count = root.locator(".w2w-live-sentence .w2w-token").count()
     assert "tokens/s" in root.locator(".w2w-live-meta").inner_text()
 
-    gen = TokenTrace()
+    lm, tokenizer = smollm2
     inputs = TokenTraceInputs(prompt="The capital of France is", max_new_tokens=count, stop="eos")
-    loaded = gen.load(gen.resolve_model(inputs, {}), "cpu")
-    _, new_ids, _, _ = generate(loaded.lm, loaded.tokenizer, inputs, "cpu", trace=False)
-    assert text == "The capital of France is" + loaded.tokenizer.decode(new_ids)
+    _, new_ids, _, _ = generate(lm, tokenizer, inputs, "cpu", trace=False)
+    assert text == "The capital of France is" + tokenizer.decode(new_ids)
     page.close()
 
 
-def test_a_live_caption_streams_frames_then_the_image_and_words_are_placed(live_project, server, chromium):
-    _, url = server
-    page = open_deck(chromium, url)
+def test_a_live_caption_streams_frames_then_the_image_and_words_are_placed(server, chromium):
+    page = open_deck(chromium, server.deck_url)
     root = run_live(page, "diffusion_demo", "a green triangle left of a yellow square")
     assert root.locator("img.w2w-live-image").get_attribute("src").startswith("data:image/png;base64,")
     assert re.search(r"\d\.\d{3} s per step", root.locator(".w2w-live-meta").inner_text())
@@ -266,21 +196,28 @@ def test_a_live_caption_streams_frames_then_the_image_and_words_are_placed(live_
 
 
 def test_a_server_stopped_mid_run_falls_back_to_the_recording_within_the_timeout(live_project, server, chromium):
-    process, url = server
-    page = open_deck(chromium, url)
+    page = open_deck(chromium, server.deck_url)
     page.wait_for_function("document.getElementById('w2w-live-status').dataset.state === 'live'")
     root = live_root(page, "token_trace")
     root.locator("input").fill("Once upon a time")
     root.locator("button[type=submit]").click()
     page.wait_for_function("document.querySelectorAll('[data-w2w-live=\"token_trace\"] .w2w-live-sentence .w2w-token').length >= 1")
-    os.kill(process.pid, signal.SIGSTOP)  # frozen mid-run: no more events, the connection stays open
-    page.wait_for_function(
-        "document.querySelector('[data-w2w-live=\"token_trace\"]').dataset.w2wLiveState === 'recorded-done'",
-        timeout=TIMEOUT_S * 1000 + 10_000,  # talk.yaml's live.timeout_s, then the recording's playback
-    )
-    assert f"no answer from the live server for {TIMEOUT_S} s" in root.locator(".w2w-live-message").inner_text()
+    os.kill(server.proc.pid, signal.SIGSTOP)  # frozen mid-run: no more events, the connection stays open
+    try:
+        page.wait_for_function(
+            "document.querySelector('[data-w2w-live=\"token_trace\"]').dataset.w2wLiveState === 'recorded-done'",
+            timeout=LIVE_TIMEOUT_S * 1000 + 10_000,  # talk.yaml's live.timeout_s, then the recording's playback
+        )
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)  # the server is shared: it must go on whatever happened here
+    assert f"no answer from the live server for {LIVE_TIMEOUT_S} s" in root.locator(".w2w-live-message").inner_text()
     assert root.locator(".w2w-live-badge").inner_text().startswith("RECORDED · ")
     payload = _artifact(live_project, "token_trace")
     assert root.locator(".w2w-live-sentence").inner_text() == payload["recorded"]["done"]["text"].replace("\n", "⏎")
-    os.kill(process.pid, signal.SIGCONT)
     page.close()
+
+    # Woken again, the server ends the run its deck gave up on (the page has gone), and is free.
+    deadline = time.monotonic() + 120
+    while (jobs := server.status()["jobs"])["running"] is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert jobs["running"] is None and jobs["waiting"] == 0, jobs

@@ -50,10 +50,8 @@ def stream(server: LiveServer, generator: str, body: dict) -> tuple[str, list[di
         conn.close()
 
 
-def test_live_tokens_equal_a_direct_greedy_generate(server):
-    from generators.base import ModelRef
-    from generators.lm_loading import load_model
-    from generators.token_trace import TokenTrace, TokenTraceInputs, decode, generate
+def test_live_tokens_equal_a_direct_greedy_generate(server, smollm2):
+    from generators.token_trace import TokenTraceInputs, decode, generate
 
     request_id, events = stream(server, "token_trace", token_request(prompt=PROMPT, max_new_tokens=12))
     steps, done = events[:-1], events[-1]
@@ -61,8 +59,7 @@ def test_live_tokens_equal_a_direct_greedy_generate(server):
     assert {e["data"]["request_id"] for e in events} == {request_id}
 
     inputs = TokenTraceInputs(prompt=PROMPT, max_new_tokens=12)
-    model: ModelRef = TokenTrace().resolve_model(inputs, {})
-    lm, tokenizer, _ = load_model(model, "cpu")
+    lm, tokenizer = smollm2
     _, new_ids, _, _ = generate(lm, tokenizer, inputs, "cpu", trace=False)
     assert [e["data"]["token_id"] for e in steps] == new_ids
     eos = lm.generation_config.eos_token_id
