@@ -8,12 +8,11 @@ import html as htmllib
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from cli_in_process import run_cli
 
 from w2w.build import build_site
 from w2w.pacing import time_claims
@@ -149,10 +148,6 @@ def test_no_minutes_are_typed_by_hand_in_the_talk():
         assert not re.search(r"\b(?:next|previous) section\b", text), path.name
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "w2w.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
 def test_strict_refuses_an_agenda_over_the_slot(mini_build, tmp_path):
     root, _ = mini_build
     copy = tmp_path / "talk"
@@ -160,11 +155,11 @@ def test_strict_refuses_an_agenda_over_the_slot(mini_build, tmp_path):
     talk = yaml.safe_load((copy / "talk" / "talk.yaml").read_text())
     talk["slot_minutes"] = 5  # the agenda adds up to 6
     (copy / "talk" / "talk.yaml").write_text(yaml.safe_dump(talk, sort_keys=False))
-    lax = _cli("build-talk", cwd=copy)
+    lax = run_cli("build-talk", cwd=copy)
     assert lax.returncode == 0 and "agenda adds up to 6 min but slot_minutes is 5" in lax.stdout + lax.stderr
     deck = (copy / "site" / "slides" / "index.html").read_text()
     assert '"totalTime": 300' in deck  # paces to the slot, not to the longer agenda
-    strict = _cli("build-talk", "--strict", cwd=copy)
+    strict = run_cli("build-talk", "--strict", cwd=copy)
     assert strict.returncode == 2
     line = next(i for i, l in enumerate((copy / "talk" / "talk.yaml").read_text().splitlines(), 1) if l.startswith("agenda:"))
     assert re.search(rf"talk\.yaml:{line}: agenda adds up to 6 min but slot_minutes is 5 — ", strict.stderr + strict.stdout)
@@ -178,15 +173,15 @@ def test_a_typed_minutes_claim_is_flagged_with_its_line(mini_build, tmp_path):
     intro = copy / "talk" / "sections" / "intro.md"
     intro.write_text(intro.read_text().replace("Say hello", "Ten minutes for this section. Say hello"))
     line = next(i for i, l in enumerate(intro.read_text().splitlines(), 1) if "Ten minutes" in l)
-    pacing = _cli("pacing", cwd=copy)
+    pacing = run_cli("pacing", cwd=copy)
     assert pacing.returncode == 0
     assert f"warning: talk/sections/intro.md:{line}: the notes of 'intro' say 10 min but the agenda gives it 2 min" in pacing.stdout
-    strict = _cli("build-talk", "--strict", cwd=copy)
+    strict = run_cli("build-talk", "--strict", cwd=copy)
     assert strict.returncode == 2
     assert f"intro.md:{line}: the notes say 10 min but the agenda gives it 2 min — " in strict.stderr + strict.stdout
     # Said through the macro, the claim follows the agenda and passes.
     intro.write_text(intro.read_text().replace("Ten minutes for this section.", "{{ minutes(this_part.minutes) }} for this section."))
-    assert _cli("build-talk", "--strict", cwd=copy).returncode == 0
+    assert run_cli("build-talk", "--strict", cwd=copy).returncode == 0
 
 
 def test_pacing_flags_notes_over_the_slot(mini_build, tmp_path):
@@ -196,7 +191,7 @@ def test_pacing_flags_notes_over_the_slot(mini_build, tmp_path):
     intro = copy / "talk" / "sections" / "intro.md"
     words = " ".join(["word"] * 400)  # 400 words: 3.1 min at 130 words/min for a 2-minute part
     intro.write_text(intro.read_text().replace("Say hello", f"{words}. Say hello"))
-    out = _cli("pacing", cwd=copy).stdout
+    out = run_cli("pacing", cwd=copy).stdout
     assert re.search(r"warning: intro: 3\.2 min of notes \(413 words\) for 2 agenda min \(\d+% > 115%\)", out)
-    slow = _cli("pacing", "--wpm", "60", cwd=copy).stdout  # 6.9 min of notes for a 6-minute slot
+    slow = run_cli("pacing", "--wpm", "60", cwd=copy).stdout  # 6.9 min of notes for a 6-minute slot
     assert "warning: the notes take" in slow and "but the slot is 6 min" in slow

@@ -1,25 +1,21 @@
 """Bad input, answered clearly: each class of mistake, made in a copy of a talk that built fine,
-runs the real CLI and must give exit 2 and one line `file:line: what — how to fix` naming the right
-file and line, with no traceback, and leave the previous site and the cache exactly as they were.
+runs the real CLI (in this process: cli_in_process.py) and must give exit 2 and one line
+`file:line: what — how to fix` naming the right file and line, with no traceback, and leave the
+previous site and the cache exactly as they were.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from cli_in_process import run_cli
 
 # The CLI prefixes the line with "error: " (w2w/cli.py, user_errors).
 ERROR_LINE = re.compile(r"^(?:error: )?(?P<file>[^\s:]+):(?P<line>\d+): (?P<what>.+?) — (?P<fix>\S.*)$")
-
-
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "w2w.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +24,7 @@ def base(mini_build, tmp_path_factory) -> Path:
     root, _ = mini_build
     copy = tmp_path_factory.mktemp("bad-input") / "talk"
     shutil.copytree(root, copy, symlinks=True)
-    proc = _cli("build-talk", cwd=copy)
+    proc = run_cli("build-talk", cwd=copy)
     assert proc.returncode == 0, proc.stderr
     return copy
 
@@ -65,7 +61,7 @@ def _line_of(root: Path, rel: str, needle: str) -> int:
 def assert_user_error(root: Path, rel: str, line: int, what: str) -> re.Match:
     """Run `build-talk` on the broken project and check the answer and that nothing changed."""
     before = _snapshot(root)
-    proc = _cli("build-talk", cwd=root)
+    proc = run_cli("build-talk", cwd=root)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
@@ -190,7 +186,7 @@ def hostile(base, tmp_path_factory) -> Path:
     talk["title"] = HOSTILE["title"]
     talk["agenda"][0]["title"] = HOSTILE["part"]
     (copy / "talk" / "talk.yaml").write_text(yaml.safe_dump(talk, sort_keys=False))
-    proc = _cli("build-talk", cwd=copy)
+    proc = run_cli("build-talk", cwd=copy)
     assert proc.returncode == 0, proc.stderr
     return copy
 

@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_bad_input import _cli, _edit, _line_of, _snapshot, assert_user_error, base, project  # noqa: F401
+from cli_in_process import run_cli
+from test_bad_input import _edit, _line_of, _snapshot, assert_user_error, base, project  # noqa: F401
 
 from w2w.cache import read_checked
 
@@ -74,7 +75,7 @@ def test_talk_values_written_in_a_section_are_escaped_in_deck_handout_and_search
     talk = project / "talk" / "talk.yaml"
     talk.write_text(talk.read_text().replace("title: Mini talk", "title: <script>alert(1)</script>"))
     _edit(project, "talk/sections/maths.md", "Target switch.\n", "Target switch.\n\nTitle: {{ talk.title }} by <b>me</b>.\n")
-    proc = _cli("build-talk", cwd=project)
+    proc = run_cli("build-talk", cwd=project)
     assert proc.returncode == 0, proc.stderr
     site = project / "site"
     for page in (site / "slides" / "index.html", site / "sections" / "maths.html", site / "search" / "search_index.json"):
@@ -200,9 +201,9 @@ def test_a_diagram_over_mermaids_text_limit_is_an_error(project):
 def test_cuda_asked_for_on_a_machine_without_it_is_said_and_strict_fails(project):
     _edit(project, "talk/talk.yaml", "  device: cpu", "  device: cuda")
     line = _line_of(project, "talk/talk.yaml", "device: cuda")
-    strict = _one_line_error(_cli("build-talk", "--strict", cwd=project))
+    strict = _one_line_error(run_cli("build-talk", "--strict", cwd=project))
     assert f"talk/talk.yaml:{line}: models.device is cuda but this machine has no CUDA device" in strict
-    proc = _cli("build-talk", cwd=project)
+    proc = run_cli("build-talk", cwd=project)
     assert proc.returncode == 0, proc.stderr
     assert f"warning: talk.yaml:{line}: models.device is cuda" in proc.stderr
     assert "generators run: none" in proc.stderr  # the CPU's cached outputs: no rerun under a "cuda" key
@@ -237,11 +238,11 @@ def regenerated(base, mini_build, tmp_path_factory):
     # The failure is the last section's diagram: every section's Jinja has run by then (the notes'
     # time claims read it all first) and the first section's diagram has been drawn again.
     _edit(root, "talk/sections/words.md", BUILD_TIME, BUILD_TIME + BROKEN_DIAGRAM)
-    failed = _cli("build-talk", cwd=root)
+    failed = run_cli("build-talk", cwd=root)
     entries = {p.relative_to(cache): _digest(p) for p in cache.rglob("*") if p.is_file() and "jinja" not in p.parts}
     broken_line = _line_of(root, "talk/sections/words.md", "B --> C]")
     _edit(root, "talk/sections/words.md", BUILD_TIME + BROKEN_DIAGRAM, BUILD_TIME)
-    good = _cli("build-talk", cwd=root)
+    good = run_cli("build-talk", cwd=root)
     return root, (failed, broken_line), entries, good, [p.relative_to(cache) for p in damaged]
 
 
@@ -304,6 +305,6 @@ def test_a_dead_builds_read_only_leftovers_are_removed_by_the_next_build(project
     (staging / "slides" / "artifacts" / "plot.png").write_bytes(b"half")
     for directory in (staging / "slides" / "artifacts", staging / "slides", staging):
         directory.chmod(0o555)  # read-only, as a copy of read-only files leaves it
-    proc = _cli("build-talk", cwd=project)
+    proc = run_cli("build-talk", cwd=project)
     assert proc.returncode == 0, proc.stderr
     assert not staging.exists() and "warning" not in proc.stderr

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
+from cli_in_process import run_cli
 
 from w2w.pacing import SectionPace, count_words, section_paces, warnings
 
@@ -75,13 +74,9 @@ def test_paces_of_the_mini_talk_come_from_its_rendered_notes(mini_build):
     assert section_paces(result.prepared, wpm=4)[0].verdict() == "long"  # 13 words: 3.25 min for 2
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "w2w.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=180)
-
-
 def test_pacing_command_prints_a_table_with_every_section(mini_build):
     root, _ = mini_build
-    proc = _cli("pacing", cwd=root)
+    proc = run_cli("pacing", cwd=root)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "130 words/min" in out and "< 50%" in out and "> 115%" in out  # rate and thresholds stated
@@ -90,7 +85,7 @@ def test_pacing_command_prints_a_table_with_every_section(mini_build):
         assert re.search(rf"\b{words}\b", row) and "short" in row
     assert len([line for line in out.splitlines() if line.startswith("warning: ")]) == 3
     # At 10 words per minute intro's 13 words take 65% of its 2 minutes: no warning for it.
-    slow = _cli("pacing", "--wpm", "10", cwd=root)
+    slow = run_cli("pacing", "--wpm", "10", cwd=root)
     assert slow.returncode == 0 and "10 words/min" in slow.stdout
     assert "warning: intro" not in slow.stdout and "warning: maths" in slow.stdout
 

@@ -339,12 +339,25 @@ def present(
     console.print("stopped", soft_wrap=True)
 
 
-def main() -> None:
+@contextlib.contextmanager
+def engine_log():
+    """The engine's log (logger "w2w") on the console while a command runs; the logger as it was after."""
     engine = logging.getLogger("w2w")
+    level, propagate = engine.level, engine.propagate
     engine.addHandler(_console_log)
     engine.setLevel(logging.INFO)
     engine.propagate = False
-    app()
+    try:
+        yield
+    finally:
+        engine.removeHandler(_console_log)
+        engine.setLevel(level)
+        engine.propagate = propagate
+
+
+def main() -> None:
+    with engine_log():
+        app()
 
 
 if __name__ == "__main__":
