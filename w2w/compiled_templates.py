@@ -87,7 +87,7 @@ def from_source(env: jinja2.Environment, source: str, path: Path) -> jinja2.Temp
 
 def _settings(environment: jinja2.Environment) -> str:
     """What of an environment is compiled into a template: its class, autoescape, extensions,
-    delimiters and whitespace options."""
+    delimiters, whitespace options and finalize."""
     import hashlib
 
     parts = [
@@ -97,6 +97,9 @@ def _settings(environment: jinja2.Environment) -> str:
         environment.block_start_string, environment.variable_start_string, environment.comment_start_string,
         environment.trim_blocks, environment.lstrip_blocks, environment.keep_trailing_newline,
         environment.optimized, type(environment.undefined).__qualname__ if not isinstance(environment.undefined, type) else environment.undefined.__qualname__,
+        # finalize: compiled in as a call, with or without a context (jinja_pass_arg), or applied to
+        # constants at compile time
+        getattr(environment.finalize, "__qualname__", None), repr(getattr(environment.finalize, "jinja_pass_arg", None)),
     ]  # fmt: skip
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:12]
 

@@ -22,6 +22,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from .diagrams import MermaidError, MermaidRenderer
 from .errors import W2WError
 from .project import inside_project
+from .value_escaping import as_entities, url_characters, values_as_written
 
 
 @dataclass
@@ -137,6 +138,7 @@ class MarkdownRenderer:
             md.add_render_rule(kind, _math_rule(display))
         md.use(deflist_plugin).use(footnote_plugin).use(attrs_plugin).use(attrs_block_plugin)
         md.use(anchors_plugin, min_level=1, max_level=3, permalink=False)
+        md.core.ruler.before("anchor", "w2w_values_as_written", values_as_written)  # after smartquotes: data stays as written
         fence = md.renderer.rules["fence"]
 
         def render_fence(_renderer, tokens, idx, options, env):
@@ -201,7 +203,7 @@ class MarkdownRenderer:
                 inline = tokens[i + 1]
                 plain = "".join(c.content for c in (inline.children or []) if c.type in ("text", "code_inline"))
                 headings.append(Heading(int(token.tag[1]), str(token.attrs.get("id", "")), plain))
-        return Rendered(self.md.renderer.render(tokens, self.md.options, env), headings)
+        return Rendered(as_entities(self.md.renderer.render(tokens, self.md.options, env)), headings)
 
 
 def _mark_inline_lines(inline) -> None:
@@ -310,14 +312,14 @@ def image_sources(text: str) -> list[tuple[int, str]]:
 
     for token in _scanner.parse(text):
         if token.type == "html_block":
-            found += [(line_of(token.map, src), src) for src in _html_img_sources(token.content)]
+            found += [(line_of(token.map, src), src) for src in _html_img_sources(as_entities(token.content))]
         elif token.type == "inline":
             for child in token.children or []:
                 if child.type == "image":
-                    src = str(child.attrs.get("src", ""))
+                    src = url_characters(str(child.attrs.get("src", "")))
                     found.append((line_of(token.map, src), src))
                 elif child.type == "html_inline":
-                    found += [(line_of(token.map, src), src) for src in _html_img_sources(child.content)]
+                    found += [(line_of(token.map, src), src) for src in _html_img_sources(as_entities(child.content))]
     return found
 
 

@@ -27,6 +27,7 @@ from .compiled_templates import CompiledTemplates, from_source
 from .errors import W2WError
 from .markdown_render import check_local_images
 from .project import inside_project, read_source
+from .value_escaping import escape_value
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,11 @@ def make_environment(project_root: Path, cache_dir: Path | None = None) -> jinja
     env = TalkSandbox(
         loader=ProjectLoader(project_root, [Path(project_root) / "templates", Path(project_root)]),
         undefined=jinja2.StrictUndefined,
-        # Every {{ value }} is HTML-escaped: talk.yaml's and the models' text is data wherever it lands
-        # (entities read the same in Markdown and in HTML). Macros return safe markup.
+        # Every {{ value }} is HTML-escaped: talk.yaml's and the models' text is data wherever it lands.
+        # Its entities are marked as the value's, so that Markdown shows them right in code and maths
+        # too (value_escaping.py). Macros return safe markup.
         autoescape=True,
+        finalize=escape_value,
         keep_trailing_newline=True,
         bytecode_cache=CompiledTemplates(cache_dir, "talk-sandbox") if cache_dir is not None else None,
     )

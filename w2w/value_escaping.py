@@ -1,0 +1,78 @@
+"""A value on a page reads as written in every Markdown context: text, code, maths, links, raw HTML.
+
+Jinja HTML-escapes every `{{ value }}` before Markdown sees the page (templating.py), so talk.yaml's
+and the models' text never becomes markup. Entities read right in Markdown's text and in raw HTML,
+but not where Markdown escapes by itself: a value `a < b` inside `code` or a fence showed as
+`a &lt; b`, and inside `$…$` latex2mathml drew the entity's letters (and wrote a bare `&` into the
+MathML). So Jinja writes a value's entities with VALUE_AMP, a private-use character, for their `&`,
+and after parsing, markdown-it's tokens take the value back as characters wherever its renderer
+escapes them (text, code, maths, titles, link targets) and as entities wherever it copies text as
+written (raw HTML; a Mermaid diagram's source, but for its quotes: for_mermaid). The page's own entities and markup, and what macros
+return (safe markup), are never touched: only the value's escaping changes form.
+"""
+
+from __future__ import annotations
+
+import re
+
+import mdurl
+from jinja2 import pass_eval_context
+from markupsafe import Markup, escape
+
+VALUE_AMP = "\ue000"  # private use (Unicode's E000): no talk or model text is expected to hold it
+_CHARS = {"amp": "&", "lt": "<", "gt": ">", "#34": '"', "#39": "'"}  # what markupsafe.escape writes
+_ENTITY = re.compile(VALUE_AMP + r"(amp|lt|gt|#34|#39);")
+_URL_AMP = mdurl.encode(VALUE_AMP)  # "%EE%80%80": how markdown-it's normalizeLink writes it in a target
+_IN_URL = re.compile(re.escape(_URL_AMP) + r"(amp|lt|gt|#34|#39);")
+_AS_WRITTEN = ("html_block", "html_inline")  # markdown-it copies their content into the page
+
+
+@pass_eval_context  # so constants ({{ "<" }}) come here at render time too: Jinja escapes them first at compile time
+def escape_value(eval_ctx, value):
+    """Jinja's `finalize`: each `{{ value }}` HTML-escaped, its entities marked as the value's.
+    Safe markup (what a macro or `|safe` returns) passes unchanged, and so does everything inside
+    `{% autoescape false %}`."""
+    if not eval_ctx.autoescape or hasattr(value, "__html__"):
+        return value
+    return Markup(str(escape(value)).replace("&", VALUE_AMP))
+
+
+def as_characters(text: str) -> str:
+    return _ENTITY.sub(lambda m: _CHARS[m[1]], text) if VALUE_AMP in text else text
+
+
+def as_entities(text: str) -> str:
+    return text.replace(VALUE_AMP, "&")
+
+
+def for_mermaid(text: str) -> str:
+    """A diagram's source: Mermaid (its SVG labels, as the talk draws them) shows &lt; &gt; &amp;
+    as the characters (and raw "<b>" as text), but quotes only as characters: &#34; and its own
+    #quot; come out as the entity's letters. (A quote inside a "quoted label" ends the quote, and
+    Mermaid leaves it out: its limit, seen with mermaidx 0.10.1.)"""
+    return _ENTITY.sub(lambda m: _CHARS[m[1]] if m[1] in ("#34", "#39") else f"&{m[1]};", text) if VALUE_AMP in text else text
+
+
+def url_characters(url: str) -> str:
+    """A link's or image's target, which markdown-it has percent-encoded (VALUE_AMP too)."""
+    return _IN_URL.sub(lambda m: mdurl.encode(_CHARS[m[1]]), url)
+
+
+def values_as_written(state) -> None:
+    """A markdown-it core rule, run after inline parsing and before heading ids are made (so a
+    heading's id is made from the value's characters, as it was from decoded entities)."""
+    if VALUE_AMP not in state.src:
+        return  # no value with a character to escape on this page
+    stack = list(state.tokens)
+    while stack:
+        token = stack.pop()
+        stack.extend(token.children or ())
+        if token.type in _AS_WRITTEN:
+            token.content = as_entities(token.content)
+        elif token.type == "fence" and token.info.strip() == "mermaid":
+            token.content = for_mermaid(token.content)
+        else:
+            token.content = as_characters(token.content)
+        for name, value in (token.attrs or {}).items():
+            if isinstance(value, str) and (VALUE_AMP in value or _URL_AMP in value):
+                token.attrs[name] = url_characters(value) if name in ("href", "src") else as_characters(value)
