@@ -17,6 +17,7 @@ from cli_in_process import run_cli
 from w2w.build import build_site
 from w2w.pacing import time_claims
 from w2w.project import Project
+from w2w.value_escaping import as_characters
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.build
@@ -67,7 +68,7 @@ def reshuffled(tmp_path_factory):
 
 def _notes_by_part(prepared) -> dict[str, list[str]]:
     return {
-        section.id: [htmllib.unescape(s.notes_text) for s in prepared.render_slides(section, "deck", "")]
+        section.id: [htmllib.unescape(as_characters(s.notes_text)) for s in prepared.render_slides(section, "deck", "")]
         for section in prepared.talk.sections
     }
 

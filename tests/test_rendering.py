@@ -138,7 +138,7 @@ def test_references_name_each_artifact_a_page_uses_with_its_line(tmp_path):
     assert refs[0].args == ("plot", "x") and refs[2].args == ("a", "b")
 
 
-def test_macros_escape_model_text(tmp_path):
+def test_macros_escape_model_text(tmp_path, markdown):
     from w2w.templating import ArtifactView, Artifacts
 
     env = make_environment(REPO)
@@ -150,7 +150,7 @@ def test_macros_escape_model_text(tmp_path):
     view = ArtifactView("token_trace", data, provenance, {"figure": "f.png"}, "")
     context = {**_context("deck"), "artifacts": Artifacts({"token_trace": view})}
     page = _page(tmp_path, '{{ token_trace("token_trace") }}\n')
-    html = render_markdown(env, page, context)
+    html = markdown.render(render_markdown(env, page, context)).html  # Jinja, then Markdown, as a build does
     # The only </script> closes the deck's own recording block, whose JSON escapes "<" (\u003c).
     assert html.count("</script>") == html.count('<script type="application/json"') == 1
     assert "\\u003c/script\\u003e" in html

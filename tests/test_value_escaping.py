@@ -77,11 +77,41 @@ def test_a_value_in_maths_is_the_character_not_the_entity(page):
     assert math == "<mrow><mi>x</mi><mo>&#x0003C;</mo><mi>y</mi></mrow>", math
 
 
-def test_a_value_in_a_mermaid_label_reads_as_written():
+def test_a_value_in_a_mermaid_label_reads_as_written_and_cannot_end_the_label():
     env = make_environment(REPO)
     text = env.from_string('```mermaid\ngraph LR\nA["{{ v }}"] --> B\n```\n').render(v="x < y & z")
     svg = MarkdownRenderer(MermaidRenderer()).render(text).html
     assert "x &lt; y &amp; z" in re.sub(r"<[^>]+>", "", svg)
+    # A quote stays an entity for Mermaid: as a character it would end the quoted label (a build
+    # error), and a value could add nodes and links to the diagram.
+    value = 'x"]\n  Z["added'
+    text = env.from_string('```mermaid\ngraph LR\nA["{{ v }}"] --> B\n```\n').render(v=value)
+    svg = MarkdownRenderer(MermaidRenderer()).render(text).html
+    assert "flowchart-Z" not in svg and svg.count('class="node default"') == 2
+
+
+def test_escape_filters_and_a_values_own_marker_character_read_as_written():
+    env = make_environment(REPO)
+    text = env.from_string("`{{ v|e }}` `{{ v|escape }}` `{{ w }}`\n").render(v="a < b", w="\ue000lt; x")
+    html = MarkdownRenderer(MermaidRenderer()).render(text).html
+    assert html == "<p><code>a &lt; b</code> <code>a &lt; b</code> <code>\ue000lt; x</code></p>\n"
+
+
+def test_the_live_badge_is_the_provenance_as_written_in_the_json_and_on_the_slide():
+    import json
+
+    from w2w.templating import ArtifactView, Artifacts
+
+    data = {"words": ["dog"], "points": [[0, 0]], "live_request": {"words": ["wolf"]}}
+    provenance = {"model": "m", "device": "CPU & <GPU>", "recorded_at": "today", "fallback": ""}
+    context = {"talk": {}, "agenda": [], "target": "deck", "root": "", "this_part": None,
+               "artifacts": Artifacts({"embedding_plot": ArtifactView("embedding_plot", data, provenance, {}, "")})}  # fmt: skip
+    env = make_environment(REPO)
+    macros = env.get_template("live.j2").make_module(context)
+    html = MarkdownRenderer(MermaidRenderer()).render(str(macros.embedding_plot("embedding_plot"))).html
+    payload = json.loads(re.search(r'class="w2w-live-data">(.*?)</script>', html).group(1))
+    assert payload["badge"] == "RECORDED · today · CPU & <GPU>"
+    assert '<span class="w2w-live-badge" data-state="recorded">RECORDED · today · CPU &amp; &lt;GPU&gt;</span>' in html
 
 
 def test_an_image_path_from_a_value_is_found_as_written(tmp_path):

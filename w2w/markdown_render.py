@@ -203,7 +203,7 @@ class MarkdownRenderer:
                 inline = tokens[i + 1]
                 plain = "".join(c.content for c in (inline.children or []) if c.type in ("text", "code_inline"))
                 headings.append(Heading(int(token.tag[1]), str(token.attrs.get("id", "")), plain))
-        return Rendered(as_entities(self.md.renderer.render(tokens, self.md.options, env)), headings)
+        return Rendered(self.md.renderer.render(tokens, self.md.options, env), headings)
 
 
 def _mark_inline_lines(inline) -> None:

@@ -27,7 +27,7 @@ from .compiled_templates import CompiledTemplates, from_source
 from .errors import W2WError
 from .markdown_render import check_local_images
 from .project import inside_project, read_source
-from .value_escaping import escape_value
+from .value_escaping import escape_filter, escape_value
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,7 @@ def make_environment(project_root: Path, cache_dir: Path | None = None) -> jinja
     )
     env.globals.update(ln=math.log, log=math.log, sqrt=math.sqrt, exp=math.exp)
     env.globals.pop("lipsum", None)  # lipsum(10**9) would run for hours; no slide needs filler text
+    env.filters.update(e=escape_filter, escape=escape_filter)  # as {{ value }} escapes: value_escaping.py
     env.filters.update(generators.template_filters())  # e.g. `visible`: a token's whitespace, shown
     env.w2w_project_root = Path(project_root)  # for checks of paths a page refers to
     return env

@@ -7,7 +7,8 @@ but not where Markdown escapes by itself: a value `a < b` inside `code` or a fen
 MathML). So Jinja writes a value's entities with VALUE_AMP, a private-use character, for their `&`,
 and after parsing, markdown-it's tokens take the value back as characters wherever its renderer
 escapes them (text, code, maths, titles, link targets) and as entities wherever it copies text as
-written (raw HTML; a Mermaid diagram's source, but for its quotes: for_mermaid). The page's own entities and markup, and what macros
+written (raw HTML, a Mermaid diagram's source: real quotes there would end a "quoted label" and
+let a value add to the diagram). The page's own entities and markup, and what macros
 return (safe markup), are never touched: only the value's escaping changes form.
 """
 
@@ -19,11 +20,12 @@ import mdurl
 from jinja2 import pass_eval_context
 from markupsafe import Markup, escape
 
-VALUE_AMP = "\ue000"  # private use (Unicode's E000): no talk or model text is expected to hold it
-_CHARS = {"amp": "&", "lt": "<", "gt": ">", "#34": '"', "#39": "'"}  # what markupsafe.escape writes
-_ENTITY = re.compile(VALUE_AMP + r"(amp|lt|gt|#34|#39);")
+VALUE_AMP = "\ue000"  # private use (Unicode's E000); a value's own E000 is written as an entity too
+_CHARS = {"amp": "&", "lt": "<", "gt": ">", "#34": '"', "#39": "'", "#57344": VALUE_AMP}  # markupsafe's, and E000
+_NAMES = "|".join(_CHARS)
+_ENTITY = re.compile(VALUE_AMP + f"({_NAMES});")
 _URL_AMP = mdurl.encode(VALUE_AMP)  # "%EE%80%80": how markdown-it's normalizeLink writes it in a target
-_IN_URL = re.compile(re.escape(_URL_AMP) + r"(amp|lt|gt|#34|#39);")
+_IN_URL = re.compile(re.escape(_URL_AMP) + f"({_NAMES});")
 _AS_WRITTEN = ("html_block", "html_inline")  # markdown-it copies their content into the page
 
 
@@ -32,9 +34,17 @@ def escape_value(eval_ctx, value):
     """Jinja's `finalize`: each `{{ value }}` HTML-escaped, its entities marked as the value's.
     Safe markup (what a macro or `|safe` returns) passes unchanged, and so does everything inside
     `{% autoescape false %}`."""
-    if not eval_ctx.autoescape or hasattr(value, "__html__"):
+    if not eval_ctx.autoescape:
         return value
-    return Markup(str(escape(value)).replace("&", VALUE_AMP))
+    return escape_filter(value)
+
+
+def escape_filter(value):
+    """`|e` and `|escape`: the same escaping as a plain `{{ value }}` (Jinja's own filters write
+    plain entities, which Markdown escapes again inside code)."""
+    if hasattr(value, "__html__"):
+        return value
+    return Markup(str(escape(value)).replace(VALUE_AMP, "&#57344;").replace("&", VALUE_AMP))
 
 
 def as_characters(text: str) -> str:
@@ -43,14 +53,6 @@ def as_characters(text: str) -> str:
 
 def as_entities(text: str) -> str:
     return text.replace(VALUE_AMP, "&")
-
-
-def for_mermaid(text: str) -> str:
-    """A diagram's source: Mermaid (its SVG labels, as the talk draws them) shows &lt; &gt; &amp;
-    as the characters (and raw "<b>" as text), but quotes only as characters: &#34; and its own
-    #quot; come out as the entity's letters. (A quote inside a "quoted label" ends the quote, and
-    Mermaid leaves it out: its limit, seen with mermaidx 0.10.1.)"""
-    return _ENTITY.sub(lambda m: _CHARS[m[1]] if m[1] in ("#34", "#39") else f"&{m[1]};", text) if VALUE_AMP in text else text
 
 
 def url_characters(url: str) -> str:
@@ -67,12 +69,9 @@ def values_as_written(state) -> None:
     while stack:
         token = stack.pop()
         stack.extend(token.children or ())
-        if token.type in _AS_WRITTEN:
-            token.content = as_entities(token.content)
-        elif token.type == "fence" and token.info.strip() == "mermaid":
-            token.content = for_mermaid(token.content)
-        else:
-            token.content = as_characters(token.content)
+        as_written = token.type in _AS_WRITTEN or (token.type == "fence" and token.info.strip() == "mermaid")
+        token.content = as_entities(token.content) if as_written else as_characters(token.content)
+        token.info = as_characters(token.info)  # a fence's language
         for name, value in (token.attrs or {}).items():
             if isinstance(value, str) and (VALUE_AMP in value or _URL_AMP in value):
                 token.attrs[name] = url_characters(value) if name in ("href", "src") else as_characters(value)
