@@ -8,22 +8,53 @@ status and output (test_cli.py, test_build.py)."""
 from __future__ import annotations
 
 import contextlib
+import faulthandler
+import logging
 import subprocess
+import sys
 import traceback
+import warnings
 from pathlib import Path
+
+TIMEOUT_S = 300  # a hung command ends the test process with every thread's traceback (faulthandler)
+
+# Categories a new `python -m w2w.cli` does not show (Python's default warning filters).
+HIDDEN = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
+class _LastResort(logging.Handler):
+    """What a new process does with other libraries' warnings (no logging set up: Python's
+    last-resort handler): their message on stderr, whatever stderr is at the time."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(record.getMessage() + "\n")
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """`w2w *args` in `cwd`, answered as a finished process would be: its exit status, stdout and
-    stderr. An exception that escapes the command is printed to stderr as a process would print it,
-    so a test that rules out a traceback still sees one."""
+    stderr. What a process would write to stderr is there too: an exception that escapes (as a
+    traceback), the warnings Python shows by default, other libraries' log warnings. The console
+    is made afresh without colour, as a process whose output is captured has it."""
+    from rich.console import Console
     from typer.testing import CliRunner
 
     from w2w import cli
 
-    with contextlib.chdir(cwd), cli.engine_log():
-        result = CliRunner().invoke(cli.app, list(args), prog_name="w2w")
-    stderr = result.stderr
+    root, last_resort, console = logging.getLogger(), _LastResort(logging.WARNING), cli.console
+    cli.console = Console(stderr=True, highlight=False, markup=False, color_system=None)
+    root.addHandler(last_resort)
+    faulthandler.dump_traceback_later(TIMEOUT_S, exit=True)
+    try:
+        with contextlib.chdir(cwd), cli.engine_log(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            for category in HIDDEN:
+                warnings.simplefilter("ignore", category)
+            result = CliRunner().invoke(cli.app, list(args), prog_name="w2w")
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        root.removeHandler(last_resort)
+        cli.console = console
+    stderr = result.stderr + "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += "".join(traceback.format_exception(result.exception))
     return subprocess.CompletedProcess(["w2w", *args], result.exit_code, result.stdout, stderr)

@@ -196,6 +196,7 @@ def test_a_live_caption_streams_frames_then_the_image_and_words_are_placed(serve
 
 
 def test_a_server_stopped_mid_run_falls_back_to_the_recording_within_the_timeout(live_project, server, chromium):
+    before = server.status()["jobs"]
     page = open_deck(chromium, server.deck_url)
     page.wait_for_function("document.getElementById('w2w-live-status').dataset.state === 'live'")
     root = live_root(page, "token_trace")
@@ -208,16 +209,18 @@ def test_a_server_stopped_mid_run_falls_back_to_the_recording_within_the_timeout
             "document.querySelector('[data-w2w-live=\"token_trace\"]').dataset.w2wLiveState === 'recorded-done'",
             timeout=LIVE_TIMEOUT_S * 1000 + 10_000,  # talk.yaml's live.timeout_s, then the recording's playback
         )
+        assert f"no answer from the live server for {LIVE_TIMEOUT_S} s" in root.locator(".w2w-live-message").inner_text()
+        assert root.locator(".w2w-live-badge").inner_text().startswith("RECORDED · ")
+        payload = _artifact(live_project, "token_trace")
+        assert root.locator(".w2w-live-sentence").inner_text() == payload["recorded"]["done"]["text"].replace("\n", "⏎")
     finally:
-        os.kill(server.proc.pid, signal.SIGCONT)  # the server is shared: it must go on whatever happened here
-    assert f"no answer from the live server for {LIVE_TIMEOUT_S} s" in root.locator(".w2w-live-message").inner_text()
-    assert root.locator(".w2w-live-badge").inner_text().startswith("RECORDED · ")
-    payload = _artifact(live_project, "token_trace")
-    assert root.locator(".w2w-live-sentence").inner_text() == payload["recorded"]["done"]["text"].replace("\n", "⏎")
-    page.close()
-
-    # Woken again, the server ends the run its deck gave up on (the page has gone), and is free.
-    deadline = time.monotonic() + 120
-    while (jobs := server.status()["jobs"])["running"] is not None and time.monotonic() < deadline:
-        time.sleep(0.2)
+        # The server is shared: woken again, it must end the run the deck gave up on before the
+        # next test reads its counters, whatever happened above.
+        os.kill(server.proc.pid, signal.SIGCONT)
+        page.close()
+        deadline = time.monotonic() + 120
+        while (jobs := server.status()["jobs"])["running"] is not None and time.monotonic() < deadline:
+            time.sleep(0.2)
     assert jobs["running"] is None and jobs["waiting"] == 0, jobs
+    # Ended early, when it found its client gone: not run on to its 24th token for nobody.
+    assert jobs["finished"] == before["finished"] + 1 and jobs["stopped"] == before["stopped"] + 1, (before, jobs)
