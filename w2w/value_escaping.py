@@ -8,8 +8,8 @@ MathML). So Jinja writes a value's entities with VALUE_AMP, a private-use charac
 and after parsing, markdown-it's tokens take the value back as characters wherever its renderer
 escapes them (text, code, maths, titles, link targets) and as entities wherever it copies text as
 written (raw HTML, a Mermaid diagram's source: real quotes there would end a "quoted label" and
-let a value add to the diagram). The page's own entities and markup, and what macros
-return (safe markup), are never touched: only the value's escaping changes form.
+let a value add to the diagram). The page's own entities and markup, and what macros return (safe
+markup), are never touched: only the value's escaping changes form.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def escape_filter(value):
     """`|e` and `|escape`: the same escaping as a plain `{{ value }}` (Jinja's own filters write
     plain entities, which Markdown escapes again inside code)."""
     if hasattr(value, "__html__"):
-        return value
+        return escape(value)  # its own markup, as Jinja's filter returns it
     return Markup(str(escape(value)).replace(VALUE_AMP, "&#57344;").replace("&", VALUE_AMP))
 
 
