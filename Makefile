@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what they need first (scripts/install.sh).
-.PHONY: install talk test serve lock
+.PHONY: install talk test lint format serve lock
 
 # install.sh uses a project .venv/ where the system Python refuses pip installs (PEP 668).
 # Expanded when a recipe runs, i.e. after `install`, so a .venv made by it is seen.
@@ -17,6 +17,15 @@ talk: install
 TEST_WORKERS ?= 2
 test: install
 	$(PYTHON_RUN) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+# ruff (configured in pyproject.toml): the lint rules, and the formatting checked, not applied.
+lint:
+	$(PYTHON_RUN) -m ruff check .
+	$(PYTHON_RUN) -m ruff format --check .
+
+format:
+	$(PYTHON_RUN) -m ruff format .
+	$(PYTHON_RUN) -m ruff check --fix .
 
 serve: install
 	$(BIN)w2w serve

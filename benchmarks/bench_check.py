@@ -46,7 +46,10 @@ def main() -> dict:
         view.close()
     a, s = statistics.median(alone), statistics.median(scoped)
     print(describe())
-    print(f"axe on one slide state, other slides taken out vs scoped in the whole deck: {a:.2f} s vs {s:.2f} s = {a / s:.2f}x")
+    print(
+        f"axe on one slide state, other slides taken out vs scoped in the whole deck: "
+        f"{a:.2f} s vs {s:.2f} s = {a / s:.2f}x"
+    )
     return {"alone_s": a, "scoped_s": s, "ratio": a / s}
 
 

@@ -25,9 +25,16 @@ def main() -> dict:
     help_s = timed([sys.executable, "-m", "w2w.cli", "--help"])
     typer_s = timed([sys.executable, "-c", "import typer"])
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys; from w2w.cli import app; "
-         "print(sorted(m for m in ('torch', 'transformers', 'diffusers', 'matplotlib', 'mkdocs') if m in sys.modules))"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from w2w.cli import app; "
+            "heavy = ('torch', 'transformers', 'diffusers', 'matplotlib', 'mkdocs'); "
+            "print(sorted(m for m in heavy if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     result = {"w2w_help_s": help_s, "import_typer_s": typer_s, "ratio": help_s / typer_s, "heavy_modules": loaded}
     print(f"machine: {describe()}")

@@ -81,8 +81,12 @@ def diffusion_work():
     pipe.set_progress_bar_config(disable=True)
 
     def work():
-        pipe("a red circle above a blue square", num_inference_steps=50, guidance_scale=4.0,
-             generator=torch.Generator("cpu").manual_seed(0))  # fmt: skip
+        pipe(
+            "a red circle above a blue square",
+            num_inference_steps=50,
+            guidance_scale=4.0,
+            generator=torch.Generator("cpu").manual_seed(0),
+        )
 
     return work, 50, "steps/s"
 
@@ -111,7 +115,10 @@ def main() -> None:
     parser.add_argument("--only", choices=("token", "diffusion"), help="one of the two measurements")
     args = parser.parse_args()
     print(describe())
-    work_items = [("token", "token trace, SmolLM2-135M, 16 tokens", token_work), ("diffusion", "shapes diffusion, 50 DDIM steps", diffusion_work)]
+    work_items = [
+        ("token", "token trace, SmolLM2-135M, 16 tokens", token_work),
+        ("diffusion", "shapes diffusion, 50 DDIM steps", diffusion_work),
+    ]
     for key, name, make in work_items:
         if args.only and key != args.only:
             continue

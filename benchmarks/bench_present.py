@@ -41,8 +41,12 @@ def start_server(root: Path, port: int, log: Path) -> tuple[subprocess.Popen, st
     """Start `w2w present`; returns (process, token, seconds from start to every generator ready)."""
     started = time.perf_counter()
     with log.open("w") as handle:
-        proc = subprocess.Popen([sys.executable, "-m", "w2w.cli", "present", "--no-build", "--port", str(port)],
-                                cwd=root, stdout=handle, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "w2w.cli", "present", "--no-build", "--port", str(port)],
+            cwd=root,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     token = None
     while token is None:
         found = re.search(r"#w2w-token=([A-Za-z0-9_-]+)", log.read_text())
@@ -70,8 +74,12 @@ def live_run(port: int, token: str, generator: str, body: dict) -> tuple[float, 
     """(seconds to the first step event, seconds to the done event, done data, step count)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     sent = time.perf_counter()
-    conn.request("POST", f"/api/live/{generator}", json.dumps(body).encode(),
-                 {"X-W2W-Token": token, "Content-Type": "application/json"})  # fmt: skip
+    conn.request(
+        "POST",
+        f"/api/live/{generator}",
+        json.dumps(body).encode(),
+        {"X-W2W-Token": token, "Content-Type": "application/json"},
+    )
     response = conn.getresponse()
     assert response.status == 200, response.read()
     first, steps = None, 0
@@ -98,8 +106,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    import generators
     import torch
+
+    import generators
     from generators.token_trace import TokenTraceInputs, generate
 
     print(f"machine: {describe()}, torch threads {torch.get_num_threads()}")
@@ -137,15 +146,25 @@ def bench_tokens(port, token, args, generators, generate, TokenTraceInputs) -> N
         live_tps.append(steps / total)
         server_tps.append(done["tokens_per_second"])
         same = TokenTraceInputs(prompt=inputs.prompt, max_new_tokens=steps)  # the same tokens, greedy
-        plain_first.append(timed(lambda: generate(lm, tokenizer, same.model_copy(update={"max_new_tokens": 1}), "cpu", trace=False)))
-        plain_tps.append(steps / timed(lambda: generate(lm, tokenizer, same, "cpu", trace=False)))
+        plain_first.append(
+            timed(
+                lambda same=same: generate(
+                    lm, tokenizer, same.model_copy(update={"max_new_tokens": 1}), "cpu", trace=False
+                )
+            )
+        )
+        plain_tps.append(steps / timed(lambda same=same: generate(lm, tokenizer, same, "cpu", trace=False)))
     m = statistics.median
     print(f"token trace, {steps} tokens of {inputs.prompt!r}, greedy:")
-    print(f"  first token: live {m(live_first) * 1000:.0f} ms (request -> first event) vs plain generate of 1 token "
-          f"{m(plain_first) * 1000:.0f} ms: {m(live_first) / m(plain_first):.2f}x")
-    print(f"  tokens/s: live {m(live_tps):.1f} (client) / {m(server_tps):.1f} (server's steps loop) vs plain generate "
-          f"{m(plain_tps):.1f}: {m(live_tps) / m(plain_tps):.2f}x (client), {m(server_tps) / m(plain_tps):.2f}x (server)"
-          "  [target >= 0.9x]")
+    print(
+        f"  first token: live {m(live_first) * 1000:.0f} ms (request -> first event) vs plain generate of 1 token "
+        f"{m(plain_first) * 1000:.0f} ms: {m(live_first) / m(plain_first):.2f}x"
+    )
+    print(
+        f"  tokens/s: live {m(live_tps):.1f} (client) / {m(server_tps):.1f} (server's steps loop) vs plain generate "
+        f"{m(plain_tps):.1f}: {m(live_tps) / m(plain_tps):.2f}x (client), {m(server_tps) / m(plain_tps):.2f}x (server)"
+        "  [target >= 0.9x]"
+    )
 
 
 def bench_diffusion(port, token, args, generators, torch) -> None:
@@ -165,8 +184,12 @@ def bench_diffusion(port, token, args, generators, torch) -> None:
 
     def plain() -> None:
         loaded.pipe.set_progress_bar_config(disable=True)
-        loaded.pipe(request.prompt, num_inference_steps=args.steps, guidance_scale=guidance,
-                    generator=torch.Generator("cpu").manual_seed(request.seed))  # fmt: skip
+        loaded.pipe(
+            request.prompt,
+            num_inference_steps=args.steps,
+            guidance_scale=guidance,
+            generator=torch.Generator("cpu").manual_seed(request.seed),
+        )
 
     for _ in range(args.repeats):
         _, total, done, steps = live_run(port, token, "diffusion_demo", body)
@@ -175,9 +198,11 @@ def bench_diffusion(port, token, args, generators, torch) -> None:
         plain_ms.append(timed(plain) / args.steps * 1000)
     m = statistics.median
     print(f"diffusion demo, {model.id}, {args.steps} steps of {request.prompt!r}, guidance {guidance}:")
-    print(f"  ms/step: live {m(live_ms):.1f} (client, with each step's x̂0 PNG) / {m(server_ms):.1f} (server) vs plain "
-          f"pipeline call {m(plain_ms):.1f}: {m(live_ms) / m(plain_ms):.2f}x (client), {m(server_ms) / m(plain_ms):.2f}x "
-          "(server)  [target <= 1.1x]")
+    print(
+        f"  ms/step: live {m(live_ms):.1f} (client, with each step's x̂0 PNG) / {m(server_ms):.1f} (server) vs plain "
+        f"pipeline call {m(plain_ms):.1f}: {m(live_ms) / m(plain_ms):.2f}x (client), {m(server_ms) / m(plain_ms):.2f}x "
+        "(server)  [target <= 1.1x]"
+    )
 
 
 if __name__ == "__main__":

@@ -46,12 +46,16 @@ def bare_mkdocs_project(prepared, target: Path) -> Path:
     (docs / "sections").mkdir(parents=True)
     nav = [{"Home": "index.md"}]
     for section in prepared.talk.sections:
-        text = render_markdown(prepared.env, prepared.project.section_file(section.id), prepared.context("handout", "../", section.id))
+        text = render_markdown(
+            prepared.env, prepared.project.section_file(section.id), prepared.context("handout", "../", section.id)
+        )
         parts = []
         for slide in split_slides(text):
             parts.append(slide.content)
             if slide.notes:
-                parts.append("!!! note \"Speaker notes\"\n\n" + "\n".join("    " + l for l in slide.notes.splitlines()))
+                parts.append(
+                    '!!! note "Speaker notes"\n\n' + "\n".join("    " + note for note in slide.notes.splitlines())
+                )
         (docs / "sections" / f"{section.id}.md").write_text("\n\n".join(parts))
         nav.append({section.title: f"sections/{section.id}.md"})
     for page in ["index", *prepared.talk.handout]:

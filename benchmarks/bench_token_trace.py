@@ -39,8 +39,10 @@ def bench(tokens: int = 16, device: str = "auto", repeats: int = 3) -> dict:
     device = torch_device(device_class(device))
     inputs = TokenTraceInputs(max_new_tokens=tokens)
     ref = TokenTrace().resolve_model(inputs, {})
-    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-          f"device {device}")  # fmt: skip
+    print(
+        f"machine: {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"device {device}"
+    )
     print(f"model: {ref.id} from {ref.source}, {tokens} new tokens, greedy")
 
     if not (converted_dir(ref) / "config.json").is_file():

@@ -78,4 +78,14 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'generators' has no attribute {name!r}")
 
 
-__all__ = ["Artifact", "COMMANDS", "Generator", "ModelRef", "REGISTRY", "all_generators", "get", "macro_owners", "template_filters"]
+__all__ = [
+    "Artifact",
+    "COMMANDS",
+    "Generator",
+    "ModelRef",
+    "REGISTRY",
+    "all_generators",
+    "get",
+    "macro_owners",
+    "template_filters",
+]

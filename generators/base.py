@@ -12,12 +12,13 @@ import json
 import platform
 import re
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any, Callable, ClassVar, Iterable, Iterator
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel
 
@@ -259,7 +260,11 @@ def speed_repeats(default: int = SPEED_REPEATS) -> int:
 
 
 def best_of(
-    work: Callable[[], Any], repeats: int | None = None, warmup: int = 1, device: str = "cpu", sync: Callable[[], None] | None = None
+    work: Callable[[], Any],
+    repeats: int | None = None,
+    warmup: int = 1,
+    device: str = "cpu",
+    sync: Callable[[], None] | None = None,
 ) -> dict:
     """Time `work` apart from the artifact's own run: `warmup` untimed calls, then the best of
     `repeats` timed ones. The best, not the mean: interference only ever adds time.

@@ -160,6 +160,6 @@ def forward_process(alphas_cumprod, x0, seed: int, decode) -> list[dict]:
         signal, noise_level = math.sqrt(alpha_bar), math.sqrt(1.0 - alpha_bar)
         noisy.append(signal * x0 + noise_level * noise)
         rows.append({"timestep": t, "alpha_bar": alpha_bar, "signal": signal, "noise": noise_level})
-    for row, image in zip(rows, decode(torch.cat(noisy))):
+    for row, image in zip(rows, decode(torch.cat(noisy)), strict=False):
         row["image"] = image
     return rows

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Iterator, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -137,12 +138,14 @@ class DiffusionDemo(Generator):
         unseen = [w for w in dict.fromkeys(_words(inputs.embedded_prompt)) if w not in shapes_vocabulary()]
         if not unseen:
             return []
-        return [(
-            ("embedded_prompt",),
-            f"the shapes model never saw {', '.join(map(repr, unseen))} in training; it follows many "
-            "paraphrases (15 of 18 unseen phrasings measured), but look at the picture — or use its "
-            "words: colours red/green/blue/yellow/purple, shapes circle/square/triangle, 'above', 'left of'",
-        )]
+        return [
+            (
+                ("embedded_prompt",),
+                f"the shapes model never saw {', '.join(map(repr, unseen))} in training; it follows many "
+                "paraphrases (15 of 18 unseen phrasings measured), but look at the picture — or use its "
+                "words: colours red/green/blue/yellow/purple, shapes circle/square/triangle, 'above', 'left of'",
+            )
+        ]
 
     def resolve_model(self, inputs: DiffusionInputs, local_dirs: dict[str, str]) -> ModelRef:
         from dataclasses import replace
@@ -163,7 +166,9 @@ class DiffusionDemo(Generator):
         if is_shapes_model(model.path):
             # Decided once, here: shapes weights (shipped, or a directory `model:` points at) draw
             # `embedded_prompt`. The key and the run both read `embedded`.
-            model = with_shapes_encoder(replace(model, embedded=True, full_model_id=model.full_model_id or model.id), local_dirs)
+            model = with_shapes_encoder(
+                replace(model, embedded=True, full_model_id=model.full_model_id or model.id), local_dirs
+            )
         return model
 
     # --- the live protocol (live-protocol.md): the build's run consumes the same `denoise` -----
@@ -217,7 +222,10 @@ class DiffusionDemo(Generator):
         decode = decoder(pipe, shapes)
         frames = capture.decode(decode)
         forward = forward_process(
-            pipe.scheduler.alphas_cumprod, image_to_pixels(image) if shapes else capture.final_latents, inputs.seed, decode
+            pipe.scheduler.alphas_cumprod,
+            image_to_pixels(image) if shapes else capture.final_latents,
+            inputs.seed,
+            decode,
         )
 
         # 3. The speed, timed apart: the same call without capture, one warm-up, best of 3

@@ -19,8 +19,9 @@ import io
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Iterator, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -79,8 +80,14 @@ def preview_steps(steps: int, shapes: bool) -> set[int]:
     return set(range(every - 1, steps, every)) | {steps - 1}
 
 
-def denoise(loaded: LoadedPipe, request: DiffusionLiveRequest, guidance: float, capture, decode: Callable,
-            result: dict | None = None) -> Iterator[dict]:  # fmt: skip
+def denoise(
+    loaded: LoadedPipe,
+    request: DiffusionLiveRequest,
+    guidance: float,
+    capture,
+    decode: Callable,
+    result: dict | None = None,
+) -> Iterator[dict]:
     """Run one pipeline call; yield {"type": "step"} per step and {"type": "done"} at the end.
 
     `capture` is a StripCapture over `loaded.pipe.scheduler` (the steps whose tensors the caller
@@ -101,8 +108,13 @@ def denoise(loaded: LoadedPipe, request: DiffusionLiveRequest, guidance: float, 
 
     def step_event(i: int, t) -> dict:
         last = capture._last
-        event = {"type": "step", "step": i + 1, "steps": request.steps, "timestep": int(round(float(t))),
-                 "alpha_bar": round(float(last["alpha_bar"]), 6) if last else None}  # fmt: skip
+        event = {
+            "type": "step",
+            "step": i + 1,
+            "steps": request.steps,
+            "timestep": int(round(float(t))),
+            "alpha_bar": round(float(last["alpha_bar"]), 6) if last else None,
+        }
         if last is not None and i in with_picture:
             event["image"] = png_data_url(decode(last["x0"][:1])[0], upscale)
         return event

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Annotated, Iterator
+from collections.abc import Iterator
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -79,7 +80,7 @@ def placed_words(encoder, request: EmbeddingLiveRequest) -> Iterator[dict]:
             "type": "step",
             "word": word,
             "point": [round(float(x), 4) for x in project(vector, mean, axes)],
-            "similarity": {w: round(float(c), 4) for w, c in zip(plotted, cosines)},
+            "similarity": {w: round(float(c), 4) for w, c in zip(plotted, cosines, strict=False)},
             "nearest": [[plotted[i], round(float(cosines[i]), 4)] for i in order[:3]],
         }
     yield {"type": "done", "words": list(request.words), "seconds": round(time.perf_counter() - started, 4)}

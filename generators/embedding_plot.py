@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Iterator
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -20,9 +21,22 @@ class EmbeddingInputs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     model: str = MINILM_ID
     words: Annotated[list[str], Field(min_length=3, max_length=60)] = [
-        "dog", "puppy", "cat", "kitten", "banana", "apple", "car", "truck",
-        "token", "pixel", "noise", "painter", "storyteller", "image", "sentence",
-    ]  # fmt: skip
+        "dog",
+        "puppy",
+        "cat",
+        "kitten",
+        "banana",
+        "apple",
+        "car",
+        "truck",
+        "token",
+        "pixel",
+        "noise",
+        "painter",
+        "storyteller",
+        "image",
+        "sentence",
+    ]
 
     @field_validator("words")
     @classmethod
@@ -30,7 +44,9 @@ class EmbeddingInputs(BaseModel):
         seen = set()
         for word in words:
             if word in seen:
-                raise InputError(f"the word {word!r} is listed twice", "list each word once: each is one point of the plot")
+                raise InputError(
+                    f"the word {word!r} is listed twice", "list each word once: each is one point of the plot"
+                )
             seen.add(word)
         return words
 
@@ -51,7 +67,11 @@ def pca_2d(vectors):
 
 class EmbeddingPlot(Generator):
     name: ClassVar[str] = "embedding_plot"
-    version: ClassVar[str] = "3"  # 2: the PCA basis and the live words' recording in the data; 3: labels kept apart (adjustText), theme colours, slide-sized fonts
+    version: ClassVar[str] = (
+        # 2: the PCA basis and the live words' recording in the data;
+        # 3: labels kept apart (adjustText), theme colours, slide-sized fonts
+        "3"
+    )
     Inputs: ClassVar[type[BaseModel]] = EmbeddingInputs
     LiveRequest: ClassVar[type[BaseModel]] = EmbeddingLiveRequest
     libraries: ClassVar[tuple[str, ...]] = ("torch", "transformers", "numpy", "matplotlib")
@@ -109,7 +129,9 @@ class EmbeddingPlot(Generator):
             "points": points.round(4).tolist(),
             "explained_variance": explained.round(4).tolist(),
             "explained_variance_pct": (explained * 100).round(1).tolist(),
-            "similarity": {a: {b: round(float(similarity[i, j]), 4) for j, b in enumerate(words)} for i, a in enumerate(words)},
+            "similarity": {
+                a: {b: round(float(similarity[i, j]), 4) for j, b in enumerate(words)} for i, a in enumerate(words)
+            },
             "dimensions": int(vectors.shape[1]),
             # The build's axes: point = (vector - mean) @ components.T, for any unit sentence vector.
             "pca": {"mean": mean.round(7).tolist(), "components": axes.round(7).tolist()},
@@ -133,8 +155,10 @@ def _plot(words, points, explained, png: Path, svg: Path) -> None:
     margin = 0.12 * (points.max(axis=0) - points.min(axis=0))
     ax.set_xlim(points[:, 0].min() - margin[0], points[:, 0].max() + margin[0] * 2)
     ax.set_ylim(points[:, 1].min() - margin[1], points[:, 1].max() + margin[1])
-    labels = [ax.text(x, y, mathtext_safe(word), fontsize=15, color=text_colour, zorder=4)
-              for word, (x, y) in zip(words, points)]  # fmt: skip
+    labels = [
+        ax.text(x, y, mathtext_safe(word), fontsize=15, color=text_colour, zorder=4)
+        for word, (x, y) in zip(words, points, strict=False)
+    ]
     ax.set_xlabel(f"PC 1 ({explained[0] * 100:.1f}% of variance)", fontsize=13, color=text_colour)
     ax.set_ylabel(f"PC 2 ({explained[1] * 100:.1f}% of variance)", fontsize=13, color=text_colour)
     ax.tick_params(labelsize=13, colors=text_colour)
@@ -142,7 +166,13 @@ def _plot(words, points, explained, png: Path, svg: Path) -> None:
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     # Labels pushed off each other and off the points, with a thin leader where one moved far.
-    adjust_text(labels, x=points[:, 0], y=points[:, 1], ax=ax, expand=(1.2, 1.4),
-                arrowprops={"arrowstyle": "-", "color": "#9ca3af", "lw": 0.8})  # fmt: skip
+    adjust_text(
+        labels,
+        x=points[:, 0],
+        y=points[:, 1],
+        ax=ax,
+        expand=(1.2, 1.4),
+        arrowprops={"arrowstyle": "-", "color": "#9ca3af", "lw": 0.8},
+    )
     save(fig, png, svg)
     plt.close(fig)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
 from w2w import atomic
 from w2w.errors import W2WError
@@ -62,7 +62,10 @@ def content_hash(path: Path) -> str:
             files.append(p)
             size += p.stat().st_size
         if len(files) > MAX_MODEL_FILES or size > MAX_MODEL_BYTES:
-            raise W2WError(f"{path} holds over {MAX_MODEL_FILES:,} files or {MAX_MODEL_BYTES >> 30} GiB: not a model's directory", fix)
+            raise W2WError(
+                f"{path} holds over {MAX_MODEL_FILES:,} files or {MAX_MODEL_BYTES >> 30} GiB: not a model's directory",
+                fix,
+            )
     files.sort()
     stamp = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
     index_path = w2w_home() / "weight-hashes.json"

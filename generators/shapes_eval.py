@@ -68,7 +68,7 @@ def evaluate(pipe, inputs: ShapesEvalInputs) -> list[dict]:
         output_type="np",
     ).images
     results = []
-    for case, image in zip(todo, images):
+    for case, image in zip(todo, images, strict=False):
         pixels = (np.asarray(image) * 255).round().astype("uint8")
         results.append({**case, "correct": bool(arrangement_holds(pixels, parse_caption(case["scene"])))})
     return results

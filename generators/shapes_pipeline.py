@@ -8,8 +8,8 @@ map from [-1, 1] to images) and a MiniLM text encoder instead of CLIP.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -28,7 +28,9 @@ class ShapesDiffusionPipeline(DiffusionPipeline):
         self.encoder = encoder  # not a diffusers module: kept out of save/load on purpose
 
     @classmethod
-    def from_dirs(cls, weights_dir: str | Path, encoder_path: str | Path, device: str = "cpu") -> ShapesDiffusionPipeline:
+    def from_dirs(
+        cls, weights_dir: str | Path, encoder_path: str | Path, device: str = "cpu"
+    ) -> ShapesDiffusionPipeline:
         weights_dir = Path(weights_dir)
         unet = UNet2DConditionModel.from_pretrained(weights_dir / "unet").to(device).eval()
         scheduler = DDIMScheduler.from_pretrained(weights_dir / "scheduler")

@@ -17,9 +17,9 @@ import random
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -181,7 +181,7 @@ def train(
         optimizer.step()
         with torch.no_grad():
             decay = min(config.ema_decay, (1 + step) / (10 + step))
-            for pe, p in zip(ema.parameters(), unet.parameters()):
+            for pe, p in zip(ema.parameters(), unet.parameters(), strict=False):
                 pe.lerp_(p, 1 - decay)
         losses.append(loss.item())
         if step % 100 == 0 or step == config.steps - 1:

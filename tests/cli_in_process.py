@@ -54,7 +54,9 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         faulthandler.cancel_dump_traceback_later()
         root.removeHandler(last_resort)
         cli.console = console
-    stderr = result.stderr + "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught)
+    stderr = result.stderr + "".join(
+        warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught
+    )
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += "".join(traceback.format_exception(result.exception))
     return subprocess.CompletedProcess(["w2w", *args], result.exit_code, result.stdout, stderr)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from talk_factory import add_live_section, make_project
 
-
 # Under pytest-xdist (two workers on the 2-core machine) each worker and the servers and builds it
 # starts compute on one thread: two processes of two torch threads each on two cores wait at every
 # barrier for a parked peer (measured 4x slower per step, BENCHMARKS.md "Load-proof speeds").
@@ -161,10 +160,25 @@ def smollm2():
 # builds the mini talk, the real talk's does not need it. xdist's own `loadgroup` cannot do this
 # under pytest 9: it renames `item._nodeid`, which pytest 9 no longer reads.
 SERVER_FILES = ("test_live_deck.py", "test_present_security.py", "test_present_models.py", "test_present_load.py")
-LONGEST_FIRST = ("server", "test_full_talk.py", "test_freeze.py", "test_validators.py", "test_check.py",
-                 "test_shapes_eval.py", "test_hostile.py", "test_build.py", "test_accessibility.py",
-                 "test_pdf_export.py", "test_token_trace.py", "test_agenda_truth.py", "test_shapes_training.py",
-                 "test_browser.py", "test_diffusion_demo.py", "test_live_steps.py", "test_bad_input.py")  # fmt: skip
+LONGEST_FIRST = (
+    "server",
+    "test_full_talk.py",
+    "test_freeze.py",
+    "test_validators.py",
+    "test_check.py",
+    "test_shapes_eval.py",
+    "test_hostile.py",
+    "test_build.py",
+    "test_accessibility.py",
+    "test_pdf_export.py",
+    "test_token_trace.py",
+    "test_agenda_truth.py",
+    "test_shapes_training.py",
+    "test_browser.py",
+    "test_diffusion_demo.py",
+    "test_live_steps.py",
+    "test_bad_input.py",
+)
 
 
 def work_unit(nodeid: str) -> str:

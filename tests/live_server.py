@@ -38,8 +38,13 @@ def require_live(*names: str) -> None:
 
 def files_under(*directories: Path) -> dict:
     """path -> (size, mtime) of every file under these directories: what a live run must not touch."""
-    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns)
-            for d in directories if d.is_dir() for p in sorted(d.rglob("*")) if p.is_file()}  # fmt: skip
+    return {
+        str(p): (p.stat().st_size, p.stat().st_mtime_ns)
+        for d in directories
+        if d.is_dir()
+        for p in sorted(d.rglob("*"))
+        if p.is_file()
+    }
 
 
 def free_port() -> int:
@@ -80,8 +85,9 @@ class LiveServer:
     def connect(self, timeout: float = 120) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-                timeout: float = 120) -> Reply:  # fmt: skip
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 120
+    ) -> Reply:
         conn = self.connect(timeout)
         try:
             conn.request(method, path, body=body, headers=headers or {})
@@ -92,8 +98,9 @@ class LiveServer:
 
     def post(self, generator: str, payload, headers: dict | None = None) -> Reply:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        return self.request("POST", f"/api/live/{generator}", body,
-                            self.auth(**{"Content-Type": "application/json", **(headers or {})}))  # fmt: skip
+        return self.request(
+            "POST", f"/api/live/{generator}", body, self.auth(**{"Content-Type": "application/json", **(headers or {})})
+        )
 
     def status(self) -> dict:
         reply = self.request("GET", "/api/live/status", headers=self.auth())
@@ -152,8 +159,12 @@ def start(root: Path, log: Path, *args: str) -> LiveServer:
     handle = log.open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "w2w.cli", "present", "--no-build", "--port", str(port), *args],
-        cwd=root, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=os.environ.copy(),
-    )  # fmt: skip
+        cwd=root,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
     handle.close()
     deadline = time.monotonic() + START_SECONDS
     pattern = re.compile(rf"http://127\.0\.0\.1:{port}/slides/index\.html#w2w-token=([A-Za-z0-9_-]+)")

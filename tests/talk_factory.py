@@ -74,7 +74,7 @@ SECTIONS = {
 
 HANDOUT = {
     "index": "# Mini talk\n\n[Open the slide deck](slides/index.html)\n\n{{ agenda_table() }}\n",
-    "worksheet": "# Worksheet\n\n−ln 0.3 = {{ \"%.3f\"|format(-ln(0.3)) }}\n",
+    "worksheet": '# Worksheet\n\n−ln 0.3 = {{ "%.3f"|format(-ln(0.3)) }}\n',
 }
 
 # A section of slides `w2w present` can run live: the token trace, the denoising strip, the finished

@@ -56,7 +56,11 @@ def test_a_clean_page_passes(audit):
         ("<h1>T</h1><p style='color:#777777'>4.48:1</p>", "color-contrast", "#777777"),
         ("<h1>T</h1><img src='data:image/gif;base64,R0lGODlhAQABAAAAACw='>", "image-alt", "alt"),
         ("<h1>T</h1><h3>Skipped a level</h3>", "heading-order", "Heading order invalid"),
-        ("<h1>T</h1><table><tr><th></th><th>A</th></tr><tr><td>x</td><td>1</td></tr></table>", "empty-table-header", "text"),
+        (
+            "<h1>T</h1><table><tr><th></th><th>A</th></tr><tr><td>x</td><td>1</td></tr></table>",
+            "empty-table-header",
+            "text",
+        ),
     ],
 )
 def test_axe_violations_are_one_line_with_rule_selector_and_fix(audit, body, rule, detail):
@@ -66,7 +70,10 @@ def test_axe_violations_are_one_line_with_rule_selector_and_fix(audit, body, rul
     assert fix.startswith("Fix ") and detail in fix
 
 
-SLIDE = "<!DOCTYPE html><html lang='en'><head><title>t</title></head><body><section id='s' style='width:1280px;height:720px'>{}</section></body></html>"
+SLIDE = (
+    "<!DOCTYPE html><html lang='en'><head><title>t</title></head>"
+    "<body><section id='s' style='width:1280px;height:720px'>{}</section></body></html>"
+)
 
 
 @pytest.mark.parametrize(
@@ -74,10 +81,20 @@ SLIDE = "<!DOCTYPE html><html lang='en'><head><title>t</title></head><body><sect
     [
         ("<p style='font-size:16px'>just enough</p>", []),
         ("<p style='font-size:15px'>too small</p>", ["p: text 15.0 px"]),
-        ("<p style='font-size:32px'>big <span style='font-size:0.4em'>and small</span></p>", ["p > span: text 12.8 px"]),
-        ("<p style='font-size:10px; visibility:hidden'>hidden</p><aside class='notes' style='font-size:10px'>notes</aside>", []),
+        (
+            "<p style='font-size:32px'>big <span style='font-size:0.4em'>and small</span></p>",
+            ["p > span: text 12.8 px"],
+        ),
+        (
+            "<p style='font-size:10px; visibility:hidden'>hidden</p>"
+            "<aside class='notes' style='font-size:10px'>notes</aside>",
+            [],
+        ),
         # an SVG drawn at half its size: its 20 px labels are 10 px on the slide
-        ("<svg viewBox='0 0 400 100' width='200'><text x='0' y='50' font-size='20'>label</text></svg>", ["svg > text: text 10.0 px"]),
+        (
+            "<svg viewBox='0 0 400 100' width='200'><text x='0' y='50' font-size='20'>label</text></svg>",
+            ["svg > text: text 10.0 px"],
+        ),
         ("<svg viewBox='0 0 400 100' width='400'><text x='0' y='50' font-size='20'>label</text></svg>", []),
     ],
 )

@@ -5,6 +5,7 @@ refuses an agenda or a note that disagrees with the slot."""
 from __future__ import annotations
 
 import html as htmllib
+import itertools
 import os
 import re
 import shutil
@@ -103,7 +104,7 @@ def test_hand_overs_and_route_follow_the_new_order(reshuffled):
     _, result = reshuffled
     agenda = result.prepared.agenda
     notes = _notes_by_part(result.prepared)
-    for item, following in zip(agenda, agenda[1:]):
+    for item, following in itertools.pairwise(agenda):
         handed = re.findall(r"Hand over to part (\d+), “([^”]+)”", " ".join(notes[item.id]))
         assert handed == [(str(following.number), following.short)], item.id
     assert "Hand over to" not in " ".join(notes[agenda[-1].id])
@@ -137,7 +138,10 @@ def test_no_minutes_are_typed_by_hand_in_the_talk():
     """Time is said through the agenda macros: no number of minutes or seconds in the sources."""
     # Durations a speaker is told ("ten minutes", "about ninety seconds"); measured seconds such as
     # "0.08 seconds" per denoising step are numbers of the demo, not of the talk.
-    words = r"(?:a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|forty-five|ninety|half a)"
+    words = (
+        r"(?:a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|forty-five"
+        r"|ninety|half a)"
+    )
     pattern = re.compile(rf"\b(?:\d+[\s-]+minutes?|{words}[\s-]+(?:minutes?|seconds?))\b", re.I)
     for path in sorted((REPO / "talk" / "sections").glob("*.md")):
         text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", " ", path.read_text())
@@ -162,8 +166,14 @@ def test_strict_refuses_an_agenda_over_the_slot(mini_build, tmp_path):
     assert '"totalTime": 300' in deck  # paces to the slot, not to the longer agenda
     strict = run_cli("build-talk", "--strict", cwd=copy)
     assert strict.returncode == 2
-    line = next(i for i, l in enumerate((copy / "talk" / "talk.yaml").read_text().splitlines(), 1) if l.startswith("agenda:"))
-    assert re.search(rf"talk\.yaml:{line}: agenda adds up to 6 min but slot_minutes is 5 — ", strict.stderr + strict.stdout)
+    line = next(
+        i
+        for i, text in enumerate((copy / "talk" / "talk.yaml").read_text().splitlines(), 1)
+        if text.startswith("agenda:")
+    )
+    assert re.search(
+        rf"talk\.yaml:{line}: agenda adds up to 6 min but slot_minutes is 5 — ", strict.stderr + strict.stdout
+    )
     assert "Traceback" not in strict.stderr
 
 
@@ -173,15 +183,20 @@ def test_a_typed_minutes_claim_is_flagged_with_its_line(mini_build, tmp_path):
     shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns("site"))
     intro = copy / "talk" / "sections" / "intro.md"
     intro.write_text(intro.read_text().replace("Say hello", "Ten minutes for this section. Say hello"))
-    line = next(i for i, l in enumerate(intro.read_text().splitlines(), 1) if "Ten minutes" in l)
+    line = next(i for i, text in enumerate(intro.read_text().splitlines(), 1) if "Ten minutes" in text)
     pacing = run_cli("pacing", cwd=copy)
     assert pacing.returncode == 0
-    assert f"warning: talk/sections/intro.md:{line}: the notes of 'intro' say 10 min but the agenda gives it 2 min" in pacing.stdout
+    assert (
+        f"warning: talk/sections/intro.md:{line}: the notes of 'intro' say 10 min but the agenda gives it 2 min"
+        in pacing.stdout
+    )
     strict = run_cli("build-talk", "--strict", cwd=copy)
     assert strict.returncode == 2
     assert f"intro.md:{line}: the notes say 10 min but the agenda gives it 2 min — " in strict.stderr + strict.stdout
     # Said through the macro, the claim follows the agenda and passes.
-    intro.write_text(intro.read_text().replace("Ten minutes for this section.", "{{ minutes(this_part.minutes) }} for this section."))
+    intro.write_text(
+        intro.read_text().replace("Ten minutes for this section.", "{{ minutes(this_part.minutes) }} for this section.")
+    )
     assert run_cli("build-talk", "--strict", cwd=copy).returncode == 0
 
 

@@ -116,7 +116,9 @@ def test_undefined_name(project):
 @pytest.mark.parametrize("jinja_above", [False, True], ids=["plain", "multi-line-jinja-above"])
 def test_invalid_mermaid(project, jinja_above):
     rel = "talk/sections/intro.md"
-    _edit(project, rel, "A[Text Prompt] --> B[Text Encoder]\n", "A[Text Prompt] --> B[Text Encoder]\nB --> C]\nC --> D\n")
+    _edit(
+        project, rel, "A[Text Prompt] --> B[Text Encoder]\n", "A[Text Prompt] --> B[Text Encoder]\nB --> C]\nC --> D\n"
+    )
     if jinja_above:  # 3 lines of source that render as 7: lines after Jinja no longer match the file
         _edit(project, rel, "## A diagram\n", "## A diagram\n{% for i in range(3) %}\nStep {{ i }}.\n{% endfor %}\n")
     line = _line_of(project, rel, "B --> C]")  # the diagram's bad line, in the file as written
@@ -169,7 +171,9 @@ def test_empty_section_file(project):
 
 def test_duplicate_section_ids(project):
     _edit(project, "talk/talk.yaml", "- id: words\n  title: Words\n", "- id: intro\n  title: Words\n")
-    lines = [n for n, line in enumerate((project / "talk" / "talk.yaml").read_text().splitlines(), 1) if "id: intro" in line]
+    lines = [
+        n for n, line in enumerate((project / "talk" / "talk.yaml").read_text().splitlines(), 1) if "id: intro" in line
+    ]
     assert_user_error(project, "talk/talk.yaml", lines[1], "duplicate section id 'intro'")  # the second one
 
 
@@ -220,17 +224,65 @@ def test_talk_text_is_escaped_in_the_handout_header_and_navigation(hostile):
         ("talk/sections/maths.md", "# Maths", "# Maths \udcff", 1, "not valid UTF-8"),
         ("talk/talk.yaml", "slot_minutes: 6", "slot_minutes: 6\nslot_minutes: 5", 5, "duplicate key 'slot_minutes'"),
         ("talk/sections/maths.md", "# Maths", "# Maths {{ undefined_[dog] }}", 1, "undefined"),
-        ("talk/talk.yaml", "  device: cpu", "  device: cpu\n  local_dirs: {org/model: ./nowhere}", "local_dirs", "does not exist"),
-        ("talk/talk.yaml", "  device: cpu", "  device: cpu\n  local_dirs: {org/model: ./talk}", "local_dirs", "has none of config.json"),
-        ("talk/talk.yaml", "  device: cpu", "  device: cpu\n  local_dirs: {org/model: /}", "local_dirs", "not a model's directory"),
-        ("talk/talk.yaml", "generators:\n", "generators:\n  token_trace:\n    prompt: '  '\n", "prompt: '  '", "the prompt is empty"),
-        ("talk/sections/maths.md", "The forward process.", "The forward process,\nas $x^$ says.", "$x^$", "a ^ or _ has nothing after it"),
-        ("talk/sections/maths.md", "$$\n\n", "$$\n\n$$\n\\frac{1}{\n$$\n\n", "\\frac{1}{", "the formula ends too early"),
+        (
+            "talk/talk.yaml",
+            "  device: cpu",
+            "  device: cpu\n  local_dirs: {org/model: ./nowhere}",
+            "local_dirs",
+            "does not exist",
+        ),
+        (
+            "talk/talk.yaml",
+            "  device: cpu",
+            "  device: cpu\n  local_dirs: {org/model: ./talk}",
+            "local_dirs",
+            "has none of config.json",
+        ),
+        (
+            "talk/talk.yaml",
+            "  device: cpu",
+            "  device: cpu\n  local_dirs: {org/model: /}",
+            "local_dirs",
+            "not a model's directory",
+        ),
+        (
+            "talk/talk.yaml",
+            "generators:\n",
+            "generators:\n  token_trace:\n    prompt: '  '\n",
+            "prompt: '  '",
+            "the prompt is empty",
+        ),
+        (
+            "talk/sections/maths.md",
+            "The forward process.",
+            "The forward process,\nas $x^$ says.",
+            "$x^$",
+            "a ^ or _ has nothing after it",
+        ),
+        (
+            "talk/sections/maths.md",
+            "$$\n\n",
+            "$$\n\n$$\n\\frac{1}{\n$$\n\n",
+            "\\frac{1}{",
+            "the formula ends too early",
+        ),
         ("mkdocs.yml", "  name: material", "  name: no-such-theme", "name: no-such-theme", "Unrecognised theme name"),
         ("mkdocs.yml", "  palette:", "  palette: [", "palette: [", "YAML syntax error"),
     ],
-    ids=["expression-fails", "not-utf8", "duplicate-key", "markup-like-text", "missing-local-dir", "not-a-model-dir",
-         "root-as-model-dir", "empty-llm-prompt", "inline-math", "block-math", "mkdocs-value", "mkdocs-yaml"],  # fmt: skip
+    ids=[
+        "expression-fails",
+        "not-utf8",
+        "duplicate-key",
+        "markup-like-text",
+        "missing-local-dir",
+        "not-a-model-dir",
+        "root-as-model-dir",
+        "empty-llm-prompt",
+        "inline-math",
+        "block-math",
+        "mkdocs-value",
+        "mkdocs-yaml",
+    ],
 )
 def test_more_mistakes_are_one_line_errors(project, rel, old, new, line, what):
     path = project / rel

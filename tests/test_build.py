@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import yaml
-
 from talk_factory import make_project
+
 from w2w.build import build_site
 from w2w.project import Project
 
@@ -123,7 +123,7 @@ def test_a_user_error_exits_2_with_one_line_and_keeps_the_previous_site(tmp_path
     proc = subprocess.run([sys.executable, "-m", "w2w.cli", "build-talk"], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    lines = [text for text in proc.stderr.splitlines() if text.strip()]
     assert len(lines) == 1 and "talk/sections/maths.md:1: undefined name in template" in lines[0] and " — " in lines[0]
     assert (root / "site" / "index.html").read_text() == before
 

@@ -59,7 +59,9 @@ BAD = {
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "w2w.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "w2w.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +111,9 @@ def test_overflowing_slide_is_reported_with_its_index(broken):
     overflow = [line for line in _lines(proc) if "slide-overflow" in line]
     assert overflow and overflow[0].startswith("slides#/8: slide-overflow: section: content is ")
     assert "'Too much'" in overflow[0]
-    assert not any(line.startswith(("slides#/2:", "slides#/6:")) for line in _small_text_aside(_lines(proc)))  # good slides pass
+    assert not any(
+        line.startswith(("slides#/2:", "slides#/6:")) for line in _small_text_aside(_lines(proc))
+    )  # good slides pass
 
 
 def test_image_without_alt_is_reported_in_deck_and_handout(broken):
@@ -133,7 +137,9 @@ def test_network_request_is_reported_and_blocked(broken):
     _, proc = broken
     lines = _lines(proc)
     assert "slides#/11: network-request: https://example.com/x.png: blocked; ship the file with the talk" in lines
-    assert "sections/bad.html: network-request: https://example.com/x.png: blocked; ship the file with the talk" in lines
+    assert (
+        "sections/bad.html: network-request: https://example.com/x.png: blocked; ship the file with the talk" in lines
+    )
     # Reported once as a request, not again as a console error or an undecoded image.
     assert sum("example.com" in line for line in lines) == 2
 

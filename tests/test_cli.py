@@ -16,12 +16,23 @@ def test_help_imports_no_model_library_and_lists_the_commands():
         "result = CliRunner().invoke(app, ['--help'])\n"
         "assert result.exit_code == 0, result.output\n"
         "print(result.output)\n"
-        "heavy = [m for m in ('torch', 'transformers', 'diffusers', 'matplotlib', 'mkdocs', 'playwright', 'pydantic') if m in sys.modules]\n"
+        "names = ('torch', 'transformers', 'diffusers', 'matplotlib', 'mkdocs', 'playwright', 'pydantic')\n"
+        "heavy = [m for m in names if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out
-    for command in ("build-talk", "serve", "status", "freeze", "check", "export-pdf", "pacing", "models", "train-shapes"):
+    for command in (
+        "build-talk",
+        "serve",
+        "status",
+        "freeze",
+        "check",
+        "export-pdf",
+        "pacing",
+        "models",
+        "train-shapes",
+    ):
         assert command in out
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from talk_factory import make_project
+
 from w2w.config import load_talk
 from w2w.errors import W2WError
 
@@ -68,7 +68,7 @@ def test_duplicate_section_ids_are_refused(tmp_path):
     with pytest.raises(W2WError) as err:
         load_talk(_talk_yaml(root))
     assert "duplicate section id 'intro'" in err.value.what
-    lines = [i for i, l in enumerate(_talk_yaml(root).read_text().splitlines(), 1) if "id: intro" in l]
+    lines = [i for i, text in enumerate(_talk_yaml(root).read_text().splitlines(), 1) if "id: intro" in text]
     assert err.value.line == lines[1]
 
 

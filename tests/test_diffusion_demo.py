@@ -27,10 +27,23 @@ from generators.diffusion_demo import DiffusionDemo, DiffusionInputs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_KEYS = {
-    "model", "embedded", "prompt", "requested_prompt", "steps", "guidance_scale", "seed", "scheduler",
-    "seconds_per_step", "seconds_per_image", "frames", "forward", "image_size", "forward_space",
-    "live_request", "live_recording",  # the live slides' prefill and recording (issue 10)
-}  # fmt: skip
+    "model",
+    "embedded",
+    "prompt",
+    "requested_prompt",
+    "steps",
+    "guidance_scale",
+    "seed",
+    "scheduler",
+    "seconds_per_step",
+    "seconds_per_image",
+    "frames",
+    "forward",
+    "image_size",
+    "forward_space",
+    "live_request",
+    "live_recording",  # the live slides' prefill and recording (issue 10)
+}
 
 
 # ---- throwaway models ---------------------------------------------------------------------------------
@@ -108,7 +121,11 @@ def tiny_random_sd_dir(tmp_path_factory) -> Path:
         )
     )
     scheduler = DDIMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False, set_alpha_to_one=True,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=True,
     )
     pipe = StableDiffusionPipeline(
         vae=vae,
@@ -144,7 +161,9 @@ def _run(model_dir: Path, out: Path, embedded: bool = False, **settings):
     generator = DiffusionDemo()
     if embedded:
         inputs = DiffusionInputs(**settings)
-        model = dd.with_shapes_encoder(ModelRef("w2w/shapes-diffusion", "test", "shipped", str(model_dir), True, inputs.model), {})
+        model = dd.with_shapes_encoder(
+            ModelRef("w2w/shapes-diffusion", "test", "shipped", str(model_dir), True, inputs.model), {}
+        )
     else:
         inputs = DiffusionInputs(model=str(model_dir), **settings)
         model = generator.resolve_model(inputs, {})  # a local directory: resolved by path
@@ -196,14 +215,27 @@ def test_tiny_random_sd_pipeline_makes_every_file(tiny_random_sd_dir, tmp_path):
 
     # Strip: two rows, one column per captured step.
     strip = Image.open(artifact.path("strip"))
-    assert strip.width == figures.PAD + figures.STRIP_ROW_LABEL + figures.PAD + n * figures.STRIP_TILE + (n - 1) * figures.GAP + figures.PAD
-    columns = (strip.width - 3 * figures.PAD - figures.STRIP_ROW_LABEL + figures.GAP) / (figures.STRIP_TILE + figures.GAP)
+    assert (
+        strip.width
+        == figures.PAD
+        + figures.STRIP_ROW_LABEL
+        + figures.PAD
+        + n * figures.STRIP_TILE
+        + (n - 1) * figures.GAP
+        + figures.PAD
+    )
+    columns = (strip.width - 3 * figures.PAD - figures.STRIP_ROW_LABEL + figures.GAP) / (
+        figures.STRIP_TILE + figures.GAP
+    )
     assert columns == n
     assert 2 * figures.STRIP_TILE + figures.GAP < strip.height < 3 * figures.STRIP_TILE
     # ...and the pixels agree: along the middle of each row, n picture runs separated by white gaps.
     pixels = _pixels(artifact.path("strip"))
     left = 2 * figures.PAD + figures.STRIP_ROW_LABEL
-    for y in (strip.height - figures.PAD - figures.STRIP_TILE // 2, strip.height - figures.PAD - figures.STRIP_TILE * 3 // 2 - figures.GAP):
+    for y in (
+        strip.height - figures.PAD - figures.STRIP_TILE // 2,
+        strip.height - figures.PAD - figures.STRIP_TILE * 3 // 2 - figures.GAP,
+    ):
         line = pixels[y, left:]
         white = (line == 255).all(axis=1)
         edges = np.flatnonzero(np.diff(white.astype(int)) == 1) + 1  # where a picture run ends

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from generators.base import ModelRef
-from generators.embedding_plot import EmbeddingInputs, EmbeddingPlot, MINILM_ID, _plot, mathtext_safe, pca_2d
+from generators.embedding_plot import MINILM_ID, EmbeddingInputs, EmbeddingPlot, _plot, mathtext_safe, pca_2d
 
 
 @pytest.fixture(scope="module")

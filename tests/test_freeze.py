@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from talk_factory import make_project
 
 from generators.base import ModelRef
-from talk_factory import make_project
 from w2w.build import build_site, freeze
 from w2w.cache import ArtifactCache
 from w2w.errors import W2WError
@@ -38,14 +38,27 @@ SD = FIELDS["model"]["id"]
 
 def _requested(fields: dict) -> dict:
     """What the talk asks of the model it names (as plan.Job.requested)."""
-    return {"generator": fields["generator"], "version": fields["version"], "inputs": fields["inputs"], "model": {"id": SD}}
+    return {
+        "generator": fields["generator"],
+        "version": fields["version"],
+        "inputs": fields["inputs"],
+        "model": {"id": SD},
+    }
 
 
 def _frozen_store(tmp_path, fields=FIELDS, embedded=False) -> FrozenStore:
     (tmp_path / "frozen").mkdir(parents=True)
-    lock = {"version": 1, "artifacts": {"diffusion_demo": {
-        "fields": fields, "requested": _requested(FIELDS), "files": [],
-        "made_with": {"model": fields["model"]["id"], "device": "CUDA (H100)", "embedded": embedded}}}}
+    lock = {
+        "version": 1,
+        "artifacts": {
+            "diffusion_demo": {
+                "fields": fields,
+                "requested": _requested(FIELDS),
+                "files": [],
+                "made_with": {"model": fields["model"]["id"], "device": "CUDA (H100)", "embedded": embedded},
+            }
+        },
+    }
     (tmp_path / "frozen" / "lock.json").write_text(json.dumps(lock))
     return FrozenStore(tmp_path / "frozen")
 
@@ -90,14 +103,18 @@ def test_a_full_model_output_stays_fresh_where_only_a_stand_in_exists(tmp_path):
 def test_a_frozen_stand_in_output_is_stale_where_the_real_model_exists(tmp_path):
     store = _frozen_store(tmp_path, fields=_with("model.id", "w2w/shapes-diffusion"), embedded=True)
     stale = store.stale_fields("diffusion_demo", FIELDS, _requested(FIELDS))
-    assert [str(d) for d in stale] == ['model.id: "w2w/shapes-diffusion" → "stable-diffusion-v1-5/stable-diffusion-v1-5"']
+    assert [str(d) for d in stale] == [
+        'model.id: "w2w/shapes-diffusion" → "stable-diffusion-v1-5/stable-diffusion-v1-5"'
+    ]
 
 
 def _stand_in_job(tmp_path, prompt: str) -> Job:
     model = ModelRef("w2w/shapes-diffusion", "sha256:1", "shipped", str(tmp_path), embedded=True, full_model_id=SD)
     fields = _with("inputs.prompt", prompt) | {"model": {"id": model.id, "revision": "sha256:1"}, "device": "cpu"}
     requested = _requested(_with("inputs.prompt", prompt))
-    return Job("diffusion_demo", None, model, "cpu", fields, "k" + prompt.replace(" ", ""), (tmp_path / "s.md", 7), requested)
+    return Job(
+        "diffusion_demo", None, model, "cpu", fields, "k" + prompt.replace(" ", ""), (tmp_path / "s.md", 7), requested
+    )
 
 
 def test_fallback_to_the_stand_in_is_loud_and_strict_fails(tmp_path):
@@ -156,7 +173,9 @@ def test_status_explains_a_stale_input_and_prose_edits_run_nothing(tmp_path):
     (root / "talk" / "talk.yaml").write_text(yaml.safe_dump(talk, sort_keys=False))
     (row,) = explain(Project(root))
     assert not row.fresh and [d.field for d in row.differences] == ["inputs.words"]
-    proc = subprocess.run([sys.executable, "-m", "w2w.cli", "status", "--explain"], cwd=root, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "w2w.cli", "status", "--explain"], cwd=root, capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "stale" in proc.stderr
     assert 'inputs.words: ["dog", "puppy", "banana"] → ["dog", "puppy", "banana", "cat"]' in proc.stderr
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
 import re
+import subprocess
 
 import pytest
 
@@ -53,7 +53,7 @@ def test_live_outputs_are_on_the_slides(full):
     trace = artifacts["token_trace"].data
     assert html.count('class="fragment w2w-token"') == len(trace["steps"]) >= 1
     demo = artifacts["diffusion_demo"].data
-    assert f'{demo["seconds_per_step"]:.3f} s per denoising step' in html
+    assert f"{demo['seconds_per_step']:.3f} s per denoising step" in html
     for name, artifact in artifacts.items():
         for file in artifact.files.values():
             assert (root / "site" / "slides" / "artifacts" / name / file).is_file()
@@ -90,7 +90,9 @@ _SMALL_TEXT = """() => {
     const style = getComputedStyle(el);
     if (style.display === 'none' || style.visibility === 'hidden') continue;
     let px = parseFloat(style.fontSize) * scale;
-    if (typeof el.getScreenCTM === 'function' && el.getScreenCTM()) { const m = el.getScreenCTM(); px = parseFloat(style.fontSize) * Math.hypot(m.a, m.b); }
+    if (typeof el.getScreenCTM === 'function' && el.getScreenCTM()) {
+        const m = el.getScreenCTM(); px = parseFloat(style.fontSize) * Math.hypot(m.a, m.b);
+    }
     if (px < 16) small.push(`${px.toFixed(1)} px: ${node.textContent.trim().slice(0, 40)}`);
   }
   return small;
@@ -127,7 +129,9 @@ def test_strip_and_demo_say_what_they_show_once(full):
     demo = demo[: demo.index("</section>")]
     body = demo[: demo.index('<aside class="notes">')]
     assert body.count(" s per denoising step") == 1 and body.count(" s for the image") == 1
-    assert body.count("stand-in for Stable Diffusion") == (1 if result.prepared.produced.artifacts["diffusion_demo"].data["embedded"] else 0)
+    assert body.count("stand-in for Stable Diffusion") == (
+        1 if result.prepared.produced.artifacts["diffusion_demo"].data["embedded"] else 0
+    )
     assert "does not have" not in html and "this machine has only" not in html  # no apology
     notes = demo[demo.index('<aside class="notes">') :]
     assert "one denoising step took" in notes and "multiply by the number of steps" in notes  # the timing, told

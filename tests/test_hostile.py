@@ -50,7 +50,10 @@ def test_a_symlink_out_of_the_project_is_refused(project, kind):
     if kind == "include":
         os.symlink("/etc/passwd", project / "talk" / "sections" / "passwd.md")
         _edit(project, rel, "Target switch.\n", 'Target switch.\n\n{% include "talk/sections/passwd.md" %}\n')
-        where, what = (rel, _line_of(project, rel, "{% include")), "included file outside the project: 'talk/sections/passwd.md'"
+        where, what = (
+            (rel, _line_of(project, rel, "{% include")),
+            "included file outside the project: 'talk/sections/passwd.md'",
+        )
     elif kind == "page":
         (project / rel).unlink()
         os.symlink("/etc/passwd", project / rel)
@@ -74,15 +77,26 @@ def test_a_symlink_out_of_the_project_is_refused(project, kind):
 def test_talk_values_written_in_a_section_are_escaped_in_deck_handout_and_search(project):
     talk = project / "talk" / "talk.yaml"
     talk.write_text(talk.read_text().replace("title: Mini talk", "title: <script>alert(1)</script>"))
-    _edit(project, "talk/sections/maths.md", "Target switch.\n", "Target switch.\n\nTitle: {{ talk.title }} by <b>me</b>.\n")
+    _edit(
+        project,
+        "talk/sections/maths.md",
+        "Target switch.\n",
+        "Target switch.\n\nTitle: {{ talk.title }} by <b>me</b>.\n",
+    )
     proc = run_cli("build-talk", cwd=project)
     assert proc.returncode == 0, proc.stderr
     site = project / "site"
-    for page in (site / "slides" / "index.html", site / "sections" / "maths.html", site / "search" / "search_index.json"):
+    for page in (
+        site / "slides" / "index.html",
+        site / "sections" / "maths.html",
+        site / "search" / "search_index.json",
+    ):
         text = page.read_text()
         assert "<script>alert(1)" not in text, page
     assert "Title: &lt;script&gt;alert(1)&lt;/script&gt; by <b>me</b>." in (site / "slides" / "index.html").read_text()
-    assert "Title: &lt;script&gt;alert(1)&lt;/script&gt; by <b>me</b>." in (site / "sections" / "maths.html").read_text()
+    assert (
+        "Title: &lt;script&gt;alert(1)&lt;/script&gt; by <b>me</b>." in (site / "sections" / "maths.html").read_text()
+    )
 
 
 # --- 3. a section cannot run Python ----------------------------------------------------------------
@@ -143,8 +157,17 @@ def _busy_port():
 
 
 @pytest.mark.parametrize(
-    "fault", ["state-dir-is-a-file", "home-is-a-file", "site-is-a-file", "disk-full", "cwd-deleted",
-              "pdf-to-a-directory", "port-in-use", "port-out-of-range"],  # fmt: skip
+    "fault",
+    [
+        "state-dir-is-a-file",
+        "home-is-a-file",
+        "site-is-a-file",
+        "disk-full",
+        "cwd-deleted",
+        "pdf-to-a-directory",
+        "port-in-use",
+        "port-out-of-range",
+    ],
 )
 def test_environment_faults_are_one_line_errors(project, fault, tmp_path):
     env, cwd, args, preexec, keep = dict(os.environ), project, ["build-talk"], None, None
@@ -154,7 +177,12 @@ def test_environment_faults_are_one_line_errors(project, fault, tmp_path):
     elif fault == "home-is-a-file":  # the token trace converts its model into W2W_HOME/models
         (tmp_path / "home").write_text("not a directory")
         env["W2W_HOME"] = str(tmp_path / "home")
-        _edit(project, "talk/sections/maths.md", "Target switch.\n", 'Target switch.\n\n{{ token_trace("token_trace") }}\n')
+        _edit(
+            project,
+            "talk/sections/maths.md",
+            "Target switch.\n",
+            'Target switch.\n\n{{ token_trace("token_trace") }}\n',
+        )
     elif fault == "site-is-a-file":
         shutil.rmtree(project / "site")
         (project / "site").write_text("not a directory")
@@ -174,14 +202,21 @@ def test_environment_faults_are_one_line_errors(project, fault, tmp_path):
         args = ["serve", "--address", "127.0.0.1:65536"]
     before = _snapshot(project) if fault != "site-is-a-file" else None
     try:
-        proc = subprocess.run(W2W + args, cwd=cwd, env=env, preexec_fn=preexec, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            W2W + args, cwd=cwd, env=env, preexec_fn=preexec, capture_output=True, text=True, timeout=300
+        )
     finally:
         if keep is not None:
             keep.close()
     line = _one_line_error(proc)
-    assert {"site-is-a-file": "is a file", "disk-full": "File too large", "cwd-deleted": "no longer exists",
-            "pdf-to-a-directory": "is a directory", "port-in-use": "already in use",
-            "port-out-of-range": "from 1 to 65535"}.get(fault, "a file is where a directory must be") in line  # fmt: skip
+    assert {
+        "site-is-a-file": "is a file",
+        "disk-full": "File too large",
+        "cwd-deleted": "no longer exists",
+        "pdf-to-a-directory": "is a directory",
+        "port-in-use": "already in use",
+        "port-out-of-range": "from 1 to 65535",
+    }.get(fault, "a file is where a directory must be") in line
     if before is not None:
         assert _snapshot(project) == before  # the previous site and the cache as they were
     assert not [p for p in project.glob(".site-*")]  # no staging directory left beside the site
@@ -275,7 +310,9 @@ def test_a_failed_build_keeps_only_complete_valid_entries_and_the_next_build_reu
 # they are the one thing two builds that ran the generators anew may differ in (README, "Builds").
 TIMING = re.compile(rb"(, )\d+\.\d( s)")
 # The deck's embedded recordings (live slides) carry the measured speeds as JSON numbers.
-TIMING_JSON = re.compile(rb'("(?:seconds_per_step|seconds_per_image|tokens_per_second|best_s|median_s|cpu_s_of_best|seconds)": )[0-9.e-]+')
+TIMING_JSON = re.compile(
+    rb'("(?:seconds_per_step|seconds_per_image|tokens_per_second|best_s|median_s|cpu_s_of_best|seconds)": )[0-9.e-]+'
+)
 
 
 def _without_timings(data: bytes) -> bytes:

@@ -17,6 +17,7 @@ from talk_factory import HOSTILE_PROMPT, LIVE_TIMEOUT_S
 
 from w2w.browser import browser
 
+
 @pytest.fixture(scope="module")
 def live_project(live_build):
     return live_build[0]  # the mini talk with its live section, built once (conftest)
@@ -54,7 +55,7 @@ def run_and_wait(page, root, states=("recorded-done", "live-done"), timeout=120_
     root.locator("button[type=submit]").click()
     kind = root.get_attribute("data-w2w-live")
     page.wait_for_function(
-        "([kind, states]) => states.includes(document.querySelector(`[data-w2w-live=\"${kind}\"]`).dataset.w2wLiveState)",
+        '([kind, states]) => states.includes(document.querySelector(`[data-w2w-live="${kind}"]`).dataset.w2wLiveState)',
         arg=[kind, list(states)],
         timeout=timeout,
     )
@@ -202,14 +203,18 @@ def test_a_server_stopped_mid_run_falls_back_to_the_recording_within_the_timeout
     root = live_root(page, "token_trace")
     root.locator("input").fill("Once upon a time")
     root.locator("button[type=submit]").click()
-    page.wait_for_function("document.querySelectorAll('[data-w2w-live=\"token_trace\"] .w2w-live-sentence .w2w-token').length >= 1")
+    page.wait_for_function(
+        "document.querySelectorAll('[data-w2w-live=\"token_trace\"] .w2w-live-sentence .w2w-token').length >= 1"
+    )
     os.kill(server.proc.pid, signal.SIGSTOP)  # frozen mid-run: no more events, the connection stays open
     try:
         page.wait_for_function(
             "document.querySelector('[data-w2w-live=\"token_trace\"]').dataset.w2wLiveState === 'recorded-done'",
             timeout=LIVE_TIMEOUT_S * 1000 + 10_000,  # talk.yaml's live.timeout_s, then the recording's playback
         )
-        assert f"no answer from the live server for {LIVE_TIMEOUT_S} s" in root.locator(".w2w-live-message").inner_text()
+        assert (
+            f"no answer from the live server for {LIVE_TIMEOUT_S} s" in root.locator(".w2w-live-message").inner_text()
+        )
         assert root.locator(".w2w-live-badge").inner_text().startswith("RECORDED · ")
         payload = _artifact(live_project, "token_trace")
         assert root.locator(".w2w-live-sentence").inner_text() == payload["recorded"]["done"]["text"].replace("\n", "⏎")

@@ -185,7 +185,9 @@ def test_a_stream_nobody_reads_stops_its_pipeline_call(diffusion):
     assert threading.active_count() == before
 
 
-@pytest.mark.parametrize("body", [{"prompt": "x" * 201}, {"prompt": " "}, {"prompt": "ok", "steps": 10**6}, {"prompt": "ok", "steps": 1}])
+@pytest.mark.parametrize(
+    "body", [{"prompt": "x" * 201}, {"prompt": " "}, {"prompt": "ok", "steps": 10**6}, {"prompt": "ok", "steps": 1}]
+)
 def test_diffusion_requests_are_bounded(body):
     with pytest.raises(ValidationError):
         generators.get("diffusion_demo").LiveRequest.model_validate(body)

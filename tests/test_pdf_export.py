@@ -24,7 +24,9 @@ SLIDES = ["title", "agenda", "intro", "diagram", "formula", "handout-only", "plo
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "w2w.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "w2w.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=180
+    )
 
 
 def _pages(pdf: Path, out: Path) -> list[np.ndarray]:
@@ -91,9 +93,9 @@ def test_every_page_is_drawn_and_diagram_formula_and_plot_are_there(slides_pdf, 
     pdf, _ = slides_pdf
     pages = _pages(pdf, tmp_path)
     assert len(pages) == len(SLIDES)
-    for name, page in zip(SLIDES, pages):
+    for name, page in zip(SLIDES, pages, strict=False):
         assert _ink(page) > 0.005, f"page {name!r} is (nearly) blank"
-    by_name = dict(zip(SLIDES, pages))
+    by_name = dict(zip(SLIDES, pages, strict=False))
     # Below the slide's heading (top fifth) and above its footer: the diagram's boxes, the formula.
     assert _ink(by_name["diagram"], 0.25, 0.9) > 0.005
     assert _ink(by_name["formula"], 0.25, 0.9) > 0.001
@@ -159,7 +161,9 @@ def test_pdf_is_tagged_and_has_an_outline_of_the_slides(slides_pdf):
     pdf, _ = slides_pdf
     info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
     assert re.search(r"^Tagged:\s+yes", info, re.M)
-    xml = subprocess.run(["pdftohtml", "-xml", "-i", "-stdout", str(pdf)], check=True, capture_output=True, text=True).stdout
+    xml = subprocess.run(
+        ["pdftohtml", "-xml", "-i", "-stdout", str(pdf)], check=True, capture_output=True, text=True
+    ).stdout
     outline = re.findall(r"<item page=\"(\d+)\">([^<]*)</item>", xml)
     titles = [title for _, title in outline]
     for title in ("Mini talk", "Agenda", "Intro", "A diagram", "Handout only"):

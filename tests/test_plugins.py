@@ -11,13 +11,13 @@ import json
 from pathlib import Path
 from typing import ClassVar
 
-import generators
 import pytest
 import yaml
-from generators.base import Artifact, Generator, ModelRef
 from pydantic import BaseModel, ConfigDict
 from talk_factory import make_project
 
+import generators
+from generators.base import Artifact, Generator, ModelRef
 from w2w.config import load_talk
 from w2w.errors import W2WError
 from w2w.plan import make_plan, models_to_pull
@@ -45,7 +45,13 @@ class LetterCount(Generator):
 
     def run(self, inputs, model, device, out_dir: Path) -> Artifact:
         (out_dir / "count.json").write_text(json.dumps({"n": len(inputs.text)}))
-        return Artifact(self.name, {"count": "count.json"}, {"n": len(inputs.text), "text": inputs.text}, {"model": model.id}, out_dir)
+        return Artifact(
+            self.name,
+            {"count": "count.json"},
+            {"n": len(inputs.text), "text": inputs.text},
+            {"model": model.id},
+            out_dir,
+        )
 
 
 @pytest.fixture()
@@ -59,8 +65,12 @@ def letter_count(monkeypatch):
 def test_a_new_generator_plugs_in_without_touching_the_engine(tmp_path, letter_count):
     from w2w.build import build_site
 
-    section = "# Letters\n\n{{ artifacts.letter_count.data.text|shout }} has {{ artifacts.letter_count.data.n }} letters.\n"
-    root = make_project(tmp_path, sections={"letters": section}, extra={"generators": {"letter_count": {"text": "denoiser"}}})
+    section = (
+        "# Letters\n\n{{ artifacts.letter_count.data.text|shout }} has {{ artifacts.letter_count.data.n }} letters.\n"
+    )
+    root = make_project(
+        tmp_path, sections={"letters": section}, extra={"generators": {"letter_count": {"text": "denoiser"}}}
+    )
     result = build_site(Project(root))
     assert result.prepared.produced.ran == ["letter_count"]  # planned from the page, run, cached
     deck = (root / "site" / "slides" / "index.html").read_text()
@@ -141,6 +151,11 @@ def test_models_pull_asks_the_generators_the_pages_use(tmp_path):
     only_words = make_project(tmp_path / "a")
     project = Project(only_words)
     assert models_to_pull(project, load_talk(project.talk_yaml)[0]) == [MINILM_ID]
-    both = make_project(tmp_path / "b", sections={"d": "# D\n\n{{ demo_image('diffusion_demo') }} {{ sim('dog', 'puppy') }}\n"})
+    both = make_project(
+        tmp_path / "b", sections={"d": "# D\n\n{{ demo_image('diffusion_demo') }} {{ sim('dog', 'puppy') }}\n"}
+    )
     project = Project(both)
-    assert models_to_pull(project, load_talk(project.talk_yaml)[0]) == ["stable-diffusion-v1-5/stable-diffusion-v1-5", MINILM_ID]
+    assert models_to_pull(project, load_talk(project.talk_yaml)[0]) == [
+        "stable-diffusion-v1-5/stable-diffusion-v1-5",
+        MINILM_ID,
+    ]

@@ -16,8 +16,14 @@ from w2w.project import Project
 
 
 def present(root, *args):
-    return subprocess.run([sys.executable, "-m", "w2w.cli", "present", *args], cwd=root, capture_output=True,
-                          text=True, timeout=600, stdin=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "w2w.cli", "present", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def one_error_line(proc) -> str:

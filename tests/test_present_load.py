@@ -14,8 +14,28 @@ from live_server import LiveServer, embedding_request, read_events
 
 CLIENTS, PER_CLIENT = 20, 10
 # One word per client, so each stream's content shows whose request it answers.
-WORDS = ["dog", "puppy", "cat", "kitten", "banana", "apple", "car", "truck", "token", "pixel",
-         "noise", "painter", "storyteller", "image", "sentence", "river", "music", "robot", "cloud", "tree"]  # fmt: skip
+WORDS = [
+    "dog",
+    "puppy",
+    "cat",
+    "kitten",
+    "banana",
+    "apple",
+    "car",
+    "truck",
+    "token",
+    "pixel",
+    "noise",
+    "painter",
+    "storyteller",
+    "image",
+    "sentence",
+    "river",
+    "music",
+    "robot",
+    "cloud",
+    "tree",
+]
 RSS_GROWTH_MAX = 64 * 2**20  # bytes; a leak of a stream's buffers per request would pass this in 200
 
 
@@ -27,8 +47,12 @@ def server(mini_server):
 def one_request(server: LiveServer, word: str) -> dict:
     conn = server.connect(timeout=600)
     try:
-        conn.request("POST", "/api/live/embedding_plot", json.dumps(embedding_request([word])).encode(),
-                     server.auth(**{"Content-Type": "application/json"}))  # fmt: skip
+        conn.request(
+            "POST",
+            "/api/live/embedding_plot",
+            json.dumps(embedding_request([word])).encode(),
+            server.auth(**{"Content-Type": "application/json"}),
+        )
         response = conn.getresponse()
         result = {"word": word, "status": response.status, "request_id": response.getheader("x-w2w-request-id")}
         if response.status == 200:
@@ -79,6 +103,8 @@ def test_twenty_clients_ten_requests_each(server):
     assert jobs["started"] - before["started"] == jobs["finished"] - before["finished"] == warm_ok + ok
     assert jobs["refused"] - before["refused"] == warm_busy + busy and jobs["running"] is None and jobs["waiting"] == 0
     growth = server.rss_bytes() - baseline
-    print(f"load: {ok} streams + {busy} busy of {CLIENTS * PER_CLIENT}; RSS {baseline / 2**20:.0f} MiB, "
-          f"{growth / 2**20:+.1f} MiB after")  # fmt: skip
+    print(
+        f"load: {ok} streams + {busy} busy of {CLIENTS * PER_CLIENT}; RSS {baseline / 2**20:.0f} MiB, "
+        f"{growth / 2**20:+.1f} MiB after"
+    )
     assert growth < RSS_GROWTH_MAX, f"RSS grew {growth / 2**20:.1f} MiB over {ok} streams"

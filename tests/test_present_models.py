@@ -18,7 +18,6 @@ import time
 import pytest
 from live_server import LiveServer, iter_events, read_events, require_live, start
 
-
 PROMPT = "Diffusion models turn random noise into"
 
 
@@ -41,8 +40,12 @@ def token_request(**fields) -> dict:
 def stream(server: LiveServer, generator: str, body: dict) -> tuple[str, list[dict]]:
     conn = server.connect(timeout=600)
     try:
-        conn.request("POST", f"/api/live/{generator}", json.dumps(body).encode(),
-                     server.auth(**{"Content-Type": "application/json"}))  # fmt: skip
+        conn.request(
+            "POST",
+            f"/api/live/{generator}",
+            json.dumps(body).encode(),
+            server.auth(**{"Content-Type": "application/json"}),
+        )
         response = conn.getresponse()
         assert response.status == 200, response.read()
         return response.getheader("x-w2w-request-id"), read_events(response)
@@ -65,7 +68,7 @@ def test_live_tokens_equal_a_direct_greedy_generate(server, smollm2):
     eos = lm.generation_config.eos_token_id
     spoken = [i for i in new_ids if i not in (eos if isinstance(eos, list) else [eos])]
     prompt_ids = tokenizer(PROMPT)["input_ids"]
-    assert done["data"]["text"] == PROMPT + decode(tokenizer, prompt_ids + spoken)[len(decode(tokenizer, prompt_ids)):]
+    assert done["data"]["text"] == PROMPT + decode(tokenizer, prompt_ids + spoken)[len(decode(tokenizer, prompt_ids)) :]
     assert done["data"]["tokens_per_second"] > 0 and "CPU" in done["data"]["device"]
 
 
@@ -91,8 +94,12 @@ def test_a_caption_streams_every_denoising_step_then_the_image(server):
 def test_a_client_that_leaves_frees_the_slot(server):
     before = server.status()["jobs"]
     conn = server.connect(timeout=600)
-    conn.request("POST", "/api/live/token_trace", json.dumps(token_request(max_new_tokens=64)).encode(),
-                 server.auth(**{"Content-Type": "application/json"}))  # fmt: skip
+    conn.request(
+        "POST",
+        "/api/live/token_trace",
+        json.dumps(token_request(max_new_tokens=64)).encode(),
+        server.auth(**{"Content-Type": "application/json"}),
+    )
     response = conn.getresponse()
     assert response.status == 200
     assert next(iter_events(response))["event"] == "step"
@@ -123,8 +130,12 @@ def own_server(mini_build, tmp_path):
 def test_stopping_the_server_mid_generation_ends_the_stream(own_server):
     server = own_server
     conn = server.connect(timeout=600)
-    conn.request("POST", "/api/live/token_trace", json.dumps(token_request(max_new_tokens=64)).encode(),
-                 server.auth(**{"Content-Type": "application/json"}))  # fmt: skip
+    conn.request(
+        "POST",
+        "/api/live/token_trace",
+        json.dumps(token_request(max_new_tokens=64)).encode(),
+        server.auth(**{"Content-Type": "application/json"}),
+    )
     response = conn.getresponse()
     assert response.status == 200
     events = []
@@ -141,4 +152,3 @@ def test_stopping_the_server_mid_generation_ends_the_stream(own_server):
     assert "done" not in [e["event"] for e in events]  # it did not finish: the stream ended early
     assert server.proc.wait(120) == 0
     assert "stopped" in server.log.read_text()
-

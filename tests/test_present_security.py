@@ -60,13 +60,21 @@ def test_a_foreign_host_is_refused_on_every_path(server):
 
 
 def test_a_foreign_origin_is_refused(server):
-    for origin in ("http://evil.example", f"http://evil.example:{server.port}", "null",
-                   f"https://127.0.0.1:{server.port}", f"http://127.0.0.1:{server.port + 1}"):  # fmt: skip
+    for origin in (
+        "http://evil.example",
+        f"http://evil.example:{server.port}",
+        "null",
+        f"https://127.0.0.1:{server.port}",
+        f"http://127.0.0.1:{server.port + 1}",
+    ):
         assert "cross-origin" in assert_refusal(server.post("embedding_plot", good_words(), {"Origin": origin}), 403)
         assert_refusal(server.request("GET", "/api/live/status", headers=server.auth(Origin=origin)), 403)
     # A CORS preflight gets no CORS headers (assert_refusal checks), so a browser never sends the POST.
-    preflight = {"Origin": "http://evil.example", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "x-w2w-token,content-type"}  # fmt: skip
+    preflight = {
+        "Origin": "http://evil.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-w2w-token,content-type",
+    }
     assert_refusal(server.request("OPTIONS", "/api/live/embedding_plot", headers=preflight), 403)
     # The deck's own origin is fine.
     reply = server.request("GET", "/api/live/status", headers=server.auth(Origin=f"http://localhost:{server.port}"))
@@ -76,8 +84,14 @@ def test_a_foreign_origin_is_refused(server):
 
 def test_a_missing_or_wrong_token_is_refused(server):
     body = json.dumps(good_words()).encode()
-    for headers in ({}, {"X-W2W-Token": ""}, {"X-W2W-Token": server.token[:-1]}, {"X-W2W-Token": server.token + "x"},
-                    {"X-W2W-Token": "w2w"}, {"Authorization": f"Bearer {server.token}"}):  # fmt: skip
+    for headers in (
+        {},
+        {"X-W2W-Token": ""},
+        {"X-W2W-Token": server.token[:-1]},
+        {"X-W2W-Token": server.token + "x"},
+        {"X-W2W-Token": "w2w"},
+        {"Authorization": f"Bearer {server.token}"},
+    ):
         headers = {"Content-Type": "application/json", **headers}
         assert "X-W2W-Token" in assert_refusal(server.request("POST", "/api/live/embedding_plot", body, headers), 403)
         assert_refusal(server.request("GET", "/api/live/status", headers=headers), 403)
@@ -147,8 +161,12 @@ def test_after_all_that_it_still_serves_a_good_request(server):
     nothing_ran(server)  # every refusal above came before a job
     conn = server.connect()
     try:
-        conn.request("POST", "/api/live/embedding_plot", json.dumps(good_words()).encode(),
-                     server.auth(**{"Content-Type": "application/json"}))  # fmt: skip
+        conn.request(
+            "POST",
+            "/api/live/embedding_plot",
+            json.dumps(good_words()).encode(),
+            server.auth(**{"Content-Type": "application/json"}),
+        )
         response = conn.getresponse()
         assert response.status == 200 and response.getheader("content-type").startswith("text/event-stream")
         events = read_events(response)

@@ -79,7 +79,9 @@ def test_math_becomes_mathml(markdown):
 
 
 def test_tables_definition_lists_and_code(markdown):
-    html = markdown.render("| a | b |\n|---|---|\n| 1 | 2 |\n\nToken\n: a unit of text\n\n```python\nimport torch\n```\n").html
+    html = markdown.render(
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\nToken\n: a unit of text\n\n```python\nimport torch\n```\n"
+    ).html
     assert "<table>" in html and "<dl>" in html and "<dt>Token</dt>" in html
     assert 'class="language-python"' in html and "<span" in html  # highlighted by Pygments
 
@@ -130,23 +132,52 @@ def test_jinja_syntax_error_has_its_line(tmp_path):
 
 def test_references_name_each_artifact_a_page_uses_with_its_line(tmp_path):
     env = make_environment(REPO)
-    source = "a\n{{ figure('embedding_plot', 'plot', 'x') }}\n{{ artifacts.token_trace.data.prompt }}\n{{ sim('a', 'b') }}\n"
+    source = (
+        "a\n{{ figure('embedding_plot', 'plot', 'x') }}\n{{ artifacts.token_trace.data.prompt }}\n{{ sim('a', 'b') }}\n"
+    )
     refs = artifact_references(env, source, tmp_path / "p.md")
     assert [(r.name, r.line, r.macro) for r in refs] == [
-        ("embedding_plot", 2, "figure"), ("token_trace", 3, None), ("embedding_plot", 4, "sim"),
+        ("embedding_plot", 2, "figure"),
+        ("token_trace", 3, None),
+        ("embedding_plot", 4, "sim"),
     ]
     assert refs[0].args == ("plot", "x") and refs[2].args == ("a", "b")
 
 
 def test_macros_escape_model_text(tmp_path, markdown):
-    from w2w.templating import ArtifactView, Artifacts
+    from w2w.templating import Artifacts, ArtifactView
 
     env = make_environment(REPO)
-    steps = [{"token": "</script>", "token_id": 1, "prob": 0.5, "entropy": 1.0,
-              "top": [{"token": "</script>", "token_id": 1, "prob": 0.5}, {"token": "<&", "token_id": 2, "prob": 0.3}]}]
-    data = {"prompt": "a <b>", "completion": "</script>", "sampling": "greedy", "temperature": None, "top_k": 2,
-            "tokens_per_second": 10.0, "mean_nll": 0.7, "steps": steps, "new_tokens": 1, "text": "a <b></script>", "stopped_at_eos": False}
-    provenance = {"model": "tiny<model>", "source": "local", "device": "CPU", "seconds": 1.0, "embedded": False, "fallback": ""}
+    steps = [
+        {
+            "token": "</script>",
+            "token_id": 1,
+            "prob": 0.5,
+            "entropy": 1.0,
+            "top": [{"token": "</script>", "token_id": 1, "prob": 0.5}, {"token": "<&", "token_id": 2, "prob": 0.3}],
+        }
+    ]
+    data = {
+        "prompt": "a <b>",
+        "completion": "</script>",
+        "sampling": "greedy",
+        "temperature": None,
+        "top_k": 2,
+        "tokens_per_second": 10.0,
+        "mean_nll": 0.7,
+        "steps": steps,
+        "new_tokens": 1,
+        "text": "a <b></script>",
+        "stopped_at_eos": False,
+    }
+    provenance = {
+        "model": "tiny<model>",
+        "source": "local",
+        "device": "CPU",
+        "seconds": 1.0,
+        "embedded": False,
+        "fallback": "",
+    }
     view = ArtifactView("token_trace", data, provenance, {"figure": "f.png"}, "")
     context = {**_context("deck"), "artifacts": Artifacts({"token_trace": view})}
     page = _page(tmp_path, '{{ token_trace("token_trace") }}\n')
@@ -170,7 +201,6 @@ def test_local_images_in_every_form_point_at_their_copies_in_both_outputs(tmp_pa
     """Markdown with a title, raw HTML with double, single and no quotes: each is checked and each
     is served from the site's media/ copy (rewriting text with patterns once missed all but two)."""
     from PIL import Image
-
     from talk_factory import make_project
 
     from w2w.build import build_site

@@ -33,7 +33,10 @@ def served(mini_build, tmp_path):
     log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "w2w.cli", "serve", "--address", f"127.0.0.1:{port}"],
-        cwd=copy, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=copy,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         yield copy, f"http://127.0.0.1:{port}", proc, tmp_path / "serve.log"

@@ -40,7 +40,9 @@ def test_the_check_it_counts_with_tells_a_right_picture_from_a_swapped_one():
         scene = parse_caption(case["scene"])
         picture = np.asarray(render(scene, random.Random(0)))
         assert arrangement_holds(picture, scene)
-        swapped = parse_caption(f"a {scene.colour_b} {scene.shape_b} {scene.relation} a {scene.colour_a} {scene.shape_a}")
+        swapped = parse_caption(
+            f"a {scene.colour_b} {scene.shape_b} {scene.relation} a {scene.colour_a} {scene.shape_a}"
+        )
         assert not arrangement_holds(picture, swapped)
 
 

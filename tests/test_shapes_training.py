@@ -128,8 +128,7 @@ def test_shipped_weights_come_from_the_committed_recipe(training):
         pytest.skip(f"no shipped shapes weights yet: {record_path} is missing (w2w train-shapes)")
     record = json.loads(record_path.read_text())
     assert record["config_hash"] == training.TrainConfig().hash(), (
-        "the shipped weights were trained with a config other than TrainConfig()'s defaults: "
-        f"{record['config']}"
+        f"the shipped weights were trained with a config other than TrainConfig()'s defaults: {record['config']}"
     )
 
 
@@ -138,7 +137,9 @@ def test_shipped_weights_come_from_the_committed_recipe(training):
 
 def test_every_training_caption_parses_back_to_its_scene():
     scenes = shapes_world.training_scenes()
-    assert len(scenes) == len(all_scenes()) - len(HELD_OUT) == 352  # 15 shapes x 12 of another colour x 2 relations, less the 8 held out
+    assert (
+        len(scenes) == len(all_scenes()) - len(HELD_OUT) == 352
+    )  # 15 shapes x 12 of another colour x 2 relations, less the 8 held out
     assert len({s.caption for s in scenes}) == len(scenes)
     for scene in scenes:
         assert parse_caption(scene.caption) == scene

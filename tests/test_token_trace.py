@@ -203,9 +203,9 @@ def test_the_talks_published_trace_is_what_this_model_computes(greedy, smollm2, 
     published = json.loads((ROOT / "talk" / "frozen" / "token_trace" / "artifact.json").read_text())["data"]
     data = TokenTrace().run(talk.generators.token_trace, smollm2, "cpu", tmp_path).data
     assert data["text"] == published["text"] and len(data["steps"]) == len(published["steps"])
-    for step, shown in zip(data["steps"], published["steps"]):
+    for step, shown in zip(data["steps"], published["steps"], strict=True):
         assert [c["token_id"] for c in step["top"]] == [c["token_id"] for c in shown["top"]]
-        for candidate, shown_candidate in zip(step["top"], shown["top"]):
+        for candidate, shown_candidate in zip(step["top"], shown["top"], strict=True):
             assert abs(candidate["prob"] - shown_candidate["prob"]) <= 2e-4  # rounding, and summation order
 
 
@@ -241,10 +241,18 @@ def tiny_random_llama(tmp_path_factory):
     core.decoder = decoders.Fuse()
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", eos_token="<eos>")
     config = LlamaConfig(
-        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=64, bos_token_id=None, eos_token_id=1, pad_token_id=1,
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+        bos_token_id=None,
+        eos_token_id=1,
+        pad_token_id=1,
         initializer_range=0.5,  # wider than usual so the random distribution is not flat
-    )  # fmt: skip
+    )
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("tiny-random-llama")
     LlamaForCausalLM(config).save_pretrained(path)

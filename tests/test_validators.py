@@ -32,7 +32,15 @@ def chromium():
 
 def _axe_rules(lines: list[str]) -> list[str]:
     """The axe-core violations among `w2w check` lines (w2w's own rules have their own names)."""
-    own = ("min-font-size:", "slide-overflow:", "empty-slide:", "page-overflow:", "network-request:", "console-error:", "image-decode:")
+    own = (
+        "min-font-size:",
+        "slide-overflow:",
+        "empty-slide:",
+        "page-overflow:",
+        "network-request:",
+        "console-error:",
+        "image-decode:",
+    )
     return [line for line in lines if not line.split(": ", 1)[1].startswith(own)]
 
 
@@ -46,7 +54,9 @@ def test_axe_finds_nothing_on_the_mini_deck_and_handout(mini_build, chromium):
 def test_vnu_finds_no_html_errors_in_either_site(real_build, mini_build):
     pages = [str(p) for build in (real_build, mini_build) for p in sorted((build[0] / "site").rglob("*.html"))]
     assert len(pages) > 20
-    proc = subprocess.run(["java", "-jar", str(VNU), "--errors-only", *pages], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        ["java", "-jar", str(VNU), "--errors-only", *pages], capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr[-4000:]
 
 
@@ -57,14 +67,17 @@ def test_the_deep_dive_table_of_contents_lists_its_h2s(real_build, chromium):
     h2s, toc = view.page.evaluate(
         """() => [
             Array.from(document.querySelectorAll('.md-content h2[id]'), (h) => '#' + h.id),
-            Array.from(document.querySelectorAll('.md-sidebar--secondary nav.md-nav--secondary > ul > li > a'), (a) => a.getAttribute('href')),
+            Array.from(document.querySelectorAll('.md-sidebar--secondary nav.md-nav--secondary > ul > li > a'),
+                (a) => a.getAttribute('href')),
         ]"""
     )
     assert len(h2s) >= 8 and toc == h2s
     first = view.page.locator(".md-sidebar--secondary nav.md-nav--secondary > ul > li > a").first
     assert first.is_visible()  # the right-hand column shows it, at a laptop's width
     h3s = view.page.evaluate("() => document.querySelectorAll('.md-content h3[id]').length")
-    nested = view.page.evaluate("() => document.querySelectorAll('.md-sidebar--secondary nav.md-nav--secondary > ul > li > nav a').length")
+    nested = view.page.evaluate(
+        "() => document.querySelectorAll('.md-sidebar--secondary nav.md-nav--secondary > ul > li > nav a').length"
+    )
     assert nested == h3s  # each h3 under its h2
     assert view.problems("deep-dive") == []
     view.close()
@@ -91,4 +104,3 @@ def test_404_page_works_from_disk_and_links_to_the_deck(real_build, chromium):
         assert Path(url2pathname(urlparse(link).path)).resolve() == (site / "slides" / "index.html").resolve()
     assert view.problems("404.html") == []
     view.close()
-

@@ -16,7 +16,7 @@ from w2w.templating import make_environment, render_markdown
 from w2w.value_escaping import VALUE_AMP
 
 REPO = Path(__file__).resolve().parents[1]
-VALUE = 'a < b & "c" \'d\''
+VALUE = "a < b & \"c\" 'd'"
 ONCE = "a &lt; b &amp; &quot;c&quot; 'd'"  # how markdown-it writes text and code: each character once
 
 
@@ -44,7 +44,14 @@ def page(tmp_path_factory):
     )
     path = tmp_path_factory.mktemp("values") / "page.md"
     path.write_text(source)
-    context = {"talk": {}, "agenda": [], "target": "deck", "root": "", "v": VALUE, "url": "https://example.com/?a=1&b=<2>"}
+    context = {
+        "talk": {},
+        "agenda": [],
+        "target": "deck",
+        "root": "",
+        "v": VALUE,
+        "url": "https://example.com/?a=1&b=<2>",
+    }
     text = render_markdown(make_environment(REPO), path, context)
     return text, MarkdownRenderer(MermaidRenderer()).render(text)
 
@@ -64,9 +71,12 @@ def test_a_value_is_escaped_once_in_text_code_and_fences(page):
 def test_a_value_is_escaped_once_in_raw_html_links_and_headings(page):
     _, rendered = page
     html = rendered.html
-    assert "<p data-x=\"a &lt; b &amp; &#34;c&#34; &#39;d&#39;\">raw a &lt; b &amp; &#34;c&#34; &#39;d&#39;</p>" in html
-    assert '<a href="https://example.com/?a=1&amp;b=%3C2%3E" title="title a &lt; b &amp; &quot;c&quot; \'d\'">link</a>' in html
-    assert '<h1 id="title-a--b--c-d">Title a &lt; b &amp; &quot;c&quot; \'d\'</h1>' in html
+    assert '<p data-x="a &lt; b &amp; &#34;c&#34; &#39;d&#39;">raw a &lt; b &amp; &#34;c&#34; &#39;d&#39;</p>' in html
+    assert (
+        '<a href="https://example.com/?a=1&amp;b=%3C2%3E" title="title a &lt; b &amp; &quot;c&quot; \'d\'">link</a>'
+        in html
+    )
+    assert "<h1 id=\"title-a--b--c-d\">Title a &lt; b &amp; &quot;c&quot; 'd'</h1>" in html
     assert rendered.headings[0].text == "Title " + VALUE  # the handout's table of contents: plain text
     assert "&lt;b&gt; as text, <i>x</i> as markup." in html  # |safe stays markup
 
@@ -100,12 +110,18 @@ def test_escape_filters_and_a_values_own_marker_character_read_as_written():
 def test_the_live_badge_is_the_provenance_as_written_in_the_json_and_on_the_slide():
     import json
 
-    from w2w.templating import ArtifactView, Artifacts
+    from w2w.templating import Artifacts, ArtifactView
 
     data = {"words": ["dog"], "points": [[0, 0]], "live_request": {"words": ["wolf"]}}
     provenance = {"model": "m", "device": "CPU & <GPU>", "recorded_at": "today", "fallback": ""}
-    context = {"talk": {}, "agenda": [], "target": "deck", "root": "", "this_part": None,
-               "artifacts": Artifacts({"embedding_plot": ArtifactView("embedding_plot", data, provenance, {}, "")})}  # fmt: skip
+    context = {
+        "talk": {},
+        "agenda": [],
+        "target": "deck",
+        "root": "",
+        "this_part": None,
+        "artifacts": Artifacts({"embedding_plot": ArtifactView("embedding_plot", data, provenance, {}, "")}),
+    }
     env = make_environment(REPO)
     macros = env.get_template("live.j2").make_module(context)
     html = MarkdownRenderer(MermaidRenderer()).render(str(macros.embedding_plot("embedding_plot"))).html

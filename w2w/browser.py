@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .errors import W2WError
 
@@ -110,7 +110,9 @@ class OfflinePage:
         )
 
     def absolute(self, url: str) -> str:
-        return self.page.evaluate("(u) => { try { return new URL(u, document.baseURI).href; } catch (e) { return u; } }", url)
+        return self.page.evaluate(
+            "(u) => { try { return new URL(u, document.baseURI).href; } catch (e) { return u; } }", url
+        )
 
     def is_blocked(self, src: str | None) -> bool:
         return bool(src) and self.absolute(src) in self.blocked

@@ -40,7 +40,9 @@ SELECTOR_JS = """
         + Array.from(el.classList).filter((c) => !w2wState.has(c)).map((c) => '.' + c).join('');
     const w2wSelector = (el, scope) => {
         const parts = [];
-        for (let n = el; n && n.nodeType === 1 && n !== scope && parts.length < 3; n = n.parentElement) parts.unshift(w2wName(n));
+        for (let n = el; n && n.nodeType === 1 && n !== scope && parts.length < 3; n = n.parentElement) {
+            parts.unshift(w2wName(n));
+        }
         return parts.join(' > ');
     };
 """
@@ -49,19 +51,24 @@ SELECTOR_JS = """
 # ("Fix any of the following: ...") is the fix, on one line. On slides the selector is w2w's path
 # (axe's own picks reveal.js' state classes, so it changes from one fragment state to the next).
 # `preload: false`: axe would fetch the stylesheets by XHR, which file:// pages may not.
-AXE_RUN = """async ([context, tags, ownSelectors]) => {""" + SELECTOR_JS + """
+AXE_RUN = (
+    """async ([context, tags, ownSelectors]) => {"""
+    + SELECTOR_JS
+    + """
     const result = await axe.run(context, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations'],
                                            preload: false, elementRef: ownSelectors});
     const scope = (typeof context === 'string' && document.querySelector(context)) || document.body;
     const found = [];
     for (const v of result.violations) {
         for (const node of v.nodes) {
-            const target = ownSelectors && node.element ? w2wSelector(node.element, scope) : node.target.map(String).join(' ');
+            const target = ownSelectors && node.element
+                ? w2wSelector(node.element, scope) : node.target.map(String).join(' ');
             found.push({rule: v.id, target: target, fix: (node.failureSummary || v.help).replace(/\\s+/g, ' ').trim()});
         }
     }
     return found;
 }"""
+)
 
 
 def axe_problems(page, where: str, context: object, axe: Path, own_selectors: bool = False) -> list[Problem]:
@@ -76,7 +83,10 @@ def axe_problems(page, where: str, context: object, axe: Path, own_selectors: bo
 # reveal.js' fit-to-window scale. SVG text is measured through its transform (a diagram is scaled
 # into the slide), HTML text by its computed size. Hidden text (a fragment not yet shown, speaker
 # notes) is not visible, so not judged.
-SMALL_TEXT_JS = """([scopeSelector, minimum]) => {""" + SELECTOR_JS + """
+SMALL_TEXT_JS = (
+    """([scopeSelector, minimum]) => {"""
+    + SELECTOR_JS
+    + """
     const scope = document.querySelector(scopeSelector);
     if (!scope) return [];
     const slideScale = scope.offsetWidth ? scope.getBoundingClientRect().width / scope.offsetWidth : 1;
@@ -103,16 +113,21 @@ SMALL_TEXT_JS = """([scopeSelector, minimum]) => {""" + SELECTOR_JS + """
         if (size + 0.05 >= minimum) continue;
         const key = selector(el);
         const seen = found.get(key);
-        if (!seen || size < seen.size) found.set(key, {selector: key, size: size, text: t.textContent.replace(/\\s+/g, ' ').trim().slice(0, 40)});
+        const text = t.textContent.replace(/\\s+/g, ' ').trim().slice(0, 40);
+        if (!seen || size < seen.size) found.set(key, {selector: key, size: size, text: text});
     }
     return Array.from(found.values());
 }"""
+)
 
 
 def small_text_problems(page, where: str, scope: str) -> list[Problem]:
     return [
-        Problem(where, f"min-font-size: {s['selector']}: text {s['size']:.1f} px < {MIN_SLIDE_TEXT_PX} px at 1280x720 "
-                f"(e.g. {s['text']!r}); make it at least {MIN_SLIDE_TEXT_PX} px")
+        Problem(
+            where,
+            f"min-font-size: {s['selector']}: text {s['size']:.1f} px < {MIN_SLIDE_TEXT_PX} px at 1280x720 "
+            f"(e.g. {s['text']!r}); make it at least {MIN_SLIDE_TEXT_PX} px",
+        )
         for s in page.evaluate(SMALL_TEXT_JS, [scope, MIN_SLIDE_TEXT_PX])
     ]
 
@@ -121,7 +136,8 @@ def small_text_problems(page, where: str, scope: str) -> list[Problem]:
 # an animation.
 NO_TRANSITIONS = """() => {
     const style = document.createElement('style');
-    style.textContent = '.reveal .slides section, .reveal .slides section * { transition: none !important; animation: none !important; }';
+    style.textContent = '.reveal .slides section, .reveal .slides section * '
+        + '{ transition: none !important; animation: none !important; }';
     document.head.appendChild(style);
     Reveal.configure({ transition: 'none', backgroundTransition: 'none', fragmentInURL: false });
 }"""
@@ -158,6 +174,7 @@ SLIDES_JS = """() => Reveal.getSlides().map((s, i) => {
     };
 })"""
 
+
 def _wait_ready(page, what: Path, timeout_ms: int = 30000) -> None:
     try:
         page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=timeout_ms)
@@ -168,7 +185,9 @@ def _wait_ready(page, what: Path, timeout_ms: int = 30000) -> None:
         ) from None
 
 
-def check_deck(browser, deck: Path, accessibility: bool = True, axe: Path | None = None) -> tuple[list[Problem], list[dict]]:
+def check_deck(
+    browser, deck: Path, accessibility: bool = True, axe: Path | None = None
+) -> tuple[list[Problem], list[dict]]:
     """Walk every slide. Returns problems and a per-slide summary (title, heights, notes, fragments)."""
     view = OfflinePage(browser)
     page = view.page
@@ -180,7 +199,9 @@ def check_deck(browser, deck: Path, accessibility: bool = True, axe: Path | None
         return None if index is None else f"slides#/{index}"
 
     problems = [
-        Problem(place(src) if src else "slides", f"image-decode: img[src={src!r}]: the image did not decode; check the file")
+        Problem(
+            place(src) if src else "slides", f"image-decode: img[src={src!r}]: the image did not decode; check the file"
+        )
         for src in view.undecoded_images()
         if not view.is_blocked(src)
     ]
@@ -189,11 +210,16 @@ def check_deck(browser, deck: Path, accessibility: bool = True, axe: Path | None
     for slide in slides:
         where = f"slides#/{slide['index']}"
         if slide["text"] == 0 and slide["media"] == 0:
-            problems.append(Problem(where, "empty-slide: section: the slide shows nothing; give it content or remove it"))
+            problems.append(
+                Problem(where, "empty-slide: section: the slide shows nothing; give it content or remove it")
+            )
         if slide["scrollHeight"] > slide["clientHeight"] + 2:
             problems.append(
-                Problem(where, f"slide-overflow: section: content is {slide['scrollHeight']} px tall on a "
-                        f"{slide['clientHeight']} px slide ({slide['title'].strip()!r}); split the slide or cut it down")
+                Problem(
+                    where,
+                    f"slide-overflow: section: content is {slide['scrollHeight']} px tall on a "
+                    f"{slide['clientHeight']} px slide ({slide['title'].strip()!r}); split the slide or cut it down",
+                )
             )
     if accessibility:
         problems += _slide_states(page, slides, axe or axe_script(deck.resolve().parents[2]))
@@ -261,8 +287,9 @@ OVERFLOW_JS = """() => {
 }"""
 
 
-def check_pages(browser, site: Path, pages: list[Path] | None = None, accessibility: bool = True,
-                axe: Path | None = None) -> list[Problem]:
+def check_pages(
+    browser, site: Path, pages: list[Path] | None = None, accessibility: bool = True, axe: Path | None = None
+) -> list[Problem]:
     """Load handout pages (default: every page, 404.html included) and report problems."""
     pages = pages or handout_pages(site)
     axe = (axe or axe_script(site.resolve().parent)) if accessibility else None
@@ -275,15 +302,20 @@ def check_pages(browser, site: Path, pages: list[Path] | None = None, accessibil
         view.page.wait_for_load_state("load")
         for src in view.undecoded_images():
             if not view.is_blocked(src):
-                problems.append(Problem(where, f"image-decode: img[src={src!r}]: the image did not decode; check the file"))
+                problems.append(
+                    Problem(where, f"image-decode: img[src={src!r}]: the image did not decode; check the file")
+                )
         if accessibility:
             problems += axe_problems(view.page, where, "html", axe)
         view.page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
         wide = view.page.evaluate(OVERFLOW_JS)
         if wide:
             problems.append(
-                Problem(where, f"page-overflow: {wide['selector']}: the page scrolls sideways by {wide['by']} px at "
-                        f"{PHONE_WIDTH} px wide; let it wrap or scroll inside its own box")
+                Problem(
+                    where,
+                    f"page-overflow: {wide['selector']}: the page scrolls sideways by {wide['by']} px at "
+                    f"{PHONE_WIDTH} px wide; let it wrap or scroll inside its own box",
+                )
             )
         problems += view.problems(where)
     view.close()

@@ -12,9 +12,9 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from .atomic import swap_in, writer_is_dead
 from .cache import remove_tree
@@ -70,7 +70,9 @@ def build_site(project: Project, strict: bool = False) -> BuildResult:
         _remove_leftovers(project)
         site = project.site_dir
         if os.path.lexists(site) and not site.is_dir():
-            raise W2WError(f"{site} is a file, not the site's directory", "move that file away: the build writes the site there")
+            raise W2WError(
+                f"{site} is a file, not the site's directory", "move that file away: the build writes the site there"
+            )
         prepared = prepare(project, strict)
         for warning in prepared.warnings:
             log.warning(warning)
@@ -138,7 +140,9 @@ def _remove_or_warn(path: Path) -> None:
     if failure is not None:
         log.warning(
             "%s: could not remove this leftover of a build (%s) — remove it by hand (rm -rf '%s')",
-            path, failure.strerror or failure, path,
+            path,
+            failure.strerror or failure,
+            path,
         )
 
 
@@ -161,7 +165,9 @@ def _mkdocs_build(project: Project, prepared: Prepared, site_dir: Path) -> None:
         config = load_config(str(project.mkdocs_yml), site_dir=str(site_dir))
         plugin = config.plugins.get("w2w")
         if plugin is None:
-            raise W2WError("mkdocs.yml does not use the w2w plugin", "list `- w2w` under `plugins:`", project.mkdocs_yml, 1)
+            raise W2WError(
+                "mkdocs.yml does not use the w2w plugin", "list `- w2w` under `plugins:`", project.mkdocs_yml, 1
+            )
         plugin.config.prepared = prepared  # the plugin builds the handout from this, not again
         build(config)
     except MkDocsException as exc:
@@ -198,5 +204,10 @@ def mkdocs_error(exc: BaseException, records: list, path: Path) -> W2WError:
     match = re.match(r"Config value '([^']+)': (.*)", message)
     if match:
         key, what = match.groups()
-        return W2WError(f"mkdocs.yml {key}: {what}", "fix this setting (see the MkDocs and Material docs)", path, top_level_key_line(text, key, what))
+        return W2WError(
+            f"mkdocs.yml {key}: {what}",
+            "fix this setting (see the MkDocs and Material docs)",
+            path,
+            top_level_key_line(text, key, what),
+        )
     return W2WError(f"handout build failed: {message}", "fix the handout configuration", path, 1)

@@ -22,8 +22,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from generators.base import Artifact
 
@@ -83,6 +83,7 @@ leftover_is_dead = atomic.writer_is_dead  # a killed writer's scratch directory
 def remove_tree(path: Path) -> OSError | None:
     """Remove a leftover directory (or file), making read-only directories writable first (a
     copied read-only tree cannot be emptied otherwise). Returns why it could not, or None."""
+
     def writable_then_retry(function, target, _exc):
         parent = os.path.dirname(target)
         os.chmod(parent, os.stat(parent).st_mode | 0o700)
@@ -115,7 +116,9 @@ def load_artifact(directory: Path, require_manifest: bool = False) -> Artifact |
     accepted without it unless `require_manifest`."""
     try:
         artifact = Artifact.from_json((directory / ARTIFACT_JSON).read_text(), directory)
-        manifest = json.loads((directory / MANIFEST_JSON).read_text()) if (directory / MANIFEST_JSON).is_file() else None
+        manifest = (
+            json.loads((directory / MANIFEST_JSON).read_text()) if (directory / MANIFEST_JSON).is_file() else None
+        )
     except (OSError, ValueError, TypeError):
         return None
     if manifest is None and require_manifest:

@@ -7,8 +7,8 @@ import errno
 import functools
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import typer
 from rich.console import Console
@@ -89,8 +89,14 @@ def _project(path: Path | None):
 @app.command("build-talk")
 @user_errors
 def build_talk(
-    project: Path = typer.Option(None, "--project", "-p", help="Project directory (default: search upwards from here)."),
-    strict: bool = typer.Option(False, help="Fail instead of warning: a stale frozen full-model output the stand-in would replace, an agenda that does not add up to the slot, notes whose minutes disagree with the agenda."),
+    project: Path = typer.Option(
+        None, "--project", "-p", help="Project directory (default: search upwards from here)."
+    ),
+    strict: bool = typer.Option(
+        False,
+        help="Fail instead of warning: a stale frozen full-model output the stand-in would replace, an agenda that "
+        "does not add up to the slot, notes whose minutes disagree with the agenda.",
+    ),
 ) -> None:
     """Run the live-output generators and build the deck (site/slides/) and the handout (site/)."""
     from .build import build_site
@@ -116,7 +122,9 @@ def status(
     project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
     explain: bool = typer.Option(False, "--explain", help="For each stale artifact, list the key fields that differ."),
     check: bool = typer.Option(
-        False, "--check", help="Exit 1 unless every artifact is fresh in talk/frozen/ (for CI: what a fresh clone publishes)."
+        False,
+        "--check",
+        help="Exit 1 unless every artifact is fresh in talk/frozen/ (for CI: what a fresh clone publishes).",
     ),
 ) -> None:
     """Which artifacts are fresh (frozen or cached) and which the next build would regenerate."""
@@ -198,7 +206,9 @@ def _check_address(address: str) -> None:
                 f"port {port_text} is already in use on {host}",
                 "choose another port, e.g. --address 127.0.0.1:8001, or stop the program using it",
             ) from None
-        raise W2WError(f"cannot serve on {address}: {exc.strerror or exc}", "use an address of this machine, e.g. 127.0.0.1:8000") from None
+        raise W2WError(
+            f"cannot serve on {address}: {exc.strerror or exc}", "use an address of this machine, e.g. 127.0.0.1:8000"
+        ) from None
 
 
 def _generator_commands() -> None:
@@ -237,7 +247,9 @@ def models_pull(
         console.print(f"pulling {model_id}…", soft_wrap=True)
         try:
             snapshot_download(
-                model_id, allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model", "*.jinja"], ignore_patterns=skip
+                model_id,
+                allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model", "*.jinja"],
+                ignore_patterns=skip,
             )
         except Exception as exc:  # network and hub errors come in many types
             raise W2WError(f"could not download {model_id}: {exc}", "check the network and the model id") from None
@@ -260,7 +272,9 @@ def export_pdf_command(
         console.print(f"warning: {problem}", style="yellow", soft_wrap=True)
     notes_part = f" + {result.notes_pages} notes pages" if notes else ""
     console.print(
-        Text.assemble(("wrote ", "green"), f"{result.path} ({result.slides} slides{notes_part}) in {result.seconds:.1f} s"),
+        Text.assemble(
+            ("wrote ", "green"), f"{result.path} ({result.slides} slides{notes_part}) in {result.seconds:.1f} s"
+        ),
         soft_wrap=True,
     )
 
@@ -291,7 +305,8 @@ def check_command(
         typer.echo(str(problem))
     if problems:
         console.print(
-            f"check: {len(problems)} problem{'s' if len(problems) != 1 else ''} in {len(slides)} slides and {len(pages)} pages",
+            f"check: {len(problems)} problem{'s' if len(problems) != 1 else ''} "
+            f"in {len(slides)} slides and {len(pages)} pages",
             soft_wrap=True,
         )
         raise typer.Exit(1)
@@ -325,7 +340,9 @@ def present(
     port: int = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: live.port in talk.yaml, 8765)."),
     open_browser: bool = typer.Option(False, "--open", help="Open the deck in the default browser."),
     no_build: bool = typer.Option(False, "--no-build", help="Serve site/ as it is, even if stale."),
-    only: list[str] = typer.Option(None, "--only", help="Run only this generator live (repeatable); the others play recordings."),
+    only: list[str] = typer.Option(
+        None, "--only", help="Run only this generator live (repeatable); the others play recordings."
+    ),
     project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
 ) -> None:
     """Present: serve the deck and handout with live demos (the models run on this machine), on 127.0.0.1."""

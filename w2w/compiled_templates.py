@@ -94,13 +94,21 @@ def _settings(environment: jinja2.Environment) -> str:
         type(environment).__qualname__,
         repr(environment.autoescape) if not callable(environment.autoescape) else environment.autoescape.__qualname__,
         sorted(environment.extensions),
-        environment.block_start_string, environment.variable_start_string, environment.comment_start_string,
-        environment.trim_blocks, environment.lstrip_blocks, environment.keep_trailing_newline,
-        environment.optimized, type(environment.undefined).__qualname__ if not isinstance(environment.undefined, type) else environment.undefined.__qualname__,
+        environment.block_start_string,
+        environment.variable_start_string,
+        environment.comment_start_string,
+        environment.trim_blocks,
+        environment.lstrip_blocks,
+        environment.keep_trailing_newline,
+        environment.optimized,
+        type(environment.undefined).__qualname__
+        if not isinstance(environment.undefined, type)
+        else environment.undefined.__qualname__,
         # finalize: compiled in as a call, with or without a context (jinja_pass_arg), or applied to
         # constants at compile time
-        getattr(environment.finalize, "__qualname__", None), repr(getattr(environment.finalize, "jinja_pass_arg", None)),
-    ]  # fmt: skip
+        getattr(environment.finalize, "__qualname__", None),
+        repr(getattr(environment.finalize, "jinja_pass_arg", None)),
+    ]
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:12]
 
 

@@ -87,8 +87,11 @@ class Talk(Strict):
     slot_minutes: Annotated[int, Field(ge=1, le=600)]
     agenda: Annotated[list[Section], Field(min_length=1)]
     handout: list[PageId] = [
-        "deep-dive", "worksheet", "glossary", "references",
-    ]  # fmt: skip
+        "deep-dive",
+        "worksheet",
+        "glossary",
+        "references",
+    ]
     theme: Theme = Theme()
     generators: Any = None  # the registry's schema (generators_schema) when validated by load_talk
     models: Models = Models()
@@ -99,7 +102,9 @@ class Talk(Strict):
         seen: set[str] = set()
         for i, section in enumerate(self.agenda):
             if section.id in seen:
-                raise _Located(("agenda", i, "id"), f"duplicate section id {section.id!r}", "give each section its own id")
+                raise _Located(
+                    ("agenda", i, "id"), f"duplicate section id {section.id!r}", "give each section its own id"
+                )
             seen.add(section.id)
         if not any(s.enabled for s in self.agenda):
             raise _Located(("agenda",), "every section is disabled", "set enabled: true on at least one section")
@@ -142,7 +147,9 @@ def load_talk(path: Path) -> tuple[Talk, list[str]]:
     """Validated talk and its warnings. Raises W2WError naming file:line."""
     source = YamlSource(path)
     if not isinstance(source.data, dict):
-        raise W2WError("talk.yaml must be a mapping of keys (title:, agenda:, ...)", "see the README's example", path, 1)
+        raise W2WError(
+            "talk.yaml must be a mapping of keys (title:, agenda:, ...)", "see the README's example", path, 1
+        )
     try:
         talk = _talk_model(generators_schema()).model_validate(source.data)
     except ValidationError as exc:
@@ -206,8 +213,12 @@ def _with_local_dirs_resolved(talk: Talk, path: Path, source: YamlSource) -> Tal
             exists = candidate.exists()
             real = candidate.resolve()
         except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a name over 255 bytes, a loop
-            reason = "it contains a NUL byte" if isinstance(exc, ValueError) else getattr(exc, "strerror", None) or str(exc)
-            raise W2WError(f"models.local_dirs[{model_id!r}]: {directory!r} cannot be used: {reason}", "fix the path", *where) from None
+            reason = (
+                "it contains a NUL byte" if isinstance(exc, ValueError) else getattr(exc, "strerror", None) or str(exc)
+            )
+            raise W2WError(
+                f"models.local_dirs[{model_id!r}]: {directory!r} cannot be used: {reason}", "fix the path", *where
+            ) from None
         if not exists:
             raise W2WError(
                 f"models.local_dirs[{model_id!r}]: {directory} does not exist",

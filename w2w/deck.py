@@ -78,7 +78,7 @@ def deck_sections(prepared: Prepared, intro: Opening | None = None) -> list[Deck
     for section in prepared.talk.sections:
         count = len(split_slides(read_source(prepared.project.section_file(section.id))))
         seen_ids |= {f"{section.id}-{n}" for n in range(2, count + 3)}
-    for item, section in zip(prepared.agenda, prepared.talk.sections):
+    for item, section in zip(prepared.agenda, prepared.talk.sections, strict=False):
         slides = prepared.render_slides(section, "deck", root="", seen_ids=seen_ids)
         weights = [max(MIN_WEIGHT_WORDS, count_words(slide.notes_text)) for slide in slides]
         extra = [max(MIN_WEIGHT_WORDS, count_words(n)) for n in (intro.title_notes, intro.agenda_notes)]

@@ -39,7 +39,7 @@ def mermaid_config(theme) -> dict:
 def _mix(colour: str, background: str, amount: float) -> str:
     """`amount` of `colour` over `background` (both #rrggbb)."""
     a, b = (tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in (colour, background))
-    return "#" + "".join(f"{round(x * amount + y * (1 - amount)):02x}" for x, y in zip(a, b))
+    return "#" + "".join(f"{round(x * amount + y * (1 - amount)):02x}" for x, y in zip(a, b, strict=False))
 
 
 class MermaidRenderer:
@@ -60,7 +60,9 @@ class MermaidRenderer:
         # the words "Maximum text size in diagram exceeded", with no error: refuse it here.
         limit = self.options.get("config", {}).get("maxTextSize", 50_000)
         if len(source.strip()) > limit:
-            raise MermaidError(f"the diagram is {len(source.strip()):,} characters, over Mermaid's limit of {limit:,}", 1)
+            raise MermaidError(
+                f"the diagram is {len(source.strip()):,} characters, over Mermaid's limit of {limit:,}", 1
+            )
         from .cache import read_checked, write_checked
 
         cached = self.cache_dir / f"{digest}.svg" if self.cache_dir else None
@@ -131,7 +133,9 @@ def _render(source: str, digest: str, options: dict) -> str:
 
     try:
         svg = mermaidx.render(source.strip(), **options).svg()
-    except Exception as exc:  # mermaidx raises RuntimeError("Mermaid rendering failed: Error: Parse error on line N: ...")
+    except (
+        Exception
+    ) as exc:  # mermaidx raises RuntimeError("Mermaid rendering failed: Error: Parse error on line N: ...")
         text = re.sub(r"^(\w*Error: )+", "", str(exc).replace("Mermaid rendering failed: ", ""))
         match = re.search(r"on line (\d+)", text)
         first = text.splitlines()[0].rstrip(":") if text else "could not be rendered"
@@ -140,7 +144,11 @@ def _render(source: str, digest: str, options: dict) -> str:
         expecting = re.search(r"Expecting (.*?), got '([^']*)'", text)
         if expecting:
             got = expecting.group(2)  # jison's token names; '1' is the end of the input
-            first += ": the diagram ends too early (an unclosed bracket?)" if got in ("1", "EOF") else f": unexpected {got!r}"
+            first += (
+                ": the diagram ends too early (an unclosed bracket?)"
+                if got in ("1", "EOF")
+                else f": unexpected {got!r}"
+            )
         raise MermaidError(first, int(match.group(1)) if match else 1) from None
     # Every mermaidx SVG has id="my-svg" and styles scoped to it: make ids unique per diagram so
     # two diagrams on one page do not restyle each other.

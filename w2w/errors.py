@@ -48,6 +48,9 @@ class InputError(ValueError):
         self.what, self.fix = what, fix
 
 
+_FILE_IN_THE_WAY = (
+    "a file is where a directory must be: move the file away (or point W2W_HOME / W2W_STATE_DIR elsewhere)"
+)
 # errno -> what to do about it, for faults of the machine rather than of the talk.
 _ENVIRONMENT_FIXES = {
     errno.ENOSPC: "free space on that disk (or point W2W_HOME / W2W_STATE_DIR at another one) and run it again",
@@ -56,8 +59,8 @@ _ENVIRONMENT_FIXES = {
     errno.EROFS: "that filesystem is read-only: make it writable, or point W2W_HOME / W2W_STATE_DIR / -o elsewhere",
     errno.EACCES: "you may not write there: fix its permissions, or point W2W_HOME / W2W_STATE_DIR / -o elsewhere",
     errno.EPERM: "you may not write there: fix its permissions, or point W2W_HOME / W2W_STATE_DIR / -o elsewhere",
-    errno.ENOTDIR: "a file is where a directory must be: move the file away (or point W2W_HOME / W2W_STATE_DIR elsewhere)",
-    errno.EEXIST: "a file is where a directory must be: move the file away (or point W2W_HOME / W2W_STATE_DIR elsewhere)",
+    errno.ENOTDIR: _FILE_IN_THE_WAY,
+    errno.EEXIST: _FILE_IN_THE_WAY,
     errno.EISDIR: "a directory is where a file must be: give a file name (e.g. -o out/talk.pdf)",
     errno.ENOENT: "it does not exist (removed while w2w ran?): recreate it or cd into the project, then run it again",
     errno.ENAMETOOLONG: "shorten the name (a file name holds at most 255 bytes)",

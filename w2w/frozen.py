@@ -56,7 +56,11 @@ def differences(old: dict, new: dict, prefix: str = "") -> list[Difference]:
 
 
 def environment_fields(fields: dict) -> dict:
-    return {"model": {"revision": fields["model"]["revision"]}, "libraries": fields["libraries"], "device": fields["device"]}
+    return {
+        "model": {"revision": fields["model"]["revision"]},
+        "libraries": fields["libraries"],
+        "device": fields["device"],
+    }
 
 
 class FrozenStore:
@@ -131,7 +135,9 @@ class FrozenStore:
                 "fields": fields,
                 "requested": requested,
                 "files": sorted(artifact.files.values()),
-                "made_with": {k: artifact.provenance.get(k) for k in ("model", "source", "device", "embedded", "dtype")},
+                "made_with": {
+                    k: artifact.provenance.get(k) for k in ("model", "source", "device", "embedded", "dtype")
+                },
             }
         for stale in self.directory.iterdir():
             if stale.is_dir() and stale.name not in lock and not stale.name.startswith("."):

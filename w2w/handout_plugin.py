@@ -82,12 +82,18 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         config.site_description = _text(talk.subtitle)
         config.nav = [
             {"Home": "index.md"},
-            {"The talk": [{_text(f"{item.number}. {item.title}"): f"sections/{item.id}.md"} for item in self.prepared.agenda]},
+            {
+                "The talk": [
+                    {_text(f"{item.number}. {item.title}"): f"sections/{item.id}.md"} for item in self.prepared.agenda
+                ]
+            },
             {"Handout": [{_text(_first_heading(self.pages[f"{p}.md"]) or p): f"{p}.md"} for p in talk.handout]},
         ]
         config.extra_css.append("assets/w2w-handout.css")
         # Material's offline plugin loads this shim from a CDN unless a local copy is listed first.
-        config.extra["polyfills"] = [SHIM_URI] + [u for u in config.extra.get("polyfills", []) if "iframe-worker" not in u]
+        config.extra["polyfills"] = [SHIM_URI] + [
+            u for u in config.extra.get("polyfills", []) if "iframe-worker" not in u
+        ]
         return config
 
     def on_files(self, files: Files, config) -> Files:
@@ -105,7 +111,9 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
             files.append(File.generated(config, src_uri, content=source))
         for name, artifact in self.prepared.produced.artifacts.items():
             for file in artifact.files.values():
-                files.append(File.generated(config, f"artifacts/{name}/{file}", abs_src_path=str(artifact.directory / file)))
+                files.append(
+                    File.generated(config, f"artifacts/{name}/{file}", abs_src_path=str(artifact.directory / file))
+                )
         files.append(File.generated(config, "assets/w2w-handout.css", content=self._css()))
         shim = iframe_worker_shim(self.prepared.project.root)
         files.append(File.generated(config, SHIM_URI, abs_src_path=str(shim)))
@@ -115,7 +123,9 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
         # MkDocs makes a fresh theme environment per build; its compiled templates are kept.
         from mkdocs import __version__ as mkdocs_version
 
-        env.bytecode_cache = compiled_templates.CompiledTemplates(self.prepared.project.cache_dir, f"mkdocs{mkdocs_version}-theme")
+        env.bytecode_cache = compiled_templates.CompiledTemplates(
+            self.prepared.project.cache_dir, f"mkdocs{mkdocs_version}-theme"
+        )
         return env
 
     def on_page_markdown(self, markdown: str, page, config, files) -> str:

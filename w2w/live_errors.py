@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 log = logging.getLogger("mkdocs.plugins.w2w")
 
@@ -28,7 +28,8 @@ def error_page(message: str) -> str:
   body {{ margin: 0; font: 18px/1.5 system-ui, sans-serif; color: #1f2330; background: #fff; }}
   main {{ max-width: 60em; margin: 3em auto; padding: 0 1.5em; }}
   h1 {{ font-size: 1.6em; color: #a4141c; }}
-  pre {{ white-space: pre-wrap; overflow-wrap: anywhere; padding: 1em; background: #fdf0f0; border-left: 4px solid #a4141c; }}
+  pre {{ white-space: pre-wrap; overflow-wrap: anywhere; padding: 1em; background: #fdf0f0;
+        border-left: 4px solid #a4141c; }}
 </style>
 </head>
 <body>
@@ -42,7 +43,9 @@ def error_page(message: str) -> str:
 """
 
 
-def showing_errors(builder: Callable[[], None], site_dir: Path, describe: Callable[[BaseException], str]) -> Callable[[], None]:
+def showing_errors(
+    builder: Callable[[], None], site_dir: Path, describe: Callable[[BaseException], str]
+) -> Callable[[], None]:
     """`builder`, but a failure puts an error page at every page of the last good site (MkDocs
     may have emptied `site_dir` already when a page fails to render)."""
     known = _pages(site_dir)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 from markdown_it import MarkdownIt
@@ -40,7 +40,8 @@ class Rendered:
 
 # latex2mathml's exceptions carry no message: their names are the reason.
 _MATH_REASONS = {
-    "NoAvailableTokensError": "the formula ends too early (an unclosed {, a \\left without \\right, or a command missing its argument)",
+    "NoAvailableTokensError": "the formula ends too early "
+    "(an unclosed {, a \\left without \\right, or a command missing its argument)",
     "MissingSuperScriptOrSubscriptError": "a ^ or _ has nothing after it",
     "DoubleSuperscriptsError": "two ^ on one base (use braces: {x^a}^b)",
     "DoubleSubscriptsError": "two _ on one base (use braces: {x_a}_b)",
@@ -85,7 +86,11 @@ def _math(latex: str, display: bool, line: int | None = None) -> str:
         mathml = latex2mathml.converter.convert(latex.strip(), display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises several exception types for bad LaTeX
         name = type(exc).__name__
-        reason = str(exc).strip() or _MATH_REASONS.get(name) or re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("Error")).lower()
+        reason = (
+            str(exc).strip()
+            or _MATH_REASONS.get(name)
+            or re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("Error")).lower()
+        )
         raise MathError(latex.strip(), " ".join(reason.split()), line) from None
     return mathml
 
@@ -131,14 +136,21 @@ class MarkdownRenderer:
         self.diagrams = diagrams
         md = MarkdownIt("commonmark", {"html": True, "typographer": True, "highlight": _highlight})
         md.enable(["table", "strikethrough", "replacements", "smartquotes"])
-        md.use(dollarmath_plugin, allow_space=True, allow_digits=False, double_inline=True,
-               renderer=lambda content, opts: _math(content, opts.get("display_mode", False)))
+        md.use(
+            dollarmath_plugin,
+            allow_space=True,
+            allow_digits=False,
+            double_inline=True,
+            renderer=lambda content, opts: _math(content, opts.get("display_mode", False)),
+        )
         # The plugin's renderer gets no token: these rules, which know the formula's line, replace it.
         for kind, display in (("math_inline", False), ("math_inline_double", True), ("math_block", True)):
             md.add_render_rule(kind, _math_rule(display))
         md.use(deflist_plugin).use(footnote_plugin).use(attrs_plugin).use(attrs_block_plugin)
         md.use(anchors_plugin, min_level=1, max_level=3, permalink=False)
-        md.core.ruler.before("anchor", "w2w_values_as_written", values_as_written)  # after smartquotes: data stays as written
+        md.core.ruler.before(
+            "anchor", "w2w_values_as_written", values_as_written
+        )  # after smartquotes: data stays as written
         fence = md.renderer.rules["fence"]
 
         def render_fence(_renderer, tokens, idx, options, env):
@@ -275,7 +287,9 @@ class _ImgTags(HTMLParser):
 
 
 def _html_img_sources(fragment: str) -> list[str]:
-    return [value for _, _, attrs in _ImgTags(fragment).tags for name, value in attrs if name == "src" and value is not None]
+    return [
+        value for _, _, attrs in _ImgTags(fragment).tags for name, value in attrs if name == "src" and value is not None
+    ]
 
 
 def rewrite_html_images(fragment: str, url_of) -> str:

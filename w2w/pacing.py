@@ -70,11 +70,36 @@ class SectionPace:
 
 
 _NUMBERS = {
-    "a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "twenty-five": 25,
-    "thirty": 30, "forty": 40, "forty-five": 45, "fifty": 50, "sixty": 60, "seventy": 70, "ninety": 90,
-}  # fmt: skip
+    "a": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "twenty-five": 25,
+    "thirty": 30,
+    "forty": 40,
+    "forty-five": 45,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "ninety": 90,
+}
 _NUMBER = r"\d+(?:\.\d+)?|" + "|".join(sorted(_NUMBERS, key=len, reverse=True))
 _MINUTES = re.compile(rf"\b({_NUMBER})(?:\s+and\s+a\s+half)?[\s-]+minutes?\b", re.I)
 # A sentence about the whole part ("this part has 10 minutes", "ten minutes for this section",
@@ -109,7 +134,7 @@ def time_claims(prepared: Prepared) -> list[TimeClaim]:
     """Minutes claims in the rendered notes that the agenda contradicts."""
     talk = prepared.talk
     found = []
-    for item, section in zip(prepared.agenda, talk.sections):
+    for item, section in zip(prepared.agenda, talk.sections, strict=False):
         path = prepared.project.section_file(section.id)
         rel = path.relative_to(prepared.project.root) if path.is_relative_to(prepared.project.root) else path
         for slide in prepared.section_slides(section, "deck", ""):
@@ -127,7 +152,9 @@ def time_claims(prepared: Prepared) -> list[TimeClaim]:
                         else:  # one slide's share: never more than the whole part
                             ok, expected = said <= item.minutes, f"the whole part has {item.minutes} min"
                         if not ok:
-                            found.append(TimeClaim(str(rel), slide.notes_line + offset, item.id, said, expected, sentence))
+                            found.append(
+                                TimeClaim(str(rel), slide.notes_line + offset, item.id, said, expected, sentence)
+                            )
     return found
 
 
@@ -148,7 +175,7 @@ def check_time_claims(prepared: Prepared) -> None:
 def section_paces(prepared: Prepared, wpm: int = DEFAULT_WPM) -> list[SectionPace]:
     """One entry per enabled section, in agenda order, from the notes as the deck renders them."""
     paces = []
-    for item, section in zip(prepared.agenda, prepared.talk.sections):
+    for item, section in zip(prepared.agenda, prepared.talk.sections, strict=False):
         slides = prepared.section_slides(section, "deck", "")
         words = sum(count_words(slide.notes) for slide in slides)
         paces.append(SectionPace(item.id, item.title, item.minutes, len(slides), words, wpm))
@@ -218,8 +245,14 @@ def table(paces: list[SectionPace], low: float = DEFAULT_LOW, high: float = DEFA
     total_minutes = sum(p.minutes for p in paces)
     total_words = sum(p.words for p in paces)
     out.add_row(
-        "", "total", str(sum(p.slides for p in paces)), str(total_minutes), str(total_words),
-        f"{total_words / wpm:.1f}", f"{total_words / wpm / total_minutes:.0%}" if total_minutes else "—", "",
+        "",
+        "total",
+        str(sum(p.slides for p in paces)),
+        str(total_minutes),
+        str(total_words),
+        f"{total_words / wpm:.1f}",
+        f"{total_words / wpm / total_minutes:.0%}" if total_minutes else "—",
+        "",
         end_section=False,
     )
     return out

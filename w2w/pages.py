@@ -16,7 +16,7 @@ from .preflight import check_site_needs
 from .produce import Produced, produce
 from .project import Project
 from .slides import Slide, split_slides
-from .templating import ArtifactView, Artifacts, make_environment, render_markdown
+from .templating import Artifacts, ArtifactView, make_environment, render_markdown
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,9 @@ class Prepared:
             self._slides[key] = slides
         return self._slides[key]
 
-    def render_slides(self, section: Section, target: str, root: str, seen_ids: set[str] | None = None) -> list[RenderedSlide]:
+    def render_slides(
+        self, section: Section, target: str, root: str, seen_ids: set[str] | None = None
+    ) -> list[RenderedSlide]:
         """`seen_ids`: heading ids already on the page (the deck is one page for all sections)."""
         seen_ids = set() if seen_ids is None else seen_ids
         path = self.project.section_file(section.id)
@@ -106,7 +108,9 @@ class Prepared:
         for slide in self.section_slides(section, target, root):
             body = self._markdown(slide.content, path, slide.line, root, seen_ids)
             notes = self._markdown(slide.notes, path, slide.notes_line, root, seen_ids) if slide.notes else None
-            rendered.append(RenderedSlide(slide.title, body.html, notes.html if notes else "", slide.notes, slide.notes_line))
+            rendered.append(
+                RenderedSlide(slide.title, body.html, notes.html if notes else "", slide.notes, slide.notes_line)
+            )
         return rendered
 
     def render_handout_section(self, section: Section, root: str) -> tuple[str, list[Heading]]:
@@ -132,7 +136,7 @@ class Prepared:
         try:
             return self.markdown.render(text, line_offset=line - 1, seen_ids=seen_ids, images=images)
         except W2WError as exc:
-            raise exc.located(path, line)
+            raise exc.located(path, line) from None
 
 
 def prepare(project: Project, strict: bool = False, site: bool = True) -> Prepared:
@@ -146,7 +150,15 @@ def prepare(project: Project, strict: bool = False, site: bool = True) -> Prepar
         check_site_needs(project)
     produced = produce(plan, ArtifactCache(project.artifacts_dir), FrozenStore(project.frozen_dir), strict)
     markdown = MarkdownRenderer(MermaidRenderer(project.cache_dir / "diagrams", mermaid_config(talk.theme)))
-    return Prepared(project, talk, warnings + list(plan.warnings), plan, produced, make_environment(project.root, project.cache_dir), markdown)
+    return Prepared(
+        project,
+        talk,
+        warnings + list(plan.warnings),
+        plan,
+        produced,
+        make_environment(project.root, project.cache_dir),
+        markdown,
+    )
 
 
 def check_slot(project: Project, talk: Talk) -> None:

@@ -124,7 +124,8 @@ def export_pdf(project: Project, output: Path | None = None, notes: bool = False
             counts = page.evaluate(
                 """() => ({
                     slides: document.querySelectorAll('.reveal .slides .pdf-page').length,
-                    notes: document.querySelectorAll('.reveal .slides > .speaker-notes-pdf[data-layout="separate-page"]').length,
+                    notes: document.querySelectorAll(
+                        '.reveal .slides > .speaker-notes-pdf[data-layout="separate-page"]').length,
                 })"""
             )
             page.pdf(

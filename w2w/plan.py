@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel
+
 import generators
 from generators.base import ModelRef, device_class, library_versions
-from pydantic import BaseModel
 
 from .cache import cache_key
 from .config import Talk
@@ -55,7 +56,9 @@ def references(project: Project, talk: Talk) -> dict[str, list[tuple[Path, Refer
     used: dict[str, list[tuple[Path, Reference]]] = {}
     for page in pages_of(project, talk):
         if not page.is_file():
-            raise W2WError(f"missing page {page.name}", "create it (every handout needs talk/handout/index.md)", page, 1)
+            raise W2WError(
+                f"missing page {page.name}", "create it (every handout needs talk/handout/index.md)", page, 1
+            )
         source = read_source(page)
         if not source.strip():
             raise W2WError("the page is empty", "write its content, or disable its section in talk.yaml", page, 1)
@@ -85,7 +88,13 @@ def make_plan(project: Project, talk: Talk, strict: bool = False) -> Plan:
 def _check_calls(generator, inputs: BaseModel, uses: list[tuple[Path, Reference]]) -> None:
     roles = generator.file_roles(inputs)
     for page, ref in uses:
-        if roles is not None and ref.macro == "figure" and ref.args and isinstance(ref.args[0], str) and ref.args[0] not in roles:
+        if (
+            roles is not None
+            and ref.macro == "figure"
+            and ref.args
+            and isinstance(ref.args[0], str)
+            and ref.args[0] not in roles
+        ):
             raise W2WError(
                 f"artifact {ref.name!r} has no file {ref.args[0]!r}",
                 f"use one of: {', '.join(sorted(roles))}",
@@ -119,8 +128,9 @@ def _device_warnings(project: Project, talk: Talk, strict: bool) -> list[str]:
     if talk.models.device != "cuda" or _device("cuda") == "cuda":
         return []
     where = (project.talk_yaml, YamlSource(project.talk_yaml).line_of(("models", "device")))
-    what, fix = "models.device is cuda but this machine has no CUDA device: the generators run on the CPU", (
-        "use device: auto (CUDA where there is one), or build on a machine with an NVIDIA GPU"
+    what, fix = (
+        "models.device is cuda but this machine has no CUDA device: the generators run on the CPU",
+        ("use device: auto (CUDA where there is one), or build on a machine with an NVIDIA GPU"),
     )
     if strict:
         raise W2WError(what, fix, *where)
@@ -133,7 +143,7 @@ def _job(name: str, talk: Talk, page: Path, line: int) -> Job:
     try:
         model = generator.resolve_model(inputs, talk.models.local_dirs)
     except W2WError as exc:
-        raise exc.located(page, line)
+        raise exc.located(page, line) from None
     device = _device(talk.models.device)
     fields = {
         "generator": name,

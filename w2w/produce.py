@@ -29,7 +29,6 @@ class Decision:
     fallback: str = ""  # set when a stand-in replaces a stale frozen full-model output
 
 
-
 @dataclass
 class Produced:
     artifacts: dict[str, Artifact]
@@ -76,9 +75,16 @@ def produce(
                     *job.used_at,
                 )
             log.warning("%s: %s; STAND-IN OUTPUT, the slide says so", job.name, decision.fallback)
-            result.notices[job.name] = f"replaces a stale frozen output of {decision.frozen_entry['made_with']['model']}"
+            result.notices[job.name] = (
+                f"replaces a stale frozen output of {decision.frozen_entry['made_with']['model']}"
+            )
         elif job.model.embedded:
-            log.warning("%s: %s is not on this machine; using the embedded stand-in %s", job.name, job.model.requested_id, job.model.id)
+            log.warning(
+                "%s: %s is not on this machine; using the embedded stand-in %s",
+                job.name,
+                job.model.requested_id,
+                job.model.id,
+            )
         if decision.state == "cached":
             result.artifacts[job.name] = cache.load(job.name, job.key)
             result.reused.append(job.name)
@@ -87,7 +93,7 @@ def produce(
         try:
             result.artifacts[job.name] = cache.store(job.name, job.key, job.fields, lambda out, job=job: _run(job, out))
         except W2WError as exc:  # e.g. weights that cannot be loaded: point at the page that uses them
-            raise exc.located(*job.used_at)
+            raise exc.located(*job.used_at) from None
         result.ran.append(job.name)
     return result
 

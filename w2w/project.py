@@ -10,7 +10,9 @@ from pathlib import Path
 from .errors import W2WError
 
 
-def inside_project(path: Path, root: Path | None = None, what: str = "file", where: tuple = (), shown: str = "") -> Path:
+def inside_project(
+    path: Path, root: Path | None = None, what: str = "file", where: tuple = (), shown: str = ""
+) -> Path:
     """`path` with every symlink resolved, refused unless that real path is inside the project.
 
     The one check for every file the talk makes w2w read (pages, includes, images, talk.yaml): a

@@ -31,7 +31,9 @@ def explain(project: Project) -> list[ArtifactStatus]:
     for job in plan.jobs:
         decision = decide(job, cache, frozen)
         if decision.state == "frozen":
-            rows.append(ArtifactStatus(job.name, True, "frozen", f"frozen output in {project.frozen_dir.name}/{job.name}/"))
+            rows.append(
+                ArtifactStatus(job.name, True, "frozen", f"frozen output in {project.frozen_dir.name}/{job.name}/")
+            )
         elif decision.state == "cached":
             detail = "in the build cache"
             if decision.why:
@@ -52,10 +54,14 @@ def explain(project: Project) -> list[ArtifactStatus]:
 def _against_last_cached(job: Job, cache: ArtifactCache) -> list[Difference]:
     """Without a frozen entry, explain staleness against the newest cached output of this generator."""
     directory = cache.root / job.name
-    candidates = sorted(
-        (p for p in directory.glob("*/" + KEY_JSON) if not p.parent.name.startswith(".")),
-        key=lambda p: p.stat().st_mtime,
-    ) if directory.is_dir() else []
+    candidates = (
+        sorted(
+            (p for p in directory.glob("*/" + KEY_JSON) if not p.parent.name.startswith(".")),
+            key=lambda p: p.stat().st_mtime,
+        )
+        if directory.is_dir()
+        else []
+    )
     if not candidates:
         return []
     return differences(json.loads(candidates[-1].read_text()), job.fields)

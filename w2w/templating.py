@@ -96,7 +96,9 @@ class TalkSandbox(ImmutableSandboxedEnvironment):
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
-                    raise SecurityError(f"the expression would build {len(seq) * times:,} items (at most {MAX_REPEAT:,})")
+                    raise SecurityError(
+                        f"the expression would build {len(seq) * times:,} items (at most {MAX_REPEAT:,})"
+                    )
         if operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1:
             if right * math.log10(abs(left)) > MAX_POWER_DIGITS:
                 raise SecurityError(f"{left} ** {right} is too large (over {MAX_POWER_DIGITS:,} digits)")
@@ -173,17 +175,23 @@ def parse(env: jinja2.Environment, source: str, path: Path) -> nodes.Template:
     try:
         return env.parse(source, filename=str(path))
     except jinja2.TemplateSyntaxError as exc:
-        raise W2WError(f"template syntax error: {exc.message}", "fix the {{ }} / {% %} tags", path, exc.lineno) from None
+        raise W2WError(
+            f"template syntax error: {exc.message}", "fix the {{ }} / {% %} tags", path, exc.lineno
+        ) from None
 
 
-def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any], media: set[Path] | None = None) -> str:
+def render_markdown(
+    env: jinja2.Environment, path: Path, context: dict[str, Any], media: set[Path] | None = None
+) -> str:
     """Render one Jinja-Markdown file with the macros loaded for this context. The page's own image
     files are checked, added to `media` (to be copied into the site) and pointed at their copies."""
     source = read_source(path)
     try:
         template = from_source(env, source, path)
     except jinja2.TemplateSyntaxError as exc:
-        raise W2WError(f"template syntax error: {exc.message}", "fix the {{ }} / {% %} tags", path, exc.lineno) from None
+        raise W2WError(
+            f"template syntax error: {exc.message}", "fix the {{ }} / {% %} tags", path, exc.lineno
+        ) from None
     macros = load_template(env, "macros.j2").make_module(context)
     names = [n for n in dir(macros) if not n.startswith("_")]
     try:
@@ -191,12 +199,13 @@ def render_markdown(env: jinja2.Environment, path: Path, context: dict[str, Any]
     except jinja2.UndefinedError as exc:
         raise W2WError(
             f"undefined name in template: {exc.message}",
-            "check the spelling; names available: talk, agenda, artifacts, target, and the macros in templates/macros.j2",
+            "check the spelling; names available: talk, agenda, artifacts, target, "
+            "and the macros in templates/macros.j2",
             path,
             _template_line(exc),
         ) from None
     except W2WError as exc:
-        raise exc.located(path, _template_line(exc))
+        raise exc.located(path, _template_line(exc)) from None
     except SecurityError as exc:
         raise W2WError(
             f"not allowed in a section: {exc}",

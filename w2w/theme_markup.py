@@ -13,13 +13,21 @@ FIXES = [
     # Material 9.8: `autocomplete` is not allowed on checkboxes (vnu; 2 per page). Material sets it
     # so that Firefox does not restore the drawer/search toggles after a reload; without it a reload
     # in Firefox may reopen the drawer.
-    (re.compile(r'(<input class="md-toggle" data-md-toggle="(?:drawer|search)" type="checkbox" id="__\w+") autocomplete="off">'), r"\1>"),
+    (
+        re.compile(
+            r'(<input class="md-toggle" data-md-toggle="(?:drawer|search)" type="checkbox" id="__\w+")'
+            r' autocomplete="off">'
+        ),
+        r"\1>",
+    ),
     # A section label of navigation.sections gets tabindex="" (not a valid integer, vnu): it is not
     # a toggle, so it takes no tabindex at all, as Material intends.
     (re.compile(r'(<label class="md-nav__link[^"]*" for="[^"]*" id="[^"]*") tabindex="">'), r"\1>"),
     # The search dialog has no accessible name (axe aria-dialog-name, every page).
-    (re.compile(r'<div class="md-search" data-md-component="search" role="dialog">'),
-     '<div class="md-search" data-md-component="search" role="dialog" aria-label="Search">'),
+    (
+        re.compile(r'<div class="md-search" data-md-component="search" role="dialog">'),
+        '<div class="md-search" data-md-component="search" role="dialog" aria-label="Search">',
+    ),
 ]
 
 

@@ -29,7 +29,9 @@ class _Loader(yaml.SafeLoader):
         try:
             return super().construct_object(node, deep)
         except (ValueError, OverflowError, TypeError) as exc:
-            raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not valid: {exc}", node.start_mark) from None
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not valid: {exc}", node.start_mark
+            ) from None
 
 
 class YamlSource:
@@ -38,7 +40,9 @@ class YamlSource:
         try:
             text = read_source(path)
         except FileNotFoundError:
-            raise W2WError(f"{path.name} not found", "run w2w from the project root (where talk/ is)", path, 1) from None
+            raise W2WError(
+                f"{path.name} not found", "run w2w from the project root (where talk/ is)", path, 1
+            ) from None
         if len(text) > MAX_BYTES:
             raise W2WError(
                 f"{path.name} is {len(text):,} characters (at most {MAX_BYTES:,})",
@@ -118,7 +122,7 @@ class YamlSource:
             seen_nodes.add(id(node))
             if isinstance(node, yaml.MappingNode):
                 seen: dict[str, int] = {}
-                for key, value in node.value:
+                for key, _value in node.value:
                     line = key.start_mark.line + 1
                     if isinstance(key.value, str) and key.value in seen:
                         raise W2WError(
@@ -202,14 +206,21 @@ def yaml_error(exc: yaml.YAMLError, path: Path, text: str) -> W2WError:
         reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
         character = getattr(exc, "character", None)
         what = f"{reason} (character U+{character:04X})" if isinstance(character, int) else reason
-        return W2WError(f"YAML error: {_one_line(what)}", "remove the offending character", path, text[:position].count("\n") + 1)
+        return W2WError(
+            f"YAML error: {_one_line(what)}", "remove the offending character", path, text[:position].count("\n") + 1
+        )
     # An unclosed bracket or quote is found where the file goes on; point at its opening.
     opening = (exc.context or "").startswith(("while parsing a flow", "while scanning a quoted scalar"))
     mark = (exc.context_mark if opening else None) or exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark else 1
     problem = exc.problem or exc.context or "invalid YAML"
     if isinstance(exc, yaml.constructor.ConstructorError):
-        return W2WError(f"YAML value error: {_one_line(problem)}", "write a valid value (dates like 2026-12-03; no !!tags)", path, line)
+        return W2WError(
+            f"YAML value error: {_one_line(problem)}",
+            "write a valid value (dates like 2026-12-03; no !!tags)",
+            path,
+            line,
+        )
     if (exc.context or "").startswith("while scanning a quoted scalar"):
         problem = f"{problem}: a quote opened on this line is never closed"
     quote = _unclosed_quote_line(text, exc.problem_mark)

@@ -15,8 +15,8 @@ import contextlib
 import json
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
@@ -43,8 +43,14 @@ class Refused(HTTPException):
     """A request answered with a 4xx and a one-line message."""
 
 
-def create_app(site_dir: Path, live: LiveModels, port: int, token: str, timeout_s: float,
-               say: Callable[[str], None] = lambda _: None) -> Starlette:  # fmt: skip
+def create_app(
+    site_dir: Path,
+    live: LiveModels,
+    port: int,
+    token: str,
+    timeout_s: float,
+    say: Callable[[str], None] = lambda _: None,
+) -> Starlette:
     async def status(request: Request) -> JSONResponse:
         return JSONResponse({**live.status(), "timeout_s": timeout_s, "jobs": live.jobs.counts()})
 
@@ -69,8 +75,9 @@ def create_app(site_dir: Path, live: LiveModels, port: int, token: str, timeout_
         except Busy as exc:
             raise Refused(429, str(exc)) from None
         request_id = uuid.uuid4().hex[:16]
-        events = stream(live.jobs, live.thread, ticket, name,
-                        lambda: entry.generator.steps(entry.loaded, live_request), request_id)  # fmt: skip
+        events = stream(
+            live.jobs, live.thread, ticket, name, lambda: entry.generator.steps(entry.loaded, live_request), request_id
+        )
         return EventSourceResponse(
             events,
             headers={"X-W2W-Request-Id": request_id},
@@ -120,7 +127,7 @@ async def read_json(request: Request) -> object:
     except (ValueError, UnicodeDecodeError):
         raise Refused(400, "the request body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise Refused(400, "the request body must be a JSON object, like {\"prompt\": \"...\"}")
+        raise Refused(400, 'the request body must be a JSON object, like {"prompt": "..."}')
     return data
 
 

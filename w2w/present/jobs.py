@@ -14,7 +14,8 @@ import json
 import logging
 import queue
 import threading
-from typing import Any, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import anyio
 

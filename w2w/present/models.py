@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -67,8 +68,13 @@ class LiveGenerator:
         self.ready, self.state = True, "ready"
 
     def status(self) -> dict:
-        return {"ready": self.ready, "model": self.model_id, "device": self.device_label or self.device,
-                "error": self.error, "state": self.state}  # fmt: skip
+        return {
+            "ready": self.ready,
+            "model": self.model_id,
+            "device": self.device_label or self.device,
+            "error": self.error,
+            "state": self.state,
+        }
 
 
 @dataclass

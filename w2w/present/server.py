@@ -11,8 +11,8 @@ import errno
 import gc
 import secrets
 import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..errors import W2WError
 from ..project import Project
