@@ -172,7 +172,7 @@ def bench_diffusion(port, token, args, generators, torch) -> None:
     inputs = demo.Inputs()
     model = demo.resolve_model(inputs, {})
     loaded = demo.load(model, "cpu")
-    request = demo.live_request(inputs).model_copy(update={"steps": args.steps})
+    request = demo.live_request(inputs, model).model_copy(update={"steps": args.steps})
     body = request.model_dump(mode="json")
     guidance = request.guidance_scale or (4.0 if loaded.shapes else 7.5)
     live_ms, server_ms, plain_ms = [], [], []

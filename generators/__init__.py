@@ -14,7 +14,7 @@ import importlib
 from functools import cache
 from typing import TYPE_CHECKING
 
-from w2w.errors import W2WError
+from w2w.host import W2WError
 
 if TYPE_CHECKING:  # for annotations only: importing base at run time would bring pydantic
     from .base import Generator
@@ -41,7 +41,11 @@ def get(name: str) -> Generator:
     if name not in REGISTRY:
         raise W2WError(f"unknown generator {name!r}", f"use one of: {', '.join(sorted(REGISTRY))}")
     module, cls = REGISTRY[name].split(":")
-    generator = getattr(importlib.import_module(module), cls)()
+    from .base import check_protocol
+
+    generator_class = getattr(importlib.import_module(module), cls)
+    check_protocol(generator_class)  # a plug-in that misses part of the protocol fails here, by name
+    generator = generator_class()
     if generator.name != name:
         raise RuntimeError(f"{REGISTRY[name]} calls itself {generator.name!r}, registered as {name!r}")
     return generator

@@ -12,6 +12,7 @@ import json
 import platform
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -64,10 +65,12 @@ class Artifact:
         return cls(**json.loads(text), directory=directory)
 
 
-class Generator:
+class Generator(ABC):
     """The protocol every generator follows, with its defaults (the engine knows nothing else).
+    docs/generators.md is its guide; docs/live-protocol.md the contract of the live half.
 
-    A generator module defines one subclass and names it in `generators.REGISTRY`. The engine reads:
+    A generator module defines one subclass and names it in `generators.REGISTRY`; `check_protocol`
+    runs when the registry first hands it out. The engine reads:
     - `name`, `version` (bump when the code changes what it makes: it is part of the cache key),
       `Inputs` (talk.yaml's `generators.<name>:` section is exactly this model), `libraries`
       (distributions whose versions are part of the cache key);
@@ -77,19 +80,26 @@ class Generator:
     - `resolve_model` (which weights, found without loading them), `model_ids` (what
       `w2w models pull` fetches), `key_inputs`, `file_roles` and `check_call` (plan-time checks of
       the pages' calls, before any model runs), `plan_warnings`;
-    - `run`, which writes only into the directory it is given and returns an Artifact.
+    - `run`, which writes only into the directory it is given and returns an Artifact;
+    - `live`, which every generator states (no default): True when it also runs in `w2w present`,
+      and then its live half: `LiveRequest` (a frozen pydantic model of what a slide may ask,
+      every field bounded), `load` (the weights, once per server), `live_request` (the talk's own
+      request, for the warm-up and the deck's prefill) and `steps` (one event dict per step, the
+      last `{"type": "done", ...}`).
     """
 
     name: ClassVar[str]
     version: ClassVar[str]
+    live: ClassVar[bool]
     Inputs: ClassVar[type[BaseModel]]
     libraries: ClassVar[tuple[str, ...]] = ()
     macros: ClassVar[tuple[str, ...]] = ()
     implied_macros: ClassVar[tuple[str, ...]] = ()
     filters: ClassVar[dict[str, Callable[..., Any]]] = {}
 
+    @abstractmethod
     def resolve_model(self, inputs: BaseModel, local_dirs: dict[str, str]) -> ModelRef:
-        raise NotImplementedError
+        """Which weights these inputs use, found without loading them (generators.model_resolution)."""
 
     def model_ids(self, inputs: BaseModel) -> list[str]:
         """Hub ids of the full models a run of these inputs can use (`w2w models pull`)."""
@@ -115,8 +125,53 @@ class Generator:
         not give what the speaker expects."""
         return []
 
+    @abstractmethod
     def run(self, inputs: BaseModel, model: ModelRef, device: str, out_dir: Path) -> Artifact:
-        raise NotImplementedError
+        """Make the artifact into `out_dir` (and nowhere else)."""
+
+    # --- the live half: only for `live = True` (docs/live-protocol.md) --------------------------
+
+    LiveRequest: ClassVar[type[BaseModel]]
+
+    def load(self, model: ModelRef, device: str) -> Any:
+        """The model, loaded once per `w2w present` (and by `run`, which may share it)."""
+        raise NotImplementedError(f"{self.name} is not live")
+
+    def live_request(self, inputs: BaseModel, model: ModelRef) -> BaseModel:
+        """The talk's own request for these inputs on the build's resolved `model` (the stand-in
+        and the full model may draw different prompts): the warm-up, and the deck's prefill."""
+        raise NotImplementedError(f"{self.name} is not live")
+
+    def steps(self, loaded: Any, request: BaseModel) -> Iterator[dict]:
+        """One JSON-ready event per step; the last is `{"type": "done", ...}` (see `labelled`)."""
+        raise NotImplementedError(f"{self.name} is not live")
+
+
+LIVE_MEMBERS = ("LiveRequest", "load", "live_request", "steps")
+
+
+def check_protocol(cls: type) -> None:
+    """Raise TypeError, naming what is missing, unless `cls` follows the protocol: a Generator
+    subclass that names itself, states its version and inputs, says whether it is live, and, when
+    it is, defines the whole live half. A generator without its live half is never quietly left
+    out of `w2w present`: it says `live = False`."""
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    if not (isinstance(cls, type) and issubclass(cls, Generator)):
+        raise TypeError(f"{where} is not a generators.base.Generator")
+    missing = [name for name in ("name", "version", "live", "Inputs") if not hasattr(cls, name)]
+    missing += sorted(getattr(cls, "__abstractmethods__", ()))
+    if missing:
+        raise TypeError(f"generator {where} does not define {', '.join(missing)}")
+    if not isinstance(cls.live, bool):
+        raise TypeError(f"generator {where}: `live` must be True or False, not {cls.live!r}")
+    if cls.live:
+        own = [n for n in LIVE_MEMBERS if n != "LiveRequest" and getattr(cls, n) is getattr(Generator, n)]
+        own += [] if isinstance(getattr(cls, "LiveRequest", None), type) else ["LiveRequest"]
+        if own:
+            raise TypeError(
+                f"generator {where} says live = True but does not define {', '.join(own)} "
+                "(docs/live-protocol.md), or set live = False"
+            )
 
 
 def library_versions(names: tuple[str, ...]) -> dict[str, str]:

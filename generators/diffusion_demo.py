@@ -28,17 +28,17 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from w2w.errors import W2WError
+from w2w.host import W2WError
 
 from .base import Artifact, Generator, ModelRef, RunContext, best_of, labelled, torch_device
 from .diffusion_capture import StripCapture, capture_steps, decoder, forward_process, image_to_pixels
 from .diffusion_figures import write_files
 from .diffusion_live import DiffusionLiveRequest, LoadedPipe, denoise
 from .minilm import MINILM_ID, resolve_minilm
-from .model_resolution import content_hash, loading, resolve
+from .model_resolution import SHAPES_WEIGHTS, content_hash, loading, resolve
 
 # Where the shipped shapes-world weights live; shapes_training (which imports torch) writes here.
-SHAPES_WEIGHTS_DIR = Path(__file__).parent / "weights" / "shapes-diffusion"
+SHAPES_WEIGHTS_DIR = SHAPES_WEIGHTS
 SHAPES_MODEL_ID = "w2w/shapes-diffusion"
 
 
@@ -112,6 +112,7 @@ class DiffusionDemo(Generator):
     # 2: seconds per step timed apart from the captured call (best of N); 3: the run consumes `steps`
     # (the live stream) and records it in the data; 4: on the CPU the speed is one thread's CPU time
     version: ClassVar[str] = "4"
+    live: ClassVar[bool] = True
     Inputs: ClassVar[type[BaseModel]] = DiffusionInputs
     LiveRequest: ClassVar[type[BaseModel]] = DiffusionLiveRequest
     libraries: ClassVar[tuple[str, ...]] = ("torch", "diffusers", "transformers", "Pillow")
@@ -171,7 +172,7 @@ class DiffusionDemo(Generator):
             )
         return model
 
-    # --- the live protocol (live-protocol.md): the build's run consumes the same `denoise` -----
+    # --- the live protocol (docs/live-protocol.md): the build's run consumes the same `denoise` -----
 
     def load(self, model: ModelRef, device: str) -> LoadedPipe:
         import torch
@@ -183,10 +184,10 @@ class DiffusionDemo(Generator):
             pipe = self._load_shapes(model, device) if shapes else self._load_stable_diffusion(model, device, dtype)
         return LoadedPipe(pipe, shapes, device, model.id, dtype)
 
-    def live_request(self, inputs: DiffusionInputs, shapes: bool | None = None) -> DiffusionLiveRequest:
-        """The talk's own request: the stand-in draws `embedded_prompt`, Stable Diffusion `prompt`."""
-        if shapes is None:
-            shapes = self.resolve_model(inputs, {}).embedded
+    def live_request(self, inputs: DiffusionInputs, model: ModelRef) -> DiffusionLiveRequest:
+        """The talk's own request: the stand-in draws `embedded_prompt`, Stable Diffusion `prompt`
+        (`model.embedded`, the resolved model's one field for that choice)."""
+        shapes = model.embedded
         return DiffusionLiveRequest(
             prompt=inputs.embedded_prompt if shapes else inputs.prompt,
             steps=min(inputs.steps, 100),  # the live limit; a build may ask for more (see run)
@@ -208,7 +209,7 @@ class DiffusionDemo(Generator):
         run = RunContext(self, model, device)
         loaded = self.load(model, run.device)
         device, shapes, dtype, pipe = loaded.device, loaded.shapes, loaded.dtype, loaded.pipe
-        request = self.live_request(inputs, shapes).model_copy(update={"steps": inputs.steps})
+        request = self.live_request(inputs, model).model_copy(update={"steps": inputs.steps})
         prompt, guidance = request.prompt, request.guidance_scale
 
         # 1. The recorded generation is the live stream: one pipeline call (`steps`), x_t and x̂0

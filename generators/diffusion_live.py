@@ -35,7 +35,7 @@ Caption = live_text(200, "the caption")
 
 
 class DiffusionLiveRequest(BaseModel):
-    """What a slide may ask of the diffusion demo (contract: live-protocol.md); every field bounded."""
+    """What a slide may ask of the diffusion demo (contract: docs/live-protocol.md); every field bounded."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     prompt: Caption

@@ -29,7 +29,7 @@ def check_word(word: str) -> str:
 
 
 class EmbeddingLiveRequest(BaseModel):
-    """What a slide may ask of the embedding plot (contract: live-protocol.md); every field bounded.
+    """What a slide may ask of the embedding plot (contract: docs/live-protocol.md); every field bounded.
 
     `plotted` are the build's words (the slide sends back what it was built with): they fix the axes.
     """

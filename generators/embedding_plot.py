@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from w2w.errors import InputError
+from w2w.host import InputError
 
 from .base import Artifact, Generator, ModelRef, RunContext, labelled, torch_device
 from .embedding_live import EmbeddingLiveRequest, check_word, pca_basis, placed_words, project
@@ -50,7 +50,7 @@ class EmbeddingInputs(BaseModel):
             seen.add(word)
         return words
 
-    # The live slide's prefill and its recording: 1 to 3 words placed on the plot (issue 10).
+    # The live slide's prefill and its recording: 1 to 3 words placed on the plot (docs/live-protocol.md).
     live_words: Annotated[list[str], Field(min_length=1, max_length=3)] = ["wolf", "orange", "bicycle"]
 
     @field_validator("live_words")
@@ -72,6 +72,7 @@ class EmbeddingPlot(Generator):
         # 3: labels kept apart (adjustText), theme colours, slide-sized fonts
         "3"
     )
+    live: ClassVar[bool] = True  # places typed words on the build's axes
     Inputs: ClassVar[type[BaseModel]] = EmbeddingInputs
     LiveRequest: ClassVar[type[BaseModel]] = EmbeddingLiveRequest
     libraries: ClassVar[tuple[str, ...]] = ("torch", "transformers", "numpy", "matplotlib")
@@ -94,7 +95,7 @@ class EmbeddingPlot(Generator):
                 )
         return None
 
-    # --- the live protocol (live-protocol.md) --------------------------------------------------
+    # --- the live protocol (docs/live-protocol.md) --------------------------------------------------
 
     def load(self, model: ModelRef, device: str) -> Any:
         from .minilm import MiniLM
@@ -104,7 +105,7 @@ class EmbeddingPlot(Generator):
         encoder.model_id = model.id
         return encoder
 
-    def live_request(self, inputs: EmbeddingInputs) -> EmbeddingLiveRequest:
+    def live_request(self, inputs: EmbeddingInputs, model: ModelRef | None = None) -> EmbeddingLiveRequest:
         return EmbeddingLiveRequest(words=list(inputs.live_words), plotted=list(inputs.words))
 
     def steps(self, loaded: Any, request: BaseModel) -> Iterator[dict]:
@@ -116,7 +117,7 @@ class EmbeddingPlot(Generator):
         run = RunContext(self, model, device)
         encoder = self.load(model, run.device)
         vectors = encoder.sentence_embeddings(list(inputs.words)).float().cpu().numpy()
-        request = self.live_request(inputs)
+        request = self.live_request(inputs, model)
         events = list(self.steps(encoder, request))  # the live slide's recording
         similarity = vectors @ vectors.T  # unit vectors: dot product is cosine similarity
         mean, axes, explained = pca_basis(vectors.astype(np.float64))

@@ -23,8 +23,8 @@ import logging
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from w2w import atomic
-from w2w.errors import W2WError
+from w2w import host
+from w2w.host import W2WError
 
 from .base import ModelRef
 from .model_resolution import w2w_home
@@ -132,8 +132,8 @@ def convert_gguf(gguf: Path, target: Path):
     quantizer = getattr(model, "hf_quantizer", None)
     if quantizer is not None:
         quantizer.remove_quantization_config(model)
-    atomic.remove_dead_scratch(target.parent)  # a conversion killed mid-way left 125-150 MB here
-    with atomic.new_directory(target) as scratch:  # readers never see a half-written directory
+    host.remove_dead_scratch(target.parent)  # a conversion killed mid-way left 125-150 MB here
+    with host.new_directory(target) as scratch:  # readers never see a half-written directory
         model.save_pretrained(scratch, safe_serialization=True)
         tokenizer.save_pretrained(scratch)
         difference = check_conversion(model, tokenizer, scratch, gguf.name)

@@ -21,8 +21,10 @@ def train_shapes(
     from dataclasses import replace
 
     from .minilm import MINILM_ID, resolve_minilm
-    from .shapes_training import WEIGHTS_DIR, TrainConfig, train
+    from .shapes_training import WEIGHTS_DIR, TrainConfig, holds_weights, refuse_to_overwrite, train
 
+    if holds_weights(out or WEIGHTS_DIR) and not overwrite:  # before a word about training
+        refuse_to_overwrite(out or WEIGHTS_DIR)
     config = replace(TrainConfig(), steps=steps)
     encoder = resolve_minilm(MINILM_ID, {})
     log.info("training the shapes model, config hash %s", config.hash())

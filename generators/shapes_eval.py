@@ -18,11 +18,11 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from w2w.errors import W2WError
+from w2w.host import W2WError
 
 from .base import Artifact, Generator, ModelRef, RunContext
 from .minilm import MINILM_ID, resolve_minilm
-from .model_resolution import content_hash
+from .model_resolution import SHAPES_WEIGHTS, content_hash
 from .shapes_world import HELD_OUT, arrangement_holds, parse_caption
 
 # Each held-out caption said another way. The model reads prompts through MiniLM, so a rewording
@@ -83,13 +83,16 @@ def summary(results: list[dict]) -> dict:
     return {"correct": k, "total": n, "held_out": [hk, hn], "paraphrased": [pk, pn], "cases": results}
 
 
-SHAPES_WEIGHTS_DIR = Path(__file__).parent / "weights" / "shapes-diffusion"  # the demo's shipped model
+SHAPES_WEIGHTS_DIR = SHAPES_WEIGHTS  # the demo's shipped model
 SHAPES_MODEL_ID = "w2w/shapes-diffusion"
 
 
 class ShapesEval(Generator):
     name: ClassVar[str] = "shapes_eval"
     version: ClassVar[str] = "1"
+    # Not live: a grid of fixed evaluation captions, measured at build time; the diffusion demo is
+    # the shapes model's live slide.
+    live: ClassVar[bool] = False
     Inputs: ClassVar[type[BaseModel]] = ShapesEvalInputs
     libraries: ClassVar[tuple[str, ...]] = ("torch", "diffusers", "transformers")
 

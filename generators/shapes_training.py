@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from w2w import atomic
-from w2w.errors import W2WError
+from w2w import host
+from w2w.host import W2WError
 
 from . import shapes_world
-from .diffusion_demo import SHAPES_WEIGHTS_DIR as WEIGHTS_DIR  # owned by the light module (no torch there)
+from .model_resolution import SHAPES_WEIGHTS as WEIGHTS_DIR
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def holds_weights(out_dir: Path) -> bool:
     return out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir()))
 
 
-def _refuse_to_overwrite(out_dir: Path) -> None:
+def refuse_to_overwrite(out_dir: Path) -> None:
     raise W2WError(
         f"{out_dir} already holds trained weights",
         "pass --overwrite to replace them, or --out DIR to write elsewhere",
@@ -109,11 +109,11 @@ def _refuse_to_overwrite(out_dir: Path) -> None:
 
 
 def _swap_in(new: Path, out_dir: Path, overwrite: bool) -> None:
-    """Put the finished directory `new` at `out_dir` (w2w.atomic.swap_in): readers see the old
+    """Put the finished directory `new` at `out_dir` (w2w.host.swap_in): readers see the old
     complete model or the new complete one, never a half-written one."""
     if holds_weights(out_dir) and not overwrite:  # another run finished there while this one trained
-        _refuse_to_overwrite(out_dir)
-    atomic.swap_in(new, out_dir)
+        refuse_to_overwrite(out_dir)
+    host.swap_in(new, out_dir)
 
 
 def train(
@@ -131,7 +131,7 @@ def train(
     """
     out_dir = Path(out_dir)
     if holds_weights(out_dir) and not overwrite:
-        _refuse_to_overwrite(out_dir)
+        refuse_to_overwrite(out_dir)
     torch.set_num_threads(config.torch_threads)
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)

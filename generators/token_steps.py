@@ -30,7 +30,7 @@ Prompt = live_text(400, "the prompt")
 
 
 class TokenLiveRequest(BaseModel):
-    """What a slide may ask of the token trace (contract: live-protocol.md); every field bounded."""
+    """What a slide may ask of the token trace (contract: docs/live-protocol.md); every field bounded."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     prompt: Prompt

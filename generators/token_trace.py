@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from w2w.errors import InputError
+from w2w.host import InputError
 
 from .base import Artifact, Generator, ModelRef, RunContext, Stopwatch, best_of, labelled
 from .figures import mathtext_safe, pyplot, save
@@ -178,6 +178,7 @@ class TokenTrace(Generator):
     # (it stops at the end of a sentence), with the optional chat template; 4: on the CPU the speed
     # is one thread's CPU time (base.best_of)
     version: ClassVar[str] = "4"
+    live: ClassVar[bool] = True
     Inputs: ClassVar[type[BaseModel]] = TokenTraceInputs
     LiveRequest: ClassVar[type[BaseModel]] = TokenLiveRequest
     libraries: ClassVar[tuple[str, ...]] = ("torch", "transformers", "gguf", "safetensors")
@@ -194,7 +195,7 @@ class TokenTrace(Generator):
     def resolve_model(self, inputs: TokenTraceInputs, local_dirs: dict[str, str]) -> ModelRef:
         return resolve_smollm2(inputs.model, local_dirs)
 
-    # --- the live protocol (live-protocol.md): the build's run is made of the same steps -------
+    # --- the live protocol (docs/live-protocol.md): the build's run is made of the same steps -------
 
     def load(self, model: ModelRef, device: str) -> LoadedLM:
         from .base import torch_device
@@ -204,7 +205,7 @@ class TokenTrace(Generator):
             lm, tokenizer, loaded_from = load_model(model, device)
         return LoadedLM(lm, tokenizer, device, model.id, loaded_from)
 
-    def live_request(self, inputs: TokenTraceInputs) -> TokenLiveRequest:
+    def live_request(self, inputs: TokenTraceInputs, model: ModelRef | None = None) -> TokenLiveRequest:
         return TokenLiveRequest(**inputs.model_dump(include=set(TokenLiveRequest.model_fields)))
 
     def steps(self, loaded: LoadedLM, request: BaseModel) -> Iterator[dict]:
@@ -215,7 +216,7 @@ class TokenTrace(Generator):
     def run(self, inputs: TokenTraceInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
         run = RunContext(self, model, device)
         loaded = self.load(model, run.device)
-        request = self.live_request(inputs)
+        request = self.live_request(inputs, model)
         events = list(self.steps(loaded, request))  # the recording: exactly what a live run streams
         steps, done = events[:-1], events[-1]
         # The speed comes from separate, untraced repeats of a plain `generate` of the same tokens.

@@ -121,7 +121,7 @@ def mini_server(live_build, tmp_path_factory):
     """One real `w2w present` on the live mini talk with all three live generators loaded, shared by
     the server test files (SERVER_FILES, kept on one xdist worker): each start loads MiniLM, SmolLM2
     and the shapes model, 7-10 s of CPU on the loaded test machine. Tests read job counters as
-    deltas. `files_before` is the project's frozen/ and cache as they were before the server started."""
+    deltas. `files_before` is the project's frozen/ and cache once the server is ready."""
     from live_server import files_under, require_live, start
 
     from w2w.project import Project
@@ -129,11 +129,15 @@ def mini_server(live_build, tmp_path_factory):
     require_live("embedding_plot", "token_trace", "diffusion_demo")
     root, _ = live_build
     project = Project(root)
-    before = files_under(project.frozen_dir, project.cache_dir)
-    live = start(root, tmp_path_factory.mktemp("present") / "server.log")
+    # The README's way to present: plain `w2w present`, on a site made stale by an edit, so the
+    # server's start is the default path (build first, then serve). The edit changes no output.
+    intro = root / "talk" / "sections" / "intro.md"
+    intro.write_text(intro.read_text() + "\n")
+    live = start(root, tmp_path_factory.mktemp("present") / "server.log", build=True)
     live.wait_ready()
     live.project_files = lambda: files_under(project.frozen_dir, project.cache_dir)
-    live.files_before = before
+    live.files_before = live.project_files()  # after its build: what the live runs must not change
+    live.root = root
     yield live
     live.stop()
 

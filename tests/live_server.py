@@ -24,16 +24,14 @@ MINI_TALK_WORDS = ["dog", "puppy", "banana"]  # talk_factory's embedding_plot wo
 
 
 def require_live(*names: str) -> None:
-    """Skip unless these generators follow the live protocol in this checkout (generators/ and the
-    server land separately; each side's tests skip until the other is there)."""
+    """Skip unless these generators say `live = True` (generators/base.py)."""
     import pytest
 
     import generators
-    from w2w.present.models import supports_live
 
-    missing = [name for name in names if not supports_live(generators.get(name))]
+    missing = [name for name in names if not generators.get(name).live]
     if missing:
-        pytest.skip(f"{', '.join(missing)} do not follow the live protocol in this checkout yet")
+        pytest.skip(f"{', '.join(missing)} are not live generators")
 
 
 def files_under(*directories: Path) -> dict:
@@ -153,12 +151,13 @@ class LiveServer:
         return self.proc.returncode
 
 
-def start(root: Path, log: Path, *args: str) -> LiveServer:
-    """`w2w present --no-build` on a free port; returns once the deck URL (with its token) is printed."""
+def start(root: Path, log: Path, *args: str, build: bool = False) -> LiveServer:
+    """`w2w present --no-build` (or, with build=True, plain `w2w present`, which builds a stale site
+    first) on a free port; returns once the deck URL (with its token) is printed."""
     port = free_port()
     handle = log.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "w2w.cli", "present", "--no-build", "--port", str(port), *args],
+        [sys.executable, "-m", "w2w.cli", "present", *([] if build else ["--no-build"]), "--port", str(port), *args],
         cwd=root,
         stdout=handle,
         stderr=subprocess.STDOUT,

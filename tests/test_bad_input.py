@@ -268,6 +268,13 @@ def test_talk_text_is_escaped_in_the_handout_header_and_navigation(hostile):
         ),
         ("mkdocs.yml", "  name: material", "  name: no-such-theme", "name: no-such-theme", "Unrecognised theme name"),
         ("mkdocs.yml", "  palette:", "  palette: [", "palette: [", "YAML syntax error"),
+        (
+            "mkdocs.yml",
+            "plugins:",
+            "markdown_extensions:\n  - admonition\nplugins:",
+            "markdown_extensions:",
+            "w2w renders the handout's Markdown itself",
+        ),
     ],
     ids=[
         "expression-fails",
@@ -282,6 +289,7 @@ def test_talk_text_is_escaped_in_the_handout_header_and_navigation(hostile):
         "block-math",
         "mkdocs-value",
         "mkdocs-yaml",
+        "markdown-extensions",
     ],
 )
 def test_more_mistakes_are_one_line_errors(project, rel, old, new, line, what):

@@ -42,7 +42,7 @@ DATA_KEYS = {
     "image_size",
     "forward_space",
     "live_request",
-    "live_recording",  # the live slides' prefill and recording (issue 10)
+    "live_recording",  # the live slides' prefill and recording
 }
 
 

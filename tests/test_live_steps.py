@@ -1,4 +1,4 @@
-"""The live protocol's generator side (live-protocol.md) on the real models, CPU, small requests:
+"""The live protocol's generator side (docs/live-protocol.md) on the real models, CPU, small requests:
 `steps` is what the build records, greedy live tokens equal a plain `generate`, typed words land on
 the build's PCA axes, the diffusion stream's frames are the build's frames, and requests are bounded.
 """

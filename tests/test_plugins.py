@@ -34,6 +34,7 @@ class LetterCount(Generator):
 
     name: ClassVar[str] = "letter_count"
     version: ClassVar[str] = "1"
+    live: ClassVar[bool] = False
     Inputs: ClassVar[type[BaseModel]] = LetterInputs
     filters: ClassVar[dict] = {"shout": lambda text: str(text).upper() + "!"}
 
@@ -159,3 +160,86 @@ def test_models_pull_asks_the_generators_the_pages_use(tmp_path):
         "stable-diffusion-v1-5/stable-diffusion-v1-5",
         MINILM_ID,
     ]
+
+
+def _registered(monkeypatch, cls) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.modules[__name__], cls.__name__, cls, raising=False)
+    monkeypatch.setitem(generators.REGISTRY, cls.name, f"test_plugins:{cls.__name__}")
+    generators.get.cache_clear()
+
+
+def test_a_generator_must_say_whether_it_is_live(monkeypatch):
+    """No quiet default: a generator that does not state `live` is refused by name when it registers."""
+
+    class Unstated(LetterCount):
+        name: ClassVar[str] = "unstated"
+
+    del LetterCount.live  # what a plug-in that never heard of the live half would look like
+    try:
+        _registered(monkeypatch, Unstated)
+        with pytest.raises(TypeError, match=r"test_plugins\..*Unstated does not define live"):
+            generators.get("unstated")
+    finally:
+        LetterCount.live = False
+        generators.get.cache_clear()
+
+
+def test_a_live_generator_without_its_live_half_is_refused_by_name(monkeypatch):
+    class HalfLive(LetterCount):
+        name: ClassVar[str] = "half_live"
+        live: ClassVar[bool] = True
+
+        def load(self, model, device):
+            return None
+
+    _registered(monkeypatch, HalfLive)
+    with pytest.raises(TypeError, match="says live = True but does not define live_request, steps, LiveRequest"):
+        generators.get("half_live")
+    generators.get.cache_clear()
+
+
+def test_a_generator_missing_run_is_refused_by_name(monkeypatch):
+    class NoRun(Generator):
+        name: ClassVar[str] = "no_run"
+        version: ClassVar[str] = "1"
+        live: ClassVar[bool] = False
+        Inputs: ClassVar[type[BaseModel]] = LetterInputs
+
+        def resolve_model(self, inputs, local_dirs):
+            return ModelRef("none/letters", "0", "builtin", "")
+
+    _registered(monkeypatch, NoRun)
+    with pytest.raises(TypeError, match="NoRun does not define run"):
+        generators.get("no_run")
+    generators.get.cache_clear()
+
+
+def test_every_registered_generator_states_its_live_half():
+    """The talk's own generators: the three live ones define the whole live half, shapes_eval says
+    it is not live, and `w2w present` takes exactly the live ones."""
+    from generators.base import LIVE_MEMBERS, Generator
+
+    live = {g.name for g in generators.all_generators() if g.live}
+    assert live == {"embedding_plot", "token_trace", "diffusion_demo"}
+    for generator in generators.all_generators():
+        if generator.live:
+            assert all(getattr(type(generator), m) is not getattr(Generator, m, None) for m in LIVE_MEMBERS)
+
+
+def test_the_hf_cache_is_read_through_huggingface_hub(tmp_path, monkeypatch):
+    """A snapshot laid out as huggingface_hub lays it out (refs/main -> snapshots/<commit>) is found
+    with its commit; a model with no folder there, or whose main snapshot lacks its config, is not."""
+    from generators.model_resolution import hf_cached_snapshot
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    repo = tmp_path / "models--org--pipe"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0123abcd")
+    snapshot = repo / "snapshots" / "0123abcd"
+    snapshot.mkdir(parents=True)
+    assert hf_cached_snapshot("org/pipe") is None  # no config yet: an interrupted download
+    (snapshot / "model_index.json").write_text("{}")
+    assert hf_cached_snapshot("org/pipe") == (snapshot, "0123abcd")
+    assert hf_cached_snapshot("org/other") is None

@@ -53,6 +53,20 @@ def stream(server: LiveServer, generator: str, body: dict) -> tuple[str, list[di
         conn.close()
 
 
+def test_plain_present_builds_a_stale_site_first(server):
+    """The shared server was started as the README says, `w2w present`, on a site one edit made
+    stale (conftest): it built first, then served that build."""
+    from w2w.present.server import site_is_stale
+    from w2w.project import Project
+
+    log = server.log.read_text()
+    assert "building first (talk/sections/intro.md changed since the last build)" in log
+    assert "Traceback" not in log
+    assert site_is_stale(Project(server.root)) is None
+    deck = server.request("GET", "/slides/index.html")
+    assert deck.status == 200 and deck.body == (server.root / "site" / "slides" / "index.html").read_bytes()
+
+
 def test_live_tokens_equal_a_direct_greedy_generate(server, smollm2):
     from generators.token_trace import TokenTraceInputs, decode, generate
 

@@ -16,6 +16,11 @@ from rich.text import Text
 
 from .errors import W2WError, environment_error
 
+try:  # typer 0.2x carries its own click; its exceptions are what the parser raises
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+except ImportError:  # a typer that uses the click package
+    from click.exceptions import ClickException, NoArgsIsHelpError
+
 app = typer.Typer(
     help="w2w: presentation-as-code for 'From Words to Worlds'. Builds the reveal.js deck and the handout.",
     no_args_is_help=True,
@@ -337,7 +342,9 @@ def pacing_command(
 @app.command()
 @user_errors
 def present(
-    port: int = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: live.port in talk.yaml, 8765)."),
+    port: int = typer.Option(
+        None, "--port", min=1, max=65535, help="Port on 127.0.0.1 (default: live.port in talk.yaml, 8765)."
+    ),
     open_browser: bool = typer.Option(False, "--open", help="Open the deck in the default browser."),
     no_build: bool = typer.Option(False, "--no-build", help="Serve site/ as it is, even if stale."),
     only: list[str] = typer.Option(
@@ -373,8 +380,23 @@ def engine_log():
 
 
 def main() -> None:
+    """The console script. A mistake on the command line (an unknown option, a value out of range)
+    is one line, `error: what — how to fix`, exit 2, like every other user error; click would print
+    its usage block and a boxed error over four lines."""
     with engine_log():
-        app()
+        try:
+            code = app(standalone_mode=False)
+        except NoArgsIsHelpError as exc:  # plain `w2w`: the help, as click shows it
+            typer.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+            sys.exit(2)
+        except ClickException as exc:
+            command = (exc.ctx.command_path if getattr(exc, "ctx", None) else "w2w").replace("python -m w2w.cli", "w2w")
+            message = " ".join(exc.format_message().split())
+            console.print(Text.assemble(("error: ", "bold red"), f"{message} — see `{command} --help`"), soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:  # Ctrl-C inside a prompt
+            sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -130,7 +130,8 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
     (out_dir / "index.html").write_text(html, encoding="utf-8")
     css = stylesheet(project, "deck.css.j2", prepared.talk.theme, ".reveal pre code")
     (out_dir / "w2w-deck.css").write_text(css, encoding="utf-8")
-    for live_file, target in (("live.js", "w2w-live.js"), ("live.css", "w2w-live.css")):  # issue 10: live demos
+    # the live demos' script and style (docs/live-protocol.md)
+    for live_file, target in (("live.js", "w2w-live.js"), ("live.css", "w2w-live.css")):
         shutil.copyfile(project.templates_dir / live_file, out_dir / target)
     for rel in REVEAL_FILES:
         target = out_dir / "reveal" / Path(rel).relative_to("dist")

@@ -59,6 +59,31 @@ def user_error(exc: BaseException) -> W2WError | None:
     return exc
 
 
+def _refuse_markdown_extensions(mkdocs_yml: Path) -> None:
+    """`markdown_extensions:` configures Python-Markdown, which never sees a page here: w2w renders
+    every page's Markdown itself (markdown-it-py, the same renderer as the deck's), so the setting
+    would be silently ignored. It is refused at its line instead."""
+    import yaml
+
+    from .yaml_source import top_level_key_line
+
+    text = mkdocs_yml.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return  # MkDocs has already reported it
+    keys = [key.value for key, _ in root.value] if isinstance(root, yaml.MappingNode) else []
+    if "markdown_extensions" in keys:
+        raise W2WError(
+            "mkdocs.yml markdown_extensions: w2w renders the handout's Markdown itself (markdown-it-py, as "
+            "for the deck), so Python-Markdown extensions would not apply",
+            "remove markdown_extensions; tables, footnotes, definition lists, {attrs}, $maths$, Mermaid "
+            "fences and heading anchors are built in (docs/reference.md, 'Writing sections')",
+            mkdocs_yml,
+            top_level_key_line(text, "markdown_extensions"),
+        )
+
+
 class W2WPlugin(BasePlugin[W2WPluginConfig]):
     def on_config(self, config):
         project = Project.find(Path(config.config_file_path).parent)
@@ -71,6 +96,10 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
             compiled_templates.forget_unwritten()
         try:
             self.prepared = handed_over if handed_over is not None else prepare(project)
+        except W2WError as exc:
+            raise _plugin_error(exc) from exc
+        try:
+            _refuse_markdown_extensions(project.mkdocs_yml)
         except W2WError as exc:
             raise _plugin_error(exc) from exc
         talk = self.prepared.talk

@@ -3,7 +3,7 @@
     GET  /...                   the built site/ (the deck is /slides/index.html)
     GET  /api/live/status       readiness of each live generator, the deck's timeout, job counters
     POST /api/live/{generator}  a JSON body checked by that generator's LiveRequest ->
-                                text/event-stream, one event per step (see live-protocol in README)
+                                text/event-stream, one event per step (docs/live-protocol.md)
 
 Every error is JSON `{"message": "one line"}`; nothing a user sends is ever put into HTML.
 """

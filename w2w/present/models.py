@@ -1,10 +1,11 @@
 """The live generators of `w2w present`: each model loaded once at start, warmed up, then reused.
 
-A generator takes part when it follows the live protocol (`LiveRequest`, `load`, `steps`,
-`live_request`). Loading runs on the model thread, one generator after the other, holding the job
-slot, so a warm-up never competes with a live run for the CPU. A generator that cannot load (its
-model is missing, its weights are broken) is reported in /status with its error; the others go live
-and its slides play their recordings.
+A generator takes part when it says `live = True` (generators/base.py, docs/live-protocol.md); the
+model it loads is the one the build resolves, with talk.yaml's `models.local_dirs`. Loading runs on
+the model thread, one generator after the other, holding the job slot, so a warm-up never competes
+with a live run for the CPU. A generator that cannot load (its model is missing, its weights are
+broken) is reported in /status with its error; the others go live and its slides play their
+recordings.
 """
 
 from __future__ import annotations
@@ -23,12 +24,6 @@ from ..errors import W2WError
 from .jobs import Jobs, ModelThread, one_line
 
 log = logging.getLogger("w2w.present")
-
-LIVE_METHODS = ("LiveRequest", "load", "steps", "live_request")
-
-
-def supports_live(generator: Any) -> bool:
-    return all(hasattr(generator, attribute) for attribute in LIVE_METHODS)
 
 
 @dataclass
@@ -59,7 +54,7 @@ class LiveGenerator:
         self.loaded = self.generator.load(model, self.device)
         self.state = "warming up"
         done: dict = {}
-        for event in self.generator.steps(self.loaded, self.generator.live_request(self.inputs)):
+        for event in self.generator.steps(self.loaded, self.generator.live_request(self.inputs, model)):
             if isinstance(event, dict) and event.get("type") == "done":
                 done = event
         self.model_id = str(done.get("model") or model.id)
@@ -123,7 +118,7 @@ def live_generators(talk, only: list[str] | None = None) -> dict[str, LiveGenera
     device = device_class(talk.models.device)
     for name in only or names:
         generator = generators.get(name)
-        if not supports_live(generator):
+        if not generator.live:  # declared by every generator, checked when it registered
             if only:
                 raise W2WError(f"generator {name!r} cannot run live", "drop it from --only")
             continue

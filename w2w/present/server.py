@@ -73,7 +73,7 @@ def present(
             from ..build import build_site
 
             say(f"building first ({why})")
-            build_site(project, say=say)
+            build_site(project)  # its progress goes to the `w2w` log, which the CLI shows
     if not (project.site_dir / "slides" / "index.html").is_file():
         raise W2WError(f"no built deck in {project.site_dir}/slides/", "run `w2w build-talk`, or drop --no-build")
 
