@@ -31,7 +31,7 @@
 
   const token = takeToken();
   const settings = Object.assign({ timeoutS: 15 }, readJSON(document.getElementById("w2w-live-settings")) || {});
-  const server = { ready: false, generators: {}, timeoutS: settings.timeoutS, reason: "" };
+  const server = { ready: false, generators: {}, timeoutS: settings.timeoutS, reason: "", down: "" };
 
   function canCallServer() {
     return window.location.protocol === "http:" && !!token;
@@ -74,6 +74,7 @@
     if (window.location.protocol === "file:") return "RECORDED · from a file, no live server";
     if (!canCallServer()) return "RECORDED · no live token (use w2w present)";
     if (server.reason) return "RECORDED · " + server.reason;
+    if (server.down) return "RECORDED · " + server.down;
     if (!server.ready) return "LIVE · starting: loading the models…";
     const devices = Object.values(server.generators).map((g) => g.device).filter(Boolean);
     return "LIVE · ready" + (devices.length ? " · " + Array.from(new Set(devices)).join(", ") : "");
@@ -83,7 +84,7 @@
     const badge = document.getElementById("w2w-live-status");
     if (!badge) return;
     badge.textContent = statusText();
-    badge.dataset.state = server.ready ? "live" : canCallServer() && !server.reason ? "starting" : "recorded";
+    badge.dataset.state = server.ready ? "live" : canCallServer() && !server.reason && !server.down ? "starting" : "recorded";
   }
 
   function poll() {
@@ -93,6 +94,9 @@
       .then((body) => {
         server.ready = !!body.ready;
         server.generators = body.generators || {};
+        // The model process failed and is being replaced (or was given up on): say why, until it is back.
+        server.down = !server.ready && (body.state === "gave up" || body.state === "restarting" || body.restarts > 0)
+          ? String(body.reason || body.state) : "";
         if (typeof body.timeout_s === "number" && body.timeout_s > 0) server.timeoutS = body.timeout_s;
         server.reason = "";
       })

@@ -167,6 +167,7 @@ SERVER_FILES = ("test_live_deck.py", "test_present_security.py", "test_present_m
 LONGEST_FIRST = (
     "server",
     "test_full_talk.py",
+    "test_present_supervisor.py",
     "test_freeze.py",
     "test_validators.py",
     "test_check.py",

@@ -151,7 +151,7 @@ class LiveServer:
         return self.proc.returncode
 
 
-def start(root: Path, log: Path, *args: str, build: bool = False) -> LiveServer:
+def start(root: Path, log: Path, *args: str, build: bool = False, env: dict | None = None) -> LiveServer:
     """`w2w present --no-build` (or, with build=True, plain `w2w present`, which builds a stale site
     first) on a free port; returns once the deck URL (with its token) is printed."""
     port = free_port()
@@ -162,7 +162,7 @@ def start(root: Path, log: Path, *args: str, build: bool = False) -> LiveServer:
         stdout=handle,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        env=os.environ.copy(),
+        env={**os.environ, **(env or {})},
     )
     handle.close()
     deadline = time.monotonic() + START_SECONDS

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m w2w.cli`: Ctrl-C during the imports below is one line too
+    from .entry import quiet_interrupt
+
+    quiet_interrupt()
+
 import contextlib
 import errno
 import functools
@@ -355,11 +360,13 @@ def present(
     """Present: serve the deck and handout with live demos (the models run on this machine), on 127.0.0.1."""
     from .present.server import present as serve_live
 
-    say = lambda m: console.print(m, style="yellow" if m.startswith("warning:") else None, soft_wrap=True)  # noqa: E731
     try:
-        serve_live(_project(project), port, open_browser, build=not no_build, only=only or None, say=say)
+        serve_live(_project(project), port, open_browser, build=not no_build, only=only or None)
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after a clean shutdown
-        pass
+        global _interrupt_said
+        console.print("stopped", soft_wrap=True)
+        _interrupt_said = True
+        raise typer.Exit(130) from None
     console.print("stopped", soft_wrap=True)
 
 
@@ -383,9 +390,15 @@ def main() -> None:
     """The console script. A mistake on the command line (an unknown option, a value out of range)
     is one line, `error: what — how to fix`, exit 2, like every other user error; click would print
     its usage block and a boxed error over four lines."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, Ctrl-C unwinds
     with engine_log():
         try:
             code = app(standalone_mode=False)
+        except KeyboardInterrupt:  # a command's own cleanup (locks, scratch files) has run
+            console.print("interrupted", soft_wrap=True)
+            sys.exit(130)
         except NoArgsIsHelpError as exc:  # plain `w2w`: the help, as click shows it
             typer.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
             sys.exit(2)
@@ -394,9 +407,19 @@ def main() -> None:
             message = " ".join(exc.format_message().split())
             console.print(Text.assemble(("error: ", "bold red"), f"{message} — see `{command} --help`"), soft_wrap=True)
             sys.exit(exc.exit_code)
-        except typer.Abort:  # Ctrl-C inside a prompt
+        except typer.Abort:  # click's form of a Ctrl-C it caught
+            console.print("interrupted", soft_wrap=True)
             sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if code == 130 and not _interrupt_said:  # typer turns a Ctrl-C into Exit(130), silently
+        console.print("interrupted", soft_wrap=True)
+    # Done: a Ctrl-C now would land in the interpreter's shutdown, which restores the default
+    # handler first (killed by SIGINT, with no word of why). The command has finished; ignore it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
+
+
+_interrupt_said = False  # `w2w present` says "stopped" for its Ctrl-C
 
 
 if __name__ == "__main__":

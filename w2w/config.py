@@ -72,10 +72,18 @@ class Models(Strict):
 
 
 class Live(Strict):
-    """`w2w present`: how long a live slide waits for the next event before it plays the recording."""
+    """`w2w present`: the deck's patience and the model process's limits (present/supervisor.py)."""
 
-    timeout_s: Annotated[float, Field(gt=0, le=120)] = 15
+    timeout_s: Annotated[float, Field(gt=0, le=120)] = 15  # no event this long: the slide plays its recording
     port: Annotated[int, Field(ge=1024, le=65535)] = 8765
+    # One step (a token, a denoising step) that runs longer gets the model process replaced. Stable
+    # Diffusion on a CPU takes a few seconds a step; the shapes model 20-50 ms, SmolLM2 60-100 ms.
+    step_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30
+    # The model process's memory. The talk's three models take about 1.0 GB resident on the CPU
+    # (1.1 GB of private data); Stable Diffusion in fp32 about 4.5 GB more.
+    memory_mb: Annotated[int, Field(ge=256, le=2**20)] = 6144
+    restarts: Annotated[int, Field(ge=0, le=100)] = 5  # deaths within restart_window_s before giving up
+    restart_window_s: Annotated[float, Field(gt=0, le=86400)] = 300
 
 
 class Talk(Strict):

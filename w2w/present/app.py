@@ -15,10 +15,10 @@ import contextlib
 import json
 import re
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import ValidationError
+import anyio
+from pydantic import BaseModel, ValidationError
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -29,9 +29,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .jobs import Busy, stream
-from .models import LiveModels
+from .jobs import Busy, Jobs, stream
+from .limits import BODY_TIMEOUT_S, RETRY_AFTER, RequestLimit
 from .security import ApiGuard, HostGuard
+from .supervisor import ModelProcess
 
 MAX_BODY = 16 * 1024  # bytes; the largest real request (a 400-character prompt) is under 1 KiB
 # No keep-alive pings: on loopback no proxy drops an idle stream, and the deck falls back to the
@@ -45,54 +46,57 @@ class Refused(HTTPException):
 
 def create_app(
     site_dir: Path,
-    live: LiveModels,
+    process: ModelProcess,
+    requests: dict[str, type[BaseModel]],
+    jobs: Jobs,
     port: int,
     token: str,
     timeout_s: float,
-    say: Callable[[str], None] = lambda _: None,
 ) -> Starlette:
+    """`requests`: each live generator's LiveRequest, which checks a body before anything runs."""
+
     async def status(request: Request) -> JSONResponse:
-        return JSONResponse({**live.status(), "timeout_s": timeout_s, "jobs": live.jobs.counts()})
+        return JSONResponse({**process.status(), "timeout_s": timeout_s, "jobs": jobs.counts()})
 
     async def run(request: Request) -> EventSourceResponse:
         name = request.path_params["generator"]
         if name == "status":  # POST /live/status lands here, not on the GET route
             raise Refused(405, "method not allowed here — use GET", headers={"Allow": "GET"})
-        entry = live.entries.get(name)
-        if entry is None:
+        live_request_type = requests.get(name)
+        if live_request_type is None:
             shown = repr(name) if re.fullmatch(r"[a-z_]{1,40}", name) else "that name"
-            raise Refused(404, f"no live generator {shown} — use one of: {', '.join(live.entries) or 'none'}")
+            raise Refused(404, f"no live generator {shown} — use one of: {', '.join(requests) or 'none'}")
         body = await read_json(request)
         try:
-            live_request = entry.generator.LiveRequest.model_validate(body)
+            live_request = live_request_type.model_validate(body)
         except ValidationError as exc:
             raise Refused(400, validation_message(exc)) from None
-        if not entry.ready:
-            why = f"failed to load: {entry.error}" if entry.error else f"is {entry.state}, not ready yet"
-            raise Refused(503, f"{name} {why} (the slide plays its recording)")
+        why = process.can_run(name)
+        if why:
+            raise Refused(503, f"{why} (the slide plays its recording)", headers={"Retry-After": RETRY_AFTER})
         try:
-            ticket = live.jobs.admit()
+            ticket = jobs.admit()
         except Busy as exc:
-            raise Refused(429, str(exc)) from None
+            raise Refused(429, str(exc), headers={"Retry-After": RETRY_AFTER}) from None
         request_id = uuid.uuid4().hex[:16]
-        events = stream(
-            live.jobs, live.thread, ticket, name, lambda: entry.generator.steps(entry.loaded, live_request), request_id
-        )
+        shutdown = anyio.Event()
+        events = stream(jobs, process, ticket, name, live_request.model_dump(mode="json"), request_id, shutdown)
         return EventSourceResponse(
             events,
             headers={"X-W2W-Request-Id": request_id},
             ping=PING_SECONDS,
+            shutdown_event=shutdown,
+            shutdown_grace_period=0.5,  # under uvicorn's 1 s: the stream says why it ends, then ends
             background=BackgroundTask(ticket.release),  # in case the stream never started
         )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        loader = asyncio.create_task(live.load_all(say))
+        process.start()
         try:
             yield
         finally:
-            loader.cancel()
-            live.thread.stop()
+            await process.stop()
 
     api = [
         Route("/live/status", status, methods=["GET"]),
@@ -103,7 +107,7 @@ def create_app(
             Mount("/api", routes=api, middleware=[Middleware(ApiGuard, port=port, token=token)]),
             Mount("/", app=StaticFiles(directory=site_dir, html=True)),
         ],
-        middleware=[Middleware(HostGuard, port=port)],
+        middleware=[Middleware(RequestLimit), Middleware(HostGuard, port=port)],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )
@@ -118,10 +122,17 @@ async def read_json(request: Request) -> object:
     if content_type != "application/json":
         raise Refused(415, "send the request as JSON (Content-Type: application/json)")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise Refused(413, f"request body too large: at most {MAX_BODY // 1024} KiB")
+
+    async def receive() -> None:
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > MAX_BODY:
+                raise Refused(413, f"request body too large: at most {MAX_BODY // 1024} KiB")
+
+    try:  # a client that sends its body slowly holds a connection: it gets a deadline
+        await asyncio.wait_for(receive(), BODY_TIMEOUT_S)
+    except TimeoutError:
+        raise Refused(408, f"the request body took over {BODY_TIMEOUT_S:g} s to arrive — send it at once") from None
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):

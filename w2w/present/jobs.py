@@ -1,23 +1,20 @@
-"""One model job at a time, a short bounded queue, and the one thread that runs every model call.
+"""One model job at a time and a short bounded queue, in front of the model process.
 
 A live request is admitted (or refused with 429) before its stream starts, waits for the slot in
-arrival order, then its generator's `steps(...)` runs on the model thread while the event loop
-keeps answering other requests. A client that goes away stops the generator after the step in
-progress, and the slot passes on.
+arrival order, then its generator's `steps(...)` runs in the model process (supervisor.py) while
+the event loop keeps answering other requests. A client that goes away stops the generator after
+the step in progress, and the slot passes on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
 import logging
-import queue
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
 
 import anyio
+
+from .supervisor import ModelProcess
 
 log = logging.getLogger("w2w.present")
 
@@ -26,42 +23,6 @@ WAITING_MAX = 2  # requests that may wait behind the running one; more are answe
 
 class Busy(Exception):
     """Raised by `Jobs.admit` when the queue is full; its text is the 429 message."""
-
-
-class ModelThread:
-    """One daemon thread runs every model call: loading, warm-up and each live step.
-
-    Why one thread and not a pool: torch keeps grad mode and inference mode per thread, so a
-    generator that enters `torch.inference_mode()` and yields must resume on the thread that
-    entered it; a pool hands each `next()` to whichever worker is free. Daemon, so that Ctrl-C in
-    the middle of a model load (the first GGUF conversion takes tens of seconds) does not wait for it.
-    """
-
-    def __init__(self) -> None:
-        self._calls: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="w2w-model", daemon=True)
-        self._thread.start()
-
-    def submit(self, fn: Callable, *args) -> concurrent.futures.Future:
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        self._calls.put((fn, args, future))
-        return future
-
-    async def call(self, fn: Callable, *args) -> Any:
-        return await asyncio.wrap_future(self.submit(fn, *args))
-
-    def stop(self) -> None:
-        self._calls.put(None)
-
-    def _loop(self) -> None:
-        while (item := self._calls.get()) is not None:
-            fn, args, future = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn(*args))
-            except BaseException as exc:  # handed to the awaiting coroutine, not lost in the thread
-                future.set_exception(exc)
 
 
 class Ticket:
@@ -109,51 +70,12 @@ class Jobs:
         }
 
 
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
-
-
-def _drive(make_steps: Callable[[], Iterator[dict]], emit: Callable, stop: threading.Event) -> bool:
-    """On the model thread: run the generator, hand each event to the loop, stop when asked.
-    Returns True when it was stopped before its last event."""
-    steps, stopped = None, False
-    try:
-        steps = iter(make_steps())
-        for event in steps:
-            emit(("event", event))
-            if stop.is_set():  # the client left: do not compute another step for nobody
-                stopped = True
-                break
-    except Exception as exc:
-        log.exception("live run failed")
-        emit(("error", one_line(exc)))
-    finally:
-        close = getattr(steps, "close", None)
-        if close is not None:
-            close()  # on this thread, where the generator runs (its `with torch...` blocks exit here)
-        emit(("end", None))
-    return stopped
-
-
 async def stream(
-    jobs: Jobs,
-    thread: ModelThread,
-    ticket: Ticket,
-    name: str,
-    make_steps: Callable[[], Iterator[dict]],
-    request_id: str,
-) -> AsyncIterator[dict]:
-    """The SSE events of one live run: waits for the slot, then one event per yielded step."""
-    loop = asyncio.get_running_loop()
-    events: asyncio.Queue = asyncio.Queue()
-    stop = threading.Event()
-
-    def emit(item) -> None:
-        try:
-            loop.call_soon_threadsafe(events.put_nowait, item)
-        except RuntimeError:  # the loop is closed: the server is gone, nobody is listening
-            stop.set()
+    jobs: Jobs, process: ModelProcess, ticket: Ticket, name: str, body: dict, request_id: str, shutdown: anyio.Event
+):
+    """The SSE events of one live run: waits for the slot, then one event per step the model
+    process sends. The slot is held until the child has really ended the run: after a client
+    leaves, at most one more step (bounded by the step deadline, past which the child is replaced)."""
 
     def sse(kind: str, data: dict) -> dict:
         payload = {**data, "request_id": request_id}
@@ -162,20 +84,25 @@ async def stream(
     try:
         async with jobs.slot:
             jobs.running, jobs.started = name, jobs.started + 1
-            future = thread.submit(_drive, make_steps, emit, stop)
+            run = process.start_run(name, body)
+
+            async def end_on_shutdown() -> None:  # Ctrl-C: the stream ends with its error event
+                await shutdown.wait()
+                run.queue.put_nowait(("died", "the live server is stopping"))
+
+            watcher = asyncio.create_task(end_on_shutdown())
             try:
-                while (item := await events.get())[0] != "end":
-                    kind, payload = item
+                async for kind, payload in run.events():
                     if kind == "error":
                         yield sse("error", {"message": f"{name} failed: {payload}"})
                     elif isinstance(payload, dict):
                         yield sse(str(payload.get("type", "step")), payload)
             finally:
-                stop.set()
-                # Hold the slot until the model thread has really stopped: at most one more step.
-                with anyio.CancelScope(shield=True):
-                    stopped = await asyncio.wrap_future(future)
+                watcher.cancel()
+                with anyio.CancelScope(shield=True):  # the client left: stop the child after this step
+                    await run.stop()
+                process.forget(run)
                 jobs.running, jobs.finished = None, jobs.finished + 1
-                jobs.stopped += stopped
+                jobs.stopped += run.stopped
     finally:
         ticket.release()

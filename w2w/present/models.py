@@ -1,11 +1,11 @@
-"""The live generators of `w2w present`: each model loaded once at start, warmed up, then reused.
+"""The live generators of `w2w present`, as the model process (child.py) loads them.
 
 A generator takes part when it says `live = True` (generators/base.py, docs/live-protocol.md); the
-model it loads is the one the build resolves, with talk.yaml's `models.local_dirs`. Loading runs on
-the model thread, one generator after the other, holding the job slot, so a warm-up never competes
-with a live run for the CPU. A generator that cannot load (its model is missing, its weights are
-broken) is reported in /status with its error; the others go live and its slides play their
-recordings.
+model it loads is the one the build resolves, with talk.yaml's `models.local_dirs`. The model
+process loads them one after the other, each followed by one run of the talk's own request (the
+warm-up), before it takes any live run, so a warm-up never competes with a live run for the CPU.
+A generator that cannot load (its model is missing, its weights are broken) is reported in
+/status with its error; the others go live and its slides play their recordings.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,7 +21,6 @@ from pydantic import BaseModel
 from generators.base import device_class
 
 from ..errors import W2WError
-from .jobs import Jobs, ModelThread, one_line
 
 log = logging.getLogger("w2w.present")
 
@@ -41,18 +40,20 @@ class LiveGenerator:
     seconds: float = 0.0  # load + warm-up
     state: str = "waiting to load"
 
-    def prepare(self) -> None:
-        """On the model thread: resolve and load the weights, then run the talk's own request once.
+    def prepare(self, report: Callable[[str], None] = lambda state: None) -> None:
+        """In the model process: resolve and load the weights, then run the talk's own request once.
 
         The warm-up pays the first-call costs (allocator growth, kernel selection, tokenizer caches)
-        before the audience waits for the first token.
+        before the audience waits for the first token. `report` hears each state as it begins.
         """
         started = time.perf_counter()
         self.state = "loading"
+        report(self.state)
         model = self.generator.resolve_model(self.inputs, self.local_dirs)
         self.model_id = model.id
         self.loaded = self.generator.load(model, self.device)
         self.state = "warming up"
+        report(self.state)
         done: dict = {}
         for event in self.generator.steps(self.loaded, self.generator.live_request(self.inputs, model)):
             if isinstance(event, dict) and event.get("type") == "done":
@@ -70,40 +71,6 @@ class LiveGenerator:
             "error": self.error,
             "state": self.state,
         }
-
-
-@dataclass
-class LiveModels:
-    entries: dict[str, LiveGenerator]
-    thread: ModelThread
-    jobs: Jobs
-    started: float = field(default_factory=time.perf_counter)
-    ready_seconds: float | None = None
-
-    @property
-    def ready(self) -> bool:
-        return bool(self.entries) and all(entry.ready for entry in self.entries.values())
-
-    async def load_all(self, say: Callable[[str], None]) -> None:
-        for entry in self.entries.values():
-            async with self.jobs.slot:
-                try:
-                    await self.thread.call(entry.prepare)
-                except W2WError as exc:
-                    entry.error, entry.state = str(exc), "failed"
-                except Exception as exc:  # a model that fails to load must not take the server down
-                    log.exception("loading %s failed", entry.name)
-                    entry.error, entry.state = one_line(exc), "failed"
-            if entry.ready:
-                say(f"live: {entry.name} ready ({entry.model_id}, {entry.device_label}) in {entry.seconds:.1f} s")
-            else:
-                say(f"warning: {entry.name} cannot run live: {entry.error}; its slides play the recording")
-        self.ready_seconds = time.perf_counter() - self.started
-        ready = [name for name, entry in self.entries.items() if entry.ready]
-        say(f"ready: {', '.join(ready) or 'no live generator'} live after {self.ready_seconds:.1f} s")
-
-    def status(self) -> dict:
-        return {"ready": self.ready, "generators": {name: e.status() for name, e in self.entries.items()}}
 
 
 def live_generators(talk, only: list[str] | None = None) -> dict[str, LiveGenerator]:

@@ -8,14 +8,16 @@ sessionStorage and sends it in a header.
 from __future__ import annotations
 
 import errno
-import gc
+import logging
 import secrets
 import socket
-from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import W2WError
 from ..project import Project
+from .limits import BACKLOG
+
+log = logging.getLogger("w2w.present")
 
 HOST = "127.0.0.1"  # never 0.0.0.0: the API runs models for whoever can reach it
 
@@ -48,7 +50,7 @@ def _files(directory: Path) -> list[Path]:
 def listen(port: int) -> socket.socket:
     """The listening socket, bound before anything loads, so a busy port is a clear error at once."""
     try:
-        return socket.create_server((HOST, port))
+        return socket.create_server((HOST, port), backlog=BACKLOG)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise W2WError(f"port {port} on {HOST} is already in use", "pass another one with --port N") from None
@@ -61,8 +63,8 @@ def present(
     open_browser: bool = False,
     build: bool = True,
     only: list[str] | None = None,
-    say: Callable[[str], None] = print,
 ) -> None:
+    """Build if stale, then serve until Ctrl-C. Messages go to the `w2w.present` log."""
     from ..config import load_talk
 
     talk, _ = load_talk(project.talk_yaml)
@@ -72,45 +74,52 @@ def present(
         if why:
             from ..build import build_site
 
-            say(f"building first ({why})")
+            log.info("building first (%s)", why)
             build_site(project)  # its progress goes to the `w2w` log, which the CLI shows
     if not (project.site_dir / "slides" / "index.html").is_file():
         raise W2WError(f"no built deck in {project.site_dir}/slides/", "run `w2w build-talk`, or drop --no-build")
 
-    from .models import LiveModels, live_generators
+    from .models import live_generators
 
-    entries = live_generators(talk, only)
+    entries = live_generators(talk, only)  # checks --only; loads nothing (the model process does)
     sock = listen(port)
     import uvicorn
 
     from .app import create_app
-    from .jobs import Jobs, ModelThread
+    from .jobs import Jobs
+    from .limits import KEEP_ALIVE_S, UVICORN_CONNECTIONS, GuardedH11Protocol
+    from .supervisor import ModelProcess, Policy
 
+    policy = Policy(
+        step_timeout_s=talk.live.step_timeout_s,
+        memory_bytes=talk.live.memory_mb * 2**20,
+        restarts=talk.live.restarts,
+        restart_window_s=talk.live.restart_window_s,
+    )
+    process = ModelProcess(project.talk_yaml, list(entries), only, policy)
     token = secrets.token_urlsafe(24)
-    live = LiveModels(entries, ModelThread(), Jobs())
-    app = create_app(project.site_dir, live, port, token, talk.live.timeout_s, say)
+    requests = {name: entry.generator.LiveRequest for name, entry in entries.items()}
+    app = create_app(project.site_dir, process, requests, Jobs(), port, token, talk.live.timeout_s)
     config = uvicorn.Config(
         app,
+        http=GuardedH11Protocol,  # a deadline on each request head (limits.py)
         log_level="warning",
         access_log=False,
         lifespan="on",
         proxy_headers=False,  # nothing stands in front of this server; X-Forwarded-* would be a lie
         server_header=False,
-        limit_concurrency=64,  # connections; more get 503 (the load test uses 20)
-        timeout_graceful_shutdown=5,  # Ctrl-C: streams are closed, not waited for
+        limit_concurrency=UVICORN_CONNECTIONS,  # a last resort: w2w's own limits answer long before
+        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=1,  # Ctrl-C: open streams are closed, not waited for
     )
     url = deck_url(port, token)
-    say(f"deck: {url}")
-    say(f"handout: http://{HOST}:{port}/")
+    log.info("deck: %s", url)
+    log.info("handout: http://%s:%d/", HOST, port)
     names = ", ".join(entries) or "none"
-    say(f"loading the live models ({names}); the slides play their recordings until they are ready. Ctrl-C stops.")
+    log.info("loading the live models (%s); the slides play their recordings until they are ready.", names)
+    log.info("Ctrl-C stops.")
     if open_browser:
         import webbrowser
 
         webbrowser.open(url)  # the socket already listens: the first request waits, it does not fail
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        # Exit would otherwise garbage-collect torch's and transformers' objects one by one: with
-        # MiniLM loaded, 10.6 s from Ctrl-C to exit without this, 1.8 s with it (2-core CPU, busy).
-        gc.freeze()
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,170 @@
+"""The model process of `w2w present`: loads the live generators, warms them, and runs their steps.
+
+It is started by the supervisor (supervisor.py) with multiprocessing's spawn context, so it is a
+fresh interpreter: torch, transformers and diffusers live here and never in the server. It talks
+to the server over one duplex pipe, in plain tuples:
+
+    server -> child   ("run", run_id, generator, request_json)   one live run
+                      ("stop", run_id)                           the client left: stop after this step
+                      ("quit",)                                  end the process
+    child -> server   ("loading", generator, state)              "loading", "warming up"
+                      ("loaded", generator, info)                {model, device, seconds}
+                      ("failed", generator, message)             it cannot run live (others still can)
+                      ("ready", seconds)                         every generator tried
+                      ("event", run_id, event)                   one step (a JSON-ready dict)
+                      ("error", run_id, message)                 the run failed; the process lives on
+                      ("end", run_id, stopped)                   the run is over
+
+Runs arrive one at a time (the server's job slot). Between two steps the child looks at the pipe,
+so a "stop" ends the run after the step in progress; a step that never returns is the
+supervisor's to end, by killing this process. Its memory is bounded by RLIMIT_DATA (the private
+writable memory that allocations take; file-backed weights are not counted), so a request that
+would pass `live.memory_mb` fails alone with an error and the other generators keep their models.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+log = logging.getLogger("w2w.present.child")
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends SIGKILL to this process when the server's process ends, however it
+    ends (a SIGKILL of the server included), so no model process outlives its server."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_PDEATHSIG = 1
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _limit_memory(memory_bytes: int) -> None:
+    import resource
+
+    if memory_bytes > 0:
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+
+
+def _quiet_progress_bars() -> None:
+    """No progress bars from the model libraries in the speaker's terminal (the server says what
+    loads), and no multiprocessing lock for them: tqdm makes a semaphore for its bars, which a
+    killed child cannot give back, and the server's resource tracker then warns of it at exit."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    try:
+        from tqdm.std import TqdmDefaultWriteLock
+    except ImportError:
+        return
+    TqdmDefaultWriteLock.mp_lock = None  # tqdm keeps its thread lock; create_mp_lock sees it set
+
+
+def one_line(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError) or "can't allocate memory" in str(exc) or "out of memory" in str(exc).lower():
+        return "out of memory: the request needs more than live.memory_mb allows (talk.yaml)"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
+
+
+def main(conn: Any, talk_yaml: str, only: list[str] | None, memory_bytes: int, parent_pid: int) -> None:
+    """The child's whole life: load, say ready, then serve runs until "quit" or the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the terminal: the server ends us
+    _die_with_parent()
+    if os.getppid() != parent_pid:  # the server died before prctl took effect
+        return
+    _limit_memory(memory_bytes)
+    _quiet_progress_bars()
+    logging.basicConfig(level=logging.WARNING, format="w2w model process: %(message)s")
+    entries = _load(conn, talk_yaml, only)
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):  # the server is gone
+            return
+        if message[0] == "quit":
+            return
+        if message[0] == "run":
+            _, run_id, name, body = message
+            _run(conn, entries, run_id, name, body)
+        # a "stop" for a run that already ended needs nothing
+
+
+def _load(conn, talk_yaml: str, only: list[str] | None) -> dict:
+    """Each live generator in turn: resolve its model as the build does (talk.yaml's inputs and
+    models.local_dirs), load it, run the talk's own request once (the warm-up)."""
+    from pathlib import Path
+
+    from ..config import load_talk
+    from ..errors import W2WError
+    from .models import live_generators
+
+    started = time.perf_counter()
+    talk, _ = load_talk(Path(talk_yaml))
+    entries = live_generators(talk, only)
+    ready = {}
+    for name, entry in entries.items():
+        try:
+            entry.prepare(lambda state, name=name: conn.send(("loading", name, state)))
+        except W2WError as exc:
+            conn.send(("failed", name, str(exc)))
+            continue
+        except Exception as exc:  # a model that fails to load must not take the others down
+            log.exception("loading %s failed", name)
+            conn.send(("failed", name, one_line(exc)))
+            continue
+        info = {"model": entry.model_id, "device": entry.device_label, "seconds": round(entry.seconds, 2)}
+        conn.send(("loaded", name, info))
+        ready[name] = entry
+    conn.send(("ready", round(time.perf_counter() - started, 2)))
+    return ready
+
+
+def _run(conn, entries: dict, run_id: str, name: str, body: dict) -> None:
+    entry = entries.get(name)
+    stopped = False
+    steps = None
+    try:
+        if entry is None:
+            raise RuntimeError(f"{name} is not loaded in the model process")
+        request = entry.generator.LiveRequest.model_validate(body)
+        steps = iter(entry.generator.steps(entry.loaded, request))
+        for event in steps:
+            conn.send(("event", run_id, event))
+            if _stop_asked(conn, run_id):
+                stopped = True
+                break
+    except Exception as exc:
+        if not isinstance(exc, MemoryError):
+            log.exception("live run of %s failed", name)
+        conn.send(("error", run_id, one_line(exc)))
+    finally:
+        close = getattr(steps, "close", None)
+        if close is not None:
+            try:
+                close()  # a generator's `with torch...` blocks and worker threads end here
+            except Exception:
+                log.exception("closing the run of %s failed", name)
+        conn.send(("end", run_id, stopped))
+
+
+def _stop_asked(conn, run_id: str) -> bool:
+    """Between two steps: has the server said "stop" (or "quit", or gone away)?"""
+    while conn.poll():
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            raise SystemExit(0) from None
+        if message[0] == "quit":
+            raise SystemExit(0)
+        if message[0] == "stop" and message[1] == run_id:
+            return True
+    return False

@@ -1,0 +1,337 @@
+"""The server's side of the model process: start it, watch it, replace it.
+
+The models run in a child process (child.py) that the server supervises, as Jupyter's kernel
+manager and Gunicorn's arbiter keep their workers: the server process holds no torch state, and
+nothing the models do (a step that hangs, a native crash, memory without bound) takes the deck's
+server with it. What the supervisor enforces:
+
+- a step deadline: no event for `live.step_timeout_s` while a run waits on one -> the child is
+  killed, the run ends with a one-line error (the slide plays its recording), the job slot is
+  free at once, and a fresh child starts;
+- crash recovery: a child that dies (SIGKILL, a segfault, the kernel's out-of-memory killer) is
+  restarted after a back-off (0.5, 1, 2, 4, 8 s); while it loads, /status says why the deck plays
+  recordings, and the deck goes LIVE again by itself when the child is ready. More than
+  `live.restarts` deaths within `live.restart_window_s` and it gives up: recordings to the end,
+  said in the terminal and in the speaker view;
+- memory: RLIMIT_DATA in the child makes a request that would pass `live.memory_mb` fail alone;
+  this watchdog kills a child whose resident memory passes the limit anyway (memory the rlimit
+  does not count).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("w2w.present")
+
+BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+WATCH_EVERY_S = 0.5  # the memory watchdog's period
+
+
+@dataclass(frozen=True)
+class Policy:
+    step_timeout_s: float = 30.0
+    memory_bytes: int = 6144 * 2**20
+    restarts: int = 5
+    restart_window_s: float = 300.0
+
+
+class StepTimeout(Exception):
+    pass
+
+
+class Run:
+    """One live run in the child: its events, and the way to stop it after the step in progress."""
+
+    def __init__(self, process: ModelProcess, name: str) -> None:
+        self.process, self.name = process, name
+        self.id = uuid.uuid4().hex
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.finished = False
+        self.stopped = False  # the child ended it early, on our "stop"
+
+    async def events(self) -> AsyncIterator[tuple[str, object]]:
+        """("event", dict) per step, then at most one ("error", message); ends with the run."""
+        while not self.finished:
+            kind, payload = await self._next()
+            if kind == "end":
+                self.finished, self.stopped = True, bool(payload)
+                return
+            if kind == "died":
+                self.finished = True
+                yield "error", payload
+                return
+            yield kind, payload
+
+    async def stop(self) -> None:
+        """Ask the child to stop after this step, and wait until it has (or is replaced)."""
+        if self.finished:
+            return
+        self.process.send(("stop", self.id))
+        while not self.finished:
+            kind, payload = await self._next()
+            if kind in ("end", "died"):
+                self.finished, self.stopped = True, kind == "end" and bool(payload)
+
+    async def _next(self) -> tuple[str, object]:
+        timeout = self.process.policy.step_timeout_s
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            why = f"a step of {self.name} ran past live.step_timeout_s ({timeout:g} s)"
+            self.process.replace(why)
+            return "died", f"{why}; the model process is being restarted"
+
+
+class ModelProcess:
+    """The supervised child. All methods run on the server's event loop; one reader thread per
+    child turns its pipe messages into calls on the loop."""
+
+    def __init__(self, talk_yaml: Path, names: list[str], only: list[str] | None, policy: Policy) -> None:
+        self.talk_yaml, self.names, self.only, self.policy = talk_yaml, names, only, policy
+        self.state, self.reason = "starting", ""
+        self.generators: dict[str, dict] = {}
+        self.deaths: list[float] = []
+        self.restarts = 0
+        self.ready_seconds: float | None = None
+        self._started_at = self._spawn_time = time.perf_counter()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._conn = None
+        self._incarnation = 0
+        self._kill_reason = ""
+        self._runs: dict[str, Run] = {}
+        self._watchdog: asyncio.Task | None = None
+        self._restart_timer: asyncio.TimerHandle | None = None
+        self._reset_generators("waiting to load")
+
+    # --- what the app reads -----------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ready" and bool(self.generators) and all(g["ready"] for g in self.generators.values())
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def status(self) -> dict:
+        return {
+            "ready": self.ready,
+            "state": self.state,
+            "reason": self.reason,
+            "restarts": self.restarts,
+            "pid": self.pid,
+            "generators": {name: dict(entry) for name, entry in self.generators.items()},
+        }
+
+    def can_run(self, name: str) -> str | None:
+        """Why `name` cannot run now (a one-line reason), or None."""
+        entry = self.generators[name]
+        if self.state == "gave up":
+            return f"live demos are off: {self.reason}"
+        if self.state != "ready" and not entry["ready"]:
+            why = f" ({self.reason})" if self.reason else ""
+            return f"the model process is {self.state}{why}"
+        if entry["error"]:
+            return f"{name} failed to load: {entry['error']}"
+        if not entry["ready"]:
+            return f"{name} is {entry['state']}, not ready yet"
+        return None
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._spawn()
+        self._watchdog = asyncio.create_task(self._watch_memory())
+
+    def _spawn(self) -> None:
+        from . import child
+
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no server state in it
+        ours, theirs = context.Pipe(duplex=True)
+        args = (theirs, str(self.talk_yaml), self.only, self.policy.memory_bytes, os.getpid())
+        process = context.Process(target=child.main, args=args, name="w2w-models", daemon=True)
+        process.start()
+        theirs.close()  # our copy: the child's end must close when the child dies (EOF for the reader)
+        self._incarnation += 1
+        self._process, self._conn, self._kill_reason = process, ours, ""
+        self._spawn_time = time.perf_counter()
+        self.state = "loading"
+        self._reset_generators("waiting to load")
+        incarnation = self._incarnation
+        threading.Thread(target=self._read, args=(ours, incarnation), name="w2w-model-pipe", daemon=True).start()
+        log.info("model process %d started", process.pid)
+
+    def send(self, message: tuple) -> None:
+        try:
+            self._conn.send(message)
+        except (OSError, ValueError, AttributeError):  # it died a moment ago; its exit is on the way
+            pass
+
+    def replace(self, reason: str) -> None:
+        """Kill the child now (SIGKILL also ends a stopped one); its exit brings the restart."""
+        if self._process is None or not self._process.is_alive():
+            return
+        self._kill_reason = self._kill_reason or reason
+        log.warning("%s: stopping the model process %d", reason, self._process.pid)
+        self.state, self.reason = "restarting", reason
+        self._process.kill()
+
+    async def stop(self) -> None:
+        """The server is stopping: end the child (politely, then not), leave no process behind."""
+        self.state, self.reason = "stopped", "the server is stopping"
+        if self._restart_timer is not None:
+            self._restart_timer.cancel()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        for run in list(self._runs.values()):  # open streams end now, with their error event
+            run.queue.put_nowait(("died", "the live server is stopping"))
+        process = self._process
+        if process is None:
+            return
+        self.send(("quit",))
+        await asyncio.to_thread(process.join, 0.5)
+        if process.is_alive():
+            process.kill()
+            await asyncio.to_thread(process.join, 2)
+
+    # --- runs -----------------------------------------------------------------------------------
+
+    def start_run(self, name: str, body: dict) -> Run:
+        run = Run(self, name)
+        self._runs[run.id] = run
+        self.send(("run", run.id, name, body))
+        return run
+
+    def forget(self, run: Run) -> None:
+        self._runs.pop(run.id, None)
+
+    # --- the pipe -------------------------------------------------------------------------------
+
+    def _read(self, conn, incarnation: int) -> None:
+        """On the reader thread: every message to the loop; EOF (the child is gone) too."""
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                break
+            except Exception:  # an unpicklable message: the child is broken
+                log.exception("unreadable message from the model process")
+                break
+            self._call(self._on_message, incarnation, message)
+        self._call(self._on_exit, incarnation)
+
+    def _call(self, fn, *args) -> None:
+        try:
+            self._loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # the loop is closed: the server is gone
+            pass
+
+    def _on_message(self, incarnation: int, message: tuple) -> None:
+        if incarnation != self._incarnation:
+            return
+        kind = message[0]
+        if kind in ("event", "error", "end"):
+            run = self._runs.get(message[1])
+            if run is not None:
+                run.queue.put_nowait((kind, message[2]))
+        elif kind == "loading":
+            self.generators[message[1]]["state"] = message[2]
+        elif kind == "loaded":
+            name, info = message[1], message[2]
+            self.generators[name].update(
+                ready=True, state="ready", error=None, model=info["model"], device=info["device"]
+            )
+            log.info("live: %s ready (%s, %s) in %.1f s", name, info["model"], info["device"], info["seconds"])
+        elif kind == "failed":
+            self.generators[message[1]].update(ready=False, state="failed", error=message[2])
+            log.warning("%s cannot run live: %s; its slides play the recording", message[1], message[2])
+        elif kind == "ready":
+            self.state, self.reason = "ready", ""
+            if self.ready_seconds is None:
+                self.ready_seconds = time.perf_counter() - self._started_at
+            live = [name for name, g in self.generators.items() if g["ready"]]
+            took = time.perf_counter() - (self._started_at if self.restarts == 0 else self._spawn_time)
+            log.info("ready: %s live after %.1f s", ", ".join(live) or "no live generator", took)
+
+    def _on_exit(self, incarnation: int) -> None:
+        if incarnation != self._incarnation:
+            return
+        process = self._process
+        if process is not None:
+            process.join(1)
+        if self.state == "stopped":
+            return
+        reason = self._kill_reason or f"the model process died ({_exit_text(process.exitcode if process else None)})"
+        for run in list(self._runs.values()):
+            run.queue.put_nowait(("died", f"{reason}; the model process is being restarted"))
+        now = time.monotonic()
+        self.deaths = [t for t in self.deaths if now - t <= self.policy.restart_window_s] + [now]
+        self._reset_generators("waiting for the model process")
+        if len(self.deaths) > self.policy.restarts:
+            self.state = "gave up"
+            self.reason = (
+                f"the model process failed {len(self.deaths)} times in {self.policy.restart_window_s:g} s "
+                f"(last: {reason}); restart `w2w present` to try again"
+            )
+            log.warning("giving up on live demos: %s; the slides play their recordings", self.reason)
+            return
+        delay = BACKOFF_S[min(len(self.deaths), len(BACKOFF_S)) - 1]
+        self.state, self.reason = "restarting", reason
+        log.warning("%s; restarting it in %g s (the slides play their recordings meanwhile)", reason, delay)
+        self._restart_timer = self._loop.call_later(delay, self._restart)
+
+    def _restart(self) -> None:
+        if self.state in ("stopped", "gave up"):
+            return
+        self.restarts += 1
+        previous = self.reason
+        self._spawn()
+        self.reason = f"reloading the models after: {previous}"
+
+    def _reset_generators(self, state: str) -> None:
+        self.generators = {
+            name: {"ready": False, "model": "", "device": "", "error": None, "state": state} for name in self.names
+        }
+
+    async def _watch_memory(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_EVERY_S)
+            pid = self.pid
+            rss = _rss_bytes(pid) if pid else None
+            if rss is not None and rss > self.policy.memory_bytes:
+                limit = self.policy.memory_bytes >> 20
+                self.replace(f"the model process used {rss >> 20} MB, over live.memory_mb ({limit} MB)")
+
+
+def _rss_bytes(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
