@@ -30,7 +30,6 @@ REGISTRY: dict[str, str] = {
 }
 
 
-
 def _plugged_in() -> dict[str, str]:
     """Generators that other installed distributions bring, as MkDocs finds plugins: the entry
     points of group `w2w.generators`, name -> "module:Class" (6 ms to scan; a built-in name wins)."""
