@@ -108,8 +108,24 @@ def test_talk_values_written_in_a_section_are_escaped_in_deck_handout_and_search
         "cycler.__init__.__globals__.os.popen('touch PWNED').read()",
         "talk.__class__.__mro__[1].__subclasses__()",
         "'x' * 10 ** 10",
+        "'x'|center(10 ** 9)",
+        "'a\\nb'|indent(10 ** 9)",
+        "'x y'|wordwrap(10 ** 9)",
+        "'%*d'|format(10 ** 9, 1)",
+        "'%999999999d'|format(1)",
+        "'{:>999999999}'.format('x')",
     ],
-    ids=["globals", "subclasses", "huge-string"],
+    ids=[
+        "globals",
+        "subclasses",
+        "huge-string",
+        "center",
+        "indent",
+        "wordwrap",
+        "format-star",
+        "format-width",
+        "str-format",
+    ],
 )
 def test_a_section_cannot_reach_python_internals(project, expression):
     rel = "talk/sections/maths.md"

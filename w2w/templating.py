@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,10 @@ class Artifacts:
 # fill memory. 10^6 items / 10^4-digit powers are far beyond any slide.
 MAX_REPEAT = 1_000_000
 MAX_POWER_DIGITS = 10_000
+# Widths that a filter or a format spec pads to: `"x"|center(10**9)` builds a gigabyte; a slide's
+# line is under 200 characters.
+MAX_WIDTH = 10_000
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[a-zA-Z%]")
 
 
 class TalkSandbox(ImmutableSandboxedEnvironment):
@@ -103,6 +109,48 @@ class TalkSandbox(ImmutableSandboxedEnvironment):
             if right * math.log10(abs(left)) > MAX_POWER_DIGITS:
                 raise SecurityError(f"{left} ** {right} is too large (over {MAX_POWER_DIGITS:,} digits)")
         return super().call_binop(context, operator, left, right)
+
+    def format_string(self, s, args, kwargs, format_func=None):
+        """`"{:>99999999}".format(x)` in a section: every width and precision bounded."""
+        for _, _, spec, _ in string.Formatter().parse(str(s)):
+            for number in re.findall(r"\d+", spec or ""):
+                _check_width(int(number), "a format width")
+        return super().format_string(s, args, kwargs, format_func)
+
+
+def _check_width(width, what: str) -> None:
+    if isinstance(width, int) and width > MAX_WIDTH:
+        raise SecurityError(f"{what} of {width:,} is too large (at most {MAX_WIDTH:,})")
+
+
+def _bounded_filters(filters: dict) -> dict:
+    """Jinja's center, indent, wordwrap and format, with their widths bounded (MAX_WIDTH)."""
+    center, indent, wordwrap, format_ = filters["center"], filters["indent"], filters["wordwrap"], filters["format"]
+
+    def bounded_center(value, width=80):
+        _check_width(width, "center's width")
+        return center(value, width)
+
+    def bounded_indent(value, width=4, *args, **kwargs):
+        _check_width(width, "indent's width")
+        return indent(value, width, *args, **kwargs)
+
+    def bounded_wordwrap(environment, value, width=79, *args, **kwargs):
+        _check_width(width, "wordwrap's width")
+        return wordwrap(environment, value, width, *args, **kwargs)
+
+    def bounded_format(value, *args, **kwargs):
+        stars = iter(a for a in args if isinstance(a, int))
+        for width, precision in _PERCENT_SPEC.findall(str(value)):
+            for part in (width, precision):
+                if part == "*":
+                    _check_width(next(stars, 0), "a format width")
+                elif part:
+                    _check_width(int(part), "a format width")
+        return format_(value, *args, **kwargs)
+
+    bounded_wordwrap.jinja_pass_arg = wordwrap.jinja_pass_arg  # it takes the environment first
+    return {"center": bounded_center, "indent": bounded_indent, "wordwrap": bounded_wordwrap, "format": bounded_format}
 
 
 class ProjectLoader(jinja2.FileSystemLoader):
@@ -136,6 +184,7 @@ def make_environment(project_root: Path, cache_dir: Path | None = None) -> jinja
         keep_trailing_newline=True,
         bytecode_cache=CompiledTemplates(cache_dir, "talk-sandbox") if cache_dir is not None else None,
     )
+    env.filters.update(_bounded_filters(env.filters))  # widths a section could make huge
     env.globals.update(ln=math.log, log=math.log, sqrt=math.sqrt, exp=math.exp)
     env.globals.pop("lipsum", None)  # lipsum(10**9) would run for hours; no slide needs filler text
     env.filters.update(e=escape_filter, escape=escape_filter)  # as {{ value }} escapes: value_escaping.py
