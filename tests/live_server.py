@@ -24,16 +24,20 @@ MINI_TALK_WORDS = ["dog", "puppy", "banana"]  # talk_factory's embedding_plot wo
 
 
 def require_live(*names: str) -> None:
-    """Skip unless these generators follow the live protocol in this checkout (generators/ and the
-    server land separately; each side's tests skip until the other is there)."""
-    import pytest
+    """These generators follow the live protocol in this checkout (live-protocol.md), else the test
+    cannot run: it fails under CI=true (a checkout whose generators lost the protocol is broken)
+    and skips elsewhere (requires.py)."""
+    from requires import import_or_require, require
 
     import generators
-    from w2w.present.models import supports_live
 
-    missing = [name for name in names if not supports_live(generators.get(name))]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} do not follow the live protocol in this checkout yet")
+    models = import_or_require("w2w.present.models", "run make install (the live server needs its web stack)")
+    missing = [name for name in names if not models.supports_live(generators.get(name))]
+    require(
+        not missing,
+        f"{', '.join(missing)} do not follow the live protocol in this checkout",
+        f"give them the live methods ({', '.join(models.LIVE_METHODS)}) that live-protocol.md describes",
+    )
 
 
 def files_under(*directories: Path) -> dict:
