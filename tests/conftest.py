@@ -82,6 +82,15 @@ def require_present() -> None:
 
 
 @pytest.fixture(scope="session")
+def tiny_sd_dir(tmp_path_factory) -> Path:
+    """A tiny RANDOM-weight Stable Diffusion pipeline directory (tiny_sd.py), made once per session
+    (well under a second once torch and diffusers are imported): the SD code path without SD 1.5."""
+    from tiny_sd import make_tiny_sd
+
+    return make_tiny_sd(tmp_path_factory.mktemp("tiny-random-sd"))
+
+
+@pytest.fixture(scope="session")
 def mini_build(tmp_path_factory):
     """The small talk of talk_factory, built once: (project root, BuildResult). Tests only read it.
     Under xdist the first worker to need it builds it in the shared w2w home (about 9 s, most of it

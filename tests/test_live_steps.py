@@ -176,13 +176,25 @@ def test_the_stream_is_the_recording_frame_for_frame(diffusion):
 
 
 @needs_shapes
-def test_a_stream_nobody_reads_stops_its_pipeline_call(diffusion):
+def test_the_shapes_stream_runs_one_step_per_event_on_the_callers_thread_and_a_close_ends_it(diffusion):
+    """The shapes pipeline's loop is a generator driven on the reader's own thread (no worker: two
+    threads doing torch work halve this CPU's speed, diffusion_live.denoise). So it computes a step
+    only when asked for the next event, and closing the stream ends the loop where it stands. (Stable
+    Diffusion's worker thread and its early stop: test_sd_live.py.)"""
     gen, _, loaded, _ = diffusion
-    before = threading.active_count()
-    stream = gen.steps(loaded, gen.LiveRequest(prompt="a blue square left of a red circle", steps=20))
-    assert next(stream)["step"] == 1
-    stream.close()  # the slide went away
-    assert threading.active_count() == before
+    calls: list[threading.Thread] = []  # one UNet call per step (both guidance halves in one batch)
+    hook = loaded.pipe.unet.register_forward_pre_hook(lambda module, args: calls.append(threading.current_thread()))
+    before = set(threading.enumerate())
+    try:
+        stream = gen.steps(loaded, gen.LiveRequest(prompt="a blue square left of a red circle", steps=20))
+        assert next(stream)["step"] == 1
+        assert calls == [threading.current_thread()]  # step 1 only, on this thread: nothing runs ahead
+        assert set(threading.enumerate()) == before
+        stream.close()  # the slide went away
+        assert list(stream) == [] and len(calls) == 1
+        assert "step" not in vars(loaded.pipe.scheduler)  # the capture's wrap of scheduler.step is undone
+    finally:
+        hook.remove()
 
 
 @pytest.mark.parametrize(
