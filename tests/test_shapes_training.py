@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from requires import import_or_require, require
 
 from generators import shapes_world
 from generators.diffusion_demo import SHAPES_WEIGHTS_DIR
@@ -25,7 +26,7 @@ TINY = dict(steps=3, batch_size=4, block_out_channels=(32, 32, 32))
 @pytest.fixture(scope="module")
 def training():
     """The training module with torch's thread count restored afterwards (train() sets it)."""
-    torch = pytest.importorskip("torch")
+    torch = import_or_require("torch", "run make install")
     from generators import shapes_training
 
     threads = torch.get_num_threads()
@@ -41,7 +42,7 @@ def encoder_path() -> str:
     try:
         return resolve_minilm(MINILM_ID, {}).path
     except W2WError as error:
-        pytest.skip(f"all-MiniLM-L6-v2 is not on this machine: {error.what}")
+        require(False, f"all-MiniLM-L6-v2 is not on this machine: {error.what}", error.fix)
 
 
 def _tensors(weights: Path) -> dict:
@@ -124,8 +125,11 @@ def test_weights_dir_is_the_one_the_demo_reads(training):
 
 def test_shipped_weights_come_from_the_committed_recipe(training):
     record_path = SHAPES_WEIGHTS_DIR / "training.json"
-    if not record_path.is_file():
-        pytest.skip(f"no shipped shapes weights yet: {record_path} is missing (w2w train-shapes)")
+    require(
+        record_path.is_file(),
+        f"no shipped shapes weights: {record_path} is missing",
+        "restore generators/weights/shapes-diffusion from git (it is committed) or run `w2w train-shapes`",
+    )
     record = json.loads(record_path.read_text())
     assert record["config_hash"] == training.TrainConfig().hash(), (
         f"the shipped weights were trained with a config other than TrainConfig()'s defaults: {record['config']}"

