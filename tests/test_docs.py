@@ -1,8 +1,9 @@
 """The documents say what the code does: prerequisites, versions, links, commands, references.
 
 Fast (no build, no model): README.md against scripts/install.sh and pyproject.toml, the links of
-README.md, ARCHITECTURE.md and docs/*.md, docs/reference.md against `w2w --help`, and the code's
-references to the live-protocol document.
+README.md, ARCHITECTURE.md and docs/*.md, docs/reference.md against `w2w --help` and against
+talk.yaml's `live:` settings (w2w.config.Live), and the code's references to the live-protocol
+document.
 """
 
 from __future__ import annotations
@@ -171,3 +172,18 @@ def test_code_comments_cite_the_live_protocol_at_its_path():
                     if match.group(0) != LIVE_PROTOCOL:
                         wrong.append(f"{path.relative_to(ROOT)}:{number}: {match.group(0)}")
     assert not wrong, f"cite the live protocol as {LIVE_PROTOCOL}: {wrong}"
+
+
+def test_docs_reference_has_a_row_for_every_live_setting_with_its_default():
+    """talk.yaml's `live:` keys are w2w.config.Live's fields: the reference's table has exactly one
+    row for each, `| `live.<field>` | `<default>` | … |`, so a new setting cannot go undocumented."""
+    from w2w.config import Live
+
+    rows = dict(re.findall(r"^\| `live\.([a-z_]+)` \| `([^`]*)` \|", REFERENCE.read_text(), flags=re.MULTILINE))
+    fields = Live.model_fields
+    assert set(rows) == set(fields), (
+        f"docs/reference.md's talk.yaml table: live settings without a row {sorted(set(fields) - set(rows))}, "
+        f"rows for no setting {sorted(set(rows) - set(fields))}"
+    )
+    wrong = {name: rows[name] for name, field in fields.items() if float(rows[name]) != field.default}
+    assert not wrong, f"docs/reference.md gives these live settings defaults the code does not have: {wrong}"
