@@ -250,10 +250,15 @@ def live_text(max_length: int, what: str) -> Any:
 def labelled(events: Iterable[dict], model_id: str, device: str, **extra) -> Iterator[dict]:
     """A generator's live stream, its `done` event naming the model and device (the slide's LIVE
     badge prints them) and any `extra` fields."""
-    for event in events:
-        if event["type"] == "done":
-            event.update(model=model_id, device=device_label(device), **extra)
-        yield event
+    try:
+        for event in events:
+            if event["type"] == "done":
+                event.update(model=model_id, device=device_label(device), **extra)
+            yield event
+    finally:  # closed early (the client left): close the inner stream now, not when it is collected
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
 
 
 class Stopwatch:

@@ -4,7 +4,7 @@ It is started by the supervisor (supervisor.py) with multiprocessing's spawn con
 fresh interpreter: torch, transformers and diffusers live here and never in the server. It talks
 to the server over one duplex pipe, in plain tuples:
 
-    server -> child   ("run", run_id, generator, request_json)   one live run
+    server -> child   ("run", run_id, generator, request)        one live run (the request as a dict)
                       ("stop", run_id)                           the client left: stop after this step
                       ("quit",)                                  end the process
     child -> server   ("loading", generator, state)              "loading", "warming up"

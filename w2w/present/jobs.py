@@ -83,6 +83,11 @@ async def stream(
 
     try:
         async with jobs.slot:
+            why = process.can_run(name)  # it waited for the slot: the process may have gone meanwhile
+            if why:
+                jobs.refused += 1
+                yield sse("error", {"message": f"{name} cannot run now: {why}"})
+                return
             jobs.running, jobs.started = name, jobs.started + 1
             run = process.start_run(name, body)
 

@@ -119,7 +119,11 @@ class ModelProcess:
 
     @property
     def ready(self) -> bool:
-        return self.state == "ready" and bool(self.generators) and all(g["ready"] for g in self.generators.values())
+        """The model process is up and has tried every generator, and at least one is live (one that
+        failed to load is refused by name, and its slides play their recordings)."""
+        entries = self.generators.values()
+        tried = all(g["ready"] or g["error"] for g in entries)
+        return self.state == "ready" and tried and any(g["ready"] for g in entries)
 
     @property
     def pid(self) -> int | None:
