@@ -110,12 +110,15 @@ class TalkSandbox(ImmutableSandboxedEnvironment):
                 raise SecurityError(f"{left} ** {right} is too large (over {MAX_POWER_DIGITS:,} digits)")
         return super().call_binop(context, operator, left, right)
 
-    def format_string(self, s, args, kwargs, format_func=None):
-        """`"{:>99999999}".format(x)` in a section: every width and precision bounded."""
-        for _, _, spec, _ in string.Formatter().parse(str(s)):
+    def wrap_str_format(self, value):
+        """`"{:>99999999}".format(x)` in a section: every width and precision bounded first."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        for _, _, spec, _ in string.Formatter().parse(str(value.__self__)):
             for number in re.findall(r"\d+", spec or ""):
                 _check_width(int(number), "a format width")
-        return super().format_string(s, args, kwargs, format_func)
+        return wrapped
 
 
 def _check_width(width, what: str) -> None:
