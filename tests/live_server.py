@@ -39,6 +39,15 @@ def require_live(*names: str) -> None:
     )
 
 
+def alive(pid: int) -> bool:
+    """The process runs (a zombie has ended: only its exit status waits to be read)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def files_under(*directories: Path) -> dict:
     """path -> (size, mtime) of every file under these directories: what a live run must not touch."""
     return {

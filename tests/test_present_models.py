@@ -15,7 +15,7 @@ import signal
 import time
 
 import pytest
-from live_server import LiveServer, iter_events, read_events, require_live, start
+from live_server import LiveServer, alive, iter_events, read_events, require_live, start
 
 PROMPT = "Diffusion models turn random noise into"
 
@@ -176,16 +176,6 @@ def test_stopping_the_server_mid_generation_ends_the_stream(own_server):
     # The model process is killed and reaped before the server exits; multiprocessing's resource
     # tracker ends when it reads the end of its pipe, a moment after. Bounded for a hang, not timed.
     deadline = time.monotonic() + 30
-    while any(_alive(child) for child in children) and time.monotonic() < deadline:
+    while any(alive(child) for child in children) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(child) for child in children), children
-
-
-def _alive(pid: int) -> bool:
-    from pathlib import Path
-
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has ended; only its exit status waits to be read
+    assert not any(alive(child) for child in children), children

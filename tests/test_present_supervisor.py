@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from live_server import LiveServer, embedding_request, iter_events, start
+from live_server import LiveServer, alive, embedding_request, iter_events, start
 from plugin_generators import install
 
 STEP_TIMEOUT_S = 3
@@ -90,14 +90,6 @@ def wait_for(predicate, what: str, server: LiveServer):
 
 def mapped(pid: int, library: str) -> bool:
     return library in Path(f"/proc/{pid}/maps").read_text()
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has ended; only its exit status waits to be read
 
 
 def test_the_server_holds_no_torch_and_the_model_process_does(server):
