@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from tiny_sd import image_side, make_tiny_sd
 
 from generators import diffusion_capture as capture
 from generators import diffusion_demo as dd
@@ -49,96 +50,10 @@ DATA_KEYS = {
 # ---- throwaway models ---------------------------------------------------------------------------------
 
 
-def _byte_level_alphabet() -> list[str]:
-    """The 256 printable stand-ins that byte-level BPE (GPT-2, CLIP) uses for the bytes 0..255."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    shifted, extra = {}, 0
-    for b in range(256):
-        if b in printable:
-            shifted[b] = chr(b)
-        else:
-            shifted[b] = chr(256 + extra)
-            extra += 1
-    return [shifted[b] for b in range(256)]
-
-
-def _tiny_clip_tokenizer(vocab_dir: Path):
-    """A CLIP tokenizer over single bytes (no merges): every character is a token."""
-    from transformers import CLIPTokenizer
-
-    chars = _byte_level_alphabet()
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for token in chars + [c + "</w>" for c in chars]:
-        vocab.setdefault(token, len(vocab))
-    vocab_dir.mkdir(parents=True, exist_ok=True)
-    (vocab_dir / "vocab.json").write_text(json.dumps(vocab))
-    (vocab_dir / "merges.txt").write_text("#version: 0.2\n")
-    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
-
-
 @pytest.fixture(scope="session")
 def tiny_random_sd_dir(tmp_path_factory) -> Path:
-    """A tiny RANDOM-WEIGHTS Stable-Diffusion-shaped pipeline, saved like a hub snapshot (no download)."""
-    import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    root = tmp_path_factory.mktemp("tiny-random-sd")
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        sample_size=8,
-        in_channels=4,
-        out_channels=4,
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32,
-        attention_head_dim=8,
-        norm_num_groups=32,
-    )
-    vae = AutoencoderKL(
-        block_out_channels=[32, 64],
-        in_channels=3,
-        out_channels=3,
-        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
-        up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"],
-        latent_channels=4,
-        norm_num_groups=32,
-    )
-    tokenizer = _tiny_clip_tokenizer(root / "vocab")
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=37,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            max_position_embeddings=77,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    )
-    scheduler = DDIMScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        clip_sample=False,
-        set_alpha_to_one=True,
-    )
-    pipe = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.save_pretrained(root / "pipe")
-    return root / "pipe"
+    """A tiny RANDOM-WEIGHTS Stable-Diffusion-shaped pipeline, saved like a hub snapshot (tiny_sd.py)."""
+    return make_tiny_sd(tmp_path_factory.mktemp("tiny-random-sd"))
 
 
 @pytest.fixture(scope="session")
@@ -196,9 +111,9 @@ def test_tiny_random_sd_pipeline_makes_every_file(tiny_random_sd_dir, tmp_path):
         data["seconds_per_image"] / 4, abs=1e-3
     )
 
-    # UNet sample 8 x VAE factor 2 = 16 px; SD images are saved at native size.
+    # UNet sample x VAE factor = image_side() px; SD images are saved at native size.
     demo = Image.open(artifact.path("image"))
-    assert list(demo.size) == data["image_size"] == [16, 16]
+    assert list(demo.size) == data["image_size"] == [image_side(), image_side()]
 
     frames = data["frames"]
     assert [f["role"] for f in frames] == [f"frame_{k}" for k in range(n)]
@@ -206,7 +121,7 @@ def test_tiny_random_sd_pipeline_makes_every_file(tiny_random_sd_dir, tmp_path):
     timesteps = [f["timestep"] for f in frames]
     assert timesteps == sorted(timesteps, reverse=True) and len(set(timesteps)) == n
 
-    # x̂0 frames went through the VAE (latents are 8x8, frames 16x16), and at the last DDIM step
+    # x̂0 frames went through the VAE (latents SAMPLE_SIZE, frames image_side()), and at the last DDIM step
     # (set_alpha_to_one) x̂0 is exactly the final latent, so its frame is the final image.
     for f in frames:
         assert Image.open(artifact.path(f["role"])).size == demo.size
@@ -245,7 +160,7 @@ def test_tiny_random_sd_pipeline_makes_every_file(tiny_random_sd_dir, tmp_path):
     assert [f["timestep"] for f in forward] == [0, 100, 250, 500, 750, 999]
     assert Image.open(artifact.path("forward")).width == figures.labelled_width(len(forward), figures.STRIP_TILE)
     grid = Image.open(artifact.path("grid"))
-    assert grid.width == figures.labelled_width(figures.GRID_COLUMNS, 16) and grid.height > 16
+    assert grid.width == figures.labelled_width(figures.GRID_COLUMNS, image_side()) and grid.height > image_side()
 
     provenance = artifact.provenance
     assert provenance["steps"] == 4 and provenance["seed"] == 0 and provenance["dtype"] == "float32"

@@ -97,12 +97,12 @@ def make_tiny_sd(directory: Path, seed: int = 0) -> Path:
     tokenizer = CLIPTokenizer.from_pretrained(
         write_tokenizer_files(directory / "tokenizer-source"), model_max_length=77, local_files_only=True
     )
-    scheduler = DDIMScheduler(  # SD 1.5's schedule
+    scheduler = DDIMScheduler(  # SD 1.5's schedule, but set_alpha_to_one (below)
         beta_start=0.00085,
         beta_end=0.012,
         beta_schedule="scaled_linear",
         clip_sample=False,
-        set_alpha_to_one=False,
+        set_alpha_to_one=True,  # at the last DDIM step x̂0 is the final latent (test_diffusion_demo)
         steps_offset=1,
     )
     pipe = StableDiffusionPipeline(
