@@ -4,6 +4,7 @@ again, both through MkDocs' livereload, with no reload by the test."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -41,7 +42,8 @@ def served(mini_build, tmp_path):
     try:
         yield copy, f"http://127.0.0.1:{port}", proc, tmp_path / "serve.log"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group, by its pid
+        with contextlib.suppress(ProcessLookupError):  # the test may have stopped it already
+            os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group, by its pid
         proc.wait(timeout=30)
         log.close()
 
@@ -73,3 +75,10 @@ def test_a_build_error_shows_in_the_browser_and_the_page_recovers(served):
         page.wait_for_selector("h1#words", timeout=120000)
         assert page.locator("#w2w-build-error").count() == 0
         assert proc.poll() is None  # still serving
+
+    # Ctrl-C: MkDocs catches its own KeyboardInterrupt and returns; w2w still says so and exits 130.
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    lines = log.read_text().strip().splitlines()
+    assert lines[-1] == "interrupted", lines[-3:]
+    assert "Traceback" not in log.read_text()

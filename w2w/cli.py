@@ -11,6 +11,7 @@ import contextlib
 import errno
 import functools
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -190,12 +191,24 @@ def serve(
     proj = _project(project)
     _check_address(address)  # before the first build: a busy port is found in a second, not after it
     console.print(f"handout at http://{address}/  deck at http://{address}/slides/index.html", soft_wrap=True)
+    interrupted = False
+
+    def on_sigint(signum, frame) -> None:  # MkDocs catches the KeyboardInterrupt and returns normally:
+        nonlocal interrupted  # remember it, so that a Ctrl-C is still exit 130, "interrupted"
+        interrupted = True
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         mkdocs_serve(str(proj.mkdocs_yml), dev_addr=address, livereload=True)
     except MkDocsException as exc:  # the first build failed: report the talk's own error
         from .build import mkdocs_error
 
         raise user_error(exc) or mkdocs_error(exc, [], proj.mkdocs_yml) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise KeyboardInterrupt  # main() says "interrupted" and exits 130
 
 
 def _check_address(address: str) -> None:
@@ -390,8 +403,6 @@ def main() -> None:
     """The console script. A mistake on the command line (an unknown option, a value out of range)
     is one line, `error: what — how to fix`, exit 2, like every other user error; click would print
     its usage block and a boxed error over four lines."""
-    import signal
-
     signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, Ctrl-C unwinds
     with engine_log():
         try:
