@@ -4,13 +4,15 @@ ms per denoising step against the plain calls, measured in one run.
     python benchmarks/bench_present.py [--tokens 32] [--steps 50] [--repeats 3]
 
 The server runs as `w2w present --no-build` on a small project (tests/talk_factory's talk with a
-placeholder deck: the server is measured, not the site) with the talk's three generators, on CPU.
+placeholder deck: the server is measured, not the site) with the talk's three generators, on CPU,
+in the server's supervised model process; the plain calls run here, in the benchmark's process.
 Live and plain runs alternate and never overlap (one process computes at a time), medians of
 `--repeats`. Live times are taken by the client (request sent -> event read), so they include HTTP,
 JSON and the event loop; the server's own figures from the `done` event are printed beside them.
 
 Targets (not asserted; a shared machine is noisy): live tokens/s >= 0.9x plain `generate` of the
-same tokens; live ms per denoising step <= 1.1x the plain pipeline call.
+same tokens; live ms per denoising step <= 1.1x the plain pipeline call; first token <= 0.3 s;
+start -> ready <= 15 s.
 """
 
 from __future__ import annotations
