@@ -101,7 +101,8 @@ _SMALL_TEXT = """() => {
 
 # Where a slide's content ends: the lowest edge of its visible text (each text node's line boxes)
 # and of its images and drawings, as a fraction of the slide's height. Boxes without content
-# (a stretched card, a grid cell) do not count, nor the frame (footer, slide number) or the notes.
+# (a stretched card, a grid cell) do not count, nor the frame (footer, slide number) or the notes;
+# the footer's top edge comes back too, which no content may pass.
 _CONTENT_END = """() => {
   const slide = document.querySelector('.reveal .slides section.present:not(.stack)');
   const box = slide.getBoundingClientRect();
@@ -121,7 +122,9 @@ _CONTENT_END = """() => {
     if (frame(el) || !seen(el) || el.parentElement.closest('svg')) continue;
     add(el.getBoundingClientRect());
   }
-  return (bottom - box.top) / box.height;
+  const footer = slide.querySelector('.w2w-footer');
+  const foot = footer ? footer.getBoundingClientRect().top : box.bottom;
+  return { end: (bottom - box.top) / box.height, footer: (foot - box.top) / box.height };
 }"""
 
 # The deck-wide live state, as the audience sees it: its box and whether any of its text shows.
@@ -168,8 +171,9 @@ def test_no_slide_text_under_16_px_at_1280x720(full):
         speaker = view.page.evaluate(_DECK_STATUS)
         view.close()
     assert total >= 25 and small == {}
-    high = {n: round(end, 2) for n, end in ends.items() if n > 2 and end < 0.6}  # after title and agenda
+    high = {n: round(e["end"], 2) for n, e in ends.items() if n > 2 and e["end"] < 0.6}  # after title, agenda
     assert len(high) <= 5, f"content slides ending above 60 % of the height: {high}"
+    assert [n for n, e in ends.items() if e["end"] > e["footer"] + 0.002] == []  # nothing runs into the footer
     assert status_on == [] and live_slides >= 4
     assert dot["width"] <= 16 and dot["height"] <= 16 and dot["fontSize"] == 0 and dot["text"].startswith("RECORDED")
     assert speaker["fontSize"] >= 16 and speaker["width"] > 100 and "RECORDED" in speaker["text"]
