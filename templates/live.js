@@ -83,6 +83,8 @@
   function showStatus() {
     const badge = document.getElementById("w2w-live-status");
     if (!badge) return;
+    // Words in reveal.js' speaker view (its frames' URLs carry "receiver"), a dot on the deck (layouts.css).
+    if (/[?&]receiver/.test(window.location.search)) badge.dataset.view = "speaker";
     badge.textContent = statusText();
     badge.dataset.state = server.ready ? "live" : canCallServer() && !server.reason && !server.down ? "starting" : "recorded";
   }

@@ -99,23 +99,84 @@ _SMALL_TEXT = """() => {
 }"""
 
 
+# Where a slide's content ends: the lowest edge of its visible text (each text node's line boxes)
+# and of its images and drawings, as a fraction of the slide's height. Boxes without content
+# (a stretched card, a grid cell) do not count, nor the frame (footer, slide number) or the notes;
+# the footer's top edge comes back too, which no content may pass.
+_CONTENT_END = """() => {
+  const slide = document.querySelector('.reveal .slides section.present:not(.stack)');
+  const box = slide.getBoundingClientRect();
+  const seen = (el) => el.checkVisibility({ opacityProperty: true, visibilityProperty: true });
+  const frame = (el) => el.closest('aside.notes, .w2w-footer, script, style');
+  let bottom = box.top;
+  const add = (r) => { if (r.width > 0 && r.height > 0) bottom = Math.max(bottom, r.bottom); };
+  const walker = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!node.textContent.trim() || frame(el) || !seen(el)) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const r of range.getClientRects()) add(r);
+  }
+  for (const el of slide.querySelectorAll('img, svg, canvas, video')) {
+    if (frame(el) || !seen(el) || el.parentElement.closest('svg')) continue;
+    add(el.getBoundingClientRect());
+  }
+  const footer = slide.querySelector('.w2w-footer');
+  const foot = footer ? footer.getBoundingClientRect().top : box.bottom;
+  return { end: (bottom - box.top) / box.height, footer: (foot - box.top) / box.height };
+}"""
+
+# The deck-wide live state, as the audience sees it: its box and whether any of its text shows.
+_DECK_STATUS = """() => {
+  const badge = document.getElementById('w2w-live-status');
+  const r = badge.getBoundingClientRect(), style = getComputedStyle(badge);
+  return { width: r.width, height: r.height, fontSize: parseFloat(style.fontSize), text: badge.textContent };
+}"""
+_SLIDE_STATUS = """() => Array.from(document.querySelectorAll(
+    '.reveal .slides section.present .w2w-live-badge, .reveal .slides section.present .w2w-live-line'))
+  .filter((el) => el.checkVisibility()).length"""
+
+
 def test_no_slide_text_under_16_px_at_1280x720(full):
+    """One walk over every slide at 1280x720, every fragment shown: no text under 16 px; and issue
+    25's quiet, filled slides: at most 5 content slides end above 60 % of the slide's height, live
+    status words only on slides with a live output, the deck-wide state a dot of at most 16 px with
+    no readable text (its words are the speaker view's, whose frames carry `receiver` in the URL)."""
     from w2w.browser import OfflinePage
+    from w2w.browser_check import NO_TRANSITIONS
 
     root, *_ = full
+    deck = root / "site" / "slides" / "index.html"
     with browser() as chromium:
         view = OfflinePage(chromium, 1280, 720)
-        view.page.goto((root / "site" / "slides" / "index.html").as_uri())
+        view.page.goto(deck.as_uri())
         view.page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
+        view.page.evaluate(NO_TRANSITIONS)
         total = view.page.evaluate("() => Reveal.getTotalSlides()")
-        small = {}
+        small, ends, status_on, live_slides = {}, {}, [], 0
         for index in range(total):
             view.page.evaluate("(i) => Reveal.slide(i, 0, 999)", index)  # every fragment shown
             found = view.page.evaluate(_SMALL_TEXT)
             if found:
                 small[index + 1] = found
+            ends[index + 1] = view.page.evaluate(_CONTENT_END)
+            live = view.page.evaluate("() => !!Reveal.getCurrentSlide().querySelector('[data-w2w-live]')")
+            live_slides += live
+            if not live and view.page.evaluate(_SLIDE_STATUS):
+                status_on.append(index + 1)
+        dot = view.page.evaluate(_DECK_STATUS)
+        view.page.goto(deck.as_uri() + "?receiver")  # as reveal.js' speaker view loads it
+        view.page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
+        speaker = view.page.evaluate(_DECK_STATUS)
         view.close()
     assert total >= 25 and small == {}
+    high = {n: round(e["end"], 2) for n, e in ends.items() if n > 2 and e["end"] < 0.6}  # after title, agenda
+    assert len(high) <= 5, f"content slides ending above 60 % of the height: {high}"
+    assert [n for n, e in ends.items() if e["end"] > e["footer"] + 0.002] == []  # nothing runs into the footer
+    assert status_on == [] and live_slides >= 4
+    assert dot["width"] <= 16 and dot["height"] <= 16 and dot["fontSize"] == 0 and dot["text"].startswith("RECORDED")
+    assert speaker["fontSize"] >= 16 and speaker["width"] > 100 and "RECORDED" in speaker["text"]
 
 
 def test_strip_and_demo_say_what_they_show_once(full):

@@ -1,5 +1,5 @@
-"""Jinja2 over the talk's Markdown: StrictUndefined, the macros of templates/macros.j2, and errors
-that point at the line of the section file that caused them.
+"""Jinja2 over the talk's Markdown: StrictUndefined, the macros of templates/macros.j2 and
+templates/layouts.j2, and errors that point at the line of the section file that caused them.
 
 Trust: a section is data with expressions, not a program. It renders in Jinja's sandbox (no Python
 internals: `cycler.__init__.__globals__` is refused), every `{{ value }}` is HTML-escaped
@@ -244,15 +244,18 @@ def render_markdown(
         raise W2WError(
             f"template syntax error: {exc.message}", "fix the {{ }} / {% %} tags", path, exc.lineno
         ) from None
-    macros = load_template(env, "macros.j2").make_module(context)
-    names = [n for n in dir(macros) if not n.startswith("_")]
+    # The output macros (macros.j2) and the slide layouts (layouts.j2), each module's public names.
+    callables = {}
+    for module_file in ("macros.j2", "layouts.j2"):
+        module = load_template(env, module_file).make_module(context)
+        callables.update({n: getattr(module, n) for n in dir(module) if not n.startswith("_")})
     try:
-        text = template.render({**context, **{n: getattr(macros, n) for n in names}})
+        text = template.render({**context, **callables})
     except jinja2.UndefinedError as exc:
         raise W2WError(
             f"undefined name in template: {exc.message}",
             "check the spelling; names available: talk, agenda, artifacts, target, "
-            "and the macros in templates/macros.j2",
+            "and the macros in templates/macros.j2 and templates/layouts.j2",
             path,
             _template_line(exc),
         ) from None
