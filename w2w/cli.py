@@ -302,6 +302,30 @@ def export_pdf_command(
     )
 
 
+@app.command("export-html")
+@user_errors
+def export_html(
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Where to write the file (default: site/slides/talk.html)."
+    ),
+    project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
+) -> None:
+    """The built deck as one self-contained HTML file (CSS, JS, images, SVG and the recordings
+    inlined) that opens offline from anywhere; a reference that cannot be embedded is an error."""
+    from .export_html import BUDGET_BYTES
+    from .export_html import export_html as export
+
+    result = export(_project(project), output)
+    for link in result.unlinked:
+        console.print(f"note: the link to {link} leads out of the deck: kept as text", soft_wrap=True)
+    size = f"{result.size / 1e6:.1f} MB"
+    if result.over_budget:
+        console.print(f"warning: {size} is over the {BUDGET_BYTES / 1e6:.0f} MB budget", style="yellow")
+    console.print(
+        Text.assemble(("wrote ", "green"), f"{result.path} ({size}, {result.inlined} files inlined)"), soft_wrap=True
+    )
+
+
 @app.command("check")
 @user_errors
 def check_command(
