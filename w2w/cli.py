@@ -333,10 +333,12 @@ def check_command(
 ) -> None:
     """Open the built deck and handout offline and report every problem, one line each
     (`where: rule: selector: fix`; exit 1 if any): axe-core's WCAG 2.1 A/AA and best-practice rules
-    on every slide (each fragment state) and handout page, network requests, console errors,
-    undecoded images, overflowing or empty slides, slide text under 16 px, pages wider than a phone."""
+    on every slide (each fragment state) and handout page, and its colour-contrast rule there in
+    each built-in theme too; network requests, console errors, undecoded images, overflowing or
+    empty slides, slide text under 16 px, pages wider than a phone."""
     from .browser import browser
     from .browser_check import axe_script, check_deck, check_pages, handout_pages
+    from .themes import NAMES
 
     proj = _project(project)
     site = proj.site_dir
@@ -346,8 +348,8 @@ def check_command(
     axe = axe_script(proj.root)
     pages = handout_pages(site)
     with console.status("checking the deck and the handout…"), browser() as chromium:
-        problems, slides = check_deck(chromium, deck, axe=axe)
-        problems += check_pages(chromium, site, pages, axe=axe)
+        problems, slides = check_deck(chromium, deck, axe=axe, themes=NAMES)
+        problems += check_pages(chromium, site, pages, axe=axe, themes=NAMES)
     for problem in problems:
         typer.echo(str(problem))
     if problems:
