@@ -75,6 +75,9 @@ def test_real_talk_as_one_file_opens_offline_with_everything(real_build, tmp_pat
     assert [p.name for p in out.iterdir()] == ["talk.html"]  # one file, no scratch left beside it
     size = (out / "talk.html").stat().st_size
     assert size <= BUDGET_BYTES, f"{size / 1e6:.1f} MB"
+    refused = run_cli("export-html", "-o", str(out), cwd=root)  # a directory: one line, exit 2
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "is a directory" in refused.stderr and [p.name for p in out.iterdir()] == ["talk.html"]
 
     text = (out / "talk.html").read_text(encoding="utf-8")
     parsed = _parse(text)
