@@ -5,8 +5,8 @@ A theme is only variables: every colour and font in templates/deck.css.j2, hando
 live.css is a `var(--w2w-…)`. The stylesheets set the talk's theme (its palette with talk.yaml's
 overrides) on `:root`, and each built-in palette as it comes on `:root[data-w2w-theme="…"]`, so
 `w2w check` judges the colour contrast of the other built-in theme by setting one attribute on
-the pages it already has open, instead of building the talk a second time (the real talk takes
-about 40 s to check once).
+the pages it already has open, instead of building the talk a second time (browser_check.py
+has the numbers).
 
 Code blocks and the generators' plots keep light "paper" in both themes: Pygments' token colours
 are darkened for a light background (deck.css.j2) and the plots are pictures with their own white
