@@ -2,6 +2,14 @@
 
 Both plots (embedding map, token probabilities) come through here, so neither generator imports the
 other and the rules for reproducible files live in one place.
+
+Themes (talk.yaml's `theme:`, w2w/themes.py): the plots are theme-neutral, drawn on their own white
+paper with dark text, so they read the same on a light or a dark slide, and axe cannot judge the
+contrast of text inside a picture anyway. Following the theme instead would put its colours into
+the generators' inputs and cache keys: switching to the dark theme would then rerun SmolLM2 (the
+probability plot is drawn in the same run as the trace) and MiniLM and change talk/frozen/, and
+`w2w check` could not look at the other theme without building the talk again. The deck's
+diagrams, which are inline SVG, do follow the theme through CSS variables (w2w/diagrams.py).
 """
 
 from __future__ import annotations

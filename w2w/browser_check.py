@@ -52,10 +52,10 @@ SELECTOR_JS = """
 # (axe's own picks reveal.js' state classes, so it changes from one fragment state to the next).
 # `preload: false`: axe would fetch the stylesheets by XHR, which file:// pages may not.
 AXE_RUN = (
-    """async ([context, tags, ownSelectors]) => {"""
+    """async ([context, runOnly, ownSelectors]) => {"""
     + SELECTOR_JS
     + """
-    const result = await axe.run(context, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations'],
+    const result = await axe.run(context, {runOnly: runOnly, resultTypes: ['violations'],
                                            preload: false, elementRef: ownSelectors});
     const scope = (typeof context === 'string' && document.querySelector(context)) || document.body;
     const found = [];
@@ -71,12 +71,61 @@ AXE_RUN = (
 )
 
 
-def axe_problems(page, where: str, context: object, axe: Path, own_selectors: bool = False) -> list[Problem]:
-    """axe's violations in `context` (a selector, or axe's {include, exclude}) of a loaded page."""
+def axe_problems(
+    page, where: str, context: object, axe: Path, own_selectors: bool = False, rules: list[str] | None = None
+) -> list[Problem]:
+    """axe's violations in `context` (a selector, or axe's {include, exclude}) of a loaded page:
+    of AXE_TAGS' rules, or of only `rules`."""
     if not page.evaluate("() => typeof axe !== 'undefined'"):
         page.add_script_tag(path=str(axe))
-    found = page.evaluate(AXE_RUN, [context, AXE_TAGS, own_selectors])
+    run_only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
+    found = page.evaluate(AXE_RUN, [context, run_only, own_selectors])
     return [Problem(where, f"{v['rule']}: {v['target']}: {v['fix']}") for v in found]
+
+
+# The other built-in themes (w2w/themes.py): each is a `data-w2w-theme` attribute away on a built
+# page, so their colour contrast is judged on the pages already open, in the same slide state, by
+# axe's colour-contrast rule alone. The real talk (53 slides, 13 pages; 2 cores under load): the
+# check took 20.4 s, 35.5 s with both built-in themes judged too, about 7.5 s a theme; building
+# it in another theme and checking that whole would take 5-9 s + 20 s a theme. A theme whose
+# colours are the page's own (the talk uses it unchanged) is not judged twice.
+THEME_DIFFERS = """(name) => {
+    const root = document.documentElement;
+    const names = ['--w2w-bg', '--w2w-fg', '--w2w-muted', '--w2w-accent', '--w2w-card-bg'];
+    const colours = () => names.map((v) => getComputedStyle(root).getPropertyValue(v)).join();
+    const own = colours();
+    root.dataset.w2wTheme = name;
+    const other = colours();
+    delete root.dataset.w2wTheme;
+    return own !== other;
+}"""
+
+
+# Material eases colours over 125 ms, and axe read the colours half-way (#787887 from #1b1b2f to
+# #ececf4): no transitions while another theme is judged.
+SWITCH_THEME = """(name) => {
+    if (!document.getElementById('w2w-no-transitions')) {
+        const style = document.createElement('style');
+        style.id = 'w2w-no-transitions';
+        style.textContent = '*, *::before, *::after { transition: none !important; animation: none !important; }';
+        document.head.appendChild(style);
+    }
+    document.documentElement.dataset.w2wTheme = name;
+}"""
+
+
+def theme_problems(page, where: str, context: object, axe: Path, themes, own_selectors: bool = False) -> list[Problem]:
+    """axe's colour-contrast rule in each of `themes` (built-in theme names) the page does not show."""
+    problems = []
+    for name in themes:
+        if not page.evaluate(THEME_DIFFERS, name):
+            continue
+        page.evaluate(SWITCH_THEME, name)
+        try:
+            problems += axe_problems(page, f"{where} ({name} theme)", context, axe, own_selectors, ["color-contrast"])
+        finally:
+            page.evaluate("() => { delete document.documentElement.dataset.w2wTheme; }")
+    return problems
 
 
 # Text smaller than MIN_SLIDE_TEXT_PX in the slide's own 1280x720 space: rendered size divided by
@@ -186,9 +235,10 @@ def _wait_ready(page, what: Path, timeout_ms: int = 30000) -> None:
 
 
 def check_deck(
-    browser, deck: Path, accessibility: bool = True, axe: Path | None = None
+    browser, deck: Path, accessibility: bool = True, axe: Path | None = None, themes: tuple[str, ...] = ()
 ) -> tuple[list[Problem], list[dict]]:
-    """Walk every slide. Returns problems and a per-slide summary (title, heights, notes, fragments)."""
+    """Walk every slide. Returns problems and a per-slide summary (title, heights, notes, fragments).
+    `themes`: built-in themes whose colour contrast is judged too (theme_problems)."""
     view = OfflinePage(browser)
     page = view.page
     page.goto(deck.resolve().as_uri())
@@ -222,7 +272,7 @@ def check_deck(
                 )
             )
     if accessibility:
-        problems += _slide_states(page, slides, axe or axe_script(deck.resolve().parents[2]))
+        problems += _slide_states(page, slides, axe or axe_script(deck.resolve().parents[2]), themes)
     problems += view.problems("slides", place)
     view.close()
     return _once(problems), slides
@@ -243,12 +293,13 @@ ONLY_SLIDE = """(i) => {
 ALL_SLIDES = "() => { for (const [mark, s] of window.w2wAway || []) mark.replaceWith(s); window.w2wAway = []; }"
 
 
-def _slide_states(page, slides: list[dict], axe: Path) -> list[Problem]:
+def _slide_states(page, slides: list[dict], axe: Path, themes: tuple[str, ...] = ()) -> list[Problem]:
     """axe and the 16 px rule on each slide, in each of its fragment states (none shown, then one
     more each step); the deck's own controls once, outside the slides."""
     page.evaluate(NO_TRANSITIONS)
     page.evaluate("() => Reveal.slide(0)")
-    problems = axe_problems(page, "slides", {"exclude": [[".reveal .slides"]]}, axe)
+    controls = {"exclude": [[".reveal .slides"]]}
+    problems = axe_problems(page, "slides", controls, axe) + theme_problems(page, "slides", controls, axe, themes)
     for slide in slides:
         index = slide["index"]
         where = f"slides#/{index}"
@@ -258,6 +309,7 @@ def _slide_states(page, slides: list[dict], axe: Path) -> list[Problem]:
             try:
                 problems += axe_problems(page, where, ".reveal .slides", axe, own_selectors=True)
                 problems += small_text_problems(page, where, ".reveal .slides > section")
+                problems += theme_problems(page, where, ".reveal .slides", axe, themes, own_selectors=True)
             finally:
                 page.evaluate(ALL_SLIDES)
     return problems
@@ -288,7 +340,12 @@ OVERFLOW_JS = """() => {
 
 
 def check_pages(
-    browser, site: Path, pages: list[Path] | None = None, accessibility: bool = True, axe: Path | None = None
+    browser,
+    site: Path,
+    pages: list[Path] | None = None,
+    accessibility: bool = True,
+    axe: Path | None = None,
+    themes: tuple[str, ...] = (),
 ) -> list[Problem]:
     """Load handout pages (default: every page, 404.html included) and report problems."""
     pages = pages or handout_pages(site)
@@ -307,6 +364,7 @@ def check_pages(
                 )
         if accessibility:
             problems += axe_problems(view.page, where, "html", axe)
+            problems += theme_problems(view.page, where, "html", axe, themes)
         view.page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
         wide = view.page.evaluate(OVERFLOW_JS)
         if wide:

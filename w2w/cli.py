@@ -302,6 +302,30 @@ def export_pdf_command(
     )
 
 
+@app.command("export-html")
+@user_errors
+def export_html(
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Where to write the file (default: site/slides/talk.html)."
+    ),
+    project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
+) -> None:
+    """The built deck as one self-contained HTML file (CSS, JS, images, SVG and the recordings
+    inlined) that opens offline from anywhere; a reference that cannot be embedded is an error."""
+    from .export_html import BUDGET_BYTES
+    from .export_html import export_html as export
+
+    result = export(_project(project), output)
+    for link in result.unlinked:
+        console.print(f"note: the link to {link} leads out of the deck: kept as text", soft_wrap=True)
+    size = f"{result.size / 1e6:.1f} MB"
+    if result.over_budget:
+        console.print(f"warning: {size} is over the {BUDGET_BYTES / 1e6:.0f} MB budget", style="yellow")
+    console.print(
+        Text.assemble(("wrote ", "green"), f"{result.path} ({size}, {result.inlined} files inlined)"), soft_wrap=True
+    )
+
+
 @app.command("check")
 @user_errors
 def check_command(
@@ -309,10 +333,12 @@ def check_command(
 ) -> None:
     """Open the built deck and handout offline and report every problem, one line each
     (`where: rule: selector: fix`; exit 1 if any): axe-core's WCAG 2.1 A/AA and best-practice rules
-    on every slide (each fragment state) and handout page, network requests, console errors,
-    undecoded images, overflowing or empty slides, slide text under 16 px, pages wider than a phone."""
+    on every slide (each fragment state) and handout page, and its colour-contrast rule there in
+    each built-in theme too; network requests, console errors, undecoded images, overflowing or
+    empty slides, slide text under 16 px, pages wider than a phone."""
     from .browser import browser
     from .browser_check import axe_script, check_deck, check_pages, handout_pages
+    from .themes import NAMES
 
     proj = _project(project)
     site = proj.site_dir
@@ -322,8 +348,8 @@ def check_command(
     axe = axe_script(proj.root)
     pages = handout_pages(site)
     with console.status("checking the deck and the handout…"), browser() as chromium:
-        problems, slides = check_deck(chromium, deck, axe=axe)
-        problems += check_pages(chromium, site, pages, axe=axe)
+        problems, slides = check_deck(chromium, deck, axe=axe, themes=NAMES)
+        problems += check_pages(chromium, site, pages, axe=axe, themes=NAMES)
     for problem in problems:
         typer.echo(str(problem))
     if problems:

@@ -8,7 +8,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 from .errors import InputError, W2WError
 from .yaml_source import YamlSource
@@ -29,18 +37,57 @@ class Section(Strict):
     enabled: bool = True
 
 
-class Theme(Strict):
-    accent: str = "#7c3aed"
-    accent_2: str = "#0ea5e9"
-    background: str = "#fcfcff"
-    text: str = "#1b1b2f"
+def _colour(value: str) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise InputError(
+            f"{value!r} is not a colour", "write it as #rrggbb, e.g. '#7c3aed' (quoted: # starts a comment)"
+        )
+    return value
 
-    @field_validator("accent", "accent_2", "background", "text")
-    @classmethod
-    def _hex(cls, value: str) -> str:
-        if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
-            raise ValueError("must be a colour like '#7c3aed'")
-        return value
+
+def _font_stack(value: str) -> str:
+    """A CSS font-family list: names, quoted names, commas; nothing that could end the declaration,
+    nothing that loads a file (the pages use the fonts the viewer's system has)."""
+    if len(value) > 300 or not re.fullmatch(r"""[A-Za-z0-9 ,"'_-]+""", value) or not value.strip(" ,"):
+        raise InputError(
+            f"{value[:60]!r} is not a list of font names",
+            'give font family names separated by commas, e.g. "Source Sans 3", Arial, sans-serif',
+        )
+    return value
+
+
+Colour = Annotated[str, AfterValidator(_colour)]
+FontStack = Annotated[str, AfterValidator(_font_stack)]
+
+
+class Theme(Strict):
+    """talk.yaml's `theme:`: a built-in palette (w2w/themes.py) and the talk's overrides of it."""
+
+    name: Literal["light", "dark"] = "light"
+    accent: Colour | None = None
+    accent_2: Colour | None = None
+    background: Colour | None = None
+    text: Colour | None = None
+    muted: Colour | None = None
+    card_bg: Colour | None = None
+    border: Colour | None = None
+    font_body: FontStack | None = None
+    font_heading: FontStack | None = None
+    font_mono: FontStack | None = None
+
+    @property
+    def palette(self):
+        """The resolved theme: each colour and font the pages use."""
+        from . import themes
+
+        return themes.resolve(self.name, self.model_dump(exclude={"name"}))
+
+    @property
+    def css(self) -> str:
+        """The CSS custom properties of this theme and of each built-in one (themes.css)."""
+        from . import themes
+
+        return themes.css(self.palette)
 
 
 def generators_schema() -> type[BaseModel]:

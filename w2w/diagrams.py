@@ -8,24 +8,41 @@ import json
 import re
 from pathlib import Path
 
+from . import themes
 from .errors import W2WError
 
 
 def mermaid_config(theme) -> dict:
     """Mermaid options for the talk's theme: its colours, and text in DejaVu Sans, the font
     mermaidx measures labels with (so boxes fit their text in the browser), at a size that reads
-    from the back of a room."""
+    from the back of a room.
+
+    The diagram is inline SVG, so it can take the page's CSS variables: `themeCSS` (scoped to the
+    diagram by Mermaid) paints nodes, lines, arrowheads and labels with `var(--w2w-…)`, with the
+    talk's own colours as the fallbacks, and a diagram follows whichever theme the page shows (the
+    deck, the handout, `w2w check`'s other theme) without being drawn again. Mermaid still needs
+    real colours in themeVariables: it derives its other colours from them."""
+    # The fallbacks (for the SVG without the page's variables) are the talk's overrides on the light
+    # palette, not the talk's theme: switching the theme's name then draws no diagram again (its
+    # key holds these options; a diagram takes mermaidx 1-2 s).
+    palette = themes.resolve("light", theme.model_dump(exclude={"name"}))
+    light = themes.resolve("light", {})
+    node_fill = _mix(palette.accent, palette.background, 0.12)
     return {
         "theme": "base",
         "config": {
+            # The light palette's, whatever the talk's theme: what Mermaid derives from them is then
+            # the same in every build, and a page switched to another theme (`w2w check`) paints
+            # exactly what a build in that theme paints (tests/test_themes.py compares them).
             "themeVariables": {
-                "primaryColor": _mix(theme.accent, theme.background, 0.12),
-                "primaryBorderColor": theme.accent,
-                "primaryTextColor": theme.text,
-                "lineColor": theme.text,
+                "primaryColor": _mix(light.accent, light.background, 0.12),
+                "primaryBorderColor": light.accent,
+                "primaryTextColor": light.text,
+                "lineColor": light.text,
                 "fontFamily": '"DejaVu Sans", sans-serif',
                 "fontSize": "20px",
             },
+            "themeCSS": _theme_css(palette, node_fill),
             # Labels as SVG <text>, not HTML in <foreignObject> (mermaidx's default): `<p>` inside
             # `<span>` is invalid HTML (vnu), axe cannot judge its contrast, and some PDF viewers
             # drop foreignObject. The root key is Mermaid 11's; the flowchart one its older spelling.
@@ -34,6 +51,21 @@ def mermaid_config(theme) -> dict:
             "flowchart": {"htmlLabels": False, "wrappingWidth": 400, "nodeSpacing": 30, "rankSpacing": 30},
         },
     }
+
+
+def _theme_css(palette, node_fill: str) -> str:
+    fg, bg = f"var(--w2w-fg, {palette.text})", f"var(--w2w-bg, {palette.background})"
+    accent = f"var(--w2w-accent, {palette.accent})"
+    fill = f"color-mix(in srgb, {accent} 12%, {bg})"
+    shapes = ".node rect, .node circle, .node ellipse, .node polygon, .node path"
+    return (
+        f"text, .label text, span {{ fill: {fg}; color: {fg}; }}"
+        f" {shapes} {{ fill: {fill}; stroke: {accent}; }}"
+        f" .flowchart-link, .edgePath .path, .relation, line {{ stroke: {fg}; }}"
+        f" .marker, marker path, .arrowheadPath {{ fill: {fg}; stroke: {fg}; }}"
+        f" .edgeLabel, .edgeLabel rect, .labelBkg {{ background-color: {bg}; fill: {bg}; }}"
+        f" .cluster rect {{ fill: var(--w2w-card-bg, {node_fill}); stroke: var(--w2w-border, {palette.text}); }}"
+    )
 
 
 def _mix(colour: str, background: str, amount: float) -> str:
