@@ -15,6 +15,7 @@ Both are pure ASGI middleware, so they never buffer a streamed response.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 
@@ -41,13 +42,23 @@ async def refuse(send: Send, status: int, message: str, extra: list | None = Non
     await send({"type": "http.response.body", "body": body})
 
 
-def own_hosts(port: int) -> set[str]:
-    return {f"127.0.0.1:{port}", f"localhost:{port}"}
+def own_hosts(port: int, extra: tuple[str, ...] = ()) -> set[str]:
+    """This server's names; `extra`: the LAN address of `--audience`."""
+    return {f"127.0.0.1:{port}", f"localhost:{port}", *(f"{host}:{port}" for host in extra)}
+
+
+def on_loopback(scope: Scope) -> bool:
+    """The request came in on the loopback listener (the laptop), not on the LAN one."""
+    server = scope.get("server") or ("",)
+    try:
+        return ipaddress.ip_address(server[0]).is_loopback
+    except ValueError:
+        return False
 
 
 class HostGuard:
-    def __init__(self, app: ASGIApp, port: int) -> None:
-        self.app, self.port, self.hosts = app, port, own_hosts(port)
+    def __init__(self, app: ASGIApp, port: int, extra: tuple[str, ...] = ()) -> None:
+        self.app, self.port, self.hosts = app, port, own_hosts(port, extra)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -68,9 +79,9 @@ class HostGuard:
 
 
 class ApiGuard:
-    def __init__(self, app: ASGIApp, port: int, token: str) -> None:
+    def __init__(self, app: ASGIApp, port: int, token: str, extra: tuple[str, ...] = ()) -> None:
         self.app, self.token = app, token.encode()
-        self.origins = {f"http://{host}" for host in own_hosts(port)}
+        self.origins = {f"http://{host}" for host in own_hosts(port, extra)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,6 +90,8 @@ class ApiGuard:
         origins = headers.getlist("origin")
         if origins and (len(origins) > 1 or origins[0].lower() not in self.origins):
             return await refuse(send, 403, "cross-origin request refused: the live API answers only its own deck")
+        if not on_loopback(scope):  # --audience: the LAN door never reaches the models' API
+            return await refuse(send, 403, "the live API answers only on 127.0.0.1, on the speaker's laptop")
         given = headers.get(TOKEN_HEADER, "").encode()
         if not given:
             return await refuse(send, 403, "missing X-W2W-Token: open the deck from the URL `w2w present` printed")
