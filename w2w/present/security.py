@@ -15,7 +15,6 @@ Both are pure ASGI middleware, so they never buffer a streamed response.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 
@@ -23,6 +22,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 TOKEN_HEADER = "x-w2w-token"
+LOOPBACK = "127.0.0.1"  # the presenter's listener (server.HOST)
 
 # Sent with every response. nosniff: a JSON error is never sniffed into HTML; the frame rule lets
 # reveal.js's speaker view frame the deck (same origin) and nothing else.
@@ -48,12 +48,10 @@ def own_hosts(port: int, extra: tuple[str, ...] = ()) -> set[str]:
 
 
 def on_loopback(scope: Scope) -> bool:
-    """The request came in on the loopback listener (the laptop), not on the LAN one."""
+    """The request came in on the 127.0.0.1 listener (the laptop), not on the LAN one. Exactly
+    127.0.0.1: any other address, 127.0.0.2 included, is a door for the room (the tests use it)."""
     server = scope.get("server") or ("",)
-    try:
-        return ipaddress.ip_address(server[0]).is_loopback
-    except ValueError:
-        return False
+    return server[0] == LOOPBACK
 
 
 class HostGuard:
