@@ -16,7 +16,7 @@ import re
 import shutil
 
 import pytest
-from live_server import LiveServer, first_event, log_match, request_from, require_live, start
+from live_server import LiveServer, first_event, free_port, log_match, request_from, require_live, start
 
 LAN = "127.0.0.2"
 PRESENTER_ROUTES = [
@@ -132,6 +132,22 @@ def test_roles_doors_and_bad_input(room):
     # ... and none of it reaches a phone before it is approved.
     assert first_event(room, "/room/api/stream", audience, host=LAN)["data"]["questions"] == []
     assert room.request("GET", "/room/").status == 200  # still serving
+
+
+def test_without_audience_nothing_changes_and_bad_options_are_one_line(mini_server, room):
+    from cli_in_process import run_cli
+
+    # The session's plain `w2w present`: no room, and the deck served as built.
+    assert mini_server.request("GET", "/room/").status == 404
+    assert mini_server.request("GET", "/room/api/stream", headers=mini_server.auth()).status == 404
+    assert b"door.js" not in mini_server.request("GET", "/slides/index.html").body
+    for args, said in (
+        (["--host", "127.0.0.1"], "--audience"),
+        (["--audience", "--host", "192.0.2.1"], "not an address of this machine"),
+    ):
+        proc = run_cli("present", "--no-build", "--port", str(free_port()), *args, cwd=room.root_dir)
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert proc.returncode == 2 and len(lines) == 1 and said in lines[0] and " — " in lines[0], proc.stderr
 
 
 def test_one_device_flooding_gets_one_submission_in_ten_seconds(room):
@@ -255,3 +271,18 @@ def test_the_room_follows_suggests_votes_and_the_speaker_moderates(room):
             phone.wait_for_function(f"!document.querySelector('#questions li[data-id=\"{wanted}\"]')")
         for tab in (deck, moderation, *phones):
             assert tab.errors == [], tab.errors
+
+
+def test_the_phone_streams_are_capped_with_a_json_503(tmp_path, require_present):
+    """The cap itself, on a room with a cap of two (the real one is 1000: too many to open here)."""
+    from w2w.present.audience import Door
+    from w2w.present.broadcast import Channel
+    from w2w.present.room import Room
+
+    room = Room({}, Channel("audience", 2), Channel("presenter", 1))
+    door = Door(room, "p" * 32, "a" * 32, "http://127.0.0.2:1/room/#a=" + "a" * 32, tmp_path, {"127.0.0.1:1"})
+    open_streams = [door._sse(room.phones, b"", 0) for _ in range(2)]
+    refused = door._sse(room.phones, b"", 0)
+    assert refused.status_code == 503 and refused.headers["retry-after"] == "2"
+    assert json.loads(refused.body)["message"] == "too many audience streams (over 2) — try again in a few seconds"
+    assert len(open_streams) == len(room.phones.queues) == 2

@@ -108,7 +108,11 @@ def present(
     lan = (host or lan_address()) if audience else None
     sockets = [listen(port)]
     if lan and lan != HOST:
-        sockets.append(listen(port, lan))
+        try:
+            sockets.append(listen(port, lan))
+        except W2WError:
+            sockets[0].close()
+            raise
     import uvicorn
 
     from .app import create_app
