@@ -165,6 +165,16 @@ def test_one_device_flooding_gets_one_submission_in_ten_seconds(room):
     one_line(send(room, "/room/api/suggest", other, room.audience_token, source="127.0.0.3"), 429)
 
 
+def test_a_full_queue_drops_its_oldest_unmoderated_suggestion(room):
+    before = first_event(room, "/room/api/presenter", room.token)["data"]["dropped"]
+    for i in range(21):  # PENDING_MAX + 1, each from a phone of its own
+        payload = {"device": f"queue-{i:02d}-phone-id", "slide": "9.0", "text": f"caption {i}"}
+        assert send(room, "/room/api/suggest", payload, room.audience_token, source=f"127.0.1.{i + 1}").status == 202
+    state = first_event(room, "/room/api/presenter", room.token)["data"]
+    assert [item["text"] for item in state["queues"]["9.0"]["items"]] == [f"caption {i}" for i in range(1, 21)]
+    assert state["dropped"] == before + 1  # said so on the moderation page (and in the terminal)
+
+
 @pytest.mark.browser
 def test_the_room_follows_suggests_votes_and_the_speaker_moderates(room):
     from w2w.browser import browser
