@@ -206,6 +206,7 @@ def smollm2():
 # builds the mini talk, the real talk's does not need it. xdist's own `loadgroup` cannot do this
 # under pytest 9: it renames `item._nodeid`, which pytest 9 no longer reads.
 SERVER_FILES = ("test_live_deck.py", "test_present_security.py", "test_present_models.py", "test_present_load.py")
+SERVER_FILES += ("test_audience.py",)
 LONGEST_FIRST = (
     "server",
     "test_full_talk.py",

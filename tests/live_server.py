@@ -224,3 +224,41 @@ def iter_events(response: http.client.HTTPResponse):
             event = line[6:].strip()
         elif line.startswith("data:"):
             data.append(line[5:].removeprefix(" "))
+
+
+def log_match(server: LiveServer, pattern: str) -> re.Match:
+    """The first match of `pattern` in the server's output, waiting for the line to be written."""
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        found = re.search(pattern, server.log.read_text())
+        if found:
+            return found
+        assert server.proc.poll() is None, f"server exited:\n{server.log.read_text()}"
+        time.sleep(0.1)
+    raise AssertionError(f"no {pattern!r} in the log:\n{server.log.read_text()}")
+
+
+def request_from(
+    source: str, port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None, to=None
+) -> Reply:
+    """One request from the loopback address `source` (127.0.0.2, ...), to 127.0.0.1 or `to`: a
+    second phone's own address, for the per-address limits."""
+    conn = http.client.HTTPConnection(to or "127.0.0.1", port, timeout=120, source_address=(source, 0))
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    finally:
+        conn.close()
+
+
+def first_event(server: LiveServer, path: str, token: str, host: str = "127.0.0.1") -> dict:
+    """The first event of a room stream (its state), then the stream is closed."""
+    conn = http.client.HTTPConnection(host, server.port, timeout=120)
+    try:
+        conn.request("GET", path, headers={"X-W2W-Token": token})
+        response = conn.getresponse()
+        assert response.status == 200, (response.status, response.read())
+        return next(iter_events(response))
+    finally:
+        conn.close()

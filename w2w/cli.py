@@ -394,13 +394,21 @@ def present(
     only: list[str] = typer.Option(
         None, "--only", help="Run only this generator live (repeatable); the others play recordings."
     ),
+    audience: bool = typer.Option(
+        False, "--audience", help="Also open a read-only door for the room's phones on the LAN (audience URL + QR)."
+    ),
+    host: str = typer.Option(
+        None, "--host", help="The LAN address for --audience (default: the default route's interface)."
+    ),
     project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
 ) -> None:
     """Present: serve the deck and handout with live demos (the models run on this machine), on 127.0.0.1."""
     from .present.server import present as serve_live
 
     try:
-        serve_live(_project(project), port, open_browser, build=not no_build, only=only or None)
+        serve_live(
+            _project(project), port, open_browser, build=not no_build, only=only or None, audience=audience, host=host
+        )
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after a clean shutdown
         global _interrupt_said
         console.print("stopped", soft_wrap=True)

@@ -16,6 +16,7 @@ import json
 import re
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 from pydantic import BaseModel, ValidationError
@@ -33,6 +34,12 @@ from .jobs import Busy, Jobs, stream
 from .limits import BODY_TIMEOUT_S, RETRY_AFTER, RequestLimit
 from .security import ApiGuard, HostGuard
 from .supervisor import ModelProcess
+
+if TYPE_CHECKING:
+    from .audience import Door
+    from .room import Room
+
+STREAM_PATHS = ("/room/api/stream",)
 
 MAX_BODY = 16 * 1024  # bytes; the largest real request (a 400-character prompt) is under 1 KiB
 # No keep-alive pings: on loopback no proxy drops an idle stream, and the deck falls back to the
@@ -52,8 +59,12 @@ def create_app(
     port: int,
     token: str,
     timeout_s: float,
+    door: Door | None = None,
+    lan_host: str | None = None,
 ) -> Starlette:
-    """`requests`: each live generator's LiveRequest, which checks a body before anything runs."""
+    """`requests`: each live generator's LiveRequest, which checks a body before anything runs.
+    `door` (with --audience): the room's routes (audience.py); `lan_host`: the LAN address the
+    server also answers on."""
 
     async def status(request: Request) -> JSONResponse:
         return JSONResponse({**process.status(), "timeout_s": timeout_s, "jobs": jobs.counts()})
@@ -80,7 +91,10 @@ def create_app(
             raise Refused(429, str(exc), headers={"Retry-After": RETRY_AFTER}) from None
         request_id = uuid.uuid4().hex[:16]
         shutdown = anyio.Event()
-        events = stream(jobs, process, ticket, name, live_request.model_dump(mode="json"), request_id, shutdown)
+        checked = live_request.model_dump(mode="json")
+        events = stream(jobs, process, ticket, name, checked, request_id, shutdown)
+        if door is not None:  # a run from the audience's queue: its result goes to every phone
+            events = relay_result(door.room, name, checked, events)
         return EventSourceResponse(
             events,
             headers={"X-W2W-Request-Id": request_id},
@@ -102,15 +116,34 @@ def create_app(
         Route("/live/status", status, methods=["GET"]),
         Route("/live/{generator}", run, methods=["POST"]),
     ]
+    extra = (lan_host,) if lan_host else ()
     return Starlette(
         routes=[
-            Mount("/api", routes=api, middleware=[Middleware(ApiGuard, port=port, token=token)]),
+            Mount("/api", routes=api, middleware=[Middleware(ApiGuard, port=port, token=token, extra=extra)]),
+            *(door.routes() if door else []),
             Mount("/", app=StaticFiles(directory=site_dir, html=True)),
         ],
-        middleware=[Middleware(RequestLimit), Middleware(HostGuard, port=port)],
+        # The phones' streams are capped by the broadcaster (PHONES_MAX), not by the 64 in flight.
+        middleware=[Middleware(RequestLimit, exempt=STREAM_PATHS), Middleware(HostGuard, port=port, extra=extra)],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )
+
+
+async def relay_result(room: Room, name: str, body: dict, events):
+    """The run's events, passed on as they are; when the run is one the speaker started from the
+    audience's queue, its `done` is also handed to the room, which sends it to every phone."""
+    item = room.claim_run(name, body)
+    done = None
+    async with contextlib.aclosing(events) as inner:
+        try:
+            async for event in inner:
+                if item is not None and event.get("event") == "done":
+                    done = json.loads(event["data"])
+                yield event
+        finally:
+            if item is not None:
+                room.finished(item, done) if done else room.failed(item)
 
 
 async def read_json(request: Request) -> object:

@@ -38,11 +38,11 @@ def json_answer(status: int, message: str, retry_after: str | None = None) -> tu
 
 
 class RequestLimit:
-    def __init__(self, app: ASGIApp, limit: int = MAX_REQUESTS) -> None:
-        self.app, self.limit, self.active = app, limit, 0
+    def __init__(self, app: ASGIApp, limit: int = MAX_REQUESTS, exempt: tuple[str, ...] = ()) -> None:
+        self.app, self.limit, self.active, self.exempt = app, limit, 0, exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.exempt:  # exempt: capped where they are served
             return await self.app(scope, receive, send)
         if self.active >= self.limit:
             headers, body = json_answer(

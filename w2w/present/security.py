@@ -22,6 +22,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 TOKEN_HEADER = "x-w2w-token"
+LOOPBACK = "127.0.0.1"  # the presenter's listener (server.HOST)
 
 # Sent with every response. nosniff: a JSON error is never sniffed into HTML; the frame rule lets
 # reveal.js's speaker view frame the deck (same origin) and nothing else.
@@ -41,13 +42,21 @@ async def refuse(send: Send, status: int, message: str, extra: list | None = Non
     await send({"type": "http.response.body", "body": body})
 
 
-def own_hosts(port: int) -> set[str]:
-    return {f"127.0.0.1:{port}", f"localhost:{port}"}
+def own_hosts(port: int, extra: tuple[str, ...] = ()) -> set[str]:
+    """This server's names; `extra`: the LAN address of `--audience`."""
+    return {f"127.0.0.1:{port}", f"localhost:{port}", *(f"{host}:{port}" for host in extra)}
+
+
+def on_loopback(scope: Scope) -> bool:
+    """The request came in on the 127.0.0.1 listener (the laptop), not on the LAN one. Exactly
+    127.0.0.1: any other address, 127.0.0.2 included, is a door for the room (the tests use it)."""
+    server = scope.get("server") or ("",)
+    return server[0] == LOOPBACK
 
 
 class HostGuard:
-    def __init__(self, app: ASGIApp, port: int) -> None:
-        self.app, self.port, self.hosts = app, port, own_hosts(port)
+    def __init__(self, app: ASGIApp, port: int, extra: tuple[str, ...] = ()) -> None:
+        self.app, self.port, self.hosts = app, port, own_hosts(port, extra)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -68,9 +77,9 @@ class HostGuard:
 
 
 class ApiGuard:
-    def __init__(self, app: ASGIApp, port: int, token: str) -> None:
+    def __init__(self, app: ASGIApp, port: int, token: str, extra: tuple[str, ...] = ()) -> None:
         self.app, self.token = app, token.encode()
-        self.origins = {f"http://{host}" for host in own_hosts(port)}
+        self.origins = {f"http://{host}" for host in own_hosts(port, extra)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,6 +88,8 @@ class ApiGuard:
         origins = headers.getlist("origin")
         if origins and (len(origins) > 1 or origins[0].lower() not in self.origins):
             return await refuse(send, 403, "cross-origin request refused: the live API answers only its own deck")
+        if not on_loopback(scope):  # --audience: the LAN door never reaches the models' API
+            return await refuse(send, 403, "the live API answers only on 127.0.0.1, on the speaker's laptop")
         given = headers.get(TOKEN_HEADER, "").encode()
         if not given:
             return await refuse(send, 403, "missing X-W2W-Token: open the deck from the URL `w2w present` printed")

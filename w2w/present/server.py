@@ -1,6 +1,8 @@
 """`w2w present`: build if stale, then serve the site and the live API from one uvicorn server.
 
-The server listens on 127.0.0.1 only. The deck URL it prints carries a random per-run token in its
+The server listens on 127.0.0.1 only; with `--audience` also on the LAN address, for the room's
+phones (audience.py: the phones' routes and roles; the presenter's API stays on 127.0.0.1).
+The deck URL it prints carries a random per-run token in its
 fragment (`#w2w-token=...`): fragments never leave the browser, and the deck moves the token into
 sessionStorage and sends it in a header.
 """
@@ -47,14 +49,30 @@ def _files(directory: Path) -> list[Path]:
     return [p for p in directory.rglob("*") if p.is_file()] if directory.is_dir() else []
 
 
-def listen(port: int) -> socket.socket:
+def listen(port: int, host: str = HOST) -> socket.socket:
     """The listening socket, bound before anything loads, so a busy port is a clear error at once."""
     try:
-        return socket.create_server((HOST, port), backlog=BACKLOG)
+        return socket.create_server((host, port), backlog=BACKLOG)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise W2WError(f"port {port} on {HOST} is already in use", "pass another one with --port N") from None
-        raise W2WError(f"cannot listen on {HOST}:{port}: {exc.strerror}", "pass another port with --port N") from None
+            raise W2WError(f"port {port} on {host} is already in use", "pass another one with --port N") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise W2WError(f"{host} is not an address of this machine", "pass one of its own with --host") from None
+        raise W2WError(f"cannot listen on {host}:{port}: {exc.strerror}", "pass another port with --port N") from None
+
+
+def lan_address() -> str:
+    """The address of the interface of the default route, found offline: a UDP socket's `connect`
+    only picks a route and a source address; it sends nothing."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.254.254.254", 9))
+            address = probe.getsockname()[0]
+        except OSError:
+            address = ""
+    if not address or address.startswith("0."):
+        raise W2WError("no LAN address found (no default route)", "join the venue's network, or pass --host ADDRESS")
+    return address
 
 
 def present(
@@ -63,8 +81,11 @@ def present(
     open_browser: bool = False,
     build: bool = True,
     only: list[str] | None = None,
+    audience: bool = False,
+    host: str | None = None,
 ) -> None:
-    """Build if stale, then serve until Ctrl-C. Messages go to the `w2w.present` log."""
+    """Build if stale, then serve until Ctrl-C. Messages go to the `w2w.present` log. With
+    `audience`, also on the LAN address (`host`, or the default route's) for the room's phones."""
     from ..config import load_talk
 
     talk, _ = load_talk(project.talk_yaml)
@@ -82,7 +103,16 @@ def present(
     from .models import live_generators
 
     entries = live_generators(talk, only)  # checks --only; loads nothing (the model process does)
-    sock = listen(port)
+    if host and not audience:
+        raise W2WError("--host is the audience's address", "add --audience, or drop --host")
+    lan = (host or lan_address()) if audience else None
+    sockets = [listen(port)]
+    if lan and lan != HOST:
+        try:
+            sockets.append(listen(port, lan))
+        except W2WError:
+            sockets[0].close()
+            raise
     import uvicorn
 
     from .app import create_app
@@ -99,7 +129,9 @@ def present(
     process = ModelProcess(project.talk_yaml, list(entries), only, policy)
     token = secrets.token_urlsafe(24)
     requests = {name: entry.generator.LiveRequest for name, entry in entries.items()}
-    app = create_app(project.site_dir, process, requests, Jobs(), port, token, talk.live.timeout_s)
+    door = room_door(project, port, token, lan) if lan else None
+    lan_host = lan if lan and lan != HOST else None
+    app = create_app(project.site_dir, process, requests, Jobs(), port, token, talk.live.timeout_s, door, lan_host)
     config = uvicorn.Config(
         app,
         http=GuardedH11Protocol,  # a deadline on each request head (limits.py)
@@ -115,6 +147,9 @@ def present(
     url = deck_url(port, token)
     log.info("deck: %s", url)
     log.info("handout: http://%s:%d/", HOST, port)
+    if door:
+        log.info("audience: %s", door.audience_url)
+        log.info("moderate: http://%s:%d/room/moderate.html#w2w-token=%s", HOST, port, token)
     names = ", ".join(entries) or "none"
     log.info("loading the live models (%s); the slides play their recordings until they are ready.", names)
     log.info("Ctrl-C stops.")
@@ -122,4 +157,22 @@ def present(
         import webbrowser
 
         webbrowser.open(url)  # the socket already listens: the first request waits, it does not fail
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.Server(config).run(sockets=sockets)
+
+
+def room_door(project: Project, port: int, token: str, lan: str):
+    """The room (audience.py): its own token, the deck's slides, the two broadcast channels."""
+    from .audience import Door
+    from .broadcast import Channel
+    from .room import PHONES_MAX, PRESENTERS_MAX, Room
+    from .security import own_hosts
+    from .slides import read_slides
+
+    audience_token = secrets.token_urlsafe(24)
+    while audience_token == token:  # never the presenter's (a 1 in 2**192 chance, but stated)
+        audience_token = secrets.token_urlsafe(24)
+    slides = read_slides(project.site_dir / "slides" / "index.html")
+    room = Room(slides, Channel("audience", PHONES_MAX), Channel("presenter", PRESENTERS_MAX))
+    url = f"http://{lan}:{port}/room/#a={audience_token}"
+    hosts = own_hosts(port, (lan,))
+    return Door(room, token, audience_token, url, project.site_dir, hosts)
