@@ -4,6 +4,7 @@ small real talk built once for the rendering and browser tests."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -164,18 +165,27 @@ def mini_server(live_build, tmp_path_factory):
     the server test files (SERVER_FILES, kept on one xdist worker): each start loads MiniLM, SmolLM2
     and the shapes model, 7-10 s of CPU on the loaded test machine. Tests read job counters as
     deltas. `files_before` is the project's frozen/ and cache once the server is ready."""
-    from live_server import files_under, require_live, start
+    from live_server import AUDIENCE_LAN, files_under, log_match, require_live, start
 
     from w2w.project import Project
 
     require_live("embedding_plot", "token_trace", "diffusion_demo")
     root, _ = live_build
     project = Project(root)
-    # The README's way to present: plain `w2w present`, on a site made stale by an edit, so the
-    # server's start is the default path (build first, then serve). The edit changes no output.
+    # The README's way to present: `w2w present` without --no-build, on a site made stale by an
+    # edit, so the server's start is the default path (build first, then serve); the edit changes
+    # no output. With the room's door open on 127.0.0.2, a loopback address that stands in for the
+    # venue's network (the presenter's API answers only on 127.0.0.1): test_audience uses the same
+    # server, so the suite starts one server with three models, not two (a second cost ~25 s of
+    # CPU). A plain `w2w present` without --audience is test_present_supervisor's.
     intro = root / "talk" / "sections" / "intro.md"
     intro.write_text(intro.read_text() + "\n")
-    live = start(root, tmp_path_factory.mktemp("present") / "server.log", build=True)
+    live = start(
+        root, tmp_path_factory.mktemp("present") / "server.log", "--audience", "--host", AUDIENCE_LAN, build=True
+    )
+    live.audience = log_match(live, rf"audience: (http://{re.escape(AUDIENCE_LAN)}:\d+/room/#a=([A-Za-z0-9_-]+))")
+    live.moderate = log_match(live, r"moderate: (http://127\.0\.0\.1:\d+/room/moderate\.html#w2w-token=\S+)")[1]
+    live.audience_token = live.audience[2]
     live.wait_ready()
     live.project_files = lambda: files_under(project.frozen_dir, project.cache_dir)
     live.files_before = live.project_files()  # after its build: what the live runs must not change

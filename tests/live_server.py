@@ -165,6 +165,9 @@ class LiveServer:
         return self.proc.returncode
 
 
+AUDIENCE_LAN = "127.0.0.2"  # the audience door in tests: a loopback address standing in for the LAN
+
+
 def start(root: Path, log: Path, *args: str, build: bool = False, env: dict | None = None) -> LiveServer:
     """`w2w present --no-build` (or, with build=True, plain `w2w present`, which builds a stale site
     first) on a free port; returns once the deck URL (with its token) is printed."""

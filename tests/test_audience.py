@@ -1,5 +1,5 @@
-"""`w2w present --audience`: the room's door (issue 23). One real server on the live mini talk with
-only the shapes model live, its LAN door on 127.0.0.2 (a loopback address that stands in for the
+"""`w2w present --audience`: the room's door (issue 23). The session's real server on the live mini
+talk (`mini_server`), its LAN door on 127.0.0.2 (a loopback address that stands in for the
 venue's network: the presenter's API answers only on 127.0.0.1). Plain HTTP for the roles, the
 bad input and the flood (cheap); one browser with four pages at once for the rest: the speaker's
 deck, the moderation page and two phones.
@@ -12,13 +12,11 @@ network two submissions from one address would be.
 from __future__ import annotations
 
 import json
-import re
-import shutil
 
 import pytest
-from live_server import LiveServer, first_event, free_port, log_match, request_from, require_live, start
+from live_server import AUDIENCE_LAN, LiveServer, first_event, free_port, request_from
 
-LAN = "127.0.0.2"
+LAN = AUDIENCE_LAN
 PRESENTER_ROUTES = [
     ("GET", "/room/api/presenter"),
     ("GET", "/room/api/door"),
@@ -32,24 +30,11 @@ CAPTION = "a red circle above a blue square"
 
 
 @pytest.fixture(scope="module")
-def room(live_build, tmp_path_factory, require_present):
-    require_live("diffusion_demo")
-    # A copy of the built live talk (without its cache: --no-build serves site/ as it is) whose
-    # deck waits up to 60 s for a live event, not the live talk's 5 s: on the shared 2-core test
-    # machine a run's first step can take longer, and the deck would play the recording instead.
-    root = tmp_path_factory.mktemp("audience") / "talk"
-    shutil.copytree(live_build[0], root, symlinks=True, ignore=shutil.ignore_patterns(".w2w"))
-    talk = root / "talk" / "talk.yaml"
-    talk.write_text(re.sub(r"timeout_s: [0-9.]+", "timeout_s: 60", talk.read_text()))
-    assert "timeout_s: 60" in talk.read_text()
-    log = root.parent / "server.log"
-    server = start(root, log, "--audience", "--host", LAN, "--only", "diffusion_demo")
-    server.audience = log_match(server, rf"audience: (http://{re.escape(LAN)}:\d+/room/#a=([A-Za-z0-9_-]+))")
-    server.moderate = log_match(server, r"moderate: (http://127\.0\.0\.1:\d+/room/moderate\.html#w2w-token=\S+)")[1]
-    server.audience_token = server.audience[2]
-    server.root_dir = root
-    yield server
-    server.stop()
+def room(mini_server):
+    """The session's server (tests/conftest.py): `w2w present --audience --host 127.0.0.2` on the
+    live mini talk, its three models loaded."""
+    mini_server.root_dir = mini_server.root
+    return mini_server
 
 
 def send(room: LiveServer, path: str, payload, token: str, source: str = "127.0.0.1", to: str | None = None, **extra):
@@ -134,13 +119,10 @@ def test_roles_doors_and_bad_input(room):
     assert room.request("GET", "/room/").status == 200  # still serving
 
 
-def test_without_audience_nothing_changes_and_bad_options_are_one_line(mini_server, room):
+def test_bad_audience_options_are_one_line(room):
     from cli_in_process import run_cli
 
-    # The session's plain `w2w present`: no room, and the deck served as built.
-    assert mini_server.request("GET", "/room/").status == 404
-    assert mini_server.request("GET", "/room/api/stream", headers=mini_server.auth()).status == 404
-    assert b"door.js" not in mini_server.request("GET", "/slides/index.html").body
+    # Without --audience the server has no room: test_present_supervisor checks it on a plain server.
     for args, said in (
         (["--host", "127.0.0.1"], "--audience"),
         (["--audience", "--host", "192.0.2.1"], "not an address of this machine"),

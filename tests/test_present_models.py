@@ -63,7 +63,10 @@ def test_plain_present_builds_a_stale_site_first(server):
     assert "Traceback" not in log
     assert site_is_stale(Project(server.root)) is None
     deck = server.request("GET", "/slides/index.html")
-    assert deck.status == 200 and deck.body == (server.root / "site" / "slides" / "index.html").read_bytes()
+    built = (server.root / "site" / "slides" / "index.html").read_bytes()
+    # ... as built, with the room's door script added (the session's server has --audience).
+    door = b'<script src="/room/door.js"></script>\n'
+    assert deck.status == 200 and deck.body == built.replace(b"</body>", door + b"</body>"), "not the build served"
 
 
 def test_live_tokens_equal_a_direct_greedy_generate(server, smollm2):

@@ -40,9 +40,11 @@ def assert_refusal(reply, status: int) -> str:
     return message
 
 
-def test_it_listens_on_loopback_only(server):
+def test_it_listens_on_loopback_and_the_doors_address_only(server):
+    # The session's server has the room's door open on 127.0.0.2 (tests/conftest.py); a plain
+    # `w2w present` listening on 127.0.0.1 alone is checked in test_present_supervisor.
     addresses = server.listening_addresses()
-    assert addresses == {f"0100007F:{server.port:04X}"}, addresses  # 127.0.0.1, nothing else
+    assert addresses == {f"0100007F:{server.port:04X}", f"0200007F:{server.port:04X}"}, addresses
 
 
 def test_a_foreign_host_is_refused_on_every_path(server):

@@ -98,6 +98,11 @@ def test_the_server_holds_no_torch_and_the_model_process_does(server):
     assert status["state"] == "ready" and status["restarts"] == 0 and child != server.proc.pid
     assert not mapped(server.proc.pid, "libtorch")
     assert mapped(child, "libtorch")  # MiniLM runs there
+    # A plain `w2w present` (no --audience): 127.0.0.1 only, no room, the deck served as built.
+    assert server.listening_addresses() == {f"0100007F:{server.port:04X}"}
+    assert server.request("GET", "/room/").status == 404
+    assert server.request("GET", "/room/api/stream", headers=server.auth()).status == 404
+    assert b"door.js" not in server.request("GET", "/slides/index.html").body
 
 
 def test_a_frozen_model_process_is_replaced_and_the_slot_freed(server):
