@@ -154,3 +154,64 @@ def test_pdf_trace_page_shows_the_last_steps_candidates(full, tmp_path):
     for candidate in last["top"]:
         assert f"{100 * candidate['prob']:.1f}%" in page
     assert "Step 1 of" not in page  # the earlier steps stay hidden on paper too
+
+
+# --- the explorables: precomputed results behind controls, from file:// (issue 24) --------------
+
+TOKENS_SHOWN = (
+    "() => document.querySelector('{scope} .w2w-explore-tokens').dataset.w2wExploreTokens.split(',').map(Number)"
+)
+
+
+def _choose(page, scope: str, step: int, rank: int) -> list[int]:
+    """Click the token of `step` (1-based), then its candidate of `rank` (1-based): the ids shown."""
+    page.click(f"{scope} .w2w-explore-token >> nth={step - 1}")
+    page.click(f"{scope} .w2w-explore-candidate >> nth={rank - 1}")
+    return page.evaluate(TOKENS_SHOWN.format(scope=scope))
+
+
+@pytest.mark.usefixtures("require_smollm2")
+def test_token_tree_from_a_file_with_the_network_blocked(full, smollm2):
+    """'Choose the next token' in the deck and the handout, opened from file:// with every other
+    request aborted: the second candidate at step 2 shows another continuation, token for token what
+    a direct greedy `generate` from that prefix writes; reset restores the recorded text. The open
+    explorer passes axe and the 16 px rule, and the PDF (test above) keeps the recorded trace."""
+    from test_token_trace import greedy_generate
+
+    from w2w.browser import OfflinePage
+    from w2w.browser_check import axe_problems, axe_script, small_text_problems
+
+    root, result, *_ = full
+    trace = result.prepared.produced.artifacts["token_trace"].data
+    recorded = [s["token_id"] for s in trace["steps"]]
+    lm, tokenizer = smollm2
+    axe = axe_script(root)
+    shown = {}
+    with browser() as chromium:
+        view = OfflinePage(chromium, 1280, 720)
+        page = view.page
+        page.goto((root / "site" / "slides" / "index.html").as_uri())
+        page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
+        index = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-explore-tokens'))")
+        page.evaluate("(i) => Reveal.slide(i)", index)
+        page.click(".present .w2w-explore-toggle")
+        assert page.evaluate(TOKENS_SHOWN.format(scope=".present")) == recorded
+        shown["deck"] = _choose(page, ".present", 2, 2)
+        problems = axe_problems(page, "deck", ".reveal .slides > section.present", axe, own_selectors=True)
+        problems += small_text_problems(page, "deck", ".reveal .slides > section.present")
+        page.click(".present .w2w-explore-reset")
+        assert page.evaluate(TOKENS_SHOWN.format(scope=".present")) == recorded
+        assert page.inner_text(".present .w2w-explore-status") == "The greedy path: the recorded trace."
+        problems += view.problems("deck")
+        page.goto((root / "site" / "sections" / "internal-mechanism.html").as_uri())
+        page.wait_for_load_state("load")
+        assert page.evaluate(TOKENS_SHOWN.format(scope="")) == recorded
+        shown["handout"] = _choose(page, "", 2, 2)
+        problems += view.problems("handout")  # (axe saw the handout's explorer in `full`, as the page opens)
+        view.close()
+    assert [str(p) for p in problems] == []
+    assert shown["deck"] == shown["handout"] != recorded
+    second = trace["steps"][1]["top"][1]["token_id"]
+    assert shown["deck"][:2] == [recorded[0], second]
+    prompt = tokenizer(trace["prompt"])["input_ids"]
+    assert shown["deck"][2:] == greedy_generate(lm, prompt + shown["deck"][:2], len(shown["deck"]) - 2)
