@@ -49,8 +49,9 @@ class TokenTraceInputs(BaseModel):
     stop: Literal["sentence", "eos"] = "sentence"
     # The tree of other choices (token_tree.py), read offline by the deck and the handout: at each
     # step, the greedy continuation after each of the first `tree_width` candidates (the chosen one
-    # included) whose probability is at least `tree_min_prob`, `tree_depth` choices deep (0: none).
-    tree_depth: Annotated[int, Field(ge=0, le=3)] = 2
+    # included) whose probability is at least `tree_min_prob`, `tree_depth` choices deep (0: none,
+    # the default: a tree costs a model call per branch; the talk's talk.yaml asks for one).
+    tree_depth: Annotated[int, Field(ge=0, le=3)] = 0
     tree_width: Annotated[int, Field(ge=2, le=10)] = 5
     tree_min_prob: Annotated[float, Field(ge=0, le=1)] = 0.05  # the real talk: 2 levels, 5 steps -> BENCHMARKS.md
 

@@ -144,9 +144,11 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
 # templates/ file -> its name next to the deck's index.html (deck.html.j2 includes each one).
 DECK_SCRIPTS = (
     ("live.js", "w2w-live.js"),
+    ("live-diffusion.js", "w2w-live-diffusion.js"),
     ("live.css", "w2w-live.css"),
     ("explore.css", "w2w-explore.css"),
     ("explore-tokens.js", "w2w-explore-tokens.js"),
+    ("explore-diffusion.js", "w2w-explore-diffusion.js"),
 )
 
 
