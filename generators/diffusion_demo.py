@@ -146,8 +146,9 @@ class DiffusionDemo(Generator):
         `embedded` is the resolved model's field that `run` reads too: the key and the run cannot
         disagree about which prompt is drawn."""
         unused = {"prompt", "guidance_scale"} if embedded else {"embedded_prompt", "embedded_guidance_scale"}
-        if not embedded:  # only the shapes stand-in sweeps (diffusion_grid.py)
-            unused |= {"grid_seeds", "grid_guidance", "grid_steps"}
+        # The sweep's settings stay in both keys: only the stand-in sweeps (diffusion_grid.py), but a
+        # frozen stand-in output is judged by the full model's key (w2w/frozen.py), and a changed
+        # sweep must make it stale.
         return inputs.model_dump(mode="json", exclude=unused)
 
     def model_ids(self, inputs: DiffusionInputs) -> list[str]:
