@@ -20,15 +20,16 @@ diffusers are imported inside `run`.
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from w2w.host import W2WError
+from w2w.host import InputError, W2WError
 
 from .base import Artifact, Generator, ModelRef, RunContext, best_of, labelled, torch_device
 from .diffusion_capture import StripCapture, capture_steps, decoder, forward_process, image_to_pixels
@@ -36,6 +37,8 @@ from .diffusion_figures import write_files
 from .diffusion_live import DiffusionLiveRequest, LoadedPipe, denoise
 from .minilm import MINILM_ID, resolve_minilm
 from .model_resolution import SHAPES_WEIGHTS, content_hash, loading, resolve
+
+log = logging.getLogger("w2w.generators.diffusion_demo")
 
 # Where the shipped shapes-world weights live; shapes_training (which imports torch) writes here.
 SHAPES_WEIGHTS_DIR = SHAPES_WEIGHTS
@@ -56,6 +59,24 @@ class DiffusionInputs(BaseModel):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0  # torch takes up to 2**64 - 1; int64 stays portable
     scheduler: Literal["ddim", "ddpm", "euler"] = "ddim"
     strip_frames: Annotated[int, Field(ge=2, le=16)] = 8
+    # The sweep behind the deck's and the handout's controls (diffusion_grid.py, shapes stand-in
+    # only): every seed x guidance x step count, each cell's picture and x̂0 strip. Guidance 0 is
+    # the picture without the text. Empty seeds (the default: 48 cells cost 48 pipeline calls; the
+    # talk's talk.yaml asks for them): no sweep.
+    grid_seeds: Annotated[list[Annotated[int, Field(ge=0, lt=2**63)]], Field(max_length=8)] = []
+    grid_guidance: Annotated[list[Annotated[float, Field(ge=0, le=30)]], Field(max_length=8)] = [0.0, 1.0, 4.0, 8.0]
+    grid_steps: Annotated[list[Annotated[int, Field(ge=2, le=200)]], Field(min_length=1, max_length=6)] = [10, 25, 50]
+
+    @field_validator("grid_seeds", "grid_guidance", "grid_steps")
+    @classmethod
+    def _distinct(cls, values: list, info) -> list:
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise InputError(
+                f"{info.field_name} lists {', '.join(map(str, repeated))} more than once",
+                f"list each value once, e.g. {info.field_name}: {sorted(set(values))}",
+            )
+        return values
 
 
 def shapes_weights_present(path: Path = SHAPES_WEIGHTS_DIR) -> bool:
@@ -110,8 +131,9 @@ def is_shapes_model(path: str | Path) -> bool:
 class DiffusionDemo(Generator):
     name: ClassVar[str] = "diffusion_demo"
     # 2: seconds per step timed apart from the captured call (best of N); 3: the run consumes `steps`
-    # (the live stream) and records it in the data; 4: on the CPU the speed is one thread's CPU time
-    version: ClassVar[str] = "4"
+    # (the live stream) and records it in the data; 4: on the CPU the speed is one thread's CPU time;
+    # 5: the sweep of seeds, guidance scales and step counts (diffusion_grid.py)
+    version: ClassVar[str] = "5"
     live: ClassVar[bool] = True
     Inputs: ClassVar[type[BaseModel]] = DiffusionInputs
     LiveRequest: ClassVar[type[BaseModel]] = DiffusionLiveRequest
@@ -124,6 +146,9 @@ class DiffusionDemo(Generator):
         `embedded` is the resolved model's field that `run` reads too: the key and the run cannot
         disagree about which prompt is drawn."""
         unused = {"prompt", "guidance_scale"} if embedded else {"embedded_prompt", "embedded_guidance_scale"}
+        # The sweep's settings stay in both keys: only the stand-in sweeps (diffusion_grid.py), but a
+        # frozen stand-in output is judged by the full model's key (w2w/frozen.py), and a changed
+        # sweep must make it stale.
         return inputs.model_dump(mode="json", exclude=unused)
 
     def model_ids(self, inputs: DiffusionInputs) -> list[str]:
@@ -264,6 +289,8 @@ class DiffusionDemo(Generator):
             from .shapes_world import trained_on
 
             data["trained_on"] = trained_on()
+        if shapes and inputs.grid_seeds and inputs.grid_guidance:
+            data["grid"] = self._sweep(loaded, inputs, prompt)
         extra: dict[str, Any] = {}
         if model.embedded:
             extra["stand_in_for"] = inputs.model
@@ -281,6 +308,31 @@ class DiffusionDemo(Generator):
             **extra,
         )
         return Artifact(self.name, files, data, provenance, out_dir)
+
+    @staticmethod
+    def _sweep(loaded: LoadedPipe, inputs: DiffusionInputs, prompt: str) -> dict:
+        from .base import Stopwatch
+        from .diffusion_grid import sweep
+
+        with Stopwatch() as clock:
+            cells = sweep(
+                loaded,
+                prompt,
+                inputs.scheduler,
+                inputs.grid_seeds,
+                inputs.grid_guidance,
+                inputs.grid_steps,
+                inputs.strip_frames,
+            )
+        log.info("diffusion sweep: %d cells in %.1f s", len(cells), clock.seconds)
+        return {
+            "prompt": prompt,
+            "scheduler": inputs.scheduler,
+            "seeds": list(inputs.grid_seeds),
+            "guidance": list(inputs.grid_guidance),
+            "steps": list(inputs.grid_steps),
+            "cells": cells,
+        }
 
     @staticmethod
     def _load_shapes(model: ModelRef, device: str):

@@ -76,20 +76,57 @@ def rounded(prob: float) -> float:
 
 def token_steps(lm, tokenizer, request: TokenLiveRequest, device: str) -> Iterator[dict]:
     """Yield {"type": "step", ...} per new token, then {"type": "done", ...} with the summary."""
+    context = prompt_ids(tokenizer, request.prompt, request.chat)
+    outcome: dict = {}
+    started = time.perf_counter()
+    yield from decode_steps(lm, tokenizer, context, request, device, outcome)
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    count = outcome["count"]
+    yield {
+        "type": "done",
+        "prompt": request.prompt,
+        "completion": outcome["completion"],
+        "text": request.prompt + outcome["completion"],
+        "new_tokens": count,
+        "stopped": outcome["stopped"],
+        "seconds": round(seconds, 4),
+        "tokens_per_second": round(count / seconds, 2) if seconds > 0 else 0.0,
+    }
+
+
+def decode_steps(
+    lm,
+    tokenizer,
+    context: list[int],
+    request: TokenLiveRequest,
+    device: str,
+    outcome: dict,
+    *,
+    completion: str = "",
+    first_index: int = 0,
+    forced: int | None = None,
+) -> Iterator[dict]:
+    """Continue `context` (prompt ids, then the tokens already chosen, whose text is `completion`)
+    one token per step, up to `request.max_new_tokens` tokens in all counted from `first_index`.
+    `forced` is the first token, whatever the model prefers: the token tree's other choices
+    (token_tree.py). `outcome` receives stopped, completion and count at the end."""
     import inspect
 
     import torch
 
     # transformers 5.24 renamed `past_key_values` to `cache` (the old name still works, with a warning).
     cache_arg = "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
-    context = prompt_ids(tokenizer, request.prompt, request.chat)
+    context = list(context)
     stops = eos_ids(lm)
-    stable = len(decode(tokenizer, context))  # characters of text already settled
+    stable = len(decode(tokenizer, context[: len(context) - first_index])) + len(completion)  # settled text
     generator = torch.Generator().manual_seed(request.seed)
     input_ids = torch.tensor([context], device=device)
-    past, completion, count, stopped = None, "", 0, "length"
-    started = time.perf_counter()
-    for index in range(request.max_new_tokens):
+    past, count, stopped = None, 0, "length"
+    for index in range(first_index, request.max_new_tokens):
         with torch.inference_mode():
             # logits_to_keep=1: the last position only, the same product `generate` computes.
             out = lm(input_ids=input_ids, **{cache_arg: past}, use_cache=True, logits_to_keep=1)
@@ -97,7 +134,9 @@ def token_steps(lm, tokenizer, request: TokenLiveRequest, device: str) -> Iterat
         logits = out.logits[0, -1].float().cpu()
         log_probs = torch.log_softmax(logits, dim=-1)  # temperature 1: the model's own distribution
         probs = log_probs.exp()
-        if request.sampling == "greedy":
+        if forced is not None and index == first_index:
+            token_id = forced
+        elif request.sampling == "greedy":
             token_id = int(torch.argmax(logits))
         else:
             token_id = int(torch.multinomial(torch.softmax(logits / request.temperature, -1), 1, generator=generator))
@@ -133,16 +172,4 @@ def token_steps(lm, tokenizer, request: TokenLiveRequest, device: str) -> Iterat
             stopped = "sentence"
             break
         input_ids = torch.tensor([[token_id]], device=device)
-    if device == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - started
-    yield {
-        "type": "done",
-        "prompt": request.prompt,
-        "completion": completion,
-        "text": request.prompt + completion,
-        "new_tokens": count,
-        "stopped": stopped,
-        "seconds": round(seconds, 4),
-        "tokens_per_second": round(count / seconds, 2) if seconds > 0 else 0.0,
-    }
+    outcome.update(stopped=stopped, completion=completion, count=count)

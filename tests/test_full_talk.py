@@ -215,3 +215,181 @@ def test_pdf_trace_page_shows_the_last_steps_candidates(full, tmp_path):
     for candidate in last["top"]:
         assert f"{100 * candidate['prob']:.1f}%" in page
     assert "Step 1 of" not in page  # the earlier steps stay hidden on paper too
+
+
+# --- the explorables: precomputed results behind controls, from file:// (issue 24) --------------
+
+TOKENS_SHOWN = (
+    "() => document.querySelector('{scope} .w2w-explore-tokens').dataset.w2wExploreTokens.split(',').map(Number)"
+)
+
+
+def _choose(page, scope: str, step: int, rank: int) -> list[int]:
+    """Click the token of `step` (1-based), then its candidate of `rank` (1-based): the ids shown."""
+    page.click(f"{scope} .w2w-explore-token >> nth={step - 1}")
+    page.click(f"{scope} .w2w-explore-candidate >> nth={rank - 1}")
+    return page.evaluate(TOKENS_SHOWN.format(scope=scope))
+
+
+@pytest.mark.usefixtures("require_smollm2")
+def test_token_tree_from_a_file_with_the_network_blocked(full, smollm2):
+    """'Choose the next token' in the deck and the handout, opened from file:// with every other
+    request aborted: the second candidate at step 2 shows another continuation, token for token what
+    a direct greedy `generate` from that prefix writes; reset restores the recorded text. The open
+    explorer passes axe and the 16 px rule, and the PDF (test above) keeps the recorded trace."""
+    from test_token_trace import greedy_generate
+
+    from w2w.browser import OfflinePage
+    from w2w.browser_check import axe_problems, axe_script, small_text_problems
+
+    root, result, *_ = full
+    trace = result.prepared.produced.artifacts["token_trace"].data
+    recorded = [s["token_id"] for s in trace["steps"]]
+    lm, tokenizer = smollm2
+    axe = axe_script(root)
+    shown = {}
+    with browser() as chromium:
+        view = OfflinePage(chromium, 1280, 720)
+        page = view.page
+        page.goto((root / "site" / "slides" / "index.html").as_uri())
+        page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
+        index = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-explore-tokens'))")
+        page.evaluate("(i) => Reveal.slide(i)", index)
+        page.click(".present .w2w-explore-toggle")
+        assert page.evaluate(TOKENS_SHOWN.format(scope=".present")) == recorded
+        shown["deck"] = _choose(page, ".present", 2, 2)
+        problems = axe_problems(page, "deck", ".reveal .slides > section.present", axe, own_selectors=True)
+        problems += small_text_problems(page, "deck", ".reveal .slides > section.present")
+        page.click(".present .w2w-explore-reset")
+        assert page.evaluate(TOKENS_SHOWN.format(scope=".present")) == recorded
+        assert page.inner_text(".present .w2w-explore-status") == "The greedy path: the recorded trace."
+        problems += view.problems("deck")
+        page.goto((root / "site" / "sections" / "internal-mechanism.html").as_uri())
+        page.wait_for_load_state("load")
+        assert page.evaluate(TOKENS_SHOWN.format(scope="")) == recorded
+        shown["handout"] = _choose(page, "", 2, 2)
+        problems += view.problems("handout")  # (axe saw the handout's explorer in `full`, as the page opens)
+        view.close()
+    assert [str(p) for p in problems] == []
+    assert shown["deck"] == shown["handout"] != recorded
+    second = trace["steps"][1]["top"][1]["token_id"]
+    assert shown["deck"][:2] == [recorded[0], second]
+    prompt = tokenizer(trace["prompt"])["input_ids"]
+    assert shown["deck"][2:] == greedy_generate(lm, prompt + shown["deck"][:2], len(shown["deck"]) - 2)
+
+
+def _pixels(data_url: str):
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    assert data_url.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))).convert("RGB"))
+
+
+# No two boxes of the demo's text column and the footer overlap (issue 25: "Step 43 of 50" once
+# overprinted the footer): the column's visible children against the slide's footer.
+_OVERLAPS = """() => {
+  const s = document.querySelector('.reveal .slides section.present');
+  const foot = s.querySelector('.w2w-footer').getBoundingClientRect();
+  return Array.from(s.querySelectorAll('.w2w-demo-text > *, .w2w-strip-caption, .w2w-explore-grid, .w2w-live-meta'))
+    .filter((e) => e.getClientRects().length && e.textContent.trim())
+    .filter((e) => { const r = e.getBoundingClientRect(); return r.bottom > foot.top + 1 && r.top < foot.bottom; })
+    .map((e) => e.className || e.tagName);
+}"""
+
+
+@pytest.mark.usefixtures("require_shapes")
+def test_diffusion_sweep_from_a_file_with_the_network_blocked(full, tmp_path):
+    """Seed, guidance and steps on the demo and strip slides and the handout, from file:// with the
+    network blocked: another seed shows another image, pixel for pixel what a direct pipeline call
+    with that seed, guidance and step count draws; its words follow it; no state overlaps the footer."""
+    import numpy as np
+    import torch
+
+    from generators.diffusion_demo import DiffusionDemo
+    from w2w.browser import OfflinePage
+
+    root, result, *_ = full
+    demo = result.prepared.produced.artifacts["diffusion_demo"].data
+    assert demo["embedded"] and len(demo["grid"]["cells"]) >= 4 * 4 * 3 and 0 in demo["grid"]["guidance"]
+    shots = {}
+    with browser() as chromium:
+        view = OfflinePage(chromium, 1280, 720)
+        page = view.page
+        page.goto((root / "site" / "slides" / "index.html").as_uri())
+        page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
+        index = page.evaluate(
+            "() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-demo .w2w-explore-grid'))"
+        )
+        page.evaluate("(i) => Reveal.slide(i)", index)
+        recorded = page.get_attribute(".present .w2w-live-image", "src")
+        assert page.evaluate(_OVERLAPS) == []
+        page.select_option(".present .w2w-explore-grid select[name=seed]", "1")
+        page.select_option(".present .w2w-explore-grid select[name=steps]", "10")
+        shots["deck"] = page.get_attribute(".present .w2w-live-image", "src")
+        settings = page.inner_text(".present .w2w-demo-settings")
+        assert page.evaluate(_OVERLAPS) == []
+        page.screenshot(path=str(tmp_path / "demo-cell.png"))
+        page.click(".present .w2w-live-replay")  # the recording, replayed: its words come back
+        page.wait_for_selector(
+            ".present[data-w2w-live-state='recorded-done'], .present [data-w2w-live-state='recorded-done']"
+        )
+        assert page.evaluate(_OVERLAPS) == []
+        assert page.inner_text(".present .w2w-demo-settings").startswith(f"{demo['steps']} DDIM steps")
+        strip = page.evaluate(
+            "() => Reveal.getSlides().findIndex((s) => s.querySelector('[data-w2w-live=diffusion_strip] form'))"
+        )
+        page.evaluate("(i) => Reveal.slide(i)", strip)
+        page.select_option(".present .w2w-explore-grid select[name=guidance]", "0")
+        frames = page.eval_on_selector_all(".present .w2w-strip figure img", "(imgs) => imgs.map((i) => i.src)")
+        assert page.evaluate(_OVERLAPS) == []
+        problems = view.problems("deck")
+        page.goto((root / "site" / "sections" / "internal-mechanism.html").as_uri())
+        page.wait_for_load_state("load")
+        handout = page.locator(".w2w-demo .w2w-explore-grid")
+        handout.locator("select[name=seed]").select_option("1")
+        handout.locator("select[name=steps]").select_option("10")
+        shots["handout"] = page.get_attribute(".w2w-demo .w2w-live-image", "src")
+        problems += view.problems("handout")
+        view.close()
+    assert [str(p) for p in problems] == []
+    assert shots["deck"] != recorded and settings == "10 DDIM steps · guidance 4 · seed 1"
+    assert shots["handout"] == shots["deck"]
+    assert len(set(frames)) == 1 and frames[0].startswith("data:image/png")  # crops of the cell's strip
+    generator = DiffusionDemo()
+    inputs = result.prepared.talk.generators.diffusion_demo
+    loaded = generator.load(generator.resolve_model(inputs, {}), "cpu")
+    direct = loaded.pipe(
+        demo["prompt"], num_inference_steps=10, guidance_scale=4.0, generator=torch.Generator("cpu").manual_seed(1)
+    ).images[0]
+    assert np.array_equal(_pixels(shots["deck"]), np.asarray(direct.convert("RGB")))
+
+
+def test_explorables_fit_the_size_budget_and_load_nothing(full):
+    """Issue 24's budget: what the explorables add to the site (the data the pages inline, their
+    scripts and styles, the tree inside the trace files) is at most 4 MB; the whole `w2w check` walk
+    (`full`) saw no request leave file://, with the controls on their slides and pages."""
+    import json
+
+    root, _, deck_problems, _, page_problems = full
+    site = root / "site"
+    inline = sum(
+        len(m.group(1).encode())
+        for page in site.rglob("*.html")
+        for m in re.finditer(
+            r'<script type="application/json" class="w2w-(?:explore|grid)-data"[^>]*>(.*?)</script>',
+            page.read_text(encoding="utf-8"),
+            re.S,
+        )
+    )
+    files = sum(p.stat().st_size for p in [*site.rglob("w2w-explore*"), *site.rglob("w2w-live-diffusion.js")])
+    tree = sum(
+        len(json.dumps(json.loads(p.read_text())["tree"], ensure_ascii=False, separators=(",", ":")).encode())
+        for p in site.rglob("artifacts/token_trace/trace.json")
+    )
+    assert inline > 0 and files > 0 and tree > 0
+    assert inline + files + tree <= 4_000_000
+    assert not [p for p in deck_problems + page_problems if "network-request" in p]

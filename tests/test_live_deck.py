@@ -189,6 +189,10 @@ def test_a_live_caption_streams_frames_then_the_image_and_words_are_placed(serve
     assert root.locator("img.w2w-live-image").get_attribute("src").startswith("data:image/png;base64,")
     assert re.search(r"\d\.\d{3} s per step", root.locator(".w2w-live-meta").inner_text())
     assert root.locator(".w2w-live-badge").inner_text().startswith("LIVE · w2w/shapes-diffusion")
+    # The words beside the picture describe the live run, not the recording (issue 25, item 3).
+    assert root.locator(".w2w-demo-prompt-text").inner_text() == "a green triangle left of a yellow square"
+    assert "this live run on" in root.locator(".w2w-demo-timing").inner_text()
+    assert root.locator(".w2w-demo-settings").inner_text().startswith("4 DDIM steps")  # the live section's steps
 
     root = run_live(page, "embedding_plot", "wolf, kiwi")
     assert root.locator("svg .w2w-live-new").count() == 2

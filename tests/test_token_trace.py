@@ -37,8 +37,8 @@ def smollm2(require_smollm2, w2w_home):
 
 @pytest.fixture(scope="module")
 def greedy(smollm2, tmp_path_factory):
-    """The first run of the session: it converts the GGUF."""
-    inputs = TokenTraceInputs(model=SMOLLM2_ID, prompt=PROMPT, max_new_tokens=4, top_k=5)
+    """The first run of the session: it converts the GGUF. Its tree of other choices is one level deep."""
+    inputs = TokenTraceInputs(model=SMOLLM2_ID, prompt=PROMPT, max_new_tokens=4, top_k=5, tree_depth=1)
     return inputs, TokenTrace().run(inputs, smollm2, "cpu", tmp_path_factory.mktemp("greedy"))
 
 
@@ -200,12 +200,68 @@ def test_the_talks_published_trace_is_what_this_model_computes(greedy, smollm2, 
 
     talk, _ = load_talk(ROOT / "talk" / "talk.yaml")
     published = json.loads((ROOT / "talk" / "frozen" / "token_trace" / "artifact.json").read_text())["data"]
-    data = TokenTrace().run(talk.generators.token_trace, smollm2, "cpu", tmp_path).data
+    inputs = talk.generators.token_trace.model_copy(update={"tree_depth": 0})  # the steps; the tree: below
+    data = TokenTrace().run(inputs, smollm2, "cpu", tmp_path).data
     assert data["text"] == published["text"] and len(data["steps"]) == len(published["steps"])
     for step, shown in zip(data["steps"], published["steps"], strict=True):
         assert [c["token_id"] for c in step["top"]] == [c["token_id"] for c in shown["top"]]
         for candidate, shown_candidate in zip(step["top"], shown["top"], strict=True):
             assert abs(candidate["prob"] - shown_candidate["prob"]) <= 2e-4  # rounding, and summation order
+
+
+def greedy_generate(lm, prefix: list[int], new_tokens: int) -> list[int]:
+    """A direct greedy `model.generate` from token ids, with none of the checkpoint's sampling settings."""
+    import torch
+    from transformers import GenerationConfig
+
+    ids = torch.tensor([prefix])
+    old = lm.generation_config
+    config = GenerationConfig(
+        bos_token_id=old.bos_token_id,
+        eos_token_id=old.eos_token_id,
+        pad_token_id=0,
+        max_new_tokens=new_tokens,
+        do_sample=False,
+    )
+    with torch.inference_mode():
+        out = lm.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=config)
+    return out[0, len(prefix) :].tolist()
+
+
+@needs_smollm2
+def test_tree_branches_are_what_greedy_generate_writes_after_that_choice(greedy, smollm2):
+    """Every branch of the tree of other choices: its first token is the candidate chosen at its
+    step, then token for token what a direct greedy `generate` from that prefix writes, stopped by the
+    trace's own rule; pruned candidates (p < tree_min_prob, rank >= tree_width) have no branch."""
+    from generators.token_steps import sentence_ended
+
+    inputs, artifact = greedy
+    data = artifact.data
+    tree = data["tree"]
+    lm, tokenizer, _ = load_model(smollm2, "cpu")
+    prompt = tokenizer(PROMPT)["input_ids"]
+    assert [s[0] for s in tree["steps"]] == [s["token_id"] for s in data["steps"]]
+    expected = {
+        f"{j}:{c['token_id']}"
+        for j, step in enumerate(data["steps"])
+        for c in step["top"][: inputs.tree_width]
+        if c["token_id"] != step["token_id"] and c["prob"] >= inputs.tree_min_prob
+    }
+    assert set(tree["branches"]) == expected and data["tree_branches"] == len(expected) >= 2
+    for key, branch in tree["branches"].items():
+        j, chosen = map(int, key.split(":"))
+        assert "branches" not in branch  # one level deep
+        prefix = prompt + [s["token_id"] for s in data["steps"][:j]] + [chosen]
+        ids = [s[0] for s in branch["steps"]]
+        assert ids[0] == chosen and branch["steps"][0][4] == tree["steps"][j][4]  # the same step's top-k
+        if len(ids) > 1:  # a choice at the last step has nothing after it
+            assert ids[1:] == greedy_generate(lm, prefix, len(ids) - 1), key
+        text = data["prompt"] + "".join(s["token"] for s in data["steps"][:j]) + "".join(s[1] for s in branch["steps"])
+        assert tokenizer.decode(prefix[:-1] + ids) == text
+        if branch["stopped"] == "length":
+            assert j + len(ids) == inputs.max_new_tokens
+        elif branch["stopped"] == "sentence":
+            assert sentence_ended(text[len(data["prompt"]) :])
 
 
 @needs_smollm2

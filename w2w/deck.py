@@ -130,8 +130,8 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
     (out_dir / "index.html").write_text(html, encoding="utf-8")
     css = stylesheet(project, "deck.css.j2", prepared.talk.theme, ".reveal pre code")
     (out_dir / "w2w-deck.css").write_text(css, encoding="utf-8")
-    # the live demos' script and style (docs/live-protocol.md)
-    for live_file, target in (("live.js", "w2w-live.js"), ("live.css", "w2w-live.css")):
+    # the live demos' and the explorables' scripts and styles (docs/live-protocol.md, docs/generators.md)
+    for live_file, target in DECK_SCRIPTS:
         shutil.copyfile(project.templates_dir / live_file, out_dir / target)
     for rel in REVEAL_FILES:
         target = out_dir / "reveal" / Path(rel).relative_to("dist")
@@ -139,6 +139,17 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
         shutil.copyfile(reveal / rel, target)
     copy_artifact_files(prepared, out_dir)
     return out_dir / "index.html"
+
+
+# templates/ file -> its name next to the deck's index.html (deck.html.j2 includes each one).
+DECK_SCRIPTS = (
+    ("live.js", "w2w-live.js"),
+    ("live-diffusion.js", "w2w-live-diffusion.js"),
+    ("live.css", "w2w-live.css"),
+    ("explore.css", "w2w-explore.css"),
+    ("explore-tokens.js", "w2w-explore-tokens.js"),
+    ("explore-diffusion.js", "w2w-explore-diffusion.js"),
+)
 
 
 def copy_artifact_files(prepared: Prepared, site_dir: Path) -> None:

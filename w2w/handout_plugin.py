@@ -35,6 +35,9 @@ from .theme_markup import fix_theme_markup
 log = logging.getLogger("mkdocs.plugins.w2w")
 
 SHIM_URI = "assets/javascripts/iframe-worker-shim.js"
+# The explorables' files from templates/, served as assets/w2w-<name> (templates/explore*.js read the
+# precomputed results that the pages inline).
+HANDOUT_SCRIPTS = ("explore.css", "explore-tokens.js", "explore-diffusion.js")
 
 
 class W2WPluginConfig(Config):
@@ -119,6 +122,9 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
             {"Handout": [{_text(_first_heading(self.pages[f"{p}.md"]) or p): f"{p}.md"} for p in talk.handout]},
         ]
         config.extra_css.append("assets/w2w-handout.css")
+        # The explorables (templates/explore*): precomputed results behind controls, offline.
+        config.extra_css.append("assets/w2w-explore.css")
+        config.extra_javascript.extend(f"assets/w2w-{name}" for name in HANDOUT_SCRIPTS if name.endswith(".js"))
         # Material's offline plugin loads this shim from a CDN unless a local copy is listed first.
         config.extra["polyfills"] = [SHIM_URI] + [
             u for u in config.extra.get("polyfills", []) if "iframe-worker" not in u
@@ -144,6 +150,9 @@ class W2WPlugin(BasePlugin[W2WPluginConfig]):
                     File.generated(config, f"artifacts/{name}/{file}", abs_src_path=str(artifact.directory / file))
                 )
         files.append(File.generated(config, "assets/w2w-handout.css", content=self._css()))
+        for name in HANDOUT_SCRIPTS:
+            source = self.prepared.project.templates_dir / name
+            files.append(File.generated(config, f"assets/w2w-{name}", abs_src_path=str(source)))
         shim = iframe_worker_shim(self.prepared.project.root)
         files.append(File.generated(config, SHIM_URI, abs_src_path=str(shim)))
         return files

@@ -1,0 +1,77 @@
+"""The diffusion demo's sweep: the same caption at several seeds, guidance scales and step counts.
+
+A reader of the deck or the handout, offline, changes the seed, the guidance or the number of
+steps and sees the picture that setting makes (templates/explore-diffusion.js). Each cell is one
+plain call of the demo's own pipeline loop (`pipe.denoising`, what `pipe(...)` runs) with its own
+seeded generator, so a cell is exactly what a direct pipeline call with that seed, guidance and
+step count draws (tests/test_diffusion_demo.py compares the pixels). Guidance 0 is the
+unconditional half of classifier-free guidance alone: the picture without the text.
+
+Stored compactly for the pages to inline: the shapes model draws 32x32 pixels, so each cell's
+final image is a 32x32 RGB PNG data URL (lossless: the very pixels; the browser enlarges it with
+`image-rendering: pixelated`, as demo.png is enlarged by nearest neighbour), and its x̂0 frames at
+the strip's steps are one PNG-8 strip (32 px high, one 32-px frame per captured step; the slide
+shows each frame as a crop of it). Only the shapes stand-in sweeps: Stable Diffusion's 512-px
+pictures at 48 cells would not fit the page budget (issue 24: the site grows by at most 4 MB).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+from .diffusion_capture import StripCapture, capture_steps, decoder
+
+
+def png_url(pixels, colors: int = 0) -> str:
+    """uint8 HxWx3 -> a PNG data URL at its own size (optimised: the pages inline every cell);
+    `colors` > 0 makes it PNG-8 with that many palette colours."""
+    from PIL import Image
+
+    image = Image.fromarray(pixels)
+    if colors:
+        image = image.quantize(colors=colors)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def cell_key(seed: int, guidance: float, steps: int) -> str:
+    """The cell's name in the grid: "seed|guidance|steps", guidance as the page prints it."""
+    return f"{seed}|{guidance:g}|{steps}"
+
+
+# The strip's x̂0 frames side by side, as PNG-8: measured on the real talk's 48 cells, 8 frames each as
+# separate RGB PNGs made 1.1 MB of page data; one palette strip per cell is a fraction of that.
+STRIP_COLORS = 64
+
+
+def sweep(loaded, prompt: str, scheduler: str, seeds, guidances, step_counts, frames: int) -> dict:
+    """Every cell of seeds x guidances x step_counts: {"image": url, "frames": [url], "frame_steps": [k]}."""
+    import numpy as np
+    import torch
+
+    from .diffusion_demo import _scheduler_class
+
+    pipe = loaded.pipe
+    pipe.scheduler = _scheduler_class(scheduler).from_config(pipe.scheduler.config)
+    decode = decoder(pipe, True)
+    cells = {}
+    for steps in step_counts:
+        wanted = capture_steps(steps, frames)
+        for guidance in guidances:
+            for seed in seeds:
+                capture = StripCapture(pipe.scheduler, wanted)
+                torch.manual_seed(seed)
+                generator = torch.Generator("cpu").manual_seed(seed)
+                with capture:
+                    for state in pipe.denoising(prompt, None, steps, guidance, generator):
+                        capture.callback(pipe, state["i"], state["t"], {"latents": state["latents"]})
+                image = pipe.output(state["latents"]).images[0]
+                shot = capture.decode(decode)
+                cells[cell_key(seed, guidance, steps)] = {
+                    "image": png_url(np.asarray(image.convert("RGB"))),
+                    "strip": png_url(np.concatenate([f["clean"] for f in shot], axis=1), STRIP_COLORS),
+                    "frame_steps": [f["step"] for f in shot],
+                }
+    return cells
