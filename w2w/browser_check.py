@@ -293,6 +293,32 @@ ONLY_SLIDE = """(i) => {
 ALL_SLIDES = "() => { for (const [mark, s] of window.w2wAway || []) mark.replaceWith(s); window.w2wAway = []; }"
 
 
+# The explorables' other state (issue 24): each control moved off its default once, so that axe and
+# the 16 px rule also judge what a reader sees after a click: the token explorer opened (in the
+# deck it is hidden behind "Choose a token"), step 2 selected and another candidate chosen (its
+# branch written out), and each precomputed-grid select on its next value. Returns how many
+# controls it moved: 0 on a slide or page without explorables, which then gets no second pass.
+EXPLORED = """(scope) => {
+    const root = scope ? document.querySelector(scope) : document;
+    if (!root) return 0;
+    let moved = 0;
+    root.querySelectorAll('.w2w-explore-toggle[aria-expanded="false"]').forEach((b) => { b.click(); moved++; });
+    root.querySelectorAll('[data-w2w-explore="token_trace"]').forEach((x) => {
+        const tokens = x.querySelectorAll('.w2w-explore-token');
+        if (tokens[1]) tokens[1].click();
+        const other = x.querySelector('.w2w-explore-candidate:not([aria-pressed="true"])');
+        if (other) { other.click(); moved++; }
+    });
+    root.querySelectorAll('.w2w-explore-grid select').forEach((s) => {
+        if (s.options.length < 2) return;
+        s.selectedIndex = (s.selectedIndex + 1) % s.options.length;
+        s.dispatchEvent(new Event('change', {bubbles: true}));
+        moved++;
+    });
+    return moved;
+}"""
+
+
 def _slide_states(page, slides: list[dict], axe: Path, themes: tuple[str, ...] = ()) -> list[Problem]:
     """axe and the 16 px rule on each slide, in each of its fragment states (none shown, then one
     more each step); the deck's own controls once, outside the slides."""
@@ -310,6 +336,15 @@ def _slide_states(page, slides: list[dict], axe: Path, themes: tuple[str, ...] =
                 problems += axe_problems(page, where, ".reveal .slides", axe, own_selectors=True)
                 problems += small_text_problems(page, where, ".reveal .slides > section")
                 problems += theme_problems(page, where, ".reveal .slides", axe, themes, own_selectors=True)
+            finally:
+                page.evaluate(ALL_SLIDES)
+        page.evaluate("(i) => Reveal.slide(i)", index)
+        if page.evaluate(EXPLORED, ".reveal .slides > section.present"):
+            page.evaluate(ONLY_SLIDE, index)
+            try:
+                explored = f"{where} (explored)"
+                problems += axe_problems(page, explored, ".reveal .slides", axe, own_selectors=True)
+                problems += small_text_problems(page, explored, ".reveal .slides > section")
             finally:
                 page.evaluate(ALL_SLIDES)
     return problems
@@ -365,6 +400,8 @@ def check_pages(
         if accessibility:
             problems += axe_problems(view.page, where, "html", axe)
             problems += theme_problems(view.page, where, "html", axe, themes)
+            if view.page.evaluate(EXPLORED, None):
+                problems += axe_problems(view.page, f"{where} (explored)", "html", axe)
         view.page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
         wide = view.page.evaluate(OVERFLOW_JS)
         if wide:
