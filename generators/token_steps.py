@@ -19,6 +19,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from w2w.host import InputError
+
 from .base import live_text
 
 # A sentence ends at . ! ? … after a letter or a closing mark, optionally inside closing quotes or
@@ -41,6 +43,11 @@ class TokenLiveRequest(BaseModel):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     chat: bool = False  # wrap the prompt in the model's chat template (a user turn) first
     stop: Literal["sentence", "eos"] = "sentence"
+    # The token explorer's branch beyond the build's tree (templates/explore-tokens.js): the ids
+    # written after the prompt, the last one the reader's choice, forced; the model goes on from
+    # there as the tree's branches do (token_tree.py), so a live branch is one the build could
+    # have made. Ids at or past the model's vocabulary are refused by `token_steps`.
+    prefix_ids: Annotated[list[Annotated[int, Field(ge=0, lt=2**20)]], Field(max_length=63)] = []
 
 
 def sentence_ended(text: str) -> bool:
@@ -79,7 +86,25 @@ def token_steps(lm, tokenizer, request: TokenLiveRequest, device: str) -> Iterat
     context = prompt_ids(tokenizer, request.prompt, request.chat)
     outcome: dict = {}
     started = time.perf_counter()
-    yield from decode_steps(lm, tokenizer, context, request, device, outcome)
+    if request.prefix_ids:
+        vocabulary = lm.get_input_embeddings().num_embeddings
+        if max(request.prefix_ids) >= vocabulary:
+            raise InputError(f"prefix_ids holds a token id past the model's vocabulary of {vocabulary}")
+        *before, chosen = request.prefix_ids
+        written = decode(tokenizer, context + before)[len(decode(tokenizer, context)) :]  # settled text
+        yield from decode_steps(
+            lm,
+            tokenizer,
+            context + before,
+            request,
+            device,
+            outcome,
+            completion=written,
+            first_index=len(before),
+            forced=chosen,
+        )
+    else:
+        yield from decode_steps(lm, tokenizer, context, request, device, outcome)
     if device == "cuda":
         import torch
 

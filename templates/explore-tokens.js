@@ -113,7 +113,11 @@
       } else {
         const branch = (owner.node.branches || {})[local + ":" + id];
         if (!branch) {
-          status.textContent = "“" + visible(text) + "” at step " + (d + 1) + " was not computed at build time (the build follows candidates with p ≥ " + pct(data.minProb) + ", " + data.depth + " choice" + (data.depth === 1 ? "" : "s") + " deep).";
+          const why = "“" + visible(text) + "” at step " + (d + 1) + " was not computed at build time (the build follows candidates with p ≥ " + pct(data.minProb) + ", " + data.depth + " choice" + (data.depth === 1 ? "" : "s") + " deep)";
+          // With `w2w present` running, the model writes that branch now (live.js's window.w2wLive):
+          // the same computation as the build's branches (a forced token, then greedy), by token id.
+          if (window.w2wLive && window.w2wLive.ready() && data.request) return chooseLive(d, id, owner, local, kept, why);
+          status.textContent = why + ".";
           return;
         }
         chain = chain.slice(0, kept).concat([{ node: branch, offset: d }]);
@@ -122,6 +126,29 @@
       status.textContent = describe();
       const pressed = choices.querySelector('[aria-pressed="true"]');
       if (pressed) pressed.focus();
+    }
+
+    function chooseLive(d, id, owner, local, kept, why) {
+      const before = shown().slice(0, d).map((entry) => entry.step[0]);
+      const request = Object.assign({}, data.request, { sampling: "greedy", prefix_ids: before.concat([id]) });
+      const steps = [];
+      status.textContent = why + ": the live model is writing it…";
+      root.dataset.w2wExploreLive = "running";
+      window.w2wLive.run("token_trace", request, (step) => {
+        steps.push([step.token_id, step.token, step.prob, step.entropy, (step.top || []).map((c) => [c.token_id, c.token, c.prob])]);
+      }, (done) => {
+        const node = { steps: steps, stopped: done.stopped, live: true };
+        owner.node.branches = owner.node.branches || {};
+        owner.node.branches[local + ":" + id] = node; // kept: choosing it again needs no second run
+        chain = chain.slice(0, kept).concat([{ node: node, offset: d }]);
+      }).then(() => {
+        root.dataset.w2wExploreLive = "done";
+        render();
+        status.textContent = describe() + " Written live by the model, beyond the build's tree.";
+      }, (error) => {
+        root.dataset.w2wExploreLive = "error";
+        status.textContent = why + "; the live model could not write it: " + error.message + ".";
+      });
     }
 
     reset.addEventListener("click", () => {

@@ -377,5 +377,9 @@
     showStatus();
     poll();
   });
-  window.w2wLive = { token: () => token, server: server, canCallServer: canCallServer, safeImage: safeImage };
+  // ready/run: for the explorables (explore-tokens.js): may a live run start now, and one run as the slides make it.
+  window.w2wLive = {
+    token: () => token, server: server, canCallServer: canCallServer, safeImage: safeImage,
+    ready: () => canCallServer() && !!server.ready, run: runLive,
+  };
 })();

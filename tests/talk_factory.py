@@ -160,7 +160,16 @@ def add_live_section(root: Path) -> Path:
     talk["slot_minutes"] += 2
     talk["generators"].update(
         # No tree of other choices: 24 tokens to EOS would grow hundreds of branches (the real talk tests it).
-        token_trace={"prompt": HOSTILE_PROMPT, "max_new_tokens": 24, "stop": "eos", "tree_depth": 0},
+        # A small tree (2 branches: the second candidates at steps 4 and 15 are p >= 0.4), so that the
+        # deck has the token explorer and most of its candidates are for the live model to write.
+        token_trace={
+            "prompt": HOSTILE_PROMPT,
+            "max_new_tokens": 24,
+            "stop": "eos",
+            "tree_depth": 1,
+            "tree_width": 2,
+            "tree_min_prob": 0.4,
+        },
         diffusion_demo={"steps": 4, "strip_frames": 2, "grid_seeds": []},  # the sweep: tested on the real talk
     )
     talk["live"] = {"timeout_s": LIVE_TIMEOUT_S}

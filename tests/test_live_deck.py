@@ -183,6 +183,40 @@ def test_live_tokens_stream_and_equal_a_plain_greedy_generate(server, chromium, 
     page.close()
 
 
+def test_the_token_explorer_has_the_live_model_write_a_branch_beyond_the_tree(server, chromium, smollm2):
+    """Issue 24: a candidate the build did not follow (p below the tree's floor) is written by the
+    live model, by token id, as the build's branches are: the forced choice, then what a direct
+    greedy `generate` from that prefix writes."""
+    from test_token_trace import greedy_generate
+
+    page = open_deck(chromium, server.deck_url)
+    page.wait_for_function("document.getElementById('w2w-live-status').dataset.state === 'live'")
+    root = live_root(page, "token_trace")
+    slide = page.locator("section.present")
+    slide.locator(".w2w-explore-toggle").click()
+    explorer = slide.locator("[data-w2w-explore='token_trace']")
+    explorer.locator(".w2w-explore-token").nth(1).click()  # step 2: p 0.173, 0.146, 0.134 ...
+    trunk = [int(i) for i in explorer.get_attribute("data-w2w-explore-tokens").split(",")]
+    candidate = explorer.locator(".w2w-explore-candidate").nth(1)  # p 0.146 < 0.4: not in the tree
+    chosen = int(candidate.get_attribute("data-token-id"))
+    candidate.click()
+    page.wait_for_function(
+        "['done', 'error'].includes("
+        "document.querySelector('section.present [data-w2w-explore]').dataset.w2wExploreLive)"
+    )
+    status = explorer.locator(".w2w-explore-status").inner_text()
+    assert explorer.get_attribute("data-w2w-explore-live") == "done", status
+    assert "Written live by the model" in status
+    shown = [int(i) for i in explorer.get_attribute("data-w2w-explore-tokens").split(",")]
+    assert shown[:2] == [trunk[0], chosen] and len(shown) > 2
+
+    lm, tokenizer = smollm2
+    prefix = tokenizer(HOSTILE_PROMPT)["input_ids"] + shown[:2]
+    assert shown[2:] == greedy_generate(lm, prefix, len(shown) - 2)
+    assert root.locator(".w2w-live-badge").count() == 1 and page.errors == []
+    page.close()
+
+
 def test_a_live_caption_streams_frames_then_the_image_and_words_are_placed(server, chromium):
     page = open_deck(chromium, server.deck_url)
     root = run_live(page, "diffusion_demo", "a green triangle left of a yellow square")
