@@ -100,13 +100,7 @@ class LiveServer:
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 120
     ) -> Reply:
-        conn = self.connect(timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
-        finally:
-            conn.close()
+        return _exchange(self.connect(timeout), method, path, body, headers)
 
     def post(self, generator: str, payload, headers: dict | None = None) -> Reply:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -247,6 +241,11 @@ def request_from(
     """One request from the loopback address `source` (127.0.0.2, ...), to 127.0.0.1 or `to`: a
     second phone's own address, for the per-address limits."""
     conn = http.client.HTTPConnection(to or "127.0.0.1", port, timeout=120, source_address=(source, 0))
+    return _exchange(conn, method, path, body, headers)
+
+
+def _exchange(conn: http.client.HTTPConnection, method: str, path: str, body, headers) -> Reply:
+    """One request on `conn`, its whole reply read, the connection closed."""
     try:
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
