@@ -28,12 +28,13 @@ import base64
 import json
 import logging
 import re
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 WHOLE_WORD = re.compile(r"[a-z]{3,}")
-BATCH = 256  # words of 1-3 tokens: 2,000 embed in about 1 s on one CPU core
+BATCH = 256  # words of 1-3 tokens: 2,000 embed in 1.5-3 s on the 2-core machine (BENCHMARKS.md)
 
 
 def vocabulary_words(model_dir: str | Path, count: int, plotted: list[str]) -> list[str]:
@@ -75,6 +76,7 @@ def build_vocabulary(encoder, model_dir: str | Path, count: int, plotted: list[s
 
     from .embedding_live import project
 
+    started = time.perf_counter()
     words = vocabulary_words(model_dir, count, plotted)
     extra = words[len(plotted) :]
     parts = [np.asarray(plotted_vectors, dtype=np.float64)]
@@ -85,7 +87,13 @@ def build_vocabulary(encoder, model_dir: str | Path, count: int, plotted: list[s
     points = project(vectors, mean, axes)
     q = quantise(vectors)
     error = np.abs(quantised_cosines(q) - vectors @ vectors.T)
-    log.info("vocabulary: %d words, int8 cosine error max %.4f mean %.5f", len(words), error.max(), error.mean())
+    log.info(
+        "vocabulary: %d words in %.1f s, int8 cosine error max %.4f mean %.5f",
+        len(words),
+        time.perf_counter() - started,
+        error.max(),
+        error.mean(),
+    )
     page = {
         "words": words,
         "plotted": len(plotted),

@@ -143,6 +143,8 @@
     }
 
     form.addEventListener("submit", lookUp);
+    // Decoding the vectors takes about 38 ms (BENCHMARKS.md): done as the reader starts typing.
+    form.addEventListener("focusin", () => load(vocab), { once: true });
     back.addEventListener("click", () => { open(false); say(initial); form.elements.word.focus(); });
     // A live run or a replay draws its own plot on the slide: the explorer gives it the place.
     const live = section.querySelector("form.w2w-live-form");
