@@ -86,10 +86,23 @@
         t.textContent = vocab.words[i];
         g.appendChild(c); g.appendChild(t);
         svg.appendChild(g);
+        unclash(t);
+      }
+      // Neighbours sit close together: a label that would overprint one already drawn moves down or
+      // up a line at a time (the typed word and its neighbours are drawn first, so they keep their place).
+      const boxes = [];
+      function unclash(t) {
+        const y = Number(t.getAttribute("y"));
+        for (let k = 0; k < 8; k++) {
+          const b = t.getBBox();
+          if (!boxes.some((o) => b.x < o.x + o.width && o.x < b.x + b.width && b.y < o.y + o.height && o.y < b.y + b.height)) break;
+          t.setAttribute("y", (y + (k % 2 ? -1 : 1) * Math.ceil((k + 1) / 2) * b.height).toFixed(1));
+        }
+        boxes.push(t.getBBox());
       }
       const own = new Set(shown.map((s) => s.i));
+      shown.slice().reverse().forEach((s) => dot(s.i, s.cls));
       for (let i = 0; i < plotted; i++) if (!own.has(i)) dot(i, "w2w-words-plotted");
-      shown.forEach((s) => dot(s.i, s.cls));
     }
 
     function open(on) {
@@ -124,6 +137,7 @@
       const shown = order.map((k) => ({ i: k, cls: "w2w-words-near" }));
       if (j >= 0 && j !== i && !order.includes(j)) shown.push({ i: j, cls: "w2w-words-other" });
       shown.push({ i: i, cls: "w2w-words-typed" });
+      open(true); // drawn visible: the labels' boxes are measured
       draw(shown);
       list.textContent = "";
       order.forEach((k) => {
@@ -132,7 +146,6 @@
         item.appendChild(el("span", "num", sims[k].toFixed(2)));
         list.appendChild(item);
       });
-      open(true);
       root.dataset.w2wWord = vocab.words[i];
       let text = "“" + vocab.words[i] + "” placed on the plot's axes with its " + NEAREST + " nearest words";
       if (j >= 0) {
