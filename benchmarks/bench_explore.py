@@ -8,7 +8,7 @@ Run after `w2w build-talk`:  python benchmarks/bench_explore.py [site]
    Compared with the recorded trace's own fragment step (Reveal.next), the deck's ordinary
    interaction, as a ratio.
 2. Size: the bytes the explorables put in the site (inlined JSON, their scripts and styles, the
-   tree's share of the trace files) against the whole site.
+   tree's share of the trace files, the embedding vocabulary's vocab.js copies) against the whole site.
 """
 
 from __future__ import annotations
@@ -43,6 +43,17 @@ SELECT = """async ([name, value]) => {
   await img.decode();
   return performance.now() - t0;
 }"""
+# A word looked up in the embedding plot's vocabulary (explore-words.js): its cosine with all 2,015 words
+# (int8, 384 dims), the nearest five, the SVG redrawn. The first lookup also decodes the base64 vectors.
+LOOK_UP = """async (word) => {
+  const s = document.querySelector('.present') || document;
+  const form = s.querySelector('.w2w-explore-words form');
+  form.elements.word.value = word;
+  const t0 = performance.now();
+  form.requestSubmit();
+  return performance.now() - t0;
+}"""
+WORDS = ["house", "music", "river", "king", "water", "green", "city", "night", "war", "love"]
 FRAGMENT = """async () => { const t0 = performance.now(); Reveal.next(); return performance.now() - t0; }"""
 
 
@@ -84,6 +95,10 @@ def main() -> None:
         )
         page.evaluate("(i) => Reveal.slide(i)", strip)
         strip_t = timings(page, SELECT, [["steps", ["10", "25", "50"][i % 3]] for i in range(20)])
+        vectors = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-explore-words'))")
+        page.evaluate("(i) => Reveal.slide(i)", vectors)
+        first = timings(page, LOOK_UP, ["cat"])
+        words = timings(page, LOOK_UP, WORDS * 2)
         problems = view.problems("deck")
         view.close()
     base = summary("deck: reveal.js fragment step", fragment)
@@ -91,8 +106,10 @@ def main() -> None:
         ("deck: choose a token (tree)", choose),
         ("deck: demo seed/guidance", grid),
         ("deck: strip steps", strip_t),
+        ("deck: look up a word (vocabulary)", words),
     ):
         print(f"{summary(name, values) / max(base, 1e-3):.2f}x the fragment step")
+    print(f"deck: first word looked up (decodes the vectors)  {first[0]:6.2f} ms")
     print("problems:", problems or "none")
     inline = 0
     for html in list(site.rglob("*.html")):
@@ -103,6 +120,7 @@ def main() -> None:
             inline += len(match.group(1).encode())
     assets = sum(p.stat().st_size for p in site.rglob("w2w-explore*"))
     assets += sum(p.stat().st_size for p in site.rglob("w2w-live-diffusion.js"))
+    vocab = sum(p.stat().st_size for p in site.rglob("artifacts/embedding_plot/vocab.js"))
     tree = 0
     for trace in site.rglob("artifacts/token_trace/trace.json"):
         tree += len(
@@ -110,8 +128,9 @@ def main() -> None:
         )
     total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
     print(
-        f"site: {total / 1e6:.2f} MB; explorables {(inline + assets + tree) / 1e6:.2f} MB "
-        f"(inlined data {inline / 1e6:.2f}, scripts/styles {assets / 1e3:.1f} kB, tree in trace.json {tree / 1e6:.2f})"
+        f"site: {total / 1e6:.2f} MB; explorables {(inline + assets + tree + vocab) / 1e6:.2f} MB "
+        f"(inlined data {inline / 1e6:.2f}, scripts/styles {assets / 1e3:.1f} kB, tree in trace.json {tree / 1e6:.2f}, "
+        f"vocabulary files {vocab / 1e6:.2f})"
     )
 
 

@@ -12,9 +12,13 @@ from w2w.host import InputError
 
 from .base import Artifact, Generator, ModelRef, RunContext, labelled, torch_device
 from .embedding_live import EmbeddingLiveRequest, check_word, pca_basis, placed_words, project
+from .embedding_vocab import build_vocabulary, write_script
 from .figures import mathtext_safe, pyplot, save
 from .minilm import MINILM_ID, resolve_minilm
 from .model_resolution import loading
+
+# 21,358 words pass embedding_vocab's filter; 5,000 would be about 5 MB of site, past issue 24's budget.
+MAX_VOCABULARY = 5000
 
 
 class EmbeddingInputs(BaseModel):
@@ -53,6 +57,21 @@ class EmbeddingInputs(BaseModel):
     # The live slide's prefill and its recording: 1 to 3 words placed on the plot (docs/live-protocol.md).
     live_words: Annotated[list[str], Field(min_length=1, max_length=3)] = ["wolf", "orange", "bicycle"]
 
+    # The offline explorer's vocabulary (generators/embedding_vocab.py): how many of the model's own
+    # words are precomputed for a reader to look up; 0: none. Each word adds 512 bytes to each of the
+    # two copies (deck, handout): 2,000 make about 2.1 MB of issue 24's 4 MB budget.
+    vocabulary: int = 0
+
+    @field_validator("vocabulary")
+    @classmethod
+    def _vocabulary(cls, count: int) -> int:
+        if not 0 <= count <= MAX_VOCABULARY:
+            raise InputError(
+                f"vocabulary {count} is outside 0 to {MAX_VOCABULARY}",
+                f"set vocabulary to at most {MAX_VOCABULARY} words (each adds about 1 kB to the site), or 0 for none",
+            )
+        return count
+
     @field_validator("live_words")
     @classmethod
     def _live_words(cls, words: list[str]) -> list[str]:
@@ -82,7 +101,7 @@ class EmbeddingPlot(Generator):
         return resolve_minilm(inputs.model, local_dirs)
 
     def file_roles(self, inputs: EmbeddingInputs) -> set[str]:
-        return {"plot", "plot_svg"}
+        return {"plot", "plot_svg"} | ({"vocab"} if inputs.vocabulary else set())
 
     def check_call(self, inputs: EmbeddingInputs, macro: str, args: list) -> tuple[str, str] | None:
         if macro != "sim":
@@ -139,8 +158,15 @@ class EmbeddingPlot(Generator):
             "live_request": request.model_dump(mode="json"),
             "live_recording": {"steps": events[:-1], "done": events[-1]},
         }
+        files = {"plot": "plot.png", "plot_svg": "plot.svg"}
+        if inputs.vocabulary:
+            page, data["vocabulary"] = build_vocabulary(
+                encoder, model.path, inputs.vocabulary, words, vectors, mean, axes
+            )
+            write_script(page, self.name, out_dir / "vocab.js")
+            files["vocab"] = "vocab.js"
         provenance = run.provenance(dtype="float32")
-        return Artifact(self.name, {"plot": "plot.png", "plot_svg": "plot.svg"}, data, provenance, out_dir)
+        return Artifact(self.name, files, data, provenance, out_dir)
 
 
 def _plot(words, points, explained, png: Path, svg: Path) -> None:

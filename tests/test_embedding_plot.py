@@ -12,7 +12,7 @@ from generators.embedding_plot import MINILM_ID, EmbeddingInputs, EmbeddingPlot,
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory):
     generator = EmbeddingPlot()
-    inputs = EmbeddingInputs(model=MINILM_ID, words=["dog", "puppy", "cat", "banana", "apple", "car"])
+    inputs = EmbeddingInputs(model=MINILM_ID, words=["dog", "puppy", "cat", "banana", "apple", "car"], vocabulary=40)
     model = generator.resolve_model(inputs, {})
     return generator.run(inputs, model, "cpu", tmp_path_factory.mktemp("embedding"))
 
@@ -43,6 +43,58 @@ def test_files_and_provenance(artifact):
     assert provenance["model"] == MINILM_ID and provenance["source"].startswith(("pypi:", "hf-cache", "local-dir"))
     assert provenance["revision"] and provenance["device"].startswith("CPU")
     assert provenance["libraries"]["transformers"] != "not installed"
+
+
+def _vocab_page(artifact) -> dict:
+    import json
+
+    text = artifact.path("vocab").read_text(encoding="ascii")
+    prefix = 'window.w2wVocab = window.w2wVocab || {};\nwindow.w2wVocab["embedding_plot"] = '
+    assert text.startswith(prefix)
+    return json.loads(text[len(prefix) :].rstrip().rstrip(";"))
+
+
+def test_vocabulary_is_the_models_words_with_their_cosines_and_points(artifact):
+    """The offline explorer's file: the plot's words, then the first whole words of MiniLM's own
+    vocab.txt; int8 vectors whose cosines are the model's within 0.01; the plot's projection."""
+    import base64
+
+    from generators.embedding_live import project
+    from generators.minilm import MiniLM
+
+    page = _vocab_page(artifact)
+    words = page["words"]
+    assert words[:6] == artifact.data["words"] and page["plotted"] == 6 and len(words) == 46
+    assert words[6:10] == ["the", "and", "was", "for"]  # vocab.txt's order, "dog"/"cat"... not repeated
+    assert len(set(words)) == len(words) and all(w.isalpha() and len(w) >= 3 for w in words[6:])
+    q = np.frombuffer(base64.b64decode(page["vectors"]), dtype=np.int8).reshape(len(words), page["dims"]).astype(float)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    encoder = MiniLM(_model_path())
+    pick = [words.index(w) for w in ("dog", "the", "was", words[-1])]
+    true = encoder.sentence_embeddings([words[i] for i in pick]).float().numpy().astype(np.float64)
+    assert np.abs(q[pick] @ q[pick].T - true @ true.T).max() < 0.01
+    summary = artifact.data["vocabulary"]
+    assert summary["count"] == 46 and 0 < summary["cosine_error_max"] < 0.01
+    pca = artifact.data["pca"]
+    points = np.array(page["points"]).reshape(-1, 2)
+    assert points[:6] == pytest.approx(np.array(artifact.data["points"]), abs=1e-3)
+    expected = project(true[1:], np.array(pca["mean"]), np.array(pca["components"]))
+    assert points[pick[1:]] == pytest.approx(expected, abs=1e-3)
+
+
+def _model_path() -> str:
+    from generators.minilm import packaged_minilm
+
+    return packaged_minilm().path
+
+
+def test_vocabulary_size_is_bounded_with_a_message():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        EmbeddingInputs(vocabulary=6000)
+    cause = error.value.errors()[0]["ctx"]["error"]  # the InputError that config reports at its line
+    assert cause.what == "vocabulary 6000 is outside 0 to 5000" and "set vocabulary to at most 5000" in cause.fix
 
 
 def test_pca_matches_numpy_projection():

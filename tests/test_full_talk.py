@@ -236,7 +236,9 @@ def test_token_tree_from_a_file_with_the_network_blocked(full, smollm2):
     """'Choose the next token' in the deck and the handout, opened from file:// with every other
     request aborted: the second candidate at step 2 shows another continuation, token for token what
     a direct greedy `generate` from that prefix writes; reset restores the recorded text. The open
-    explorer passes axe and the 16 px rule, and the PDF (test above) keeps the recorded trace."""
+    explorer passes axe and the 16 px rule, and the PDF (test above) keeps the recorded trace.
+    The same pages (one browser, to keep the suite's time) also look words up in the embedding plot's
+    vocabulary, on its slide and its handout page."""
     from test_token_trace import greedy_generate
 
     from w2w.browser import OfflinePage
@@ -264,18 +266,61 @@ def test_token_tree_from_a_file_with_the_network_blocked(full, smollm2):
         assert page.evaluate(TOKENS_SHOWN.format(scope=".present")) == recorded
         assert page.inner_text(".present .w2w-explore-status") == "The greedy path: the recorded trace."
         problems += view.problems("deck")
+        index = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-explore-words'))")
+        page.evaluate("(i) => Reveal.slide(i)", index)
+        words = {"deck": _look_up(page, ".present", "house", "river")}
+        problems += axe_problems(page, "deck", ".reveal .slides > section.present", axe, own_selectors=True)
+        problems += small_text_problems(page, "deck", ".reveal .slides > section.present")
+        missing = _look_up(page, ".present", "zyxwvut", "dog")
+        problems += view.problems("deck")
         page.goto((root / "site" / "sections" / "internal-mechanism.html").as_uri())
         page.wait_for_load_state("load")
         assert page.evaluate(TOKENS_SHOWN.format(scope="")) == recorded
         shown["handout"] = _choose(page, "", 2, 2)
-        problems += view.problems("handout")  # (axe saw the handout's explorer in `full`, as the page opens)
+        page.goto((root / "site" / "sections" / "vectors.html").as_uri())
+        page.wait_for_load_state("load")
+        words["handout"] = _look_up(page, "", "house", "river")
+        problems += view.problems("handout")  # (axe saw the handout's explorers in `full`, as the page opens)
         view.close()
     assert [str(p) for p in problems] == []
+    # The vocabulary (issue 24, 3): a word is placed with its neighbours; its similarity to another word is
+    # the model's cosine within 0.01; a word outside the vocabulary says so and places nothing.
+    assert words["deck"] == words["handout"]
+    similarity, line, typed, near = words["deck"]
+    assert typed == "house" and len(near) == 5 and "house" not in near
+    assert f"with “river”: {similarity:.2f}" in line and "1 = same direction" in line
+    assert similarity == pytest.approx(_model_cosine("house", "river"), abs=0.01)
+    assert missing[0] is None and missing[2] is None
+    assert "“zyxwvut” is not among the 2,015 words precomputed" in missing[1]
     assert shown["deck"] == shown["handout"] != recorded
     second = trace["steps"][1]["top"][1]["token_id"]
     assert shown["deck"][:2] == [recorded[0], second]
     prompt = tokenizer(trace["prompt"])["input_ids"]
     assert shown["deck"][2:] == greedy_generate(lm, prompt + shown["deck"][:2], len(shown["deck"]) - 2)
+
+
+def _look_up(page, scope: str, word: str, other: str):
+    """Type `word` and `other` into the vocabulary explorer and submit with Enter: (the similarity shown,
+    the status line, the word drawn as typed on the plot, the nearest words listed)."""
+    form = f"{scope} .w2w-explore-words form"
+    page.fill(f"{form} input[name=word]", word)
+    page.fill(f"{form} input[name=other]", other)
+    page.press(f"{form} input[name=word]", "Enter")
+    similarity = page.get_attribute(f"{scope} .w2w-explore-words", "data-w2w-similarity")
+    line = page.inner_text(f"{scope} .w2w-explore-words-line")
+    panel = page.locator(f"{scope} .w2w-explore-words-panel")
+    if not panel.is_visible():
+        return None, line, None, []
+    typed = panel.locator(".w2w-words-typed text").text_content()
+    near = panel.locator(".w2w-explore-words-near .w2w-words-name").all_inner_texts()
+    return float(similarity), line, typed, near
+
+
+def _model_cosine(a: str, b: str) -> float:
+    from generators.minilm import MiniLM, packaged_minilm
+
+    vectors = MiniLM(packaged_minilm().path).sentence_embeddings([a, b]).float().numpy()
+    return float(vectors[0] @ vectors[1])
 
 
 def _pixels(data_url: str):
@@ -370,8 +415,8 @@ def test_diffusion_sweep_from_a_file_with_the_network_blocked(full, tmp_path):
 
 def test_explorables_fit_the_size_budget_and_load_nothing(full):
     """Issue 24's budget: what the explorables add to the site (the data the pages inline, their
-    scripts and styles, the tree inside the trace files) is at most 4 MB; the whole `w2w check` walk
-    (`full`) saw no request leave file://, with the controls on their slides and pages."""
+    scripts and styles, the vocabulary files, the tree inside the trace files) is at most 4 MB; the
+    whole `w2w check` walk (`full`) saw no request leave file://, with the controls on their slides and pages."""
     import json
 
     root, _, deck_problems, _, page_problems = full
@@ -385,7 +430,10 @@ def test_explorables_fit_the_size_budget_and_load_nothing(full):
             re.S,
         )
     )
-    files = sum(p.stat().st_size for p in [*site.rglob("w2w-explore*"), *site.rglob("w2w-live-diffusion.js")])
+    files = sum(
+        p.stat().st_size
+        for p in [*site.rglob("w2w-explore*"), *site.rglob("w2w-live-diffusion.js"), *site.rglob("vocab.js")]
+    )
     tree = sum(
         len(json.dumps(json.loads(p.read_text())["tree"], ensure_ascii=False, separators=(",", ":")).encode())
         for p in site.rglob("artifacts/token_trace/trace.json")

@@ -149,6 +149,7 @@ DECK_SCRIPTS = (
     ("explore.css", "w2w-explore.css"),
     ("explore-tokens.js", "w2w-explore-tokens.js"),
     ("explore-diffusion.js", "w2w-explore-diffusion.js"),
+    ("explore-words.js", "w2w-explore-words.js"),
 )
 
 
