@@ -241,7 +241,6 @@ def test_token_tree_from_a_file_with_the_network_blocked(full, smollm2):
     vocabulary, on its slide and its handout page."""
     from test_token_trace import greedy_generate
 
-    from w2w.browser import OfflinePage
     from w2w.browser_check import axe_problems, axe_script, small_text_problems
 
     root, result, *_ = full
@@ -251,12 +250,7 @@ def test_token_tree_from_a_file_with_the_network_blocked(full, smollm2):
     axe = axe_script(root)
     shown = {}
     with browser() as chromium:
-        view = OfflinePage(chromium, 1280, 720)
-        page = view.page
-        page.goto((root / "site" / "slides" / "index.html").as_uri())
-        page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
-        index = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-explore-tokens'))")
-        page.evaluate("(i) => Reveal.slide(i)", index)
+        view, page = _offline_deck_at(chromium, root, ".w2w-explore-tokens")
         page.click(".present .w2w-explore-toggle")
         assert page.evaluate(TOKENS_SHOWN.format(scope=".present")) == recorded
         shown["deck"] = _choose(page, ".present", 2, 2)
@@ -355,21 +349,13 @@ def test_diffusion_sweep_from_a_file_with_the_network_blocked(full, tmp_path):
     import torch
 
     from generators.diffusion_demo import DiffusionDemo
-    from w2w.browser import OfflinePage
 
     root, result, *_ = full
     demo = result.prepared.produced.artifacts["diffusion_demo"].data
     assert demo["embedded"] and len(demo["grid"]["cells"]) >= 4 * 4 * 3 and 0 in demo["grid"]["guidance"]
     shots = {}
     with browser() as chromium:
-        view = OfflinePage(chromium, 1280, 720)
-        page = view.page
-        page.goto((root / "site" / "slides" / "index.html").as_uri())
-        page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
-        index = page.evaluate(
-            "() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-demo .w2w-explore-grid'))"
-        )
-        page.evaluate("(i) => Reveal.slide(i)", index)
+        view, page = _offline_deck_at(chromium, root, ".w2w-demo .w2w-explore-grid")
         recorded = page.get_attribute(".present .w2w-live-image", "src")
         assert page.evaluate(_OVERLAPS) == []
         page.select_option(".present .w2w-explore-grid select[name=seed]", "1")
@@ -441,3 +427,16 @@ def test_explorables_fit_the_size_budget_and_load_nothing(full):
     assert inline > 0 and files > 0 and tree > 0
     assert inline + files + tree <= 4_000_000
     assert not [p for p in deck_problems + page_problems if "network-request" in p]
+
+
+def _offline_deck_at(chromium, root, selector: str):
+    """The built deck from file:// with every other request blocked, on the first slide holding `selector`."""
+    from w2w.browser import OfflinePage
+
+    view = OfflinePage(chromium, 1280, 720)
+    page = view.page
+    page.goto((root / "site" / "slides" / "index.html").as_uri())
+    page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
+    index = page.evaluate("(sel) => Reveal.getSlides().findIndex((s) => s.querySelector(sel))", selector)
+    page.evaluate("(i) => Reveal.slide(i)", index)
+    return view, page
