@@ -68,8 +68,8 @@ def all_generators() -> list[Generator]:
 
 def macro_owners() -> tuple[set[str], dict[str, str]]:
     """(macros whose first argument names an artifact, macro -> the generator it always reads).
-    `figure` and `provenance` belong to the engine's macros.j2 and take any artifact's name."""
-    named, implied = {"figure", "provenance"}, {}
+    `figure`, `plot` and `provenance` belong to the engine's macros.j2 and take any artifact's name."""
+    named, implied = {"figure", "plot", "provenance"}, {}
     for generator in all_generators():
         named.update(generator.macros)
         implied.update({macro: generator.name for macro in generator.implied_macros})

@@ -13,7 +13,7 @@ from w2w.host import InputError
 from .base import Artifact, Generator, ModelRef, RunContext, labelled, torch_device
 from .embedding_live import EmbeddingLiveRequest, check_word, pca_basis, placed_words, project
 from .embedding_vocab import build_vocabulary, write_script
-from .figures import mathtext_safe, pyplot, save
+from .figures import INK, mathtext_safe, pyplot, save
 from .minilm import MINILM_ID, resolve_minilm
 from .model_resolution import loading
 
@@ -88,8 +88,9 @@ class EmbeddingPlot(Generator):
     name: ClassVar[str] = "embedding_plot"
     version: ClassVar[str] = (
         # 2: the PCA basis and the live words' recording in the data;
-        # 3: labels kept apart (adjustText), theme colours, slide-sized fonts
-        "3"
+        # 3: labels kept apart (adjustText), theme colours, slide-sized fonts;
+        # 4: the SVG's inks as theme variables (figures.INKS)
+        "4"
     )
     live: ClassVar[bool] = True  # places typed words on the build's axes
     Inputs: ClassVar[type[BaseModel]] = EmbeddingInputs
@@ -170,13 +171,13 @@ class EmbeddingPlot(Generator):
 
 
 def _plot(words, points, explained, png: Path, svg: Path) -> None:
-    """Scatter of the words with their labels moved apart (adjustText), in the deck theme's accent
-    and text colours. Sizes are for the slide: the 1200 px figure shows at about 60 % (470 px high),
-    so 15 pt labels land near 19 px and 13 pt ticks near 16 px."""
+    """Scatter of the words with their labels moved apart (adjustText), in the theme's accent and
+    text inks (figures.INKS: the inlined SVG follows the page's theme). Sizes are for the slide: the
+    1200 px figure shows at about 60 % (470 px high), so 15 pt labels land near 19 px and 13 pt ticks near 16 px."""
     from adjustText import adjust_text
 
     plt = pyplot()
-    accent, text_colour, rule = "#6d28d9", "#1b1b2f", "#e5e7eb"  # talk.yaml's theme
+    accent, text_colour, rule = INK["accent"], INK["text"], INK["rule"]
     fig, ax = plt.subplots(figsize=(8, 5.2), dpi=150)
     ax.scatter(points[:, 0], points[:, 1], s=60, color=accent, zorder=3)
     margin = 0.12 * (points.max(axis=0) - points.min(axis=0))
@@ -199,7 +200,7 @@ def _plot(words, points, explained, png: Path, svg: Path) -> None:
         y=points[:, 1],
         ax=ax,
         expand=(1.2, 1.4),
-        arrowprops={"arrowstyle": "-", "color": "#9ca3af", "lw": 0.8},
+        arrowprops={"arrowstyle": "-", "color": INK["muted"], "lw": 0.8},
     )
     save(fig, png, svg)
     plt.close(fig)

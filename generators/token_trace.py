@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from w2w.host import InputError
 
 from .base import Artifact, Generator, ModelRef, RunContext, Stopwatch, best_of, labelled
-from .figures import mathtext_safe, pyplot, save
+from .figures import INK, mathtext_safe, pyplot, save
 from .lm_loading import load_model, run_dtype
 from .model_resolution import content_hash, loading, resolve
 from .token_steps import TokenLiveRequest, decode, rounded, token_steps
@@ -199,7 +199,7 @@ class TokenTrace(Generator):
     # 2: speeds timed apart from the traced run (best of N); 3: the trace is the collected `steps`
     # (it stops at the end of a sentence), with the optional chat template; 4: on the CPU the speed
     # is one thread's CPU time (base.best_of); 5: the tree of other choices (token_tree.py)
-    version: ClassVar[str] = "5"
+    version: ClassVar[str] = "6"  # 6: the figure also as a theme-following SVG
     live: ClassVar[bool] = True
     Inputs: ClassVar[type[BaseModel]] = TokenTraceInputs
     LiveRequest: ClassVar[type[BaseModel]] = TokenLiveRequest
@@ -208,7 +208,7 @@ class TokenTrace(Generator):
     filters: ClassVar[dict] = {"visible": visible_whitespace}  # a token's spaces and newlines, shown
 
     def file_roles(self, inputs: TokenTraceInputs) -> set[str]:
-        return {"figure", "trace"}
+        return {"figure", "figure_svg", "trace"}
 
     def key_inputs(self, inputs: TokenTraceInputs, embedded: bool) -> dict:
         """Greedy decoding ignores the temperature."""
@@ -288,14 +288,14 @@ class TokenTrace(Generator):
         # Compact: the tree makes it the largest file of the trace, and the site holds two copies of it.
         compact = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         (out_dir / "trace.json").write_text(compact + "\n", encoding="utf-8")
-        _plot(data, out_dir / "probabilities.png")
+        _plot(data, out_dir / "probabilities.png", out_dir / "probabilities.svg")
         provenance = run.provenance(
             dtype=str(run_dtype(loaded.device)).removeprefix("torch."),
             tokens_per_second=data["tokens_per_second"],
             timing=timing,
             loaded_from=loaded.loaded_from,
         )
-        files = {"figure": "probabilities.png", "trace": "trace.json"}
+        files = {"figure": "probabilities.png", "figure_svg": "probabilities.svg", "trace": "trace.json"}
         return Artifact(self.name, files, data, provenance, out_dir)
 
 
@@ -319,7 +319,7 @@ def _label(token: str) -> str:
     return mathtext_safe(visible_whitespace(token)) or "…"
 
 
-def _plot(data: dict, png: Path) -> None:
+def _plot(data: dict, png: Path, svg: Path) -> None:
     """Stacked bars: the chosen token's probability in colour, the other top-k candidates in grey."""
     from matplotlib.patches import Patch
 
@@ -327,10 +327,10 @@ def _plot(data: dict, png: Path) -> None:
     steps = data["steps"]
     n = len(steps)
     fig, ax = plt.subplots(figsize=(max(8.0, min(12.0, 0.4 * n + 3)), 5.2), dpi=150)
-    greys = ["#9ca3af", "#b6bcc5", "#cdd1d8", "#dde0e5", "#e9ebee"]
+    greys = [INK[f"grey_{rank}"] for rank in range(5)]  # figures.INKS: the SVG follows the theme
     label_room = n <= 24  # write candidate tokens inside their segments only while they fit
     for x, step in enumerate(steps):
-        ax.bar(x, step["prob"], color="#7c3aed", width=0.72, zorder=3)
+        ax.bar(x, step["prob"], color=INK["accent"], width=0.72, zorder=3)
         if step["prob"] > 0.06:
             ax.text(
                 x,
@@ -338,7 +338,7 @@ def _plot(data: dict, png: Path) -> None:
                 f"{step['prob']:.0%}",
                 ha="center",
                 va="center",
-                color="white",
+                color=INK["on_accent"],
                 fontsize=8,
                 zorder=4,
             )
@@ -351,7 +351,7 @@ def _plot(data: dict, png: Path) -> None:
                 bottom=bottom,
                 color=greys[min(rank, len(greys) - 1)],
                 width=0.72,
-                edgecolor="white",
+                edgecolor=INK["paper"],
                 linewidth=0.6,
                 zorder=3,
             )
@@ -363,7 +363,7 @@ def _plot(data: dict, png: Path) -> None:
                     ha="center",
                     va="center",
                     fontsize=7,
-                    color="#374151",
+                    color=INK["text"],
                     zorder=4,
                 )
             bottom += alt["prob"]
@@ -384,10 +384,10 @@ def _plot(data: dict, png: Path) -> None:
     how = "greedy" if data["sampling"] == "greedy" else f"sampled at T={data['temperature']}"
     name = mathtext_safe(data["model"].split("/")[-1])  # a local directory's name may hold a '$'
     ax.set_title(f"Next-token probabilities, {name} ({how}, top {data['top_k']})", fontsize=12)
-    legend = [Patch(color="#7c3aed", label="chosen token"), Patch(color=greys[0], label="other top-k candidates")]
+    legend = [Patch(color=INK["accent"], label="chosen token"), Patch(color=greys[0], label="other top-k candidates")]
     ax.legend(handles=legend, loc="upper right", ncol=2, fontsize=9, frameon=False)
-    ax.grid(True, axis="y", color="#e5e7eb", zorder=0)
+    ax.grid(True, axis="y", color=INK["rule"], zorder=0)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
-    save(fig, png)
+    save(fig, png, svg)
     plt.close(fig)

@@ -22,6 +22,35 @@ from w2w.errors import W2WError
 from w2w.themes import PALETTES, contrast
 
 
+def test_a_plot_svg_inlines_with_theme_inks_and_ids_of_its_own(tmp_path):
+    """figures.save writes the SVG's inks as theme variables; each inlined copy has its own ids."""
+    import re
+
+    from generators.figures import INK, pyplot, save, themed
+    from w2w.inline_svg import inline
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.scatter([0, 1], [1, 0], color=INK["accent"])
+    ax.set_title("two points")
+    save(fig, svg=tmp_path / "p.svg")
+    plt.close(fig)
+    text = (tmp_path / "p.svg").read_text()
+    assert "fill: var(--w2w-accent, #7c3aed)" in text and "stroke: var(--w2w-fg, #1b1b2f)" in text
+    assert not re.search(r"(fill|stroke): #", text)  # every colour an ink, no white paper
+    with pytest.raises(ValueError, match="#123456, which is none of figures.INKS"):
+        themed('<path style="fill: #123456"/>')
+
+    first, second = inline(text, 'Two "points"', "w2w-a"), inline(text, "Two points", "w2w-b")
+    assert first.startswith('<svg xmlns="http://www.w3.org/2000/svg" class="w2w-plot" viewBox=')
+    assert 'role="img" aria-label="Two &quot;points&quot;"' in first and "\n" not in first
+    assert "<style" not in first and "<metadata" not in first and "xlink" not in first
+    ids = re.findall(r'id="([^"]+)"', first) + re.findall(r'id="([^"]+)"', second)
+    assert len(ids) == len(set(ids)) > 4 and all(i.startswith(("w2w-a-", "w2w-b-")) for i in ids)
+    for target in re.findall(r'href="#([^"]+)"|url\(#([^)]+)\)', first):
+        assert "".join(target) in ids  # every reference points at the copy's own ids
+
+
 def _with_theme(root, theme) -> None:
     path = root / "talk" / "talk.yaml"
     data = yaml.safe_load(path.read_text())
@@ -107,6 +136,12 @@ def test_dark_build_paints_what_check_judges_and_check_reports_the_other_theme(m
                         p.style.color = 'color-mix(in srgb, var(--w2w-accent) 12%, var(--w2w-bg))';
                         const c = getComputedStyle(p).color; p.remove(); return c; }"""
                 )
+                # So do the plots, inlined: their text, axes and points in the dark palette's ink.
+                inks = page.evaluate(
+                    "() => [...new Set([...document.querySelectorAll('svg.w2w-plot [style]')]"
+                    ".map((e) => getComputedStyle(e).fill))]"
+                )
+                assert {"rgb(236, 236, 244)", "rgb(196, 181, 253)"} <= set(inks), inks  # #ececf4, #c4b5fd
 
         # `w2w check`'s other-theme pass: text that reads on the dark background (5.5:1) but not on
         # the light one (3.3:1) is reported for the light theme only, and the page is left in its own theme.

@@ -154,7 +154,7 @@ def test_files_and_provenance(greedy, smollm2):
     from PIL import Image
 
     _, artifact = greedy
-    assert artifact.files == {"figure": "probabilities.png", "trace": "trace.json"}
+    assert artifact.files == {"figure": "probabilities.png", "figure_svg": "probabilities.svg", "trace": "trace.json"}
     assert json.loads(artifact.path("trace").read_text(encoding="utf-8")) == artifact.data
     assert Image.open(artifact.path("figure")).size[0] >= 1200
     provenance = artifact.provenance
@@ -387,7 +387,11 @@ def test_dollar_signs_stay_literal_in_the_figure(tmp_path):
     assert _label("$5 or $6") == r"\$5·or·\$6"
     top = [{"token_id": 1, "token": "$a^^b$", "prob": 0.6}, {"token_id": 2, "token": "$^$", "prob": 0.3}]
     step = {"index": 0, "token_id": 1, "token": "$a^^b$", "prob": 0.6, "entropy": 1.0, "top": top}
-    _plot({"steps": [step], "sampling": "greedy", "model": "local/$a^^b$", "top_k": 2}, tmp_path / "p.png")
+    _plot(
+        {"steps": [step], "sampling": "greedy", "model": "local/$a^^b$", "top_k": 2},
+        tmp_path / "p.png",
+        tmp_path / "p.svg",
+    )
     assert (tmp_path / "p.png").stat().st_size > 0
 
 

@@ -68,7 +68,15 @@ class Prepared:
         `prev_part`: AgendaItems or None; `parts`: enabled parts by id)."""
         notices = self.produced.notices
         views = {
-            name: ArtifactView(name, a.data, {**a.provenance, "fallback": notices.get(name, "")}, a.files, root)
+            name: ArtifactView(
+                name,
+                a.data,
+                {**a.provenance, "fallback": notices.get(name, "")},
+                a.files,
+                root,
+                a.directory,
+                section_id or "page",
+            )
             for name, a in self.produced.artifacts.items()
         }
         agenda = self.agenda

@@ -90,7 +90,7 @@ def _check_calls(generator, inputs: BaseModel, uses: list[tuple[Path, Reference]
     for page, ref in uses:
         if (
             roles is not None
-            and ref.macro == "figure"
+            and ref.macro in ("figure", "plot")
             and ref.args
             and isinstance(ref.args[0], str)
             and ref.args[0] not in roles

@@ -14,7 +14,7 @@ import math
 import os
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,11 @@ import jinja2
 from jinja2 import nodes
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from markupsafe import Markup
 
 import generators
 
+from . import inline_svg
 from .compiled_templates import CompiledTemplates, from_source
 from .errors import W2WError
 from .markdown_render import check_local_images
@@ -52,14 +54,29 @@ class ArtifactView:
     provenance: dict
     files: dict
     root: str  # relative path from the page to the site's directory holding artifacts/
+    directory: Path | None = None  # where the files are now, for inlining one
+    scope: str = "page"  # the part being rendered: inlined ids stay unique in the one-page deck
+    _inlined: list = field(default_factory=list, compare=False, repr=False)
 
     def url(self, role: str) -> str:
+        return f"{self.root}artifacts/{self.name}/{self._file(role)}"
+
+    def svg(self, role: str, label: str) -> Markup:
+        """The artifact's SVG file as inline markup (w2w/inline_svg.py), so it follows the theme."""
+        name = self._file(role)
+        if not name.endswith(".svg") or self.directory is None:
+            raise W2WError(f"artifact {self.name!r}'s file {role!r} is not an SVG", "inline an SVG role")
+        self._inlined.append(role)
+        prefix = f"w2w-{self.name}-{self.scope}-{len(self._inlined)}"
+        return Markup(inline_svg.inline((self.directory / name).read_text(encoding="utf-8"), label, prefix))
+
+    def _file(self, role: str) -> str:
         if role not in self.files:
             raise W2WError(
                 f"artifact {self.name!r} has no file {role!r}",
                 f"use one of: {', '.join(sorted(self.files))}",
             )
-        return f"{self.root}artifacts/{self.name}/{self.files[role]}"
+        return self.files[role]
 
 
 class Artifacts:

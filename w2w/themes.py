@@ -8,9 +8,9 @@ overrides) on `:root`, and each built-in palette as it comes on `:root[data-w2w-
 the pages it already has open, instead of building the talk a second time (browser_check.py
 has the numbers).
 
-Code blocks and the generators' plots keep light "paper" in both themes: Pygments' token colours
-are darkened for a light background (deck.css.j2) and the plots are pictures with their own white
-background (generators/figures.py says why), so they read the same on a dark slide.
+Code blocks keep light "paper" in both themes: Pygments' token colours are darkened for a light
+background (deck.css.j2). The generators' plots follow the theme: the pages inline their SVG, whose
+inks are these variables (generators/figures.py, w2w/inline_svg.py).
 """
 
 from __future__ import annotations
