@@ -54,6 +54,20 @@ LOOK_UP = """async (word) => {
   return performance.now() - t0;
 }"""
 WORDS = ["house", "music", "river", "king", "water", "green", "city", "night", "war", "love"]
+# The shapes evaluation's sweep: a select changed, until the new strip of 16 pictures has decoded and
+# the next frame is drawn (the tiles are a CSS background, so the strip is decoded apart here).
+EVAL = """async ([name, value]) => {
+  const box = document.querySelector('.present .w2w-eval');
+  const select = box.querySelector('select[name=' + name + ']');
+  const t0 = performance.now();
+  select.value = value;
+  select.dispatchEvent(new Event('change', {bubbles: true}));
+  const image = new Image();
+  image.src = box.style.getPropertyValue('--w2w-eval-tiles').slice(5, -2);
+  await image.decode();
+  await new Promise((done) => requestAnimationFrame(() => done()));
+  return performance.now() - t0;
+}"""
 FRAGMENT = """async () => { const t0 = performance.now(); Reveal.next(); return performance.now() - t0; }"""
 
 
@@ -95,6 +109,13 @@ def main() -> None:
         )
         page.evaluate("(i) => Reveal.slide(i)", strip)
         strip_t = timings(page, SELECT, [["steps", ["10", "25", "50"][i % 3]] for i in range(20)])
+        evaluation = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-eval form'))")
+        page.evaluate("(i) => Reveal.slide(i)", evaluation)
+        eval_t = timings(
+            page,
+            EVAL,
+            [["seed", str(i % 4)] if i % 2 else ["guidance", ["0", "1", "4", "8"][i % 4]] for i in range(20)],
+        )
         vectors = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-explore-words'))")
         page.evaluate("(i) => Reveal.slide(i)", vectors)
         first = timings(page, LOOK_UP, ["cat"])
@@ -106,6 +127,7 @@ def main() -> None:
         ("deck: choose a token (tree)", choose),
         ("deck: demo seed/guidance", grid),
         ("deck: strip steps", strip_t),
+        ("deck: evaluation seed/guidance", eval_t),
         ("deck: look up a word (vocabulary)", words),
     ):
         print(f"{summary(name, values) / max(base, 1e-3):.2f}x the fragment step")
@@ -115,7 +137,7 @@ def main() -> None:
     for html in list(site.rglob("*.html")):
         text = html.read_text(encoding="utf-8")
         for match in re.finditer(
-            r'<script type="application/json" class="w2w-(?:explore|grid)-data"[^>]*>(.*?)</script>', text, re.S
+            r'<script type="application/json" class="w2w-(?:explore|grid|eval)-data"[^>]*>(.*?)</script>', text, re.S
         ):
             inline += len(match.group(1).encode())
     assets = sum(p.stat().st_size for p in site.rglob("w2w-explore*"))

@@ -4,10 +4,10 @@
 
 Two cold builds of copies of the talk in one run (empty cache, no frozen artifacts, the same model
 home for both, so neither pays the one-time GGUF conversion twice): one with the sweeps switched off
-in talk.yaml (no diffusion grid, no token tree, no vocabulary), then the real talk.yaml. Prints each
-generator's seconds in both, the difference and the ratio. A warm-up build first (sweeps off, thrown
-away) converts the GGUF and fills the OS's file cache, so the pair compares only the work the sweeps
-add. No asserts.
+in talk.yaml (no diffusion grid, no token tree, no vocabulary, no evaluation sweep), then the real
+talk.yaml. Prints each generator's seconds in both, the difference and the ratio. A warm-up build
+first (sweeps off, thrown away) converts the GGUF and fills the OS's file cache, so the pair compares
+only the work the sweeps add. No asserts.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ OFF = {
     "diffusion_demo": {"grid_seeds": []},
     "token_trace": {"tree_depth": 0},
     "embedding_plot": {"vocabulary": 0},
+    "shapes_eval": {"grid_seeds": []},
 }
 
 

@@ -27,13 +27,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from w2w.host import InputError, W2WError
+from w2w.host import W2WError
 
 from .base import Artifact, Generator, ModelRef, RunContext, best_of, labelled, torch_device
 from .diffusion_capture import StripCapture, capture_steps, decoder, forward_process, image_to_pixels
 from .diffusion_figures import write_files
+from .diffusion_grid import SweepSettings
 from .diffusion_live import DiffusionLiveRequest, LoadedPipe, denoise
 from .minilm import MINILM_ID, resolve_minilm
 from .model_resolution import SHAPES_WEIGHTS, content_hash, loading, resolve
@@ -45,7 +46,7 @@ SHAPES_WEIGHTS_DIR = SHAPES_WEIGHTS
 SHAPES_MODEL_ID = "w2w/shapes-diffusion"
 
 
-class DiffusionInputs(BaseModel):
+class DiffusionInputs(SweepSettings):
     """talk.yaml's generators.diffusion_demo. The embedded model only knows its shapes world, so it
     draws `embedded_prompt` with `embedded_guidance_scale` when it stands in for Stable Diffusion."""
 
@@ -59,24 +60,8 @@ class DiffusionInputs(BaseModel):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0  # torch takes up to 2**64 - 1; int64 stays portable
     scheduler: Literal["ddim", "ddpm", "euler"] = "ddim"
     strip_frames: Annotated[int, Field(ge=2, le=16)] = 8
-    # The sweep behind the deck's and the handout's controls (diffusion_grid.py, shapes stand-in
-    # only): every seed x guidance x step count, each cell's picture and x̂0 strip. Guidance 0 is
-    # the picture without the text. Empty seeds (the default: 48 cells cost 48 pipeline calls; the
-    # talk's talk.yaml asks for them): no sweep.
-    grid_seeds: Annotated[list[Annotated[int, Field(ge=0, lt=2**63)]], Field(max_length=8)] = []
-    grid_guidance: Annotated[list[Annotated[float, Field(ge=0, le=30)]], Field(max_length=8)] = [0.0, 1.0, 4.0, 8.0]
-    grid_steps: Annotated[list[Annotated[int, Field(ge=2, le=200)]], Field(min_length=1, max_length=6)] = [10, 25, 50]
-
-    @field_validator("grid_seeds", "grid_guidance", "grid_steps")
-    @classmethod
-    def _distinct(cls, values: list, info) -> list:
-        repeated = sorted({v for v in values if values.count(v) > 1})
-        if repeated:
-            raise InputError(
-                f"{info.field_name} lists {', '.join(map(str, repeated))} more than once",
-                f"list each value once, e.g. {info.field_name}: {sorted(set(values))}",
-            )
-        return values
+    # Its grid_* fields (SweepSettings) are the sweep behind the deck's and the handout's controls,
+    # shapes stand-in only: each cell's picture and x̂0 strip (diffusion_grid.py).
 
 
 def shapes_weights_present(path: Path = SHAPES_WEIGHTS_DIR) -> bool:
@@ -132,8 +117,9 @@ class DiffusionDemo(Generator):
     name: ClassVar[str] = "diffusion_demo"
     # 2: seconds per step timed apart from the captured call (best of N); 3: the run consumes `steps`
     # (the live stream) and records it in the data; 4: on the CPU the speed is one thread's CPU time;
-    # 5: the sweep of seeds, guidance scales and step counts (diffusion_grid.py)
-    version: ClassVar[str] = "5"
+    # 5: the sweep of seeds, guidance scales and step counts (diffusion_grid.py); 6: guidance 0 and 1
+    # run one half of the guidance batch (shapes_pipeline.py)
+    version: ClassVar[str] = "6"
     live: ClassVar[bool] = True
     Inputs: ClassVar[type[BaseModel]] = DiffusionInputs
     LiveRequest: ClassVar[type[BaseModel]] = DiffusionLiveRequest

@@ -19,8 +19,38 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Annotated
+
+from pydantic import BaseModel, Field, field_validator
+
+from w2w.host import InputError
 
 from .diffusion_capture import StripCapture, capture_steps, decoder
+
+
+class SweepSettings(BaseModel):
+    """A sweep's settings in talk.yaml, for the demo (here) and the shapes evaluation (shapes_eval.py):
+    every seed x guidance x step count. Guidance 0 is the picture without the text. Empty seeds (the
+    default: each cell is a pipeline call; the talk's talk.yaml asks for them): no sweep."""
+
+    grid_seeds: Annotated[list[Annotated[int, Field(ge=0, lt=2**63)]], Field(max_length=8)] = []
+    grid_guidance: Annotated[list[Annotated[float, Field(ge=0, le=30)]], Field(max_length=8)] = [0.0, 1.0, 4.0, 8.0]
+    grid_steps: Annotated[list[Annotated[int, Field(ge=2, le=200)]], Field(min_length=1, max_length=6)] = [10, 25, 50]
+
+    @field_validator("grid_seeds", "grid_guidance", "grid_steps")
+    @classmethod
+    def _distinct(cls, values: list, info) -> list:
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise InputError(
+                f"{info.field_name} lists {', '.join(map(str, repeated))} more than once",
+                f"list each value once, e.g. {info.field_name}: {sorted(set(values))}",
+            )
+        return values
+
+    def settings(self):
+        """Every (seed, guidance, steps) of the sweep, in the order the cells are made."""
+        return [(seed, g, steps) for steps in self.grid_steps for g in self.grid_guidance for seed in self.grid_seeds]
 
 
 def png_url(pixels, colors: int = 0) -> str:
@@ -36,14 +66,24 @@ def png_url(pixels, colors: int = 0) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def webp_url(pixels, quality: int) -> str:
+    """uint8 HxWx3 -> a lossy WebP data URL at its own size."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="WEBP", quality=quality, method=6)
+    return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def cell_key(seed: int, guidance: float, steps: int) -> str:
     """The cell's name in the grid: "seed|guidance|steps", guidance as the page prints it."""
     return f"{seed}|{guidance:g}|{steps}"
 
 
 # The strip's x̂0 frames side by side, as PNG-8: measured on the real talk's 48 cells, 8 frames each as
-# separate RGB PNGs made 1.1 MB of page data; one palette strip per cell is a fraction of that.
-STRIP_COLORS = 64
+# separate RGB PNGs made 1.1 MB of page data; one palette strip per cell is a fraction of that: 327
+# KiB a page at 64 colours, 257 KiB at 32 (which made room for the shapes evaluation's sweep).
+STRIP_COLORS = 32
 
 
 def sweep(loaded, prompt: str, scheduler: str, seeds, guidances, step_counts, frames: int) -> dict:

@@ -9,10 +9,17 @@ masses sit as the caption says?). The slide then shows "k of n" as a live number
 All 16 pictures are one batch of one pipeline call, at fewer sampler steps than the demo (DDIM,
 default 20; the demo uses 50), in one batch: batched, a picture-step costs about a seventh of
 what it costs one prompt at a time (measured on the 2-core CPU: 0.25 vs 1.7 CPU-seconds under load).
+
+With `grid_seeds` it also sweeps seed x guidance x steps around that setting, for the slide's
+controls (issue 24): the same 16 captions at each, one call each, judged the same way. On the
+idle 2-core machine a call of 20 steps took 4.5 s at guidance 4 or 8 and 2.1 s at 0 or 1 (one half
+of the guidance batch, shapes_pipeline.py); batching 64 pictures instead of 16 was slower per
+picture (12.7 s against 4 x 2.3 s at 10 steps), so the cells stay one call each.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, ClassVar
 
@@ -20,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from w2w.host import W2WError
 
-from .base import Artifact, Generator, ModelRef, RunContext
+from .base import Artifact, Generator, ModelRef, RunContext, Stopwatch
+from .diffusion_grid import SweepSettings, cell_key, webp_url
 from .minilm import MINILM_ID, resolve_minilm
 from .model_resolution import SHAPES_WEIGHTS, content_hash
 from .shapes_world import HELD_OUT, arrangement_holds, parse_caption
@@ -39,11 +47,15 @@ PARAPHRASED: tuple[tuple[str, str], ...] = (
 )
 
 
-class ShapesEvalInputs(BaseModel):
+class ShapesEvalInputs(SweepSettings):
+    """The measured setting, and a sweep around it for the slide's controls (SweepSettings): at each
+    seed x guidance x step count the same 16 captions in one call, checked the same way."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
     steps: Annotated[int, Field(ge=4, le=200)] = 20
     guidance_scale: Annotated[float, Field(ge=0, le=20)] = 4.0
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    grid_steps: Annotated[list[Annotated[int, Field(ge=2, le=200)]], Field(min_length=1, max_length=6)] = [5, 10, 20]
 
 
 def cases() -> list[dict]:
@@ -53,25 +65,63 @@ def cases() -> list[dict]:
     return held + reworded
 
 
-def evaluate(pipe, inputs: ShapesEvalInputs) -> list[dict]:
-    """Draw every case in one batch and check each picture's arrangement."""
+def draw(pipe, steps: int, guidance: float, seed: int):
+    """Every case's picture, uint8 HxWx3, from one pipeline call (the batch is what makes it cheap)."""
     import numpy as np
     import torch
 
-    todo = cases()
-    generator = torch.Generator("cpu").manual_seed(inputs.seed)
+    generator = torch.Generator("cpu").manual_seed(seed)
     images = pipe(
-        [c["prompt"] for c in todo],
-        num_inference_steps=inputs.steps,
-        guidance_scale=inputs.guidance_scale,
+        [c["prompt"] for c in cases()],
+        num_inference_steps=steps,
+        guidance_scale=guidance,
         generator=generator,
         output_type="np",
     ).images
-    results = []
-    for case, image in zip(todo, images, strict=False):
-        pixels = (np.asarray(image) * 255).round().astype("uint8")
-        results.append({**case, "correct": bool(arrangement_holds(pixels, parse_caption(case["scene"])))})
-    return results
+    return [(np.asarray(image) * 255).round().astype("uint8") for image in images]
+
+
+def judged(pictures) -> list[dict]:
+    """Each case with whether its picture shows the caption's arrangement."""
+    return [
+        {**case, "correct": bool(arrangement_holds(pixels, parse_caption(case["scene"])))}
+        for case, pixels in zip(cases(), pictures, strict=True)
+    ]
+
+
+def evaluate(pipe, inputs: ShapesEvalInputs) -> list[dict]:
+    """Draw every case in one batch and check each picture's arrangement."""
+    return judged(draw(pipe, inputs.steps, inputs.guidance_scale, inputs.seed))
+
+
+# The 16 pictures of a cell side by side, as lossy WebP at this quality: measured on the talk's 48
+# cells, 244 KiB a page, against 424 KiB as 16-colour PNG-8 and 1.9 MiB as lossless PNG (the
+# pictures of few steps or no guidance are noise, which does not compress); the two pages that
+# show them (deck, handout) would otherwise take the explorables past issue 24's 4 MB. Looked at
+# side by side at 4x, the shapes and their colours are the same; a picture is judged on its exact
+# pixels before it is encoded.
+TILE_QUALITY = 80
+
+
+def tiles(pictures) -> str:
+    """The pictures side by side as one WebP data URL: the page shows each as a crop of it."""
+    import numpy as np
+
+    return webp_url(np.concatenate(pictures, axis=1), TILE_QUALITY)
+
+
+def sweep(pipe, inputs: ShapesEvalInputs, measured: list) -> dict:
+    """Every cell of the sweep: its pictures (`tiles`) and which of them are right. The measured
+    setting's cell is the measured pictures, not drawn twice."""
+    cells = {}
+    for seed, guidance, steps in inputs.settings():
+        same = (seed, guidance, steps) == (inputs.seed, inputs.guidance_scale, inputs.steps)
+        pictures = measured if same else draw(pipe, steps, guidance, seed)
+        cells[cell_key(seed, guidance, steps)] = {
+            "tiles": tiles(pictures),
+            "correct": [r["correct"] for r in judged(pictures)],
+        }
+    return cells
 
 
 def summary(results: list[dict]) -> dict:
@@ -83,16 +133,18 @@ def summary(results: list[dict]) -> dict:
     return {"correct": k, "total": n, "held_out": [hk, hn], "paraphrased": [pk, pn], "cases": results}
 
 
+log = logging.getLogger("w2w.generators.shapes_eval")
 SHAPES_WEIGHTS_DIR = SHAPES_WEIGHTS  # the demo's shipped model
 SHAPES_MODEL_ID = "w2w/shapes-diffusion"
 
 
 class ShapesEval(Generator):
     name: ClassVar[str] = "shapes_eval"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: the pictures (tiles) and the sweep
     # Not live: a grid of fixed evaluation captions, measured at build time; the diffusion demo is
     # the shapes model's live slide.
     live: ClassVar[bool] = False
+    macros: ClassVar[tuple[str, ...]] = ("shapes_eval_grid",)
     Inputs: ClassVar[type[BaseModel]] = ShapesEvalInputs
     libraries: ClassVar[tuple[str, ...]] = ("torch", "diffusers", "transformers")
 
@@ -120,8 +172,22 @@ class ShapesEval(Generator):
 
         run = RunContext(self, model, device)
         pipe = ShapesDiffusionPipeline.from_dirs(model.path, model.encoder, run.device)
-        data = summary(evaluate(pipe, inputs))
+        measured = draw(pipe, inputs.steps, inputs.guidance_scale, inputs.seed)
+        data = summary(judged(measured))
         data.update(steps=inputs.steps, guidance_scale=inputs.guidance_scale, seed=inputs.seed, scheduler="ddim")
+        data["tiles"] = tiles(measured)
+        if inputs.grid_seeds and inputs.grid_guidance:
+            with Stopwatch() as clock:
+                cells = sweep(pipe, inputs, measured)
+            log.info("evaluation sweep: %d cells in %.1f s", len(cells), clock.seconds)
+            data["grid"] = {
+                "seeds": list(inputs.grid_seeds),
+                "guidance": list(inputs.grid_guidance),
+                "steps": list(inputs.grid_steps),
+                "cells": cells,
+            }
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "eval.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        # The file is the measurement; the pictures and the sweep are the pages' (artifact data).
+        results = {k: v for k, v in data.items() if k not in ("tiles", "grid")}
+        (out_dir / "eval.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         return Artifact(self.name, {"results": "eval.json"}, data, run.provenance(dtype="float32"), out_dir)

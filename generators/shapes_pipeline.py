@@ -89,12 +89,20 @@ class ShapesDiffusionPipeline(DiffusionPipeline):
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         self._num_timesteps = len(self.scheduler.timesteps)
 
-        # 3. Denoise: predict the noise for both halves of the batch, guide, step.
+        # 3. Denoise: predict the noise for both halves of the batch, guide, step. Guidance 0 is the
+        #    unconditional prediction alone and guidance 1 the conditional one alone, so only that half
+        #    runs: half the UNet work for two of the sweeps' four guidance values (diffusers instead
+        #    skips the unconditional half for any guidance <= 1, which makes 0 draw the caption).
+        halves = 2
+        if guidance_scale in (0, 1):
+            halves, keep = 1, slice(0, n) if guidance_scale == 0 else slice(n, 2 * n)
+            prompt_embeds, mask = prompt_embeds[keep], mask[keep]
         for i, t in enumerate(self.scheduler.timesteps):
-            model_input = self.scheduler.scale_model_input(torch.cat([latents] * 2), t)
+            model_input = self.scheduler.scale_model_input(torch.cat([latents] * halves), t)
             noise = self.unet(model_input, t, prompt_embeds, encoder_attention_mask=mask).sample
-            noise_uncond, noise_cond = noise.chunk(2)
-            noise = noise_uncond + guidance_scale * (noise_cond - noise_uncond)
+            if halves == 2:
+                noise_uncond, noise_cond = noise.chunk(2)
+                noise = noise_uncond + guidance_scale * (noise_cond - noise_uncond)
             latents = self.scheduler.step(noise, t, latents, generator=generator).prev_sample
             state = {"i": i, "t": t, "latents": latents, "prompt_embeds": prompt_embeds}
             yield state

@@ -4,7 +4,11 @@
    (generators/diffusion_grid.py) and the page inlines each cell: the final 32x32 picture (a PNG data
    URL, its very pixels) and its x̂0 frames at the strip's steps as one PNG-8 strip. Changing a
    control swaps the picture next to the form (demo slide, handout) or the strip's frames (strip
-   slide), and the words that describe them, at once: no request is made. */
+   slide), and the words that describe them, at once: no request is made.
+
+   The shapes model's evaluation (shapes_eval_grid) has a sweep of its own: at each setting its 16
+   pictures as one strip of tiles and which of them are right; a change swaps the strip, the marks
+   and the count. */
 (function () {
   "use strict";
 
@@ -94,11 +98,48 @@
     if (replay) replay.addEventListener("click", () => recordedControls("the recorded run"));
   }
 
+  function setupEval(box) {
+    const form = box.querySelector("form[data-w2w-explore='eval']");
+    const script = box.querySelector("script.w2w-eval-data");
+    if (!form || !script) return;
+    let data;
+    try { data = JSON.parse(script.textContent); } catch (e) { return; }
+    const count = box.querySelector(".w2w-eval-count");
+    const setting = box.querySelector(".w2w-eval-setting");
+    const line = form.querySelector(".w2w-explore-grid-line");
+    const tiles = Array.from(box.querySelectorAll(".w2w-eval-tile"));
+    const rec = data.recorded;
+    form.addEventListener("submit", (event) => event.preventDefault());
+    form.addEventListener("change", () => {
+      const seed = Number(form.elements.seed.value), guidance = Number(form.elements.guidance.value), steps = Number(form.elements.steps.value);
+      const key = seed + "|" + guidance + "|" + steps;
+      const cell = data.cells[key];
+      const src = cell && cell.tiles;
+      if (typeof src !== "string" || !/^data:image\/webp;base64,[A-Za-z0-9+/=]+$/.test(src)) return; // it goes inside url("…")
+      box.style.setProperty("--w2w-eval-tiles", 'url("' + src + '")');
+      let right = 0;
+      tiles.forEach((tile) => {
+        const i = Number(tile.dataset.w2wCase), ok = cell.correct[i] === true;
+        if (ok) right++;
+        tile.classList.toggle("w2w-eval-wrong", !ok);
+        tile.querySelector(".w2w-eval-mark").textContent = ok ? "✓" : "✗";
+        tile.querySelector(".w2w-eval-picture").setAttribute("aria-label", data.prompts[i] + ": " + (ok ? "the right arrangement" : "not the arrangement the caption says"));
+      });
+      count.textContent = right + " of " + tiles.length;
+      setting.textContent = "seed " + seed + ", guidance " + guidance + (guidance === 0 ? " (no text)" : "") + ", " + steps + " " + String(data.scheduler).toUpperCase() + " steps";
+      const recorded = seed === rec.seed && guidance === rec.guidance && steps === rec.steps;
+      box.classList.toggle("w2w-explore-changed", !recorded);
+      box.dataset.w2wGridCell = key;
+      if (line) line.textContent = recorded ? "the measured setting" : guidance === 0 ? "precomputed: pictures drawn without their captions" : "precomputed";
+    });
+  }
+
   function start() {
     const data = grids();
     document.querySelectorAll("form[data-w2w-explore='diffusion']").forEach((form) => {
       if (data[form.dataset.w2wGrid]) setup(form, data[form.dataset.w2wGrid]);
     });
+    document.querySelectorAll(".w2w-eval").forEach(setupEval);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

@@ -377,6 +377,10 @@ def test_diffusion_sweep_from_a_file_with_the_network_blocked(full, tmp_path):
         page.select_option(".present .w2w-explore-grid select[name=guidance]", "0")
         frames = page.eval_on_selector_all(".present .w2w-strip figure img", "(imgs) => imgs.map((i) => i.src)")
         assert page.evaluate(_OVERLAPS) == []
+        evaluation = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-eval form'))")
+        page.evaluate("(i) => Reveal.slide(i)", evaluation)
+        eval_shown = {"deck": _eval_cell(page, ".present .w2w-eval")}
+        assert page.evaluate(_OVERLAPS) == []
         problems = view.problems("deck")
         page.goto((root / "site" / "sections" / "internal-mechanism.html").as_uri())
         page.wait_for_load_state("load")
@@ -384,6 +388,7 @@ def test_diffusion_sweep_from_a_file_with_the_network_blocked(full, tmp_path):
         handout.locator("select[name=seed]").select_option("1")
         handout.locator("select[name=steps]").select_option("10")
         shots["handout"] = page.get_attribute(".w2w-demo .w2w-live-image", "src")
+        eval_shown["handout"] = _eval_cell(page, ".w2w-eval")
         problems += view.problems("handout")
         view.close()
     assert [str(p) for p in problems] == []
@@ -397,6 +402,25 @@ def test_diffusion_sweep_from_a_file_with_the_network_blocked(full, tmp_path):
         demo["prompt"], num_inference_steps=10, guidance_scale=4.0, generator=torch.Generator("cpu").manual_seed(1)
     ).images[0]
     assert np.array_equal(_pixels(shots["deck"]), np.asarray(direct.convert("RGB")))
+    # The evaluation's sweep: guidance 0 at 5 steps shows that cell's pictures, marks and count.
+    cell = result.prepared.produced.artifacts["shapes_eval"].data["grid"]["cells"]["2|0|5"]
+    expected = (f"{sum(cell['correct'])} of 16", cell["tiles"], ["✓" if ok else "✗" for ok in cell["correct"]])
+    assert eval_shown["deck"] == eval_shown["handout"] == expected
+
+
+def _eval_cell(page, box: str):
+    """Seed 2, guidance 0, 5 steps on the evaluation's controls: (the count, the tiles, the marks)."""
+    form = page.locator(box + " form")
+    for name, value in (("seed", "2"), ("guidance", "0"), ("steps", "5")):
+        form.locator(f"select[name={name}]").select_option(value)
+    count = page.inner_text(box + " .w2w-eval-count")
+    tiles = page.evaluate("(sel) => document.querySelector(sel).style.getPropertyValue('--w2w-eval-tiles')", box)
+    marks = page.eval_on_selector_all(
+        box + " .w2w-eval-tile",
+        "(ts) => ts.sort((a, b) => a.dataset.w2wCase - b.dataset.w2wCase)"
+        ".map((t) => t.querySelector('.w2w-eval-mark').textContent)",
+    )
+    return count, tiles.removeprefix('url("').removesuffix('")'), marks
 
 
 def test_explorables_fit_the_size_budget_and_load_nothing(full):
@@ -411,7 +435,7 @@ def test_explorables_fit_the_size_budget_and_load_nothing(full):
         len(m.group(1).encode())
         for page in site.rglob("*.html")
         for m in re.finditer(
-            r'<script type="application/json" class="w2w-(?:explore|grid)-data"[^>]*>(.*?)</script>',
+            r'<script type="application/json" class="w2w-(?:explore|grid|eval)-data"[^>]*>(.*?)</script>',
             page.read_text(encoding="utf-8"),
             re.S,
         )

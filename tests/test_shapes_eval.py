@@ -58,3 +58,43 @@ def test_the_shipped_model_draws_what_unseen_captions_say(tmp_path):
     assert held[1] == reworded[1] == 8
     assert held[0] >= 6 and reworded[0] >= 6, artifact.data["cases"]
     assert json.loads(artifact.path("results").read_text())["correct"] == held[0] + reworded[0]
+
+
+def _shipped_pipe():
+    from generators.minilm import MINILM_ID, resolve_minilm
+    from generators.model_resolution import SHAPES_WEIGHTS
+    from generators.shapes_pipeline import ShapesDiffusionPipeline
+
+    return ShapesDiffusionPipeline.from_dirs(SHAPES_WEIGHTS, resolve_minilm(MINILM_ID, {}, purpose="test").path)
+
+
+def test_guidance_0_and_1_run_one_half_and_draw_what_the_full_formula_draws():
+    """At guidance 0 the pipeline runs only the unconditional half, at 1 only the conditional one
+    (shapes_pipeline.py); the pictures are those of the two-half formula next to those scales."""
+    pipe = _shipped_pipe()
+    prompts = [c["prompt"] for c in cases()[:2]]
+
+    def draw(guidance):
+        generator = __import__("torch").Generator("cpu").manual_seed(3)
+        return pipe(prompts, num_inference_steps=4, guidance_scale=guidance, generator=generator, output_type="np")
+
+    for shortcut, nearby in ((0.0, 1e-6), (1.0, 1 + 1e-6)):
+        assert np.abs(draw(shortcut).images - draw(nearby).images).max() < 1e-3
+    assert np.abs(draw(0.0).images - draw(1.0).images).max() > 0.1  # and the two halves do differ
+
+
+def test_the_sweep_is_direct_calls_judged_alike_and_reuses_the_measured_setting():
+    from generators.shapes_eval import draw, judged, sweep, tiles
+
+    pipe = _shipped_pipe()
+    inputs = ShapesEvalInputs(steps=4, grid_seeds=[0, 1], grid_guidance=[0, 4], grid_steps=[4])
+    measured = draw(pipe, 4, 4.0, 0)
+    cells = sweep(pipe, inputs, measured)
+    assert sorted(cells) == ["0|0|4", "0|4|4", "1|0|4", "1|4|4"]
+    assert cells["0|4|4"]["tiles"] == tiles(measured)  # the measured pictures, not drawn again
+    direct = draw(pipe, 4, 0.0, 1)  # the cell is what a direct pipeline call at its setting draws
+    assert cells["1|0|4"]["correct"] == [r["correct"] for r in judged(direct)]
+    assert cells["1|0|4"]["tiles"] == tiles(direct) and cells["1|0|4"]["tiles"].startswith("data:image/webp;base64,")
+    # Without the caption (guidance 0) the arrangement is right less often than with it.
+    for seed in (0, 1):
+        assert sum(cells[f"{seed}|0|4"]["correct"]) < sum(cells[f"{seed}|4|4"]["correct"])
