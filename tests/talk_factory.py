@@ -101,6 +101,7 @@ LIVE_SECTION = """\
     ## Meaning
 
     {{ figure("embedding_plot", "plot", "Word embeddings in 2-D") }}
+    {{ embedding_explorer("embedding_plot") }}
     """
 
 # The live section's prompt: model text that tries to end the deck's JSON script element and inject
@@ -136,7 +137,8 @@ def make_project(
         "slot_minutes": sum(a["minutes"] for a in agenda if a.get("enabled", True)),
         "agenda": agenda,
         "handout": ["worksheet"],
-        "generators": {"embedding_plot": {"words": words or ["dog", "puppy", "banana"]}},
+        # A vocabulary of 20 words for the live section's explorer (the real talk's 2,000 are tested there).
+        "generators": {"embedding_plot": {"words": words or ["dog", "puppy", "banana"], "vocabulary": 20}},
         "models": {"device": "cpu"},
         **(extra or {}),
     }

@@ -231,6 +231,22 @@ def test_a_live_caption_streams_frames_then_the_image_and_words_are_placed(serve
     root = run_live(page, "embedding_plot", "wolf, kiwi")
     assert root.locator("svg .w2w-live-new").count() == 2
     assert root.locator(".w2w-live-similar li").count() == 2
+
+    # A word outside the precomputed vocabulary, looked up in the explorer: the live model places it.
+    page.evaluate("() => Reveal.slide(Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-explore-words')))")
+    slide = page.locator("section.present")
+    explorer, live = slide.locator("[data-w2w-explore='embedding']"), slide.locator("[data-w2w-live='embedding_plot']")
+    explorer.locator("input[name=word]").fill("tangerine")
+    explorer.locator("button[type=submit]").click()
+    line = explorer.locator(".w2w-explore-words-line").inner_text()
+    assert re.search(r"“tangerine” is not among the \d+ words precomputed .*; the live server places it", line), line
+    page.wait_for_function(  # the run it started has ended (the slide had run nothing before)
+        "['live-done', 'recorded-done'].includes("
+        "document.querySelector('section.present [data-w2w-live]').dataset.w2wLiveState)"
+    )
+    assert live.get_attribute("data-w2w-live-state") == "live-done", live.locator(".w2w-live-message").inner_text()
+    assert live.locator("input").input_value() == "tangerine"
+    assert live.locator("svg .w2w-live-new").count() == 1 and live.locator(".w2w-live-similar li").count() == 1
     page.close()
 
 
