@@ -301,24 +301,9 @@ class DiffusionDemo(Generator):
         from .diffusion_grid import sweep
 
         with Stopwatch() as clock:
-            cells = sweep(
-                loaded,
-                prompt,
-                inputs.scheduler,
-                inputs.grid_seeds,
-                inputs.grid_guidance,
-                inputs.grid_steps,
-                inputs.strip_frames,
-            )
+            cells = sweep(loaded, prompt, inputs.scheduler, inputs.settings(), inputs.strip_frames)
         log.info("diffusion sweep: %d cells in %.1f s", len(cells), clock.seconds)
-        return {
-            "prompt": prompt,
-            "scheduler": inputs.scheduler,
-            "seeds": list(inputs.grid_seeds),
-            "guidance": list(inputs.grid_guidance),
-            "steps": list(inputs.grid_steps),
-            "cells": cells,
-        }
+        return inputs.grid(cells, prompt=prompt, scheduler=inputs.scheduler)
 
     @staticmethod
     def _load_shapes(model: ModelRef, device: str):

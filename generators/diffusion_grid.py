@@ -52,6 +52,16 @@ class SweepSettings(BaseModel):
         """Every (seed, guidance, steps) of the sweep, in the order the cells are made."""
         return [(seed, g, steps) for steps in self.grid_steps for g in self.grid_guidance for seed in self.grid_seeds]
 
+    def grid(self, cells: dict, **extra) -> dict:
+        """The sweep as the artifact's data keeps it: the controls' values and the cells."""
+        return {
+            **extra,
+            "seeds": list(self.grid_seeds),
+            "guidance": list(self.grid_guidance),
+            "steps": list(self.grid_steps),
+            "cells": cells,
+        }
+
 
 def png_url(pixels, colors: int = 0) -> str:
     """uint8 HxWx3 -> a PNG data URL at its own size (optimised: the pages inline every cell);
@@ -86,8 +96,8 @@ def cell_key(seed: int, guidance: float, steps: int) -> str:
 STRIP_COLORS = 32
 
 
-def sweep(loaded, prompt: str, scheduler: str, seeds, guidances, step_counts, frames: int) -> dict:
-    """Every cell of seeds x guidances x step_counts: {"image": url, "frames": [url], "frame_steps": [k]}."""
+def sweep(loaded, prompt: str, scheduler: str, settings, frames: int) -> dict:
+    """Every cell of `settings` ((seed, guidance, steps)): {"image": url, "strip": url, "frame_steps": [k]}."""
     import numpy as np
     import torch
 
@@ -97,21 +107,18 @@ def sweep(loaded, prompt: str, scheduler: str, seeds, guidances, step_counts, fr
     pipe.scheduler = _scheduler_class(scheduler).from_config(pipe.scheduler.config)
     decode = decoder(pipe, True)
     cells = {}
-    for steps in step_counts:
-        wanted = capture_steps(steps, frames)
-        for guidance in guidances:
-            for seed in seeds:
-                capture = StripCapture(pipe.scheduler, wanted)
-                torch.manual_seed(seed)
-                generator = torch.Generator("cpu").manual_seed(seed)
-                with capture:
-                    for state in pipe.denoising(prompt, None, steps, guidance, generator):
-                        capture.callback(pipe, state["i"], state["t"], {"latents": state["latents"]})
-                image = pipe.output(state["latents"]).images[0]
-                shot = capture.decode(decode)
-                cells[cell_key(seed, guidance, steps)] = {
-                    "image": png_url(np.asarray(image.convert("RGB"))),
-                    "strip": png_url(np.concatenate([f["clean"] for f in shot], axis=1), STRIP_COLORS),
-                    "frame_steps": [f["step"] for f in shot],
-                }
+    for seed, guidance, steps in settings:
+        capture = StripCapture(pipe.scheduler, capture_steps(steps, frames))
+        torch.manual_seed(seed)
+        generator = torch.Generator("cpu").manual_seed(seed)
+        with capture:
+            for state in pipe.denoising(prompt, None, steps, guidance, generator):
+                capture.callback(pipe, state["i"], state["t"], {"latents": state["latents"]})
+        image = pipe.output(state["latents"]).images[0]
+        shot = capture.decode(decode)
+        cells[cell_key(seed, guidance, steps)] = {
+            "image": png_url(np.asarray(image.convert("RGB"))),
+            "strip": png_url(np.concatenate([f["clean"] for f in shot], axis=1), STRIP_COLORS),
+            "frame_steps": [f["step"] for f in shot],
+        }
     return cells

@@ -89,11 +89,6 @@ def judged(pictures) -> list[dict]:
     ]
 
 
-def evaluate(pipe, inputs: ShapesEvalInputs) -> list[dict]:
-    """Draw every case in one batch and check each picture's arrangement."""
-    return judged(draw(pipe, inputs.steps, inputs.guidance_scale, inputs.seed))
-
-
 # The 16 pictures of a cell side by side, as lossy WebP at this quality: measured on the talk's 48
 # cells, 244 KiB a page, against 424 KiB as 16-colour PNG-8 and 1.9 MiB as lossless PNG (the
 # pictures of few steps or no guidance are noise, which does not compress); the two pages that
@@ -180,12 +175,7 @@ class ShapesEval(Generator):
             with Stopwatch() as clock:
                 cells = sweep(pipe, inputs, measured)
             log.info("evaluation sweep: %d cells in %.1f s", len(cells), clock.seconds)
-            data["grid"] = {
-                "seeds": list(inputs.grid_seeds),
-                "guidance": list(inputs.grid_guidance),
-                "steps": list(inputs.grid_steps),
-                "cells": cells,
-            }
+            data["grid"] = inputs.grid(cells)
         out_dir.mkdir(parents=True, exist_ok=True)
         # The file is the measurement; the pictures and the sweep are the pages' (artifact data).
         results = {k: v for k, v in data.items() if k not in ("tiles", "grid")}
