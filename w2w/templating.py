@@ -10,6 +10,7 @@ project. The author's own Markdown and HTML, written in the page, stay as writte
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -56,7 +57,7 @@ class ArtifactView:
     root: str  # relative path from the page to the site's directory holding artifacts/
     directory: Path | None = None  # where the files are now, for inlining one
     scope: str = "page"  # the part being rendered: inlined ids stay unique in the one-page deck
-    _inlined: list = field(default_factory=list, compare=False, repr=False)
+    _uses: itertools.count = field(default_factory=lambda: itertools.count(1), compare=False, repr=False)
 
     def url(self, role: str) -> str:
         return f"{self.root}artifacts/{self.name}/{self._file(role)}"
@@ -65,9 +66,11 @@ class ArtifactView:
         """The artifact's SVG file as inline markup (w2w/inline_svg.py), so it follows the theme."""
         name = self._file(role)
         if not name.endswith(".svg") or self.directory is None:
-            raise W2WError(f"artifact {self.name!r}'s file {role!r} is not an SVG", "inline an SVG role")
-        self._inlined.append(role)
-        prefix = f"w2w-{self.name}-{self.scope}-{len(self._inlined)}"
+            svgs = sorted(r for r, f in self.files.items() if f.endswith(".svg"))
+            raise W2WError(
+                f"artifact {self.name!r}'s file {role!r} is not an SVG", f"use one of: {', '.join(svgs) or '(none)'}"
+            )
+        prefix = f"w2w-{self.name}-{self.scope}-{next(self._uses)}"
         return Markup(inline_svg.inline((self.directory / name).read_text(encoding="utf-8"), label, prefix))
 
     def _file(self, role: str) -> str:
