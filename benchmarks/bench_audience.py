@@ -48,7 +48,7 @@ DECK = (
 
 
 def start(root: Path, port: int, log: Path) -> tuple[subprocess.Popen, str, str]:
-    cmd = [sys.executable, "-m", "w2w.cli", "present", "--no-build", "--port", str(port)]
+    cmd = [sys.executable, "-m", "w2w", "present", "--no-build", "--port", str(port)]
     cmd += ["--audience", "--host", "127.0.0.1", "--only", "token_trace"]
     with log.open("w") as handle:
         proc = subprocess.Popen(cmd, cwd=root, stdout=handle, stderr=subprocess.STDOUT)
@@ -140,10 +140,10 @@ def rss(pid: int) -> int:
 
 
 async def tokens_per_second(port: int, presenter: str, tokens: int) -> float:
-    import generators
-    from generators.token_trace import TokenTraceInputs
+    from w2w.plugins import registry
+    from w2w_generators.token_trace.generator import TokenTraceInputs
 
-    body = generators.get("token_trace").live_request(TokenTraceInputs()).model_dump(mode="json")
+    body = registry.get("token_trace").live_request(TokenTraceInputs()).model_dump(mode="json")
     body.update(max_new_tokens=tokens, stop="eos")
     started = time.perf_counter()
     status, raw = await request(port, "POST", "/api/live/token_trace", presenter, body)

@@ -13,9 +13,18 @@ from pathlib import Path
 
 from _machine import describe
 
-from w2w.browser import OfflinePage, browser
-from w2w.browser_check import ALL_SLIDES, AXE_RUN, AXE_TAGS, NO_TRANSITIONS, ONLY_SLIDE, _wait_ready, axe_script
+from w2w.check.browser_check import (
+    ALL_SLIDES,
+    AXE_RUN,
+    AXE_TAGS,
+    NO_TRANSITIONS,
+    ONLY_SLIDE,
+    _wait_ready,
+    axe_script,
+    page_helpers,
+)
 from w2w.project import Project
+from w2w.publish.browser import OfflinePage, browser
 
 SLIDES = (3, 10, 20, 30)
 RUNS = 3
@@ -31,6 +40,7 @@ def main() -> dict:
         _wait_ready(page, deck)
         page.add_script_tag(path=str(axe_script(project.root)))
         page.evaluate(NO_TRANSITIONS)
+        page_helpers(page)
         alone, scoped = [], []
         for index in SLIDES:
             page.evaluate("(i) => Reveal.slide(i)", index)

@@ -22,13 +22,13 @@ def timed(command: list[str]) -> float:
 
 
 def main() -> dict:
-    help_s = timed([sys.executable, "-m", "w2w.cli", "--help"])
+    help_s = timed([sys.executable, "-m", "w2w", "--help"])
     typer_s = timed([sys.executable, "-c", "import typer"])
     loaded = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import sys; from w2w.cli import app; "
+            "import sys; from w2w.cli.main import app; "
             "heavy = ('torch', 'transformers', 'diffusers', 'matplotlib', 'mkdocs'); "
             "print(sorted(m for m in heavy if m in sys.modules))",
         ],

@@ -7,7 +7,7 @@ Times one sampling call of the small shapes model (the offline stand-in) two way
 - strip:  the same call with the generator's StripCapture (scheduler.step wrapper recording x̂0,
           callback_on_step_end keeping x_t/x̂0 at the chosen steps) plus the batch decode afterwards
 and prints the medians, their ratio (target <= 1.10x) and seconds per denoising step.
-Uses the shipped weights in generators/weights/shapes-diffusion when they exist; otherwise the same
+Uses the shipped weights in w2w_generators/shapes/weights/shapes-diffusion when they exist; otherwise the same
 architecture with random weights (identical compute per step; the pictures are noise). No asserts.
 """
 
@@ -46,13 +46,13 @@ def machine_info() -> str:
 
 
 def shapes_model_dir(scratch: Path) -> tuple[Path, str]:
-    from generators import diffusion_demo as dd
+    from w2w_generators.diffusion_demo import generator as dd
 
     if dd.shapes_weights_present(dd.SHAPES_WEIGHTS_DIR):
         return dd.SHAPES_WEIGHTS_DIR, f"shipped shapes model ({dd.SHAPES_WEIGHTS_DIR})"
     import torch
 
-    from generators.shapes_training import TrainConfig, build_scheduler, build_unet
+    from w2w_generators.shapes.training import TrainConfig, build_scheduler, build_unet
 
     torch.manual_seed(0)
     build_unet(TrainConfig()).save_pretrained(scratch / "unet")
@@ -71,9 +71,9 @@ def main() -> None:
     import torch
     from diffusers import DDIMScheduler
 
-    from generators import diffusion_capture as dc
-    from generators.minilm import MINILM_ID, resolve_minilm
-    from generators.shapes_pipeline import ShapesDiffusionPipeline
+    from w2w_generators.diffusion import capture as dc
+    from w2w_generators.shapes.pipeline import ShapesDiffusionPipeline
+    from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
 
     print(machine_info())
     with tempfile.TemporaryDirectory() as scratch:

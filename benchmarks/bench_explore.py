@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import describe  # noqa: E402
 
-from w2w.browser import OfflinePage, browser  # noqa: E402
+from w2w.publish.browser import OfflinePage, browser  # noqa: E402
 
 CHOOSE = """async ([step, rank]) => {
   const s = document.querySelector('.present') || document;

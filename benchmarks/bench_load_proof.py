@@ -6,7 +6,7 @@ For the token trace (SmolLM2-135M, 16 greedy tokens) and the shapes diffusion mo
 steps), each round times the same work three ways:
   single     one wall-clock call on all torch threads (how speeds were first published);
   best-wall  best of N wall-clock repeats on all threads, after a warm-up (the previous method);
-  published  generators.base.best_of: warm-up, best of N repeats of one thread's CPU time.
+  published  w2w.plugin_api.best_of: warm-up, best of N repeats of one thread's CPU time.
 first on an idle machine, then while two CPU-bound processes (pure-Python busy loops, one per core
 of a 2-core machine) compete. It prints each figure and the ratio idle/loaded per method; the
 target for the published method is <= 1.5x. Rounds interleave idle and loaded so a drift in the
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import describe  # noqa: E402
 
-from generators.base import best_of  # noqa: E402
+from w2w.plugin_api import best_of  # noqa: E402
 
 BUSY = "while True: pass"
 
@@ -53,8 +53,8 @@ def token_work():
     import torch
     from transformers import GenerationConfig
 
-    from generators.lm_loading import load_model
-    from generators.token_trace import TokenTrace, TokenTraceInputs
+    from w2w_generators.shared.lm_loading import load_model
+    from w2w_generators.token_trace.generator import TokenTrace, TokenTraceInputs
 
     inputs = TokenTraceInputs(max_new_tokens=16)
     lm, tokenizer, _ = load_model(TokenTrace().resolve_model(inputs, {}), "cpu")
@@ -72,9 +72,9 @@ def diffusion_work():
     import torch
     from diffusers import DDIMScheduler
 
-    from generators.diffusion_demo import SHAPES_WEIGHTS_DIR
-    from generators.minilm import MINILM_ID, resolve_minilm
-    from generators.shapes_pipeline import ShapesDiffusionPipeline
+    from w2w_generators.diffusion_demo.generator import SHAPES_WEIGHTS_DIR
+    from w2w_generators.shapes.pipeline import ShapesDiffusionPipeline
+    from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
 
     pipe = ShapesDiffusionPipeline.from_dirs(SHAPES_WEIGHTS_DIR, resolve_minilm(MINILM_ID, {}).path, "cpu")
     pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)

@@ -44,7 +44,7 @@ def start_server(root: Path, port: int, log: Path) -> tuple[subprocess.Popen, st
     started = time.perf_counter()
     with log.open("w") as handle:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "w2w.cli", "present", "--no-build", "--port", str(port)],
+            [sys.executable, "-m", "w2w", "present", "--no-build", "--port", str(port)],
             cwd=root,
             stdout=handle,
             stderr=subprocess.STDOUT,
@@ -110,8 +110,8 @@ def main() -> None:
 
     import torch
 
-    import generators
-    from generators.token_trace import TokenTraceInputs, generate
+    from w2w.plugins import registry
+    from w2w_generators.token_trace.generator import TokenTraceInputs, generate
 
     print(f"machine: {describe()}, torch threads {torch.get_num_threads()}")
     with tempfile.TemporaryDirectory(prefix="w2w-bench-present-") as tmp:
@@ -125,8 +125,8 @@ def main() -> None:
             for line in (Path(tmp) / "server.log").read_text().splitlines():
                 if line.startswith("live: "):
                     print(f"  {line}")
-            bench_tokens(port, token, args, generators, generate, TokenTraceInputs)
-            bench_diffusion(port, token, args, generators, torch)
+            bench_tokens(port, token, args, registry, generate, TokenTraceInputs)
+            bench_diffusion(port, token, args, registry, torch)
         finally:
             stop_started = time.perf_counter()
             os.kill(proc.pid, signal.SIGINT)
@@ -134,8 +134,8 @@ def main() -> None:
             print(f"Ctrl-C -> process exit: {time.perf_counter() - stop_started:.1f} s")
 
 
-def bench_tokens(port, token, args, generators, generate, TokenTraceInputs) -> None:
-    trace = generators.get("token_trace")
+def bench_tokens(port, token, args, registry, generate, TokenTraceInputs) -> None:
+    trace = registry.get("token_trace")
     inputs = TokenTraceInputs()
     body = trace.live_request(inputs).model_dump(mode="json")
     body.update(max_new_tokens=args.tokens, **({"stop": "eos"} if "stop" in body else {}))
@@ -169,8 +169,8 @@ def bench_tokens(port, token, args, generators, generate, TokenTraceInputs) -> N
     )
 
 
-def bench_diffusion(port, token, args, generators, torch) -> None:
-    demo = generators.get("diffusion_demo")
+def bench_diffusion(port, token, args, registry, torch) -> None:
+    demo = registry.get("diffusion_demo")
     inputs = demo.Inputs()
     model = demo.resolve_model(inputs, {})
     loaded = demo.load(model, "cpu")
@@ -179,10 +179,10 @@ def bench_diffusion(port, token, args, generators, torch) -> None:
     guidance = request.guidance_scale or (4.0 if loaded.shapes else 7.5)
     live_ms, server_ms, plain_ms = [], [], []
 
-    from generators.diffusion_demo import _scheduler_class
+    from w2w_generators.diffusion.schedulers import scheduler_class
 
     # The scheduler the live run uses (its request's), not the one saved with the weights.
-    loaded.pipe.scheduler = _scheduler_class(request.scheduler).from_config(loaded.pipe.scheduler.config)
+    loaded.pipe.scheduler = scheduler_class(request.scheduler).from_config(loaded.pipe.scheduler.config)
 
     def plain() -> None:
         loaded.pipe.set_progress_bar_config(disable=True)

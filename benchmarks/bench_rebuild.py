@@ -39,8 +39,8 @@ def copy_project(target: Path) -> Path:
 
 def bare_mkdocs_project(prepared, target: Path) -> Path:
     """The same handout pages as plain Markdown for a plain mkdocs-material build."""
-    from w2w.slides import split_slides
-    from w2w.templating import render_markdown
+    from w2w.render.slides import split_slides
+    from w2w.render.templating import render_markdown
 
     docs = target / "docs"
     (docs / "sections").mkdir(parents=True)

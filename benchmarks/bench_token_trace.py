@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generators.base import device_class, torch_device  # noqa: E402
-from generators.lm_loading import converted_dir, load_gguf, load_model  # noqa: E402
-from generators.token_trace import TokenTrace, TokenTraceInputs, generate, trace_steps  # noqa: E402
+from w2w.plugin_api import device_class, torch_device  # noqa: E402
+from w2w_generators.shared.lm_loading import converted_dir, load_gguf, load_model  # noqa: E402
+from w2w_generators.token_trace.generator import TokenTrace, TokenTraceInputs, generate, trace_steps  # noqa: E402
 
 
 def timed(fn, repeats: int) -> tuple[float, list[float]]:

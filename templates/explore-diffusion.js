@@ -1,7 +1,7 @@
 /* w2w explorable diffusion demo: seed, guidance and steps, offline.
 
    The build ran the demo's caption at every seed x guidance x step count of the sweep
-   (generators/diffusion_grid.py) and the page inlines each cell: the final 32x32 picture (a PNG data
+   (w2w_generators/diffusion/sweep.py) and the page inlines each cell: the final 32x32 picture (a PNG data
    URL, its very pixels) and its x̂0 frames at the strip's steps as one PNG-8 strip. Changing a
    control swaps the picture next to the form (demo slide, handout) or the strip's frames (strip
    slide), and the words that describe them, at once: no request is made.

@@ -1,6 +1,6 @@
 /* w2w explorable token trace: "choose the next token", offline.
 
-   The build computed a tree of greedy continuations (generators/token_tree.py): at each step of the
+   The build computed a tree of greedy continuations (w2w_generators/token_trace/tree.py): at each step of the
    recorded trace, what the model writes after each of the top candidates. This script lets a reader
    pick a step and another candidate and shows that continuation, from the data inlined in the page
    (no request at all: it works from file:// and in the handout alike). Everything from the model

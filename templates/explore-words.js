@@ -1,7 +1,7 @@
 /* w2w explorable embedding plot: any word of a vocabulary, offline.
 
    The build embedded the commonest words of the model's own vocabulary with the plot's encoder and
-   projected them on the plot's two PCA axes (generators/embedding_vocab.py); the page loads them
+   projected them on the plot's two PCA axes (w2w_generators/embedding_plot/vocab.py); the page loads them
    with a <script src> (window.w2wVocab, works from file://). A reader types a word: it is placed on
    those axes with its nearest words, and compared with a second word, by the cosine similarity of
    the full vectors (int8 in the file; the cosine does not depend on a vector's length, so no scale

@@ -2,7 +2,7 @@
 error handling and its console, but no new interpreter per call. A new one imports w2w, mkdocs and
 Material again each time: a warm `build-talk` of the mini talk took 1.0 s of CPU as a process and
 0.45 s in one (2-core machine, 2026-12-02). What needs a process of its own (an environment, a
-resource limit, a signal) runs `python -m w2w.cli`, and so do the tests of a real process's exit
+resource limit, a signal) runs `python -m w2w`, and so do the tests of a real process's exit
 status and output (test_cli.py, test_build.py)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 TIMEOUT_S = 300  # a hung command ends the test process with every thread's traceback (faulthandler)
 
-# Categories a new `python -m w2w.cli` does not show (Python's default warning filters).
+# Categories a new `python -m w2w` does not show (Python's default warning filters).
 HIDDEN = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 
 
@@ -38,14 +38,15 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     from rich.console import Console
     from typer.testing import CliRunner
 
-    from w2w import cli
+    from w2w.cli import main as cli
+    from w2w.cli import output
 
-    root, last_resort, console = logging.getLogger(), _LastResort(logging.WARNING), cli.console
-    cli.console = Console(stderr=True, highlight=False, markup=False, color_system=None)
+    root, last_resort, console = logging.getLogger(), _LastResort(logging.WARNING), output.console
+    output.console = Console(stderr=True, highlight=False, markup=False, color_system=None)
     root.addHandler(last_resort)
     faulthandler.dump_traceback_later(TIMEOUT_S, exit=True)
     try:
-        with contextlib.chdir(cwd), cli.engine_log(), warnings.catch_warnings(record=True) as caught:
+        with contextlib.chdir(cwd), output.engine_log(), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
             for category in HIDDEN:
                 warnings.simplefilter("ignore", category)
@@ -53,7 +54,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     finally:
         faulthandler.cancel_dump_traceback_later()
         root.removeHandler(last_resort)
-        cli.console = console
+        output.console = console
     stderr = result.stderr + "".join(
         warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught
     )

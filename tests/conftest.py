@@ -17,7 +17,7 @@ from talk_factory import add_live_section, make_project
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-# Speeds are timed as best of N repeats after a warm-up (generators/base.py); one repeat is enough to
+# Speeds are timed as best of N repeats after a warm-up (w2w/plugins/protocol.py); one repeat is enough to
 # test that, and the provenance of every artifact made here says so.
 os.environ.setdefault("W2W_SPEED_REPEATS", "1")
 
@@ -66,8 +66,8 @@ def require_smollm2() -> None:
 
 @pytest.fixture(scope="session")
 def require_shapes() -> None:
-    """The shipped shapes-world diffusion weights (generators/weights/shapes-diffusion, committed)."""
-    from generators.diffusion_demo import SHAPES_WEIGHTS_DIR, shapes_weights_present
+    """The shipped shapes-world diffusion weights (w2w_generators/shapes/weights/shapes-diffusion, committed)."""
+    from w2w_generators.diffusion_demo.generator import SHAPES_WEIGHTS_DIR, shapes_weights_present
 
     require(
         shapes_weights_present(),
@@ -198,8 +198,8 @@ def mini_server(live_build, tmp_path_factory):
 def smollm2():
     """SmolLM2-135M loaded in the test process, as the token trace loads it: what live tokens are
     compared with (a direct greedy `generate`). Loaded once for the server files."""
-    from generators.lm_loading import load_model
-    from generators.token_trace import TokenTrace, TokenTraceInputs
+    from w2w_generators.shared.lm_loading import load_model
+    from w2w_generators.token_trace.generator import TokenTrace, TokenTraceInputs
 
     inputs = TokenTraceInputs()
     lm, tokenizer, _ = load_model(TokenTrace().resolve_model(inputs, {}), "cpu")

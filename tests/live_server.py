@@ -24,14 +24,14 @@ MINI_TALK_WORDS = ["dog", "puppy", "banana"]  # talk_factory's embedding_plot wo
 
 
 def require_live(*names: str) -> None:
-    """These generators say `live = True` (generators/base.py), else the test cannot run: it
+    """These generators say `live = True` (w2w/plugins/protocol.py), else the test cannot run: it
     fails under CI=true (a checkout whose generators lost their live half is broken) and skips
     elsewhere (requires.py)."""
     from requires import require
 
-    import generators
+    from w2w.plugins import registry
 
-    missing = [name for name in names if not generators.get(name).live]
+    missing = [name for name in names if not registry.get(name).live]
     require(
         not missing,
         f"{', '.join(missing)} are not live generators in this checkout",
@@ -168,7 +168,7 @@ def start(root: Path, log: Path, *args: str, build: bool = False, env: dict | No
     port = free_port()
     handle = log.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "w2w.cli", "present", *([] if build else ["--no-build"]), "--port", str(port), *args],
+        [sys.executable, "-m", "w2w", "present", *([] if build else ["--no-build"]), "--port", str(port), *args],
         cwd=root,
         stdout=handle,
         stderr=subprocess.STDOUT,
@@ -192,10 +192,10 @@ def start(root: Path, log: Path, *args: str, build: bool = False, env: dict | No
 def embedding_request(words) -> dict:
     """The embedding slide's request as the deck sends it (the generator's own prefill for the mini
     talk's plotted words), with other typed words."""
-    import generators
-    from generators.embedding_plot import EmbeddingInputs
+    from w2w.plugins import registry
+    from w2w_generators.embedding_plot.generator import EmbeddingInputs
 
-    base = generators.get("embedding_plot").live_request(EmbeddingInputs(words=MINI_TALK_WORDS))
+    base = registry.get("embedding_plot").live_request(EmbeddingInputs(words=MINI_TALK_WORDS))
     return {**base.model_dump(mode="json"), "words": words}
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from generators.base import Artifact, Generator, ModelRef
+from w2w.plugin_api import Artifact, Generator, ModelRef
 
 
 class NoInputs(BaseModel):

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from w2w.browser import OfflinePage, browser
-from w2w.browser_check import axe_problems, axe_script, check_deck, check_pages, small_text_problems
+from w2w.check.browser_check import axe_problems, axe_script, check_deck, check_pages, small_text_problems
+from w2w.publish.browser import OfflinePage, browser
 
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[1]

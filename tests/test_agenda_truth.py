@@ -16,9 +16,9 @@ import yaml
 from cli_in_process import run_cli
 
 from w2w.build import build_site
-from w2w.pacing import time_claims
 from w2w.project import Project
-from w2w.value_escaping import as_characters
+from w2w.render.pacing import time_claims
+from w2w.talk.value_escaping import as_characters
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.build
@@ -125,7 +125,7 @@ def test_the_timer_paces_to_the_slot_weighted_by_the_notes(reshuffled):
     for part, minutes in AGENDA:
         assert sum(timings[part]) == minutes * 60, part
     # Weighted by words: within a part, the slide with the longest notes gets the most time.
-    from w2w.pacing import count_words
+    from w2w.render.pacing import count_words
 
     for section in result.prepared.talk.sections:
         words = [count_words(s.notes_text) for s in result.prepared.render_slides(section, "deck", "")]

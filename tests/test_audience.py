@@ -159,7 +159,7 @@ def test_a_full_queue_drops_its_oldest_unmoderated_suggestion(room):
 
 @pytest.mark.browser
 def test_the_room_follows_suggests_votes_and_the_speaker_moderates(room):
-    from w2w.browser import browser
+    from w2w.publish.browser import browser
 
     audience, presenter = room.audience_token, room.token
     with browser() as instance:
@@ -267,9 +267,9 @@ def test_the_room_follows_suggests_votes_and_the_speaker_moderates(room):
 
 def test_the_phone_streams_are_capped_with_a_json_503(tmp_path, require_present):
     """The cap itself, on a room with a cap of two (the real one is 1000: too many to open here)."""
-    from w2w.present.audience import Door
     from w2w.present.broadcast import Channel
-    from w2w.present.room import Room
+    from w2w.present.room.door import Door
+    from w2w.present.room.state import Room
 
     room = Room({}, Channel("audience", 2), Channel("presenter", 1))
     door = Door(room, "p" * 32, "a" * 32, "http://127.0.0.2:1/room/#a=" + "a" * 32, tmp_path, {"127.0.0.1:1"})

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from cli_in_process import run_cli
 
-# The CLI prefixes the line with "error: " (w2w/cli.py, user_errors).
+# The CLI prefixes the line with "error: " (w2w/cli/main.py, user_errors).
 ERROR_LINE = re.compile(r"^(?:error: )?(?P<file>[^\s:]+):(?P<line>\d+): (?P<what>.+?) — (?P<fix>\S.*)$")
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from w2w.browser import OfflinePage, browser
-from w2w.browser_check import check_deck, check_pages
+from w2w.check.browser_check import check_deck, check_pages
+from w2w.publish.browser import OfflinePage, browser
 
 pytestmark = pytest.mark.browser
 

@@ -120,7 +120,7 @@ def test_a_user_error_exits_2_with_one_line_and_keeps_the_previous_site(tmp_path
     before = (root / "site" / "index.html").read_text()
     section = root / "talk" / "sections" / "maths.md"
     section.write_text(section.read_text().replace("# Maths", "# Maths {{ nope }}"))
-    proc = subprocess.run([sys.executable, "-m", "w2w.cli", "build-talk"], cwd=root, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "w2w", "build-talk"], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = [text for text in proc.stderr.splitlines() if text.strip()]

@@ -12,7 +12,7 @@ def test_help_imports_no_model_library_and_lists_the_commands():
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from w2w.cli import app\n"
+        "from w2w.cli.main import app\n"
         "result = CliRunner().invoke(app, ['--help'])\n"
         "assert result.exit_code == 0, result.output\n"
         "print(result.output)\n"
@@ -29,7 +29,9 @@ def test_help_imports_no_model_library_and_lists_the_commands():
         "freeze",
         "check",
         "export-pdf",
+        "export-html",
         "pacing",
+        "present",
         "models",
         "train-shapes",
     ):
@@ -37,7 +39,7 @@ def test_help_imports_no_model_library_and_lists_the_commands():
 
 
 def test_outside_a_project_is_a_user_error(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "w2w.cli", "build-talk"], cwd=tmp_path, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "w2w", "build-talk"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "no talk/talk.yaml" in proc.stderr and " — " in proc.stderr
 
@@ -47,7 +49,7 @@ def test_commands_on_the_built_site_say_to_build_first(tmp_path, command):
     from talk_factory import make_project
 
     root = make_project(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "w2w.cli", command], cwd=root, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "w2w", command], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "w2w build-talk" in lines[0] and "Traceback" not in proc.stderr

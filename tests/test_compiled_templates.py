@@ -11,10 +11,10 @@ import jinja2
 import pytest
 from talk_factory import make_project
 
-from w2w import compiled_templates
 from w2w.build import build_site
-from w2w.compiled_templates import CompiledTemplates, from_source, kept_if_build_succeeds
 from w2w.project import Project
+from w2w.talk import compiled_templates
+from w2w.talk.compiled_templates import CompiledTemplates, from_source, kept_if_build_succeeds
 
 
 def _env(cache_dir: Path, kind: str = "talk", **settings) -> jinja2.Environment:

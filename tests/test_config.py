@@ -6,8 +6,8 @@ import pytest
 import yaml
 from talk_factory import make_project
 
-from w2w.config import load_talk
 from w2w.errors import W2WError
+from w2w.talk.config import load_talk
 
 
 def _talk_yaml(root):

@@ -16,7 +16,7 @@ import pytest
 
 def w2w(*args: str, cwd, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "w2w.cli", *args],
+        [sys.executable, "-m", "w2w", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -71,7 +71,7 @@ def test_models_pull_offline_is_one_line(talk):
 
 def test_train_shapes_keeps_the_shipped_weights(talk):
     """By default it would write where the shipped model lives: it refuses, and says how not to."""
-    from generators.shapes_training import WEIGHTS_DIR
+    from w2w_generators.shapes.training import WEIGHTS_DIR
 
     before = {p: p.stat().st_mtime_ns for p in WEIGHTS_DIR.rglob("*")}
     proc = w2w("train-shapes", cwd=talk)

@@ -1,11 +1,11 @@
-"""Tests of the diffusion demo generator (generators/diffusion_demo.py).
+"""Tests of the diffusion demo generator (w2w_generators/diffusion_demo/generator.py).
 
 Two throwaway models keep these fast and offline:
 - a TINY RANDOM-WEIGHTS Stable-Diffusion-shaped pipeline (UNet, VAE, CLIP text encoder and a CLIP
   tokenizer with a byte-level vocabulary), built from configs and saved to a temporary directory;
 - a RANDOM-WEIGHTS shapes-world UNet with the shipped architecture (shapes_training.build_unet).
 Neither draws anything meaningful; they exercise the plumbing. The quality bar (arrangement check)
-runs against the shipped weights in generators/weights/shapes-diffusion when they exist.
+runs against the shipped weights in w2w_generators/shapes/weights/shapes-diffusion when they exist.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import pytest
 from PIL import Image
 from tiny_sd import image_side, make_tiny_sd
 
-from generators import diffusion_capture as capture
-from generators import diffusion_demo as dd
-from generators import diffusion_figures as figures
-from generators.base import ModelRef
-from generators.diffusion_demo import DiffusionDemo, DiffusionInputs
+from w2w.plugin_api import ModelRef
+from w2w_generators.diffusion import capture
+from w2w_generators.diffusion_demo import figures
+from w2w_generators.diffusion_demo import generator as dd
+from w2w_generators.diffusion_demo.generator import DiffusionDemo, DiffusionInputs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_KEYS = {
@@ -61,7 +61,7 @@ def random_shapes_dir(tmp_path_factory) -> Path:
     """The shapes-world architecture with RANDOM weights (untrained), saved like the shipped model."""
     import torch
 
-    from generators.shapes_training import TrainConfig, build_scheduler, build_unet
+    from w2w_generators.shapes.training import TrainConfig, build_scheduler, build_unet
 
     out = tmp_path_factory.mktemp("random-shapes")
     torch.manual_seed(0)
@@ -248,7 +248,7 @@ def test_missing_model_error_says_how_to_get_one(tmp_path, monkeypatch):
 
 def test_module_and_resolution_import_no_ml_library():
     code = (
-        "import sys; from generators.diffusion_demo import DiffusionDemo, DiffusionInputs\n"
+        "import sys; from w2w_generators.diffusion_demo.generator import DiffusionDemo, DiffusionInputs\n"
         "try:\n    DiffusionDemo().resolve_model(DiffusionInputs(), {})\nexcept Exception:\n    pass\n"
         "heavy = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]\n"
         "assert not heavy, heavy"

@@ -2,7 +2,7 @@
 
 Fast (no build, no model): README.md against scripts/install.sh and pyproject.toml, the links of
 README.md, ARCHITECTURE.md and docs/*.md, docs/reference.md against `w2w --help` and against
-talk.yaml's `live:` settings (w2w.config.Live), and the code's references to the live-protocol
+talk.yaml's `live:` settings (w2w.talk.config.Live), and the code's references to the live-protocol
 document.
 """
 
@@ -128,7 +128,7 @@ def test_every_relative_link_points_at_a_file_in_the_repository(document):
 def _help_commands(*args: str) -> list[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", "NO_COLOR": "1"}
     out = subprocess.run(
-        [sys.executable, "-m", "w2w.cli", *args, "--help"],
+        [sys.executable, "-m", "w2w", *args, "--help"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -175,9 +175,9 @@ def test_code_comments_cite_the_live_protocol_at_its_path():
 
 
 def test_docs_reference_has_a_row_for_every_live_setting_with_its_default():
-    """talk.yaml's `live:` keys are w2w.config.Live's fields: the reference's table has exactly one
+    """talk.yaml's `live:` keys are w2w.talk.config.Live's fields: the reference's table has exactly one
     row for each, `| `live.<field>` | `<default>` | … |`, so a new setting cannot go undocumented."""
-    from w2w.config import Live
+    from w2w.talk.config import Live
 
     rows = dict(re.findall(r"^\| `live\.([a-z_]+)` \| `([^`]*)` \|", REFERENCE.read_text(), flags=re.MULTILINE))
     fields = Live.model_fields

@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generators.base import ModelRef
-from generators.embedding_plot import MINILM_ID, EmbeddingInputs, EmbeddingPlot, _plot, mathtext_safe, pca_2d
+from w2w.plugin_api import ModelRef
+from w2w_generators.embedding_plot.generator import (
+    MINILM_ID,
+    EmbeddingInputs,
+    EmbeddingPlot,
+    _plot,
+    mathtext_safe,
+    pca_2d,
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +66,8 @@ def test_vocabulary_is_the_models_words_with_their_cosines_and_points(artifact):
     vocab.txt; int8 vectors whose cosines are the model's within 0.01; the plot's projection."""
     import base64
 
-    from generators.embedding_live import project
-    from generators.minilm import MiniLM
+    from w2w_generators.embedding_plot.live import project
+    from w2w_generators.shared.minilm import MiniLM
 
     page = _vocab_page(artifact)
     words = page["words"]
@@ -83,7 +90,7 @@ def test_vocabulary_is_the_models_words_with_their_cosines_and_points(artifact):
 
 
 def _model_path() -> str:
-    from generators.minilm import packaged_minilm
+    from w2w_generators.shared.minilm import packaged_minilm
 
     return packaged_minilm().path
 

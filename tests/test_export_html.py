@@ -16,9 +16,9 @@ from html.parser import HTMLParser
 import pytest
 from cli_in_process import run_cli
 
-from w2w.browser import browser
 from w2w.errors import W2WError
-from w2w.export_html import BUDGET_BYTES, Inliner
+from w2w.publish.browser import browser
+from w2w.publish.export_html import BUDGET_BYTES, Inliner
 
 pytestmark = pytest.mark.browser
 

@@ -15,15 +15,15 @@ import pytest
 import yaml
 from talk_factory import make_project
 
-from generators.base import ModelRef
+from w2w.artifacts.cache import ArtifactCache
+from w2w.artifacts.frozen import FrozenStore
+from w2w.artifacts.plan import Job
+from w2w.artifacts.produce import decide, produce
+from w2w.artifacts.status import explain
 from w2w.build import build_site, freeze
-from w2w.cache import ArtifactCache
 from w2w.errors import W2WError
-from w2w.frozen import FrozenStore
-from w2w.plan import Job
-from w2w.produce import decide, produce
+from w2w.plugin_api import ModelRef
 from w2w.project import Project
-from w2w.status import explain
 
 FIELDS = {
     "generator": "diffusion_demo",
@@ -136,7 +136,7 @@ def test_fallback_to_the_stand_in_is_loud_and_strict_fails(tmp_path):
 
 
 def test_the_stand_ins_own_inputs_do_not_make_a_full_model_output_stale():
-    from generators.diffusion_demo import DiffusionDemo, DiffusionInputs
+    from w2w_generators.diffusion_demo.generator import DiffusionDemo, DiffusionInputs
 
     generator, inputs = DiffusionDemo(), DiffusionInputs()
     full, stand_in = generator.key_inputs(inputs, embedded=False), generator.key_inputs(inputs, embedded=True)
@@ -174,14 +174,14 @@ def test_status_explains_a_stale_input_and_prose_edits_run_nothing(tmp_path):
     (row,) = explain(Project(root))
     assert not row.fresh and [d.field for d in row.differences] == ["inputs.words"]
     proc = subprocess.run(
-        [sys.executable, "-m", "w2w.cli", "status", "--explain"], cwd=root, capture_output=True, text=True
+        [sys.executable, "-m", "w2w", "status", "--explain"], cwd=root, capture_output=True, text=True
     )
     assert proc.returncode == 0 and "stale" in proc.stderr
     assert 'inputs.words: ["dog", "puppy", "banana"] → ["dog", "puppy", "banana", "cat"]' in proc.stderr
 
 
 def _build_command(root: Path) -> list[str]:
-    return [sys.executable, "-m", "w2w.cli", "build-talk", "--project", str(root)]
+    return [sys.executable, "-m", "w2w", "build-talk", "--project", str(root)]
 
 
 def test_concurrent_builds_wait_for_each_other(tmp_path):
@@ -232,7 +232,7 @@ def test_killing_a_generator_run_leaves_no_partial_artifact(tmp_path):
     artifacts = root / ".w2w" / "cache" / "artifacts" / "embedding_plot"
     proc = subprocess.Popen(_build_command(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Kill it while the generator runs: its scratch directory exists from the start of the run
-    # until the finished artifact is renamed into place (w2w/cache.py), so wait for that, then kill.
+    # until the finished artifact is renamed into place (w2w/artifacts/cache.py), so wait for that, then kill.
     deadline = time.monotonic() + 120
     while not (artifacts.is_dir() and any(d.name.startswith(".") for d in artifacts.iterdir())):
         assert proc.poll() is None, "the build ended before its generator started"

@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-from w2w.browser import browser
-from w2w.browser_check import check_deck, check_pages
+from w2w.check.browser_check import check_deck, check_pages
 from w2w.project import Project
+from w2w.publish.browser import browser
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 
@@ -143,8 +143,8 @@ def test_no_slide_text_under_16_px_at_1280x720(full):
     25's quiet, filled slides: at most 5 content slides end above 60 % of the slide's height, live
     status words only on slides with a live output, the deck-wide state a dot of at most 16 px with
     no readable text (its words are the speaker view's, whose frames carry `receiver` in the URL)."""
-    from w2w.browser import OfflinePage
-    from w2w.browser_check import NO_TRANSITIONS
+    from w2w.check.browser_check import NO_TRANSITIONS
+    from w2w.publish.browser import OfflinePage
 
     root, *_ = full
     deck = root / "site" / "slides" / "index.html"
@@ -200,7 +200,7 @@ def test_strip_and_demo_say_what_they_show_once(full):
 
 
 def test_pdf_trace_page_shows_the_last_steps_candidates(full, tmp_path):
-    from w2w.pdf_export import export_pdf
+    from w2w.publish.pdf_export import export_pdf
 
     root, result, *_ = full
     exported = export_pdf(Project(root), tmp_path / "talk.pdf")
@@ -241,7 +241,7 @@ def test_token_tree_from_a_file_with_the_network_blocked(full, smollm2):
     vocabulary, on its slide and its handout page."""
     from test_token_trace import greedy_generate
 
-    from w2w.browser_check import axe_problems, axe_script, small_text_problems
+    from w2w.check.browser_check import axe_problems, axe_script, small_text_problems
 
     root, result, *_ = full
     trace = result.prepared.produced.artifacts["token_trace"].data
@@ -311,7 +311,7 @@ def _look_up(page, scope: str, word: str, other: str):
 
 
 def _model_cosine(a: str, b: str) -> float:
-    from generators.minilm import MiniLM, packaged_minilm
+    from w2w_generators.shared.minilm import MiniLM, packaged_minilm
 
     vectors = MiniLM(packaged_minilm().path).sentence_embeddings([a, b]).float().numpy()
     return float(vectors[0] @ vectors[1])
@@ -348,7 +348,7 @@ def test_diffusion_sweep_from_a_file_with_the_network_blocked(full, tmp_path):
     import numpy as np
     import torch
 
-    from generators.diffusion_demo import DiffusionDemo
+    from w2w_generators.diffusion_demo.generator import DiffusionDemo
 
     root, result, *_ = full
     demo = result.prepared.produced.artifacts["diffusion_demo"].data
@@ -401,7 +401,11 @@ def test_diffusion_sweep_from_a_file_with_the_network_blocked(full, tmp_path):
     direct = loaded.pipe(
         demo["prompt"], num_inference_steps=10, guidance_scale=4.0, generator=torch.Generator("cpu").manual_seed(1)
     ).images[0]
-    assert np.array_equal(_pixels(shots["deck"]), np.asarray(direct.convert("RGB")))
+    # The same cell, up to the last bit of a float: the build may have run on another thread count
+    # than this test (xdist gives each worker one), and a sum taken in another order rounds apart
+    # (measured: at most 1 level of 255 here). Another seed's picture differs by far more.
+    shown = _pixels(shots["deck"]).astype(int)
+    assert np.abs(shown - np.asarray(direct.convert("RGB"), dtype=int)).max() <= 2
     # The evaluation's sweep: guidance 0 at 5 steps shows that cell's pictures, marks and count.
     cell = result.prepared.produced.artifacts["shapes_eval"].data["grid"]["cells"]["2|0|5"]
     expected = (f"{sum(cell['correct'])} of 16", cell["tiles"], ["✓" if ok else "✗" for ok in cell["correct"]])
@@ -455,7 +459,7 @@ def test_explorables_fit_the_size_budget_and_load_nothing(full):
 
 def _offline_deck_at(chromium, root, selector: str):
     """The built deck from file:// with every other request blocked, on the first slide holding `selector`."""
-    from w2w.browser import OfflinePage
+    from w2w.publish.browser import OfflinePage
 
     view = OfflinePage(chromium, 1280, 720)
     page = view.page

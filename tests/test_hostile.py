@@ -23,9 +23,9 @@ import pytest
 from cli_in_process import run_cli
 from test_bad_input import _edit, _line_of, _snapshot, assert_user_error, base, project  # noqa: F401
 
-from w2w.cache import read_checked
+from w2w.artifacts.cache import read_checked
 
-W2W = [sys.executable, "-m", "w2w.cli"]
+W2W = [sys.executable, "-m", "w2w"]
 
 
 def _one_line_error(proc: subprocess.CompletedProcess, progress: bool = False) -> str:

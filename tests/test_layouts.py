@@ -9,9 +9,9 @@ import shutil
 import pytest
 import yaml
 
-from w2w.browser import OfflinePage, browser
 from w2w.build import build_site
 from w2w.project import Project
+from w2w.publish.browser import OfflinePage, browser
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 

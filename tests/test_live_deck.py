@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from talk_factory import HOSTILE_PROMPT, LIVE_TIMEOUT_S
 
-from w2w.browser import browser
+from w2w.publish.browser import browser
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,7 @@ def server(require_present, mini_server):
 
 
 def test_live_tokens_stream_and_equal_a_plain_greedy_generate(server, chromium, smollm2):
-    from generators.token_trace import TokenTraceInputs, generate
+    from w2w_generators.token_trace.generator import TokenTraceInputs, generate
 
     page = open_deck(chromium, server.deck_url)
     root = run_live(page, "token_trace", "The capital of France is")

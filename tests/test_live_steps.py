@@ -14,11 +14,11 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
-import generators
-from generators.diffusion_demo import DiffusionInputs
-from generators.embedding_plot import EmbeddingInputs
-from generators.token_steps import sentence_ended
-from generators.token_trace import TokenTraceInputs, generate
+from w2w.plugins import registry
+from w2w_generators.diffusion_demo.generator import DiffusionInputs
+from w2w_generators.embedding_plot.generator import EmbeddingInputs
+from w2w_generators.token_trace.generator import TokenTraceInputs, generate
+from w2w_generators.token_trace.steps import sentence_ended
 
 # Without the model these fail under CI=true and skip elsewhere (conftest's require_* fixtures).
 needs_smollm2 = pytest.mark.usefixtures("require_smollm2")
@@ -39,7 +39,7 @@ def pixels(data_url_or_path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def token_trace(require_smollm2, w2w_home):
-    gen = generators.get("token_trace")
+    gen = registry.get("token_trace")
     model = gen.resolve_model(TokenTraceInputs(), {})
     return gen, model, gen.load(model, "cpu")
 
@@ -103,11 +103,11 @@ def test_sentence_end_rule():
 )
 def test_token_requests_are_bounded(body):
     with pytest.raises(ValidationError):
-        generators.get("token_trace").LiveRequest.model_validate(body)
+        registry.get("token_trace").LiveRequest.model_validate(body)
 
 
 def test_html_in_a_prompt_is_text():
-    request = generators.get("token_trace").LiveRequest(prompt="  <script>alert(1)</script>  ")
+    request = registry.get("token_trace").LiveRequest(prompt="  <script>alert(1)</script>  ")
     assert request.prompt == "<script>alert(1)</script>"
 
 
@@ -116,7 +116,7 @@ def test_html_in_a_prompt_is_text():
 
 @pytest.fixture(scope="module")
 def embedding(tmp_path_factory):
-    gen = generators.get("embedding_plot")
+    gen = registry.get("embedding_plot")
     inputs = EmbeddingInputs(words=["dog", "puppy", "banana", "apple", "car"], live_words=["wolf", "truck"])
     model = gen.resolve_model(inputs, {})
     loaded = gen.load(model, "cpu")
@@ -144,7 +144,7 @@ def test_typed_words_are_projected_with_the_builds_pca_axes(embedding):
 @pytest.mark.parametrize("words", [[], ["a", "b", "c", "d"], ["<b>x</b>"], ["x" * 41], ["_"]])
 def test_word_requests_are_bounded(words):
     with pytest.raises(ValidationError):
-        generators.get("embedding_plot").LiveRequest(words=words, plotted=["dog", "puppy", "banana"])
+        registry.get("embedding_plot").LiveRequest(words=words, plotted=["dog", "puppy", "banana"])
 
 
 # --- diffusion demo ---------------------------------------------------------------------------
@@ -152,7 +152,7 @@ def test_word_requests_are_bounded(words):
 
 @pytest.fixture(scope="module")
 def diffusion(require_shapes, tmp_path_factory):
-    gen = generators.get("diffusion_demo")
+    gen = registry.get("diffusion_demo")
     inputs = DiffusionInputs(steps=4, strip_frames=2)
     model = gen.resolve_model(inputs, {})
     out = tmp_path_factory.mktemp("diffusion")
@@ -202,4 +202,4 @@ def test_the_shapes_stream_runs_one_step_per_event_on_the_callers_thread_and_a_c
 )
 def test_diffusion_requests_are_bounded(body):
     with pytest.raises(ValidationError):
-        generators.get("diffusion_demo").LiveRequest.model_validate(body)
+        registry.get("diffusion_demo").LiveRequest.model_validate(body)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from cli_in_process import run_cli
 
-from w2w.pacing import SectionPace, count_words, section_paces, warnings
+from w2w.render.pacing import SectionPace, count_words, section_paces, warnings
 
 
 def test_word_count_of_plain_notes():

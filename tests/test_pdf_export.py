@@ -24,9 +24,7 @@ SLIDES = ["title", "agenda", "intro", "diagram", "formula", "handout-only", "plo
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "w2w.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=180
-    )
+    return subprocess.run([sys.executable, "-m", "w2w", *args], cwd=cwd, capture_output=True, text=True, timeout=180)
 
 
 def _pages(pdf: Path, out: Path) -> list[np.ndarray]:
@@ -100,7 +98,7 @@ def test_every_page_is_drawn_and_diagram_formula_and_plot_are_there(slides_pdf, 
     assert _ink(by_name["diagram"], 0.25, 0.9) > 0.005
     assert _ink(by_name["formula"], 0.25, 0.9) > 0.001
     assert _ink(by_name["handout-only"], 0.25, 0.9) < 0.001  # a text-only slide: the bands differ
-    # The embedding plot is inline SVG (it follows the theme: w2w/inline_svg.py), so the PDF holds it
+    # The embedding plot is inline SVG (it follows the theme: w2w/render/inline_svg.py), so the PDF holds it
     # as vectors, sharp at any zoom, and no raster picture at all; its points are in the accent colour.
     page = by_name["plot"]
     band = page[int(0.25 * page.shape[0]) : int(0.9 * page.shape[0])].astype(int)
@@ -136,8 +134,8 @@ def test_notes_add_a_page_after_each_slide_with_notes(notes_pdf, project, tmp_pa
 
 def test_deck_in_print_mode_is_ready_only_after_reveal_laid_out_the_pages(mini_build):
     """The ready signal in ?print-pdf waits for reveal.js' 'pdf-ready' (its 'ready' comes first)."""
-    from w2w.browser import OfflinePage, browser
-    from w2w.pdf_export import READY, print_url
+    from w2w.publish.browser import OfflinePage, browser
+    from w2w.publish.pdf_export import READY, print_url
 
     root, _ = mini_build
     with browser() as chromium:

@@ -16,12 +16,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 from talk_factory import make_project
 
-import generators
-from generators.base import Artifact, Generator, ModelRef
-from w2w.config import load_talk
+from w2w.artifacts.plan import make_plan, models_to_pull
 from w2w.errors import W2WError
-from w2w.plan import make_plan, models_to_pull
+from w2w.plugin_api import Artifact, Generator, ModelRef
+from w2w.plugins import registry
 from w2w.project import Project
+from w2w.talk.config import load_talk
 
 
 class LetterInputs(BaseModel):
@@ -57,10 +57,10 @@ class LetterCount(Generator):
 
 @pytest.fixture()
 def letter_count(monkeypatch):
-    monkeypatch.setitem(generators.REGISTRY, "letter_count", "test_plugins:LetterCount")
-    generators.get.cache_clear()
+    monkeypatch.setitem(registry.REGISTRY, "letter_count", "test_plugins:LetterCount")
+    registry.get.cache_clear()
     yield
-    generators.get.cache_clear()
+    registry.get.cache_clear()
 
 
 def test_a_new_generator_plugs_in_without_touching_the_engine(tmp_path, letter_count):
@@ -134,7 +134,7 @@ def test_embedded_prompt_words_the_shapes_model_never_saw_are_a_located_warning(
 def test_shapes_weights_named_by_path_draw_embedded_prompt_and_key_on_it(tmp_path):
     """`model:` pointing at the shapes weights: the key and the run read the same field, so two
     embedded prompts are two keys (they once shared one and the cache served the old image)."""
-    from generators.diffusion_demo import SHAPES_WEIGHTS_DIR
+    from w2w_generators.diffusion_demo.generator import SHAPES_WEIGHTS_DIR
 
     section = "# Demo\n\n{{ demo_image('diffusion_demo') }}\n"
     keys = []
@@ -147,7 +147,7 @@ def test_shapes_weights_named_by_path_draw_embedded_prompt_and_key_on_it(tmp_pat
 
 
 def test_models_pull_asks_the_generators_the_pages_use(tmp_path):
-    from generators.minilm import MINILM_ID
+    from w2w_generators.shared.minilm import MINILM_ID
 
     only_words = make_project(tmp_path / "a")
     project = Project(only_words)
@@ -166,8 +166,8 @@ def _registered(monkeypatch, cls) -> None:
     import sys
 
     monkeypatch.setattr(sys.modules[__name__], cls.__name__, cls, raising=False)
-    monkeypatch.setitem(generators.REGISTRY, cls.name, f"test_plugins:{cls.__name__}")
-    generators.get.cache_clear()
+    monkeypatch.setitem(registry.REGISTRY, cls.name, f"test_plugins:{cls.__name__}")
+    registry.get.cache_clear()
 
 
 def test_a_generator_must_say_whether_it_is_live(monkeypatch):
@@ -180,10 +180,10 @@ def test_a_generator_must_say_whether_it_is_live(monkeypatch):
     try:
         _registered(monkeypatch, Unstated)
         with pytest.raises(TypeError, match=r"test_plugins\..*Unstated does not define live"):
-            generators.get("unstated")
+            registry.get("unstated")
     finally:
         LetterCount.live = False
-        generators.get.cache_clear()
+        registry.get.cache_clear()
 
 
 def test_a_live_generator_without_its_live_half_is_refused_by_name(monkeypatch):
@@ -196,8 +196,8 @@ def test_a_live_generator_without_its_live_half_is_refused_by_name(monkeypatch):
 
     _registered(monkeypatch, HalfLive)
     with pytest.raises(TypeError, match="says live = True but does not define live_request, steps, LiveRequest"):
-        generators.get("half_live")
-    generators.get.cache_clear()
+        registry.get("half_live")
+    registry.get.cache_clear()
 
 
 def test_a_generator_missing_run_is_refused_by_name(monkeypatch):
@@ -212,18 +212,18 @@ def test_a_generator_missing_run_is_refused_by_name(monkeypatch):
 
     _registered(monkeypatch, NoRun)
     with pytest.raises(TypeError, match="NoRun does not define run"):
-        generators.get("no_run")
-    generators.get.cache_clear()
+        registry.get("no_run")
+    registry.get.cache_clear()
 
 
 def test_every_registered_generator_states_its_live_half():
     """The talk's own generators: the three live ones define the whole live half, shapes_eval says
     it is not live, and `w2w present` takes exactly the live ones."""
-    from generators.base import LIVE_MEMBERS, Generator
+    from w2w.plugin_api import LIVE_MEMBERS, Generator
 
-    live = {g.name for g in generators.all_generators() if g.live}
+    live = {g.name for g in registry.all_generators() if g.live}
     assert live == {"embedding_plot", "token_trace", "diffusion_demo"}
-    for generator in generators.all_generators():
+    for generator in registry.all_generators():
         if generator.live:
             assert all(getattr(type(generator), m) is not getattr(Generator, m, None) for m in LIVE_MEMBERS)
 
@@ -231,7 +231,7 @@ def test_every_registered_generator_states_its_live_half():
 def test_the_hf_cache_is_read_through_huggingface_hub(tmp_path, monkeypatch):
     """A snapshot laid out as huggingface_hub lays it out (refs/main -> snapshots/<commit>) is found
     with its commit; a model with no folder there, or whose main snapshot lacks its config, is not."""
-    from generators.model_resolution import hf_cached_snapshot
+    from w2w_generators.shared.model_resolution import hf_cached_snapshot
 
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     repo = tmp_path / "models--org--pipe"

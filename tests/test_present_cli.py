@@ -17,7 +17,7 @@ from w2w.project import Project
 
 def present(root, *args):
     return subprocess.run(
-        [sys.executable, "-m", "w2w.cli", "present", *args],
+        [sys.executable, "-m", "w2w", "present", *args],
         cwd=root,
         capture_output=True,
         text=True,

@@ -27,10 +27,10 @@ def server(mini_server):
 
 def token_request(**fields) -> dict:
     """The token slide's request: the generator's own prefill for the talk, with these fields."""
-    import generators
-    from generators.token_trace import TokenTraceInputs
+    from w2w.plugins import registry
+    from w2w_generators.token_trace.generator import TokenTraceInputs
 
-    base = generators.get("token_trace").live_request(TokenTraceInputs()).model_dump(mode="json")
+    base = registry.get("token_trace").live_request(TokenTraceInputs()).model_dump(mode="json")
     if "stop" in base:
         base["stop"] = "eos"  # run to max_new_tokens, as `generate` does, not to the first full stop
     return {**base, **fields}
@@ -70,7 +70,7 @@ def test_plain_present_builds_a_stale_site_first(server):
 
 
 def test_live_tokens_equal_a_direct_greedy_generate(server, smollm2):
-    from generators.token_trace import TokenTraceInputs, decode, generate
+    from w2w_generators.token_trace.generator import TokenTraceInputs, decode, generate
 
     request_id, events = stream(server, "token_trace", token_request(prompt=PROMPT, max_new_tokens=12))
     steps, done = events[:-1], events[-1]

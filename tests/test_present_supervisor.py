@@ -51,7 +51,7 @@ def server(mini_build, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from w2w.browser import browser as chromium
+    from w2w.publish.browser import browser as chromium
 
     with chromium() as instance:
         yield instance

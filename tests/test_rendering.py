@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from w2w.diagrams import MermaidRenderer
 from w2w.errors import W2WError
-from w2w.markdown_render import MarkdownRenderer
-from w2w.slides import split_slides
-from w2w.templating import artifact_references, make_environment, render_markdown
+from w2w.render.diagrams import MermaidRenderer
+from w2w.render.markdown import MarkdownRenderer
+from w2w.render.slides import split_slides
+from w2w.render.templating import render_markdown
+from w2w.talk.sandbox import artifact_references, make_environment
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,8 +60,8 @@ def test_mermaid_becomes_inline_svg_with_a_unique_id(markdown):
 
 
 def test_mermaid_takes_the_talks_colours_and_fits_long_labels_on_one_line(tmp_path):
-    from w2w.config import Theme
-    from w2w.diagrams import mermaid_config
+    from w2w.render.diagrams import mermaid_config
+    from w2w.talk.config import Theme
 
     source = "graph TD\nA[Text Prompt] --> B[Diffusion Model - Renderer]"
     red = MermaidRenderer(tmp_path, mermaid_config(Theme(accent="#ff0000"))).svg(source)
@@ -101,7 +102,7 @@ def _page(tmp_path, text: str) -> Path:
 
 
 def _context(target="deck"):
-    from w2w.templating import Artifacts
+    from w2w.render.templating import Artifacts
 
     return {"talk": {}, "agenda": [], "artifacts": Artifacts({}), "target": target, "root": ""}
 
@@ -145,7 +146,7 @@ def test_references_name_each_artifact_a_page_uses_with_its_line(tmp_path):
 
 
 def test_macros_escape_model_text(tmp_path, markdown):
-    from w2w.templating import Artifacts, ArtifactView
+    from w2w.render.templating import Artifacts, ArtifactView
 
     env = make_environment(REPO)
     steps = [

@@ -7,7 +7,7 @@ import pytest
 from live_server import require_live
 from requires import import_or_require, in_ci, require
 
-import generators
+from w2w.plugins import registry
 
 
 @pytest.mark.parametrize("value", ["true", "TRUE", " true "])
@@ -47,9 +47,9 @@ def test_an_unimportable_module_fails_under_ci_with_the_import_error(monkeypatch
 
 
 def test_a_generator_without_the_live_protocol_fails_under_ci(monkeypatch):
-    real = generators.get
+    real = registry.get
     not_live = type("NotLive", (), {"live": False})()  # what a generator that says live = False looks like
-    monkeypatch.setattr(generators, "get", lambda name: not_live if name == "token_trace" else real(name))
+    monkeypatch.setattr(registry, "get", lambda name: not_live if name == "token_trace" else real(name))
     monkeypatch.setenv("CI", "true")
     require_live("embedding_plot")  # it has the protocol
     with pytest.raises(pytest.fail.Exception, match="token_trace are not live generators"):

@@ -20,9 +20,9 @@ import pytest
 from PIL import Image
 from tiny_sd import TINY_SD_ID, image_side
 
-import generators
-from generators import diffusion_live
-from generators.diffusion_demo import DiffusionInputs
+from w2w.plugins import registry
+from w2w_generators.diffusion_demo import live as diffusion_live
+from w2w_generators.diffusion_demo.generator import DiffusionInputs
 
 PROMPT = "a red circle above a blue square"
 GIVE_UP_S = 120  # bounds a broken stop (the worker would wait for ever), not a timing
@@ -42,7 +42,7 @@ def sd(tiny_sd_dir):
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    gen = generators.get("diffusion_demo")
+    gen = registry.get("diffusion_demo")
     model = gen.resolve_model(DiffusionInputs(model=TINY_SD_ID), {TINY_SD_ID: str(tiny_sd_dir)})
     # The Stable Diffusion branch, not the shapes stand-in: a local SD directory, not embedded.
     assert (model.id, model.source, model.embedded) == (TINY_SD_ID, "local-dir", False)

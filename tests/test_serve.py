@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from w2w.browser import browser
+from w2w.publish.browser import browser
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 
@@ -33,7 +33,7 @@ def served(mini_build, tmp_path):
     port = _free_port()
     log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "w2w.cli", "serve", "--address", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "w2w", "serve", "--address", f"127.0.0.1:{port}"],
         cwd=copy,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from generators.shapes_eval import PARAPHRASED, ShapesEval, ShapesEvalInputs, cases, summary
-from generators.shapes_world import HELD_OUT, arrangement_holds, parse_caption, render, training_scenes
+from w2w_generators.shapes.world import HELD_OUT, arrangement_holds, parse_caption, render, training_scenes
+from w2w_generators.shapes_eval.generator import PARAPHRASED, ShapesEval, ShapesEvalInputs, cases, summary
 
 
 def test_cases_are_the_held_out_captions_and_rewordings_the_model_never_trained_on():
@@ -54,7 +54,7 @@ def test_the_shipped_model_draws_what_unseen_captions_say(tmp_path):
     the measured setting's cell is the measured pictures, not drawn again."""
     import json
 
-    from generators.shapes_eval import draw, judged, tiles
+    from w2w_generators.shapes_eval.generator import draw, judged, tiles
 
     generator = ShapesEval()
     inputs = ShapesEvalInputs(steps=10, grid_seeds=[0], grid_guidance=[0, 4], grid_steps=[4, 10])
@@ -77,16 +77,16 @@ def test_the_shipped_model_draws_what_unseen_captions_say(tmp_path):
 
 
 def _shipped_pipe():
-    from generators.minilm import MINILM_ID, resolve_minilm
-    from generators.model_resolution import SHAPES_WEIGHTS
-    from generators.shapes_pipeline import ShapesDiffusionPipeline
+    from w2w_generators.shapes.pipeline import ShapesDiffusionPipeline
+    from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
+    from w2w_generators.shared.model_resolution import SHAPES_WEIGHTS
 
     return ShapesDiffusionPipeline.from_dirs(SHAPES_WEIGHTS, resolve_minilm(MINILM_ID, {}, purpose="test").path)
 
 
 def test_guidance_0_and_1_run_one_half_and_draw_what_the_full_formula_draws():
     """At guidance 0 the pipeline runs only the unconditional half, at 1 only the conditional one
-    (shapes_pipeline.py); the pictures are those of the two-half formula next to those scales."""
+    (shapes/pipeline.py); the pictures are those of the two-half formula next to those scales."""
     pipe = _shipped_pipe()
     prompts = [c["prompt"] for c in cases()[:2]]
 

@@ -1,4 +1,4 @@
-"""The shapes-world training recipe (generators/shapes_training.py) and its data (shapes_world.py).
+"""The shapes-world training recipe (w2w_generators/shapes/training.py) and its data (shapes/world.py).
 
 Training runs for real, with a tiny config (3 steps, a narrow UNet) on the real all-MiniLM-L6-v2
 encoder: same config, same software, same weights, bit for bit.
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from requires import import_or_require, require
 
-from generators import shapes_world
-from generators.diffusion_demo import SHAPES_WEIGHTS_DIR
-from generators.shapes_world import HELD_OUT, Scene, all_scenes, arrangement_holds, parse_caption, render
+from w2w_generators.diffusion_demo.generator import SHAPES_WEIGHTS_DIR
+from w2w_generators.shapes import world as shapes_world
+from w2w_generators.shapes.world import HELD_OUT, Scene, all_scenes, arrangement_holds, parse_caption, render
 
 # 32 channels per block: divisible by norm_num_groups (16) and by attention_head_dim (8).
 TINY = dict(steps=3, batch_size=4, block_out_channels=(32, 32, 32))
@@ -27,7 +27,7 @@ TINY = dict(steps=3, batch_size=4, block_out_channels=(32, 32, 32))
 def training():
     """The training module with torch's thread count restored afterwards (train() sets it)."""
     torch = import_or_require("torch", "run make install")
-    from generators import shapes_training
+    from w2w_generators.shapes import training as shapes_training
 
     threads = torch.get_num_threads()
     yield shapes_training
@@ -36,8 +36,8 @@ def training():
 
 @pytest.fixture(scope="module")
 def encoder_path() -> str:
-    from generators.minilm import MINILM_ID, resolve_minilm
     from w2w.errors import W2WError
+    from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
 
     try:
         return resolve_minilm(MINILM_ID, {}).path
@@ -128,7 +128,7 @@ def test_shipped_weights_come_from_the_committed_recipe(training):
     require(
         record_path.is_file(),
         f"no shipped shapes weights: {record_path} is missing",
-        "restore generators/weights/shapes-diffusion from git (it is committed) or run `w2w train-shapes`",
+        "restore w2w_generators/shapes/weights/shapes-diffusion from git (it is committed) or run `w2w train-shapes`",
     )
     record = json.loads(record_path.read_text())
     assert record["config_hash"] == training.TrainConfig().hash(), (

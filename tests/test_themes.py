@@ -15,19 +15,19 @@ import pytest
 import yaml
 from talk_factory import make_project
 
-from w2w.browser import browser
-from w2w.browser_check import NO_TRANSITIONS, SWITCH_THEME, axe_script, theme_problems
-from w2w.config import load_talk
+from w2w.check.browser_check import NO_TRANSITIONS, SWITCH_THEME, axe_script, theme_problems
 from w2w.errors import W2WError
-from w2w.themes import PALETTES, contrast
+from w2w.publish.browser import browser
+from w2w.talk.config import load_talk
+from w2w.talk.themes import PALETTES, contrast
 
 
 def test_a_plot_svg_inlines_with_theme_inks_and_ids_of_its_own(tmp_path):
     """figures.save writes the SVG's inks as theme variables; each inlined copy has its own ids."""
     import re
 
-    from generators.figures import INK, pyplot, save, themed
-    from w2w.inline_svg import inline
+    from w2w.render.inline_svg import inline
+    from w2w_generators.shared.figures import INK, pyplot, save, themed
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(2, 1.5))

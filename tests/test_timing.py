@@ -1,4 +1,4 @@
-"""generators.base.best_of: how a published speed is timed. On the CPU it reads one thread's CPU
+"""w2w.plugin_api.best_of: how a published speed is timed. On the CPU it reads one thread's CPU
 time, so other work on the machine (which takes wall time, not this thread's CPU time) does not
 change the figure; elsewhere it reads the wall clock. A sleep stands in for that other work: it
 passes wall time and uses no CPU."""
@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from generators.base import best_of
+from w2w.plugin_api import best_of
 
 
 def test_on_the_cpu_the_figure_is_one_threads_cpu_time_not_the_wall_clock():

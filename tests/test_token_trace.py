@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from generators import lm_loading
-from generators.lm_loading import converted_dir, load_model
-from generators.token_trace import SMOLLM2_ID, TokenTrace, TokenTraceInputs, visible_whitespace
+from w2w_generators.shared import lm_loading
+from w2w_generators.shared.lm_loading import converted_dir, load_model
+from w2w_generators.token_trace.generator import SMOLLM2_ID, TokenTrace, TokenTraceInputs, visible_whitespace
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPT = "Diffusion models turn random noise into"
@@ -46,7 +46,7 @@ def greedy(smollm2, tmp_path_factory):
 
 
 def test_inputs_are_the_talk_settings():
-    from w2w.config import generators_schema
+    from w2w.talk.config import generators_schema
 
     Generators = generators_schema()
 
@@ -68,7 +68,7 @@ def test_resolves_the_packaged_gguf_as_the_same_model(smollm2):
 def test_resolve_model_imports_no_ml_library(w2w_home):
     code = (
         "import sys\n"
-        "from generators.token_trace import TokenTrace, TokenTraceInputs\n"
+        "from w2w_generators.token_trace.generator import TokenTrace, TokenTraceInputs\n"
         "TokenTrace().resolve_model(TokenTraceInputs(), {})\n"
         "heavy = {'torch', 'transformers'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
@@ -88,8 +88,8 @@ def test_seed_is_bounded_to_what_torch_takes():
 @pytest.mark.parametrize("layout", ["empty-dir", "empty-gguf"])
 def test_unloadable_weights_are_a_user_error(w2w_home, tmp_path, layout):
     """An empty weights directory, or a GGUF file with nothing in it: a W2WError, not a traceback."""
-    from generators.base import ModelRef
     from w2w.errors import W2WError
+    from w2w.plugin_api import ModelRef
 
     weights = tmp_path / "weights"
     weights.mkdir()
@@ -196,7 +196,7 @@ def test_the_talks_published_trace_is_what_this_model_computes(greedy, smollm2, 
     # talk/frozen/ holds the trace the talk shows, made on the CI machine by an earlier conversion
     # (transformers' own GGUF path, before w2w parsed the file once). The model loaded here must give
     # the same tokens and, to the 4 decimals stored, the same probabilities for every candidate.
-    from w2w.config import load_talk
+    from w2w.talk.config import load_talk
 
     talk, _ = load_talk(ROOT / "talk" / "talk.yaml")
     published = json.loads((ROOT / "talk" / "frozen" / "token_trace" / "artifact.json").read_text())["data"]
@@ -233,7 +233,7 @@ def test_tree_branches_are_what_greedy_generate_writes_after_that_choice(greedy,
     """Every branch of the tree of other choices: its first token is the candidate chosen at its
     step, then token for token what a direct greedy `generate` from that prefix writes, stopped by the
     trace's own rule; pruned candidates (p < tree_min_prob, rank >= tree_width) have no branch."""
-    from generators.token_steps import sentence_ended
+    from w2w_generators.token_trace.steps import sentence_ended
 
     inputs, artifact = greedy
     data = artifact.data
@@ -382,7 +382,7 @@ def test_tiny_random_model_sampling_is_seeded(tiny_random_llama, w2w_home, tmp_p
 
 def test_dollar_signs_stay_literal_in_the_figure(tmp_path):
     """A '$' pair in a token would start matplotlib mathtext: '$a^^b$' is a mathtext syntax error."""
-    from generators.token_trace import _label, _plot
+    from w2w_generators.token_trace.generator import _label, _plot
 
     assert _label("$5 or $6") == r"\$5·or·\$6"
     top = [{"token_id": 1, "token": "$a^^b$", "prob": 0.6}, {"token_id": 2, "token": "$^$", "prob": 0.3}]

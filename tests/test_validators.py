@@ -16,8 +16,8 @@ from urllib.request import url2pathname
 
 import pytest
 
-from w2w.browser import OfflinePage, browser
-from w2w.browser_check import check_deck, check_pages
+from w2w.check.browser_check import check_deck, check_pages
+from w2w.publish.browser import OfflinePage, browser
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""A `{{ value }}` shows exactly as written in every Markdown context of a page (w2w/value_escaping.py):
+"""A `{{ value }}` shows exactly as written in every Markdown context of a page (w2w/talk/value_escaping.py):
 Jinja and markdown-it together escape it once, in text, code, fences, maths, links, headings and raw
 HTML alike. Before, code showed `a &lt; b` and maths drew the entity's letters."""
 
@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from w2w.diagrams import MermaidRenderer
-from w2w.markdown_render import MarkdownRenderer, image_sources
-from w2w.templating import make_environment, render_markdown
-from w2w.value_escaping import VALUE_AMP
+from w2w.render.diagrams import MermaidRenderer
+from w2w.render.markdown import MarkdownRenderer, image_sources
+from w2w.render.templating import render_markdown
+from w2w.talk.sandbox import make_environment
+from w2w.talk.value_escaping import VALUE_AMP
 
 REPO = Path(__file__).resolve().parents[1]
 VALUE = "a < b & \"c\" 'd'"
@@ -110,7 +111,7 @@ def test_escape_filters_and_a_values_own_marker_character_read_as_written():
 def test_the_live_badge_is_the_provenance_as_written_in_the_json_and_on_the_slide():
     import json
 
-    from w2w.templating import Artifacts, ArtifactView
+    from w2w.render.templating import Artifacts, ArtifactView
 
     data = {"words": ["dog"], "points": [[0, 0]], "live_request": {"words": ["wolf"]}}
     provenance = {"model": "m", "device": "CPU & <GPU>", "recorded_at": "today", "fallback": ""}

@@ -1,5 +1,5 @@
 """`python -m w2w`: the same as the `w2w` command."""
 
-from .entry import main
+from w2w.entry import main
 
 main()

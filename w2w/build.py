@@ -16,13 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import swap_in, writer_is_dead
-from .cache import remove_tree
-from .compiled_templates import kept_if_build_succeeds
-from .deck import write_deck
-from .errors import W2WError
-from .pages import Prepared, prepare
-from .project import Project
+from w2w.artifacts.cache import remove_tree
+from w2w.atomic import swap_in, writer_is_dead
+from w2w.errors import W2WError
+from w2w.project import Project
+from w2w.publish.deck import write_deck
+from w2w.publish.preflight import check_site_needs
+from w2w.render.prepare import Prepared, prepare
+from w2w.talk.compiled_templates import kept_if_build_succeeds
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def build_site(project: Project, strict: bool = False) -> BuildResult:
             raise W2WError(
                 f"{site} is a file, not the site's directory", "move that file away: the build writes the site there"
             )
-        prepared = prepare(project, strict)
+        prepared = prepare(project, strict, before_models=lambda: check_site_needs(project))
         for warning in prepared.warnings:
             log.warning(warning)
         _check_time_claims(prepared, strict)
@@ -91,10 +92,10 @@ def build_site(project: Project, strict: bool = False) -> BuildResult:
 
 def freeze(project: Project, force: bool = False) -> list[str]:
     """Record the current artifacts (made now if needed) as the talk's frozen outputs."""
-    from .frozen import FrozenStore
+    from w2w.artifacts.frozen import FrozenStore
 
     with build_lock(project):
-        prepared = prepare(project, site=False)
+        prepared = prepare(project)
         jobs = {job.name: job for job in prepared.plan.jobs}
         FrozenStore(project.frozen_dir).freeze(
             {
@@ -108,7 +109,7 @@ def freeze(project: Project, force: bool = False) -> list[str]:
 
 def _check_time_claims(prepared: Prepared, strict: bool) -> None:
     """Notes that state minutes the agenda contradicts: an error with --strict, else warnings."""
-    from .pacing import check_time_claims, time_claims
+    from w2w.render.pacing import check_time_claims, time_claims
 
     if strict:
         check_time_claims(prepared)
@@ -151,7 +152,7 @@ def _mkdocs_build(project: Project, prepared: Prepared, site_dir: Path) -> None:
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
-    from . import handout_plugin
+    from w2w.publish import handout_plugin
 
     # MkDocs' own log lines are collected, not printed: warnings are passed on after a good build;
     # after a failed one the user error alone is reported.
@@ -188,7 +189,7 @@ def mkdocs_error(exc: BaseException, records: list, path: Path) -> W2WError:
 
     import yaml
 
-    from .yaml_source import top_level_key_line, yaml_error
+    from w2w.talk.yaml_source import top_level_key_line, yaml_error
 
     try:
         text = path.read_text(encoding="utf-8")

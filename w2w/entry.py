@@ -20,6 +20,6 @@ def quiet_interrupt() -> None:
 
 def main() -> None:
     quiet_interrupt()
-    from .cli import main as cli_main
+    from w2w.cli.main import main as cli_main
 
     cli_main()

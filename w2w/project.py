@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import W2WError
+from w2w.errors import W2WError
 
 
 def inside_project(

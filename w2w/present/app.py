@@ -10,7 +10,6 @@ Every error is JSON `{"message": "one line"}`; nothing a user sends is ever put 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
@@ -30,25 +29,21 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .jobs import Busy, Jobs, stream
-from .limits import BODY_TIMEOUT_S, RETRY_AFTER, RequestLimit
-from .security import ApiGuard, HostGuard
-from .supervisor import ModelProcess
+from w2w.present.http import Refused, http_error, read_json, server_error, validation_message
+from w2w.present.jobs import Busy, Jobs, stream
+from w2w.present.limits import RETRY_AFTER, RequestLimit
+from w2w.present.security import ApiGuard, HostGuard
+from w2w.present.supervisor import ModelProcess
 
 if TYPE_CHECKING:
-    from .audience import Door
-    from .room import Room
+    from w2w.present.room.door import Door
+    from w2w.present.room.state import Room
 
 STREAM_PATHS = ("/room/api/stream",)
 
-MAX_BODY = 16 * 1024  # bytes; the largest real request (a 400-character prompt) is under 1 KiB
 # No keep-alive pings: on loopback no proxy drops an idle stream, and the deck falls back to the
 # recording after `live.timeout_s` without data; a ping would keep a stuck run looking alive.
 PING_SECONDS = 0
-
-
-class Refused(HTTPException):
-    """A request answered with a 4xx and a one-line message."""
 
 
 def create_app(
@@ -144,66 +139,3 @@ async def relay_result(room: Room, name: str, body: dict, events):
         finally:
             if item is not None:
                 room.finished(item, done) if done else room.failed(item)
-
-
-async def read_json(request: Request) -> object:
-    """The request body as JSON: at most MAX_BODY bytes (413), declared as JSON (415), parseable (400)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
-        raise Refused(413, f"request body too large: at most {MAX_BODY // 1024} KiB")
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise Refused(415, "send the request as JSON (Content-Type: application/json)")
-    body = bytearray()
-
-    async def receive() -> None:
-        async for chunk in request.stream():
-            body.extend(chunk)
-            if len(body) > MAX_BODY:
-                raise Refused(413, f"request body too large: at most {MAX_BODY // 1024} KiB")
-
-    try:  # a client that sends its body slowly holds a connection: it gets a deadline
-        await asyncio.wait_for(receive(), BODY_TIMEOUT_S)
-    except TimeoutError:
-        raise Refused(408, f"the request body took over {BODY_TIMEOUT_S:g} s to arrive — send it at once") from None
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Refused(400, "the request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise Refused(400, 'the request body must be a JSON object, like {"prompt": "..."}')
-    return data
-
-
-def validation_message(exc: ValidationError) -> str:
-    """The first problem of a LiveRequest, in one line a slide can show (no user text in it)."""
-    errors = exc.errors(include_input=False, include_url=False)
-    first = errors[0]
-    field = ".".join(str(part) for part in first["loc"]) or "request"
-    if first["type"] == "extra_forbidden":
-        text = f"unknown field {field[:40]!r}"
-    elif first["type"] == "missing":
-        text = f"missing field {field!r}"
-    else:
-        text = f"{field}: {first['msg'].removeprefix('Value error, ')}"
-    more = len(errors) - 1
-    return " ".join(text.split()) + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
-
-
-async def http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)
-    message = exc.detail if isinstance(exc, Refused) else _plain(exc)
-    return JSONResponse({"message": message}, status_code=exc.status_code, headers=exc.headers)
-
-
-def _plain(exc: HTTPException) -> str:
-    if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
-        return f"method not allowed here — use {allowed}" if allowed else "method not allowed here"
-    if exc.status_code == 404:
-        return "not found — the deck is at /slides/index.html"
-    return " ".join(str(exc.detail).split())
-
-
-async def server_error(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"message": "internal error — see the terminal running `w2w present`"}, status_code=500)

@@ -103,9 +103,9 @@ def _load(conn, talk_yaml: str, only: list[str] | None) -> dict:
     models.local_dirs), load it, run the talk's own request once (the warm-up)."""
     from pathlib import Path
 
-    from ..config import load_talk
-    from ..errors import W2WError
-    from .models import live_generators
+    from w2w.errors import W2WError
+    from w2w.present.models import live_generators
+    from w2w.talk.config import load_talk
 
     started = time.perf_counter()
     talk, _ = load_talk(Path(talk_yaml))

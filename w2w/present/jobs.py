@@ -14,7 +14,7 @@ import logging
 
 import anyio
 
-from .supervisor import ModelProcess
+from w2w.present.supervisor import ModelProcess
 
 log = logging.getLogger("w2w.present")
 

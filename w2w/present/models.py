@@ -1,6 +1,6 @@
 """The live generators of `w2w present`, as the model process (child.py) loads them.
 
-A generator takes part when it says `live = True` (generators/base.py, docs/live-protocol.md); the
+A generator takes part when it says `live = True` (w2w/plugins/protocol.py, docs/live-protocol.md); the
 model it loads is the one the build resolves, with talk.yaml's `models.local_dirs`. The model
 process loads them one after the other, each followed by one run of the talk's own request (the
 warm-up), before it takes any live run, so a warm-up never competes with a live run for the CPU.
@@ -18,9 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from generators.base import device_class
-
-from ..errors import W2WError
+from w2w.errors import W2WError
+from w2w.plugins.running import device_class
 
 log = logging.getLogger("w2w.present")
 
@@ -75,16 +74,16 @@ class LiveGenerator:
 
 def live_generators(talk, only: list[str] | None = None) -> dict[str, LiveGenerator]:
     """The generators that follow the live protocol (all, or those in `only`), with the talk's inputs."""
-    import generators
+    from w2w.plugins import registry
 
-    names = list(generators.REGISTRY)
+    names = list(registry.REGISTRY)
     for name in only or []:
         if name not in names:
             raise W2WError(f"unknown generator {name!r} in --only", f"use one of: {', '.join(names)}")
     entries = {}
     device = device_class(talk.models.device)
     for name in only or names:
-        generator = generators.get(name)
+        generator = registry.get(name)
         if not generator.live:  # declared by every generator, checked when it registered
             if only:
                 raise W2WError(f"generator {name!r} cannot run live", "drop it from --only")

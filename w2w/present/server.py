@@ -15,9 +15,9 @@ import secrets
 import socket
 from pathlib import Path
 
-from ..errors import W2WError
-from ..project import Project
-from .limits import BACKLOG
+from w2w.errors import W2WError
+from w2w.present.limits import BACKLOG
+from w2w.project import Project
 
 log = logging.getLogger("w2w.present")
 
@@ -31,7 +31,7 @@ def deck_url(port: int, token: str) -> str:
 def site_is_stale(project: Project) -> str | None:
     """Why the built site is out of date (None when it is current): missing, a stale artifact, or a
     talk, template or mkdocs.yml file newer than the deck."""
-    from ..status import explain
+    from w2w.artifacts.status import explain
 
     deck = project.site_dir / "slides" / "index.html"
     if not deck.is_file():
@@ -86,21 +86,21 @@ def present(
 ) -> None:
     """Build if stale, then serve until Ctrl-C. Messages go to the `w2w.present` log. With
     `audience`, also on the LAN address (`host`, or the default route's) for the room's phones."""
-    from ..config import load_talk
+    from w2w.talk.config import load_talk
 
     talk, _ = load_talk(project.talk_yaml)
     port = port or talk.live.port
     if build:
         why = site_is_stale(project)
         if why:
-            from ..build import build_site
+            from w2w.build import build_site
 
             log.info("building first (%s)", why)
             build_site(project)  # its progress goes to the `w2w` log, which the CLI shows
     if not (project.site_dir / "slides" / "index.html").is_file():
         raise W2WError(f"no built deck in {project.site_dir}/slides/", "run `w2w build-talk`, or drop --no-build")
 
-    from .models import live_generators
+    from w2w.present.models import live_generators
 
     entries = live_generators(talk, only)  # checks --only; loads nothing (the model process does)
     if host and not audience:
@@ -115,10 +115,10 @@ def present(
             raise
     import uvicorn
 
-    from .app import create_app
-    from .jobs import Jobs
-    from .limits import KEEP_ALIVE_S, UVICORN_CONNECTIONS, GuardedH11Protocol
-    from .supervisor import ModelProcess, Policy
+    from w2w.present.app import create_app
+    from w2w.present.jobs import Jobs
+    from w2w.present.limits import KEEP_ALIVE_S, UVICORN_CONNECTIONS, GuardedH11Protocol
+    from w2w.present.supervisor import ModelProcess, Policy
 
     policy = Policy(
         step_timeout_s=talk.live.step_timeout_s,
@@ -162,11 +162,11 @@ def present(
 
 def room_door(project: Project, port: int, token: str, lan: str):
     """The room (audience.py): its own token, the deck's slides, the two broadcast channels."""
-    from .audience import Door
-    from .broadcast import Channel
-    from .room import PHONES_MAX, PRESENTERS_MAX, Room
-    from .security import own_hosts
-    from .slides import read_slides
+    from w2w.present.broadcast import Channel
+    from w2w.present.room.deck_slides import read_slides
+    from w2w.present.room.door import Door
+    from w2w.present.room.state import PHONES_MAX, PRESENTERS_MAX, Room
+    from w2w.present.security import own_hosts
 
     audience_token = secrets.token_urlsafe(24)
     while audience_token == token:  # never the presenter's (a 1 in 2**192 chance, but stated)

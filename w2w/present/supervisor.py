@@ -161,7 +161,7 @@ class ModelProcess:
         self._watchdog = asyncio.create_task(self._watch_memory())
 
     def _spawn(self) -> None:
-        from . import child
+        from w2w.present import child
 
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: no server state in it
         ours, theirs = context.Pipe(duplex=True)

@@ -1,0 +1,260 @@
+"""The room's state during `w2w present --audience`: the presenter's slide, the audience's
+suggestions (a bounded queue per live slide) and questions, votes, and the results of approved
+runs. Every change is published on the broadcaster; nothing here does I/O.
+
+What reaches whom (docs/audience.md): a phone sees the current slide, approved suggestions and
+their results, and approved questions with their votes. Unapproved items go only to the speaker.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+import unicodedata
+from dataclasses import dataclass, field
+
+from w2w.present.broadcast import Channel
+from w2w.present.room.deck_slides import SUGGEST, Slide
+
+log = logging.getLogger("w2w.present")
+
+SUBMIT_EVERY_S = 10.0  # one suggestion or question per device, and per address, per 10 s
+PENDING_MAX = 20  # unmoderated suggestions kept per slide; the oldest is dropped (and said so)
+QUESTIONS_MAX = 200  # questions kept in all; the oldest unapproved one is dropped first
+QUESTION_LIMIT = 280  # characters
+PHONES_MAX = 1000  # concurrent audience streams (the fan-out benchmark runs 500 on 2 cores)
+PRESENTERS_MAX = 8  # the deck, the moderation page, a spare
+
+
+class Refusal(Exception):
+    """A submission refused: `status` and a one-line message (no user text in it)."""
+
+    def __init__(self, status: int, message: str, retry_after: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.retry_after = status, message, retry_after
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean(text: object, limit: int, what: str) -> str:
+    """Text as the room keeps it: control and format characters (bidi overrides, zero-widths)
+    removed, whitespace collapsed, 1..limit characters; otherwise a Refusal."""
+    if not isinstance(text, str):
+        raise Refusal(400, f"{what} must be text")
+    if len(text) > 4 * limit:
+        raise Refusal(400, f"{what} is too long: at most {limit} characters")
+    text = _CONTROL.sub(" ", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Co", "Cs", "Cn"))
+    text = " ".join(text.split())
+    if not text:
+        raise Refusal(400, f"{what} is empty")
+    if len(text) > limit:
+        raise Refusal(400, f"{what} is too long: at most {limit} characters")
+    return text
+
+
+@dataclass
+class Item:
+    """A suggestion (kind "suggestion", for a slide) or a question (kind "question")."""
+
+    id: str
+    kind: str
+    text: str
+    device: str
+    slide: str = ""
+    state: str = "pending"  # pending, approved, running, done, answered
+    voters: set[str] = field(default_factory=set)
+    at: float = field(default_factory=time.time)
+    result: dict | None = None
+
+    def public(self) -> dict:
+        out = {"id": self.id, "kind": self.kind, "text": self.text, "slide": self.slide, "state": self.state}
+        if self.kind == "question":
+            out["votes"] = len(self.voters)
+        if self.result:
+            out["result"] = self.result
+        return out
+
+
+class Room:
+    def __init__(self, slides: dict[str, Slide], phones: Channel, presenters: Channel, clock=time.monotonic) -> None:
+        self.slides, self.phones, self.presenters, self.clock = slides, phones, presenters, clock
+        first = next(iter(slides.values()), Slide(0, 0))
+        self.slide = {**first.public(), "f": -1}
+        self.items: dict[str, Item] = {}
+        self.last_submit: dict[str, float] = {}  # "device:<id>" / "address:<ip>" -> time
+        self.dropped = 0  # unmoderated suggestions dropped for room in a full queue
+        self.refused = 0  # submissions answered 429
+
+    # --- what each side sees -----------------------------------------------------------------
+    def phone_state(self) -> dict:
+        return {"slide": self.slide, "questions": self.public_questions(), "suggestions": self.public_suggestions()}
+
+    def public_questions(self) -> list[dict]:
+        shown = [i for i in self.items.values() if i.kind == "question" and i.state != "pending"]
+        return [i.public() for i in sorted(shown, key=lambda i: (-len(i.voters), i.at))]
+
+    def public_suggestions(self) -> list[dict]:
+        return [i.public() for i in self.items.values() if i.kind == "suggestion" and i.state != "pending"]
+
+    def moderation_state(self) -> dict:
+        queues: dict[str, dict] = {}
+        for slide in self.slides.values():
+            if slide.live:
+                queues[slide.key] = {"title": slide.title, "generator": slide.generator, "items": []}
+        for item in self.items.values():
+            if item.kind == "suggestion" and item.slide in queues:
+                queues[item.slide]["items"].append(item.public())
+        questions = [i for i in self.items.values() if i.kind == "question"]
+        ordered = sorted(questions, key=lambda i: (-len(i.voters), i.at))
+        return {
+            "slide": self.slide,
+            "queues": queues,
+            "questions": [i.public() for i in ordered],
+            "dropped": self.dropped,
+            "refused": self.refused,
+            "phones": len(self.phones.queues),
+        }
+
+    def _changed(self, phones: bool = True) -> None:
+        if phones:
+            room = {"questions": self.public_questions(), "suggestions": self.public_suggestions()}
+            self.phones.publish("room", room)
+        self.presenters.publish("queue", self.moderation_state())
+
+    # --- the presenter -----------------------------------------------------------------------
+    def move(self, h: int, v: int, f: int) -> None:
+        slide = self.slides.get(f"{h}.{v}")
+        if slide is None:
+            raise Refusal(400, f"no slide {h}.{v} in the built deck")
+        now = {**slide.public(), "f": f}
+        if now != self.slide:
+            self.slide = now
+            self.phones.publish("slide", now)
+            self.presenters.publish("slide", now)
+
+    def moderate(self, item_id: str, action: str) -> Item:
+        item = self.items.get(item_id)
+        if item is None:
+            raise Refusal(404, "no such item (it may have been dismissed or dropped)")
+        allowed = {"suggestion": ("approve", "dismiss", "run"), "question": ("approve", "dismiss", "answered")}
+        if action not in allowed[item.kind]:
+            raise Refusal(400, f"a {item.kind} can be: {', '.join(allowed[item.kind])}")
+        if action == "dismiss":
+            del self.items[item_id]
+            self.phones.publish("removed", {"id": item_id})
+        elif action == "approve":
+            item.state = "approved" if item.state == "pending" else item.state
+        elif action == "answered":
+            item.state = "answered"
+        elif action == "run":
+            slide = self.slides[item.slide]
+            item.state = "running"
+            self.presenters.publish(
+                "run", {"id": item.id, "h": slide.h, "v": slide.v, "generator": slide.generator, "text": item.text}
+            )
+        self._changed()
+        return item
+
+    def claim_run(self, generator: str, body: dict) -> Item | None:
+        """The queued item a live run is for: the deck sends the queued text as its input."""
+        typed = body.get("prompt")
+        if typed is None and isinstance(body.get("words"), list):
+            typed = ", ".join(str(w) for w in body["words"])
+        if not isinstance(typed, str):
+            return None
+        wanted = _norm(typed)
+        for item in self.items.values():
+            slide = self.slides.get(item.slide)
+            if item.state == "running" and slide and slide.generator == generator and _norm(item.text) == wanted:
+                return item
+        return None
+
+    def finished(self, item: Item, done: dict) -> None:
+        """An approved run's `done`: what every phone gets (text, and a PNG data URL for a picture)."""
+        result: dict = {}
+        image = done.get("image")
+        if isinstance(image, str) and image.startswith("data:image/png;base64,"):
+            result["image"] = image
+        for key in ("completion", "text"):
+            if isinstance(done.get(key), str):
+                result["text"] = done[key]
+                break
+        if isinstance(done.get("words"), list):
+            result["text"] = ", ".join(map(str, done["words"]))
+        result["model"] = str(done.get("model", ""))
+        item.state, item.result = "done", result
+        if item.id in self.items:
+            self.phones.publish("result", item.public())
+            self._changed()
+
+    def failed(self, item: Item) -> None:
+        if item.state == "running":
+            item.state = "approved"
+            self._changed()
+
+    # --- the audience ------------------------------------------------------------------------
+    def _rate(self, device: str, address: str) -> None:
+        now = self.clock()
+        for key in (f"device:{device}", f"address:{address}"):
+            last = self.last_submit.get(key)
+            if last is not None and now - last < SUBMIT_EVERY_S:
+                self.refused += 1
+                wait = max(1, round(SUBMIT_EVERY_S - (now - last)))
+                raise Refusal(429, f"one suggestion or question every {SUBMIT_EVERY_S:g} s — wait {wait} s", str(wait))
+        for key in (f"device:{device}", f"address:{address}"):
+            self.last_submit[key] = now
+        if len(self.last_submit) > 20000:  # forget old entries so a flood of ids cannot grow it for ever
+            cutoff = now - SUBMIT_EVERY_S
+            self.last_submit = {k: t for k, t in self.last_submit.items() if t >= cutoff}
+
+    def suggest(self, device: str, address: str, slide_key: object, text: object) -> Item:
+        slide = self.slides.get(slide_key) if isinstance(slide_key, str) else None
+        if slide is None:
+            raise Refusal(400, "slide: no such slide in the built deck")
+        kind = SUGGEST.get(slide.live)
+        if kind is None:
+            raise Refusal(400, "slide: that slide has no live model to suggest for")
+        cleaned = clean(text, kind[1], kind[0])
+        self._rate(device, address)
+        item = Item(secrets.token_hex(8), "suggestion", cleaned, device, slide.key)
+        self.items[item.id] = item
+        pending = [i for i in self.items.values() if i.slide == slide.key and i.state == "pending"]
+        if len(pending) > PENDING_MAX:
+            oldest = pending[0]
+            del self.items[oldest.id]
+            self.dropped += 1
+            self.phones.publish("removed", {"id": oldest.id})
+            log.info("room: the queue of slide %s is full: dropped its oldest unmoderated suggestion", slide.key)
+        self._changed(phones=False)
+        return item
+
+    def ask(self, device: str, address: str, text: object) -> Item:
+        cleaned = clean(text, QUESTION_LIMIT, "question")
+        self._rate(device, address)
+        questions = [i for i in self.items.values() if i.kind == "question"]
+        if len(questions) >= QUESTIONS_MAX:
+            drop = next((i for i in questions if i.state == "pending"), questions[0])
+            del self.items[drop.id]
+            self.dropped += 1
+            self.phones.publish("removed", {"id": drop.id})
+        item = Item(secrets.token_hex(8), "question", cleaned, device)
+        self.items[item.id] = item
+        self._changed(phones=False)
+        return item
+
+    def vote(self, device: str, item_id: object) -> Item:
+        item = self.items.get(item_id) if isinstance(item_id, str) else None
+        if item is None or item.kind != "question" or item.state == "pending":
+            raise Refusal(404, "no such question (it may have been dismissed)")
+        if device not in item.voters:  # one vote per device: a second one is not counted
+            item.voters.add(device)
+            self._changed()
+        return item
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()

@@ -1,0 +1,32 @@
+"""`w2w train-shapes`: the shapes model's own command. The CLI registers the commands that
+`generators.COMMANDS` lists (it names no generator); this module imports nothing heavy, so
+`w2w --help` stays light: torch arrives with the recipe, when the command runs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+log = logging.getLogger("w2w.train-shapes")
+
+
+def train_shapes(
+    steps: int = typer.Option(4000, help="Training steps (the shipped weights used the default)."),
+    out: Path = typer.Option(None, help="Output directory (default: the shipped weights' directory)."),
+    overwrite: bool = typer.Option(False, help="Replace weights already in the output directory."),
+) -> None:
+    """Retrain the embedded shapes-world diffusion model from its recipe (w2w_generators/shapes/training.py)."""
+    from dataclasses import replace
+
+    from w2w_generators.shapes.training import WEIGHTS_DIR, TrainConfig, holds_weights, refuse_to_overwrite, train
+    from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
+
+    if holds_weights(out or WEIGHTS_DIR) and not overwrite:  # before a word about training
+        refuse_to_overwrite(out or WEIGHTS_DIR)
+    config = replace(TrainConfig(), steps=steps)
+    encoder = resolve_minilm(MINILM_ID, {})
+    log.info("training the shapes model, config hash %s", config.hash())
+    record = train(config, encoder.path, out or WEIGHTS_DIR, log=log.info, overwrite=overwrite)
+    log.info("done: loss %.4f, %.0f s", record["final_loss"], record["train_seconds"])

@@ -1,0 +1,1 @@
+"""The shapes model judged against its captions: the evaluation and its sweep."""

@@ -1,0 +1,1 @@
+"""The token-by-token LLM trace: the generator, its live steps and the tree of choices."""
