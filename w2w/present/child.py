@@ -2,18 +2,8 @@
 
 It is started by the supervisor (supervisor.py) with multiprocessing's spawn context, so it is a
 fresh interpreter: torch, transformers and diffusers live here and never in the server. It talks
-to the server over one duplex pipe, in plain tuples:
-
-    server -> child   ("run", run_id, generator, request)        one live run (the request as a dict)
-                      ("stop", run_id)                           the client left: stop after this step
-                      ("quit",)                                  end the process
-    child -> server   ("loading", generator, state)              "loading", "warming up"
-                      ("loaded", generator, info)                {model, device, seconds}
-                      ("failed", generator, message)             it cannot run live (others still can)
-                      ("ready", seconds)                         every generator tried
-                      ("event", run_id, event)                   one step (a JSON-ready dict)
-                      ("error", run_id, message)                 the run failed; the process lives on
-                      ("end", run_id, stopped)                   the run is over
+to the server over one duplex pipe, in the messages of messages.py (Run, Stop and Quit in; Loading,
+Loaded, Failed, Ready, then Event, Error and End per run out), each sent as `encode` makes it.
 
 Runs arrive one at a time (the server's job slot). Between two steps the child looks at the pipe,
 so a "stop" ends the run after the step in progress; a step that never returns is the
@@ -30,6 +20,8 @@ import signal
 import sys
 import time
 from typing import Any
+
+from w2w.present import messages as msg
 
 log = logging.getLogger("w2w.present.child")
 
@@ -87,15 +79,18 @@ def main(conn: Any, talk_yaml: str, only: list[str] | None, memory_bytes: int, p
     entries = _load(conn, talk_yaml, only)
     while True:
         try:
-            message = conn.recv()
+            message = msg.decode(conn.recv())
         except (EOFError, OSError):  # the server is gone
             return
-        if message[0] == "quit":
+        if isinstance(message, msg.Quit):
             return
-        if message[0] == "run":
-            _, run_id, name, body = message
-            _run(conn, entries, run_id, name, body)
-        # a "stop" for a run that already ended needs nothing
+        if isinstance(message, msg.Run):
+            _run(conn, entries, message)
+        # a Stop for a run that already ended needs nothing
+
+
+def send(conn, message: msg.Message) -> None:
+    conn.send(msg.encode(message))
 
 
 def _load(conn, talk_yaml: str, only: list[str] | None) -> dict:
@@ -113,39 +108,39 @@ def _load(conn, talk_yaml: str, only: list[str] | None) -> dict:
     ready = {}
     for name, entry in entries.items():
         try:
-            entry.prepare(lambda state, name=name: conn.send(("loading", name, state)))
+            entry.prepare(lambda state, name=name: send(conn, msg.Loading(name, state)))
         except W2WError as exc:
-            conn.send(("failed", name, str(exc)))
+            send(conn, msg.Failed(name, str(exc)))
             continue
         except Exception as exc:  # a model that fails to load must not take the others down
             log.exception("loading %s failed", name)
-            conn.send(("failed", name, one_line(exc)))
+            send(conn, msg.Failed(name, one_line(exc)))
             continue
-        info = {"model": entry.model_id, "device": entry.device_label, "seconds": round(entry.seconds, 2)}
-        conn.send(("loaded", name, info))
+        send(conn, msg.Loaded(name, entry.model_id, entry.device_label, round(entry.seconds, 2)))
         ready[name] = entry
-    conn.send(("ready", round(time.perf_counter() - started, 2)))
+    send(conn, msg.Ready(round(time.perf_counter() - started, 2)))
     return ready
 
 
-def _run(conn, entries: dict, run_id: str, name: str, body: dict) -> None:
+def _run(conn, entries: dict, run: msg.Run) -> None:
+    run_id, name = run.run_id, run.generator
     entry = entries.get(name)
     stopped = False
     steps = None
     try:
         if entry is None:
             raise RuntimeError(f"{name} is not loaded in the model process")
-        request = entry.generator.LiveRequest.model_validate(body)
+        request = entry.generator.LiveRequest.model_validate(run.request)
         steps = iter(entry.generator.steps(entry.loaded, request))
         for event in steps:
-            conn.send(("event", run_id, event))
+            send(conn, msg.Event(run_id, event))
             if _stop_asked(conn, run_id):
                 stopped = True
                 break
     except Exception as exc:
         if not isinstance(exc, MemoryError):
             log.exception("live run of %s failed", name)
-        conn.send(("error", run_id, one_line(exc)))
+        send(conn, msg.Error(run_id, one_line(exc)))
     finally:
         close = getattr(steps, "close", None)
         if close is not None:
@@ -153,18 +148,18 @@ def _run(conn, entries: dict, run_id: str, name: str, body: dict) -> None:
                 close()  # a generator's `with torch...` blocks and worker threads end here
             except Exception:
                 log.exception("closing the run of %s failed", name)
-        conn.send(("end", run_id, stopped))
+        send(conn, msg.End(run_id, stopped))
 
 
 def _stop_asked(conn, run_id: str) -> bool:
-    """Between two steps: has the server said "stop" (or "quit", or gone away)?"""
+    """Between two steps: has the server said Stop (or Quit, or gone away)?"""
     while conn.poll():
         try:
-            message = conn.recv()
+            message = msg.decode(conn.recv())
         except (EOFError, OSError):
             raise SystemExit(0) from None
-        if message[0] == "quit":
+        if isinstance(message, msg.Quit):
             raise SystemExit(0)
-        if message[0] == "stop" and message[1] == run_id:
+        if isinstance(message, msg.Stop) and message.run_id == run_id:
             return True
     return False

@@ -14,6 +14,7 @@ import logging
 
 import anyio
 
+from w2w.present import messages as msg
 from w2w.present.supervisor import ModelProcess
 
 log = logging.getLogger("w2w.present")
@@ -93,15 +94,15 @@ async def stream(
 
             async def end_on_shutdown() -> None:  # Ctrl-C: the stream ends with its error event
                 await shutdown.wait()
-                run.queue.put_nowait(("died", "the live server is stopping"))
+                run.end("the live server is stopping")
 
             watcher = asyncio.create_task(end_on_shutdown())
             try:
-                async for kind, payload in run.events():
-                    if kind == "error":
-                        yield sse("error", {"message": f"{name} failed: {payload}"})
-                    elif isinstance(payload, dict):
-                        yield sse(str(payload.get("type", "step")), payload)
+                async for message in run.events():
+                    if isinstance(message, msg.Error):
+                        yield sse("error", {"message": f"{name} failed: {message.message}"})
+                    elif isinstance(message.event, dict):
+                        yield sse(str(message.event.get("type", "step")), message.event)
             finally:
                 watcher.cancel()
                 with anyio.CancelScope(shield=True):  # the client left: stop the child after this step

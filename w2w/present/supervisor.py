@@ -32,6 +32,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from w2w.present import messages as msg
+
 log = logging.getLogger("w2w.present")
 
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -50,47 +52,59 @@ class StepTimeout(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Died:
+    """Not a pipe message: the server ends a run itself (its child died or was killed, or the
+    server is stopping); `reason` is the one line its stream's error event says."""
+
+    reason: str
+
+
 class Run:
     """One live run in the child: its events, and the way to stop it after the step in progress."""
 
     def __init__(self, process: ModelProcess, name: str) -> None:
         self.process, self.name = process, name
         self.id = uuid.uuid4().hex
-        self.queue: asyncio.Queue = asyncio.Queue()
+        self.queue: asyncio.Queue[msg.Event | msg.Error | msg.End | Died] = asyncio.Queue()
         self.finished = False
-        self.stopped = False  # the child ended it early, on our "stop"
+        self.stopped = False  # the child ended it early, on our Stop
 
-    async def events(self) -> AsyncIterator[tuple[str, object]]:
-        """("event", dict) per step, then at most one ("error", message); ends with the run."""
+    def end(self, reason: str) -> None:
+        """End the run from the server's side: its stream gets an error event with `reason`."""
+        self.queue.put_nowait(Died(reason))
+
+    async def events(self) -> AsyncIterator[msg.Event | msg.Error]:
+        """An Event per step, then at most one Error; ends with the run."""
         while not self.finished:
-            kind, payload = await self._next()
-            if kind == "end":
-                self.finished, self.stopped = True, bool(payload)
+            message = await self._next()
+            if isinstance(message, msg.End):
+                self.finished, self.stopped = True, message.stopped
                 return
-            if kind == "died":
+            if isinstance(message, Died):
                 self.finished = True
-                yield "error", payload
+                yield msg.Error(self.id, message.reason)
                 return
-            yield kind, payload
+            yield message
 
     async def stop(self) -> None:
         """Ask the child to stop after this step, and wait until it has (or is replaced)."""
         if self.finished:
             return
-        self.process.send(("stop", self.id))
+        self.process.send(msg.Stop(self.id))
         while not self.finished:
-            kind, payload = await self._next()
-            if kind in ("end", "died"):
-                self.finished, self.stopped = True, kind == "end" and bool(payload)
+            message = await self._next()
+            if isinstance(message, msg.End | Died):
+                self.finished, self.stopped = True, isinstance(message, msg.End) and message.stopped
 
-    async def _next(self) -> tuple[str, object]:
+    async def _next(self) -> msg.Event | msg.Error | msg.End | Died:
         timeout = self.process.policy.step_timeout_s
         try:
             return await asyncio.wait_for(self.queue.get(), timeout)
         except TimeoutError:
             why = f"a step of {self.name} ran past live.step_timeout_s ({timeout:g} s)"
             self.process.replace(why)
-            return "died", f"{why}; the model process is being restarted"
+            return Died(f"{why}; the model process is being restarted")
 
 
 class ModelProcess:
@@ -178,9 +192,9 @@ class ModelProcess:
         threading.Thread(target=self._read, args=(ours, incarnation), name="w2w-model-pipe", daemon=True).start()
         log.info("model process %d started", process.pid)
 
-    def send(self, message: tuple) -> None:
+    def send(self, message: msg.Message) -> None:
         try:
-            self._conn.send(message)
+            self._conn.send(msg.encode(message))
         except (OSError, ValueError, AttributeError):  # it died a moment ago; its exit is on the way
             pass
 
@@ -201,11 +215,11 @@ class ModelProcess:
         if self._watchdog is not None:
             self._watchdog.cancel()
         for run in list(self._runs.values()):  # open streams end now, with their error event
-            run.queue.put_nowait(("died", "the live server is stopping"))
+            run.end("the live server is stopping")
         process = self._process
         if process is None:
             return
-        self.send(("quit",))
+        self.send(msg.Quit())
         await asyncio.to_thread(process.join, 0.5)
         if process.is_alive():
             process.kill()
@@ -216,7 +230,7 @@ class ModelProcess:
     def start_run(self, name: str, body: dict) -> Run:
         run = Run(self, name)
         self._runs[run.id] = run
-        self.send(("run", run.id, name, body))
+        self.send(msg.Run(run.id, name, body))
         return run
 
     def forget(self, run: Run) -> None:
@@ -228,10 +242,10 @@ class ModelProcess:
         """On the reader thread: every message to the loop; EOF (the child is gone) too."""
         while True:
             try:
-                message = conn.recv()
+                message = msg.decode(conn.recv())
             except (EOFError, OSError):
                 break
-            except Exception:  # an unpicklable message: the child is broken
+            except Exception:  # an unpicklable message, or no message of ours: the child is broken
                 log.exception("unreadable message from the model process")
                 break
             self._call(self._on_message, incarnation, message)
@@ -243,26 +257,26 @@ class ModelProcess:
         except RuntimeError:  # the loop is closed: the server is gone
             pass
 
-    def _on_message(self, incarnation: int, message: tuple) -> None:
+    def _on_message(self, incarnation: int, message: msg.Message) -> None:
         if incarnation != self._incarnation:
             return
-        kind = message[0]
-        if kind in ("event", "error", "end"):
-            run = self._runs.get(message[1])
+        if isinstance(message, msg.Event | msg.Error | msg.End):
+            run = self._runs.get(message.run_id)
             if run is not None:
-                run.queue.put_nowait((kind, message[2]))
-        elif kind == "loading":
-            self.generators[message[1]]["state"] = message[2]
-        elif kind == "loaded":
-            name, info = message[1], message[2]
-            self.generators[name].update(
-                ready=True, state="ready", error=None, model=info["model"], device=info["device"]
+                run.queue.put_nowait(message)
+        elif isinstance(message, msg.Loading):
+            self.generators[message.generator]["state"] = message.state
+        elif isinstance(message, msg.Loaded):
+            self.generators[message.generator].update(
+                ready=True, state="ready", error=None, model=message.model, device=message.device
             )
-            log.info("live: %s ready (%s, %s) in %.1f s", name, info["model"], info["device"], info["seconds"])
-        elif kind == "failed":
-            self.generators[message[1]].update(ready=False, state="failed", error=message[2])
-            log.warning("%s cannot run live: %s; its slides play the recording", message[1], message[2])
-        elif kind == "ready":
+            log.info(
+                "live: %s ready (%s, %s) in %.1f s", message.generator, message.model, message.device, message.seconds
+            )
+        elif isinstance(message, msg.Failed):
+            self.generators[message.generator].update(ready=False, state="failed", error=message.message)
+            log.warning("%s cannot run live: %s; its slides play the recording", message.generator, message.message)
+        elif isinstance(message, msg.Ready):
             self.state, self.reason = "ready", ""
             if self.ready_seconds is None:
                 self.ready_seconds = time.perf_counter() - self._started_at
@@ -280,7 +294,7 @@ class ModelProcess:
             return
         reason = self._kill_reason or f"the model process died ({_exit_text(process.exitcode if process else None)})"
         for run in list(self._runs.values()):
-            run.queue.put_nowait(("died", f"{reason}; the model process is being restarted"))
+            run.end(f"{reason}; the model process is being restarted")
         now = time.monotonic()
         self.deaths = [t for t in self.deaths if now - t <= self.policy.restart_window_s] + [now]
         self._reset_generators("waiting for the model process")
