@@ -38,6 +38,10 @@ log = logging.getLogger("w2w.present")
 
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 WATCH_EVERY_S = 0.5  # the memory watchdog's period
+# A child whose pipe closed has all but exited (the kernel closes its files on the way out); one
+# that still runs this long after is killed. The wait is on the pipe's reader thread, never on the
+# event loop: there, 1 s of join stalled every open stream and request.
+REAP_GRACE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,12 @@ class ModelProcess:
     """The supervised child. All methods run on the server's event loop; one reader thread per
     child turns its pipe messages into calls on the loop."""
 
-    def __init__(self, talk_yaml: Path, names: list[str], only: list[str] | None, policy: Policy) -> None:
+    def __init__(
+        self, talk_yaml: Path, names: list[str], only: list[str] | None, policy: Policy, child_main=None
+    ) -> None:
+        """`child_main`: the model process's function (child.main unless a test gives its own)."""
         self.talk_yaml, self.names, self.only, self.policy = talk_yaml, names, only, policy
+        self.child_main = child_main
         self.state, self.reason = "starting", ""
         self.generators: dict[str, dict] = {}
         self.deaths: list[float] = []
@@ -180,7 +188,8 @@ class ModelProcess:
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: no server state in it
         ours, theirs = context.Pipe(duplex=True)
         args = (theirs, str(self.talk_yaml), self.only, self.policy.memory_bytes, os.getpid())
-        process = context.Process(target=child.main, args=args, name="w2w-models", daemon=True)
+        target = self.child_main or child.main
+        process = context.Process(target=target, args=args, name="w2w-models", daemon=True)
         process.start()
         theirs.close()  # our copy: the child's end must close when the child dies (EOF for the reader)
         self._incarnation += 1
@@ -189,7 +198,10 @@ class ModelProcess:
         self.state = "loading"
         self._reset_generators("waiting to load")
         incarnation = self._incarnation
-        threading.Thread(target=self._read, args=(ours, incarnation), name="w2w-model-pipe", daemon=True).start()
+        reader = threading.Thread(
+            target=self._read, args=(ours, process, incarnation), name="w2w-model-pipe", daemon=True
+        )
+        reader.start()
         log.info("model process %d started", process.pid)
 
     def send(self, message: msg.Message) -> None:
@@ -238,8 +250,9 @@ class ModelProcess:
 
     # --- the pipe -------------------------------------------------------------------------------
 
-    def _read(self, conn, incarnation: int) -> None:
-        """On the reader thread: every message to the loop; EOF (the child is gone) too."""
+    def _read(self, conn, process, incarnation: int) -> None:
+        """On the reader thread: every message to the loop; at EOF (the child is gone, or going)
+        the child is reaped here, off the loop, and its exit goes to the loop with its status."""
         while True:
             try:
                 message = msg.decode(conn.recv())
@@ -249,7 +262,8 @@ class ModelProcess:
                 log.exception("unreadable message from the model process")
                 break
             self._call(self._on_message, incarnation, message)
-        self._call(self._on_exit, incarnation)
+        lingered = _reap(process)
+        self._call(self._on_exit, incarnation, process.exitcode, lingered)
 
     def _call(self, fn, *args) -> None:
         try:
@@ -284,15 +298,14 @@ class ModelProcess:
             took = time.perf_counter() - (self._started_at if self.restarts == 0 else self._spawn_time)
             log.info("ready: %s live after %.1f s", ", ".join(live) or "no live generator", took)
 
-    def _on_exit(self, incarnation: int) -> None:
-        if incarnation != self._incarnation:
+    def _on_exit(self, incarnation: int, exitcode: int | None, lingered: bool = False) -> None:
+        """On the loop, once the reader thread has reaped the child: end its runs, restart it."""
+        if incarnation != self._incarnation or self.state == "stopped":
             return
-        process = self._process
-        if process is not None:
-            process.join(1)
-        if self.state == "stopped":
-            return
-        reason = self._kill_reason or f"the model process died ({_exit_text(process.exitcode if process else None)})"
+        died = f"the model process died ({_exit_text(exitcode)})"
+        if lingered:
+            died = f"the model process closed its pipe and was still running {REAP_GRACE_S:g} s later"
+        reason = self._kill_reason or died
         for run in list(self._runs.values()):
             run.end(f"{reason}; the model process is being restarted")
         now = time.monotonic()
@@ -332,6 +345,17 @@ class ModelProcess:
             if rss is not None and rss > self.policy.memory_bytes:
                 limit = self.policy.memory_bytes >> 20
                 self.replace(f"the model process used {rss >> 20} MB, over live.memory_mb ({limit} MB)")
+
+
+def _reap(process) -> bool:
+    """Wait (on the calling thread) for a child whose pipe closed to exit and collect its status;
+    kill it if it still runs after REAP_GRACE_S. Returns whether it had to be killed."""
+    process.join(REAP_GRACE_S)
+    if not process.is_alive():
+        return False
+    process.kill()
+    process.join()
+    return True
 
 
 def _rss_bytes(pid: int) -> int | None:
