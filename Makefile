@@ -1,10 +1,10 @@
 # The two commands of the README. Both install what they need first (scripts/install.sh).
 .PHONY: install talk test lint format serve lock
 
-# install.sh uses a project .venv/ where the system Python refuses pip installs (PEP 668).
-# Expanded when a recipe runs, i.e. after `install`, so a .venv made by it is seen.
-BIN = $(if $(wildcard .venv/bin/python),.venv/bin/,)
-PYTHON_RUN = $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
+# Everything runs in the project's own environment, .venv/, which install.sh makes on any machine
+# (a pyenv or conda Python included): `source .venv/bin/activate` to call `w2w` yourself.
+BIN = .venv/bin/
+PYTHON_RUN = .venv/bin/python
 
 install:
 	bash scripts/install.sh
