@@ -61,7 +61,7 @@ def test_apply_rewrites_only_the_minutes_and_keeps_comments(tmp_path):
     assert set_agenda_minutes(talk, {"intro": 3, "vectors": 7}) == ["intro", "vectors"]
     text = talk.read_text()
     assert "minutes: 3    # four, for now" in text and "# The talk's settings" in text
-    assert "{id: vectors, title: \"Vectors\", minutes: 7}" in text
+    assert '{id: vectors, title: "Vectors", minutes: 7}' in text
     assert [a["minutes"] for a in yaml.safe_load(text)["agenda"]] == [3, 7]
     assert set_agenda_minutes(talk, {"intro": 3}) == []  # nothing to change: nothing written
 
