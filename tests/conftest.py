@@ -206,6 +206,34 @@ def smollm2():
     return lm, tokenizer
 
 
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium (/usr/bin/chromium, or $W2W_CHROMIUM) through Playwright, launched
+    as w2w launches it (w2w.publish.browser: its flags; no browser is ever downloaded). One per
+    session, so one per xdist worker: a launch costs about a second, and the files that use it
+    launched it in each module before, plus inline in several tests."""
+    from w2w.publish.browser import browser
+
+    with browser() as instance:
+        yield instance
+
+
+@pytest.fixture(autouse=True)
+def _chromium_pages_end_with_their_test(request):
+    """Whatever a test opened on the shared Chromium (pages, contexts) is closed when it ends, so no
+    page lives on into later tests: a deck left open keeps running its scripts and polling the
+    shared server. What module fixtures opened before the test is theirs to close."""
+    if "chromium" not in request.fixturenames:
+        yield
+        return
+    instance = request.getfixturevalue("chromium")
+    before = set(instance.contexts)
+    yield
+    for context in instance.contexts:
+        if context not in before:
+            context.close()
+
+
 # How the two xdist workers share the files (Makefile: --dist loadfile). Each file is one unit of
 # work on one worker, so its module fixtures are built once, and the server files are one unit, so
 # they share one `mini_server` (and one `live_build`). Units go out in this order, the longest first

@@ -49,14 +49,6 @@ def server(mini_build, tmp_path_factory):
     live.stop(signal.SIGKILL)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from w2w.publish.browser import browser as chromium
-
-    with chromium() as instance:
-        yield instance
-
-
 def ticker(server: LiveServer, steps: int, step_s: float, events: list, started: threading.Event | None = None):
     """Stream a ticker run on a thread of its own, appending each event to `events`."""
 
@@ -129,8 +121,8 @@ def test_a_frozen_model_process_is_replaced_and_the_slot_freed(server):
     assert counts["running"] is None and counts["waiting"] == 0
 
 
-def test_a_killed_model_process_comes_back_and_the_deck_goes_live_by_itself(server, browser):
-    page = browser.new_page()
+def test_a_killed_model_process_comes_back_and_the_deck_goes_live_by_itself(server, chromium):
+    page = chromium.new_page()
     try:
         page.goto(server.deck_url)
         badge = page.locator("#w2w-live-status")

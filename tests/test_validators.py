@@ -17,17 +17,11 @@ from urllib.request import url2pathname
 import pytest
 
 from w2w.check.browser_check import check_deck, check_pages
-from w2w.publish.browser import OfflinePage, browser
+from w2w.publish.browser import OfflinePage
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 REPO = Path(__file__).resolve().parents[1]
 VNU = REPO / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as instance:
-        yield instance
 
 
 def _axe_rules(lines: list[str]) -> list[str]:
