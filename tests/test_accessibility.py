@@ -18,7 +18,7 @@ import yaml
 from w2w.check.browser_check import axe_problems, axe_script, check_deck, check_pages, small_text_problems
 from w2w.publish.browser import OfflinePage
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.build, pytest.mark.browser]
 REPO = Path(__file__).resolve().parents[1]
 
 

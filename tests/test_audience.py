@@ -16,6 +16,8 @@ import json
 import pytest
 from live_server import AUDIENCE_LAN, LiveServer, first_event, free_port, request_from
 
+pytestmark = [pytest.mark.build, pytest.mark.server]
+
 LAN = AUDIENCE_LAN
 PRESENTER_ROUTES = [
     ("GET", "/room/api/presenter"),

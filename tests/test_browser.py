@@ -7,7 +7,7 @@ import pytest
 from w2w.check.browser_check import check_deck, check_pages
 from w2w.publish.browser import OfflinePage
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.build, pytest.mark.browser]
 
 
 def test_deck_loads_offline_with_every_slide_filled_and_fitting(mini_build, chromium):

@@ -15,6 +15,8 @@ from talk_factory import make_project
 from w2w.build import build_site
 from w2w.project import Project
 
+pytestmark = [pytest.mark.build, pytest.mark.model]
+
 
 def _deck(root):
     return (root / "site" / "slides" / "index.html").read_text()

@@ -11,6 +11,8 @@ import pytest
 
 from w2w.talk.compiled_templates import CompiledTemplates, from_source, kept_if_build_succeeds
 
+pytestmark = pytest.mark.quick
+
 
 def _env(cache_dir: Path, kind: str = "talk", **settings) -> jinja2.Environment:
     return jinja2.Environment(bytecode_cache=CompiledTemplates(cache_dir, kind), **settings)

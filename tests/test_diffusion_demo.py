@@ -26,6 +26,8 @@ from w2w_generators.diffusion_demo import figures
 from w2w_generators.diffusion_demo import generator as dd
 from w2w_generators.diffusion_demo.generator import DiffusionDemo, DiffusionInputs
 
+pytestmark = pytest.mark.model
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA_KEYS = {
     "model",

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.quick
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 INSTALL = ROOT / "scripts" / "install.sh"

@@ -19,7 +19,7 @@ from cli_in_process import run_cli
 from w2w.errors import W2WError
 from w2w.publish.export_html import BUDGET_BYTES, Inliner
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.build, pytest.mark.browser]
 
 READY = "html[data-w2w-ready='true']"
 

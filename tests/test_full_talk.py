@@ -10,7 +10,7 @@ import pytest
 from w2w.check.browser_check import check_deck, check_pages
 from w2w.project import Project
 
-pytestmark = [pytest.mark.build, pytest.mark.browser]
+pytestmark = [pytest.mark.build, pytest.mark.browser, pytest.mark.model]
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from talk_factory import HOSTILE_PROMPT, LIVE_TIMEOUT_S
 
+pytestmark = [pytest.mark.build, pytest.mark.server, pytest.mark.browser, pytest.mark.model]
+
 
 @pytest.fixture(scope="module")
 def live_project(live_build):

@@ -20,6 +20,8 @@ from w2w_generators.embedding_plot.generator import EmbeddingInputs
 from w2w_generators.token_trace.generator import TokenTraceInputs, generate
 from w2w_generators.token_trace.steps import sentence_ended
 
+pytestmark = pytest.mark.model
+
 # Without the model these fail under CI=true and skip elsewhere (conftest's require_* fixtures).
 needs_smollm2 = pytest.mark.usefixtures("require_smollm2")
 needs_shapes = pytest.mark.usefixtures("require_shapes")

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.build, pytest.mark.browser]
 
 # The mini deck: title, agenda, then intro (text, diagram), maths (formula, text), words (plot, numbers).
 SLIDES = ["title", "agenda", "intro", "diagram", "formula", "handout-only", "plot", "numbers"]

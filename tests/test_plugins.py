@@ -22,6 +22,8 @@ from w2w.plugins import registry
 from w2w.project import Project
 from w2w.talk.config import load_talk
 
+pytestmark = pytest.mark.quick
+
 
 def _plan(root: Path):
     project = Project(root)

@@ -21,6 +21,8 @@ import yaml
 from live_server import LiveServer, alive, embedding_request, iter_events, start
 from plugin_generators import install
 
+pytestmark = [pytest.mark.build, pytest.mark.server]
+
 STEP_TIMEOUT_S = 3
 MEMORY_MB = 2048  # the child with MiniLM loaded: about 500 MB resident, 620 MB of private data
 RESTARTS = 2  # deaths within the window before it gives up: the third is the end (back-off 0.5 s, then 1 s)
@@ -121,6 +123,7 @@ def test_a_frozen_model_process_is_replaced_and_the_slot_freed(server):
     assert counts["running"] is None and counts["waiting"] == 0
 
 
+@pytest.mark.browser
 def test_a_killed_model_process_comes_back_and_the_deck_goes_live_by_itself(server, chromium):
     page = chromium.new_page()
     try:

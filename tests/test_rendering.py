@@ -15,6 +15,8 @@ from w2w.render.slides import split_slides
 from w2w.render.templating import render_markdown
 from w2w.talk.sandbox import artifact_references, make_environment
 
+pytestmark = pytest.mark.quick
+
 REPO = Path(__file__).resolve().parents[1]
 
 

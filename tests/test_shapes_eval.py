@@ -4,8 +4,11 @@ guidance shortcuts. What it asks and how it counts, with no model: test_shapes_w
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from w2w_generators.shapes_eval.generator import ShapesEval, ShapesEvalInputs, cases
+
+pytestmark = pytest.mark.model
 
 
 def test_the_shipped_model_draws_what_unseen_captions_say(tmp_path):

@@ -14,6 +14,8 @@ from requires import import_or_require, require
 
 from w2w_generators.shapes import world as shapes_world
 
+pytestmark = pytest.mark.model
+
 # 32 channels per block: divisible by norm_num_groups (16) and by attention_head_dim (8).
 TINY = dict(steps=3, batch_size=4, block_out_channels=(32, 32, 32))
 

@@ -11,6 +11,8 @@ from w2w.errors import W2WError
 from w2w.talk.config import load_talk
 from w2w.talk.themes import PALETTES, contrast
 
+pytestmark = pytest.mark.quick
+
 
 def test_a_plot_svg_inlines_with_theme_inks_and_ids_of_its_own(tmp_path):
     """figures.save writes the SVG's inks as theme variables; each inlined copy has its own ids."""

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import torch
 
 from w2w.plugin_api import best_of
+
+pytestmark = pytest.mark.quick
 
 
 def test_on_the_cpu_the_figure_is_one_threads_cpu_time_not_the_wall_clock():
