@@ -272,9 +272,26 @@ def work_unit(nodeid: str) -> str:
     return "server" if name in SERVER_FILES else name
 
 
+_TIER_PROBLEMS = pytest.StashKey[list]()
+
+
 def pytest_collection_modifyitems(session, config, items):
+    from tiers import item_problems
+
+    for item in items:  # all of them, those a -m will deselect included
+        item.stash[_TIER_PROBLEMS] = item_problems(
+            item.nodeid, {m.name for m in item.iter_markers()}, set(item.fixturenames)
+        )
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))  # stable: tests keep their order
+
+
+def pytest_runtest_setup(item):
+    """A test whose fixtures need more than its marks say fails before they are set up (a failure, not
+    a collection error: under xdist that would reach the terminal without its message)."""
+    problems = item.stash.get(_TIER_PROBLEMS, [])
+    if problems:
+        pytest.fail(f"the test's marks (tests/tiers.py): {'; '.join(problems)}", pytrace=False)
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: run on the controller
