@@ -3,6 +3,7 @@ small real talk built once for the rendering and browser tests."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -236,40 +237,30 @@ def _chromium_pages_end_with_their_test(request):
 
 # How the two xdist workers share the files (Makefile: --dist loadfile). Each file is one unit of
 # work on one worker, so its module fixtures are built once, and the server files are one unit, so
-# they share one `mini_server` (and one `live_build`). Units go out in this order, the longest first
-# (worker-seconds measured 2026-12-02 on the 2-core machine: 79, 32, 24, 18, 18, 18, 16, 12 ... down
-# to 5; the rest take under 5 s each): xdist hands the next unit to whichever worker runs low, and a
-# long unit handed out last leaves the other worker idle (10 s at the end of a run with only the top
-# nine named). The first two units, one per worker, do not wait for each other: the server unit
-# builds the mini talk, the real talk's does not need it. xdist's own `loadgroup` cannot do this
-# under pytest 9: it renames `item._nodeid`, which pytest 9 no longer reads.
+# they share one `mini_server` (and one `live_build`). xdist hands the next unit to whichever worker
+# runs low, so the units go out longest first: a long unit handed out last leaves the other worker
+# idle (10 s at the end of a run when only the top nine were ordered by hand). xdist's own
+# `loadgroup` cannot group files under pytest 9: it renames `item._nodeid`, which pytest 9 no
+# longer reads.
 SERVER_FILES = ("test_live_deck.py", "test_present_security.py", "test_present_models.py", "test_present_load.py")
 SERVER_FILES += ("test_audience.py",)
-LONGEST_FIRST = (
-    "server",
-    "test_full_talk.py",
-    "test_present_supervisor.py",
-    "test_freeze.py",
-    "test_validators.py",
-    "test_check.py",
-    "test_shapes_eval.py",
-    "test_hostile.py",
-    "test_build.py",
-    "test_accessibility.py",
-    "test_pdf_export.py",
-    "test_token_trace.py",
-    "test_agenda_truth.py",
-    "test_shapes_training.py",
-    "test_browser.py",
-    "test_diffusion_demo.py",
-    "test_live_steps.py",
-    "test_bad_input.py",
-)
+
+# How long each unit takes: worker-seconds (its tests' setup, call and teardown as pytest times them,
+# summed; a session fixture counts in the unit whose test first needed it) from a whole run of
+# `make test` on the 2-core machine. Refresh it with `make test-durations` (that run, writing the
+# file; it writes only when every test passed) after adding a test file or changing what a slow
+# one does, and commit it. A unit it does not name yet goes last, such units sorted by name.
+DURATIONS = Path(__file__).with_name("durations.json")
 
 
 def work_unit(nodeid: str) -> str:
     name = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
     return "server" if name in SERVER_FILES else name
+
+
+def longest_first(units: dict[str, float]):
+    """The sort key of a unit: measured ones by seconds, longest first, then unknown ones by name."""
+    return lambda unit: (0, -units[unit], unit) if unit in units else (1, 0.0, unit)
 
 
 _TIER_PROBLEMS = pytest.StashKey[list]()
@@ -282,8 +273,33 @@ def pytest_collection_modifyitems(session, config, items):
         item.stash[_TIER_PROBLEMS] = item_problems(
             item.nodeid, {m.name for m in item.iter_markers()}, set(item.fixturenames)
         )
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))  # stable: tests keep their order
+    units = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
+    key = longest_first(units)
+    items.sort(key=lambda item: key(work_unit(item.nodeid)))  # stable: a unit's tests keep their order
+
+
+def pytest_addoption(parser):
+    parser.addoption("--write-durations", metavar="PATH", help="write each work unit's worker-seconds to PATH")
+
+
+_unit_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Each phase of each test; under xdist the controller gets the workers' reports, times and all."""
+    unit = work_unit(report.nodeid)
+    _unit_seconds[unit] = _unit_seconds.get(unit, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    path = session.config.getoption("--write-durations")
+    if not path or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    if exitstatus != 0:  # a failed test is no measure of its unit (nor is a skipped one: run it where nothing skips)
+        print(f"\nnot writing {path}: the run did not pass")
+        return
+    ranked = sorted(_unit_seconds, key=longest_first(_unit_seconds))
+    Path(path).write_text(json.dumps({unit: round(_unit_seconds[unit], 1) for unit in ranked}, indent=1) + "\n")
 
 
 def pytest_runtest_setup(item):
@@ -304,5 +320,5 @@ def pytest_xdist_make_scheduler(config, log):
         def _split_scope(self, nodeid: str) -> str:
             return work_unit(nodeid)
 
-    config.option.loadscopereorder = False  # units in collection order: LONGEST_FIRST's
+    config.option.loadscopereorder = False  # units in collection order: longest first
     return ByUnit(config, log)
