@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what they need first (scripts/install.sh).
-.PHONY: install talk test test-durations lint format serve lock
+.PHONY: install talk test test-quick test-durations lint format serve lock
 
 # Everything runs in the project's own environment, .venv/, which install.sh makes on any machine
 # (a pyenv or conda Python included): `source .venv/bin/activate` to call `w2w` yourself.
@@ -19,6 +19,12 @@ TEST_WORKERS ?= 2
 PYTEST = $(PYTHON_RUN) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 test: install
 	$(PYTEST)
+
+# The inner loop: the tests marked quick (no model, no browser, no full build, no server; every test
+# file says its tier, tests/tiers.py), under a minute on 2 cores. No install step (its pip runs cost
+# time even when nothing is missing): run `make install` or `make test` once first.
+test-quick:
+	$(PYTEST) -m quick
 
 # The whole suite, writing tests/durations.json (each unit's worker-seconds) when every test passes:
 # run it on a quiet machine after adding a test file or changing a slow one, and commit the file.
