@@ -53,7 +53,9 @@ def _tensors(weights: Path) -> dict:
 def test_retraining_reproduces_the_weights(training, encoder_path, tmp_path):
     import torch
 
-    config = replace(training.TrainConfig(), **TINY)
+    # On the threads this process has (one under xdist, conftest.py): the recipe's two, beside the
+    # other worker on 2 cores, wait at every barrier for a parked peer (4x slower per step, conftest.py).
+    config = replace(training.TrainConfig(), **TINY, torch_threads=torch.get_num_threads())
     logs: list[str] = []
     stale = tmp_path / "b"
     stale.mkdir()
