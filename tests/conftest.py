@@ -222,7 +222,9 @@ def chromium():
     """Debian's headless Chromium (/usr/bin/chromium, or $W2W_CHROMIUM) through Playwright, launched
     as w2w launches it (w2w.publish.browser: its flags; no browser is ever downloaded). One per
     session, so one per xdist worker: a launch costs about a second, and the files that use it
-    launched it in each module before, plus inline in several tests."""
+    launched it in each module before, plus inline in several tests. While it is open, Playwright's
+    sync API cannot start another browser in the same process: a test that has w2w launch its own
+    (`w2w export-pdf`, `w2w check`) runs that command as a process of its own."""
     from w2w.publish.browser import browser
 
     with browser() as instance:

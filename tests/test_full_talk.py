@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 
 import pytest
 
 from w2w.check.browser_check import check_deck, check_pages
-from w2w.project import Project
 
 pytestmark = [pytest.mark.build, pytest.mark.browser, pytest.mark.model]
 
@@ -197,16 +197,17 @@ def test_strip_and_demo_say_what_they_show_once(full):
 
 
 def test_pdf_trace_page_shows_the_last_steps_candidates(full, tmp_path):
-    from w2w.publish.pdf_export import export_pdf
-
     root, result, *_ = full
-    exported = export_pdf(Project(root), tmp_path / "talk.pdf")
+    pdf = tmp_path / "talk.pdf"
+    # `w2w export-pdf` in a process of its own: beside the session's `chromium` (conftest.py),
+    # Playwright's sync API cannot start w2w's own browser in this one.
+    export = [sys.executable, "-m", "w2w", "export-pdf", "--output", str(pdf)]
+    proc = subprocess.run(export, cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
     trace = result.prepared.produced.artifacts["token_trace"].data
     last = trace["steps"][-1]
-    pages = []
-    for number in range(1, exported.pages + 1):
-        args = ["pdftotext", "-layout", "-f", str(number), "-l", str(number), str(exported.path), "-"]
-        pages.append(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    pages = text.split("\f")  # pdftotext ends each page with a form feed
     page = next(p for p in pages if "Watch an LLM write" in p)
     assert f"Step {len(trace['steps'])} of {len(trace['steps'])}" in page
     for candidate in last["top"]:
