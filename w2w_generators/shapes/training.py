@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from w2w import plugin_api as host
-from w2w.plugin_api import W2WError
 from w2w_generators.shapes import world as shapes_world
+from w2w_generators.shapes.weights_dir import holds_weights, refuse_to_overwrite
 from w2w_generators.shared.model_resolution import SHAPES_WEIGHTS as WEIGHTS_DIR
 
 
@@ -93,18 +93,6 @@ def to_tensor(images) -> torch.Tensor:
     """PIL images -> (N, 3, H, W) in [-1, 1]."""
     array = np.stack([np.asarray(im, dtype=np.float32) for im in images]) / 127.5 - 1.0
     return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
-
-
-def holds_weights(out_dir: Path) -> bool:
-    """Something is there that training would replace: a non-empty directory, or a file."""
-    return out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir()))
-
-
-def refuse_to_overwrite(out_dir: Path) -> None:
-    raise W2WError(
-        f"{out_dir} already holds trained weights",
-        "pass --overwrite to replace them, or --out DIR to write elsewhere",
-    )
 
 
 def _swap_in(new: Path, out_dir: Path, overwrite: bool) -> None:
