@@ -1,10 +1,10 @@
 # The two commands of the README. Both install what they need first (scripts/install.sh).
-.PHONY: install talk test lint format serve lock
+.PHONY: install talk test test-quick test-durations lint format serve lock
 
-# install.sh uses a project .venv/ where the system Python refuses pip installs (PEP 668).
-# Expanded when a recipe runs, i.e. after `install`, so a .venv made by it is seen.
-BIN = $(if $(wildcard .venv/bin/python),.venv/bin/,)
-PYTHON_RUN = $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
+# Everything runs in the project's own environment, .venv/, which install.sh makes on any machine
+# (a pyenv or conda Python included): `source .venv/bin/activate` to call `w2w` yourself.
+BIN = .venv/bin/
+PYTHON_RUN = .venv/bin/python
 
 install:
 	bash scripts/install.sh
@@ -13,10 +13,23 @@ talk: install
 	$(BIN)w2w build-talk
 
 # Two pytest-xdist workers, each test file on one worker (its module fixtures built once), handed
-# out longest first in tests/conftest.py's order (which also gives each worker one compute thread).
+# out longest first by tests/conftest.py from tests/durations.json (which also gives each worker one
+# compute thread).
 TEST_WORKERS ?= 2
+PYTEST = $(PYTHON_RUN) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 test: install
-	$(PYTHON_RUN) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(PYTEST)
+
+# The inner loop: the tests marked quick (no model, no browser, no full build, no server; every test
+# file says its tier, tests/tiers.py), under a minute on 2 cores. No install step (its pip runs cost
+# time even when nothing is missing): run `make install` or `make test` once first.
+test-quick:
+	$(PYTEST) -m quick
+
+# The whole suite, writing tests/durations.json (each unit's worker-seconds) when every test passes:
+# run it on a quiet machine after adding a test file or changing a slow one, and commit the file.
+test-durations: install
+	$(PYTEST) --write-durations tests/durations.json
 
 # ruff (configured in pyproject.toml): the lint rules, and the formatting checked, not applied.
 lint:

@@ -3,6 +3,7 @@ small real talk built once for the rendering and browser tests."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -91,12 +92,11 @@ def tiny_sd_dir(tmp_path_factory) -> Path:
     return make_tiny_sd(tmp_path_factory.mktemp("tiny-random-sd"))
 
 
-@pytest.fixture(scope="session")
-def mini_build(tmp_path_factory):
-    """The small talk of talk_factory, built once: (project root, BuildResult). Tests only read it.
-    Under xdist the first worker to need it builds it in the shared w2w home (about 9 s, most of it
-    importing torch and transformers for MiniLM); the other copies that project and rebuilds it warm
-    in its own directory (under a second, no generator run), so each has its own BuildResult."""
+def _built_once_per_run(name: str, make, tmp_path_factory):
+    """(project root, BuildResult) of the project `make(directory)` writes, built once per test run.
+    Under xdist the first worker to need it builds it and leaves a copy in the shared w2w home; a
+    worker that needs it later copies that project and rebuilds it warm in its own directory (no
+    generator run, diagrams from the cache), so each has its own BuildResult."""
     import shutil
 
     from filelock import FileLock
@@ -106,33 +106,36 @@ def mini_build(tmp_path_factory):
 
     shared = os.environ.get("W2W_TEST_HOME")
     if not shared:
-        root = make_project(tmp_path_factory.mktemp("mini"))
+        root = make(tmp_path_factory.mktemp(name))
         return root, build_site(Project(root))
-    built = Path(shared) / "mini-build"
+    built = Path(shared) / f"{name}-build"
     with FileLock(f"{built}.lock"):
         if not built.is_dir():
-            root = make_project(tmp_path_factory.mktemp("mini"))
+            root = make(tmp_path_factory.mktemp(name))
             result = build_site(Project(root))
             shutil.copytree(root, f"{built}.partial", symlinks=True)
             os.replace(f"{built}.partial", built)  # complete or absent, should a worker die mid-copy
             return root, result
-    root = tmp_path_factory.mktemp("mini")
+    root = tmp_path_factory.mktemp(name)
     shutil.copytree(built, root, symlinks=True, dirs_exist_ok=True)
     return root, build_site(Project(root))
 
 
 @pytest.fixture(scope="session")
-def real_build(tmp_path_factory):
-    """The repository's own talk, built once per test session: (project root, BuildResult).
-    Artifacts come from talk/frozen/ (and from the checkout's build cache where it has one, so a
-    machine whose library versions make the frozen copies stale does not rerun the models)."""
+def mini_build(tmp_path_factory):
+    """The small talk of talk_factory, built once: (project root, BuildResult). Tests only read it.
+    Built once per run (about 9 s, most of it importing torch and transformers for MiniLM); a second
+    worker's copy is rebuilt warm (under a second)."""
+    return _built_once_per_run("mini", make_project, tmp_path_factory)
+
+
+def _real_talk(root: Path) -> Path:
+    """The repository's own talk, templates and handout config, and the checkout's build cache where
+    it has one (so a machine whose library versions make the frozen copies stale does not rerun the
+    models)."""
     import shutil
 
-    from w2w.build import build_site
-    from w2w.project import Project
-
     repo = Path(__file__).resolve().parents[1]
-    root = tmp_path_factory.mktemp("talk")
     for name in ("talk", "templates"):
         shutil.copytree(repo / name, root / name)
     shutil.copy(repo / "mkdocs.yml", root / "mkdocs.yml")
@@ -140,7 +143,15 @@ def real_build(tmp_path_factory):
     for cached in ("artifacts", "diagrams"):
         if (repo / ".w2w" / "cache" / cached).is_dir():
             shutil.copytree(repo / ".w2w" / "cache" / cached, root / ".w2w" / "cache" / cached)
-    return root, build_site(Project(root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_build(tmp_path_factory):
+    """The repository's own talk, built once per test run: (project root, BuildResult). Artifacts
+    come from talk/frozen/. A second worker's copy is rebuilt warm: measured under load on the
+    2-core machine, 11.3 s for the build from a fresh clone, 3.0 s for a copy rebuilt."""
+    return _built_once_per_run("talk", _real_talk, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -206,37 +217,52 @@ def smollm2():
     return lm, tokenizer
 
 
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium (/usr/bin/chromium, or $W2W_CHROMIUM) through Playwright, launched
+    as w2w launches it (w2w.publish.browser: its flags; no browser is ever downloaded). One per
+    session, so one per xdist worker: a launch costs about a second, and the files that use it
+    launched it in each module before, plus inline in several tests. While it is open, Playwright's
+    sync API cannot start another browser in the same process: a test that has w2w launch its own
+    (`w2w export-pdf`, `w2w check`) runs that command as a process of its own."""
+    from w2w.publish.browser import browser
+
+    with browser() as instance:
+        yield instance
+
+
+@pytest.fixture(autouse=True)
+def _chromium_pages_end_with_their_test(request):
+    """Whatever a test opened on the shared Chromium (pages, contexts) is closed when it ends, so no
+    page lives on into later tests: a deck left open keeps running its scripts and polling the
+    shared server. What module fixtures opened before the test is theirs to close."""
+    if "chromium" not in request.fixturenames:
+        yield
+        return
+    instance = request.getfixturevalue("chromium")
+    before = set(instance.contexts)
+    yield
+    for context in instance.contexts:
+        if context not in before:
+            context.close()
+
+
 # How the two xdist workers share the files (Makefile: --dist loadfile). Each file is one unit of
 # work on one worker, so its module fixtures are built once, and the server files are one unit, so
-# they share one `mini_server` (and one `live_build`). Units go out in this order, the longest first
-# (worker-seconds measured 2026-12-02 on the 2-core machine: 79, 32, 24, 18, 18, 18, 16, 12 ... down
-# to 5; the rest take under 5 s each): xdist hands the next unit to whichever worker runs low, and a
-# long unit handed out last leaves the other worker idle (10 s at the end of a run with only the top
-# nine named). The first two units, one per worker, do not wait for each other: the server unit
-# builds the mini talk, the real talk's does not need it. xdist's own `loadgroup` cannot do this
-# under pytest 9: it renames `item._nodeid`, which pytest 9 no longer reads.
+# they share one `mini_server` (and one `live_build`). xdist hands the next unit to whichever worker
+# runs low, so the units go out longest first: a long unit handed out last leaves the other worker
+# idle (10 s at the end of a run when only the top nine were ordered by hand). xdist's own
+# `loadgroup` cannot group files under pytest 9: it renames `item._nodeid`, which pytest 9 no
+# longer reads.
 SERVER_FILES = ("test_live_deck.py", "test_present_security.py", "test_present_models.py", "test_present_load.py")
 SERVER_FILES += ("test_audience.py",)
-LONGEST_FIRST = (
-    "server",
-    "test_full_talk.py",
-    "test_present_supervisor.py",
-    "test_freeze.py",
-    "test_validators.py",
-    "test_check.py",
-    "test_shapes_eval.py",
-    "test_hostile.py",
-    "test_build.py",
-    "test_accessibility.py",
-    "test_pdf_export.py",
-    "test_token_trace.py",
-    "test_agenda_truth.py",
-    "test_shapes_training.py",
-    "test_browser.py",
-    "test_diffusion_demo.py",
-    "test_live_steps.py",
-    "test_bad_input.py",
-)
+
+# How long each unit takes: worker-seconds (its tests' setup, call and teardown as pytest times them,
+# summed; a session fixture counts in the unit whose test first needed it) from a whole run of
+# `make test` on the 2-core machine. Refresh it with `make test-durations` (that run, writing the
+# file; it writes only when every test passed) after adding a test file or changing what a slow
+# one does, and commit it. A unit it does not name yet goes last, such units sorted by name.
+DURATIONS = Path(__file__).with_name("durations.json")
 
 
 def work_unit(nodeid: str) -> str:
@@ -244,9 +270,56 @@ def work_unit(nodeid: str) -> str:
     return "server" if name in SERVER_FILES else name
 
 
+def longest_first(units: dict[str, float]):
+    """The sort key of a unit: measured ones by seconds, longest first, then unknown ones by name."""
+    return lambda unit: (0, -units[unit], unit) if unit in units else (1, 0.0, unit)
+
+
+_TIER_PROBLEMS = pytest.StashKey[list]()
+
+
 def pytest_collection_modifyitems(session, config, items):
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))  # stable: tests keep their order
+    from tiers import item_problems
+
+    for item in items:  # all of them, those a -m will deselect included
+        item.stash[_TIER_PROBLEMS] = item_problems(
+            item.nodeid, {m.name for m in item.iter_markers()}, set(item.fixturenames)
+        )
+    units = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
+    key = longest_first(units)
+    items.sort(key=lambda item: key(work_unit(item.nodeid)))  # stable: a unit's tests keep their order
+
+
+def pytest_addoption(parser):
+    parser.addoption("--write-durations", metavar="PATH", help="write each work unit's worker-seconds to PATH")
+
+
+_unit_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Each phase of each test; under xdist the controller gets the workers' reports, times and all."""
+    unit = work_unit(report.nodeid)
+    _unit_seconds[unit] = _unit_seconds.get(unit, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    path = session.config.getoption("--write-durations")
+    if not path or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    if exitstatus != 0:  # a failed test is no measure of its unit (nor is a skipped one: run it where nothing skips)
+        print(f"\nnot writing {path}: the run did not pass")
+        return
+    ranked = sorted(_unit_seconds, key=longest_first(_unit_seconds))
+    Path(path).write_text(json.dumps({unit: round(_unit_seconds[unit], 1) for unit in ranked}, indent=1) + "\n")
+
+
+def pytest_runtest_setup(item):
+    """A test whose fixtures need more than its marks say fails before they are set up (a failure, not
+    a collection error: under xdist that would reach the terminal without its message)."""
+    problems = item.stash.get(_TIER_PROBLEMS, [])
+    if problems:
+        pytest.fail(f"the test's marks (tests/tiers.py): {'; '.join(problems)}", pytrace=False)
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: run on the controller
@@ -259,5 +332,5 @@ def pytest_xdist_make_scheduler(config, log):
         def _split_scope(self, nodeid: str) -> str:
             return work_unit(nodeid)
 
-    config.option.loadscopereorder = False  # units in collection order: LONGEST_FIRST's
+    config.option.loadscopereorder = False  # units in collection order: longest first
     return ByUnit(config, log)

@@ -1,9 +1,12 @@
-"""Two live generators with no model, for the supervisor's tests, plugged in as a third-party
-package would plug them in: an entry point of group `w2w.generators` (see `install`).
+"""Generators with no model, for the tests. Two live ones for the supervisor's tests, plugged in as
+a third-party package would plug them in: an entry point of group `w2w.generators` (see `install`).
 
 - `ticker`: one event per `step_s` seconds, `steps` times: a run long enough to stop, kill or
   freeze the model process in the middle of, whose steps are known in advance.
 - `memory_hog`: allocates `megabytes` at once: past `live.memory_mb` it must fail alone.
+
+And `letter_count`, not live, which a test registers for itself: a generator the engine has never
+heard of, built into a talk (test_build.py) and judged by the registry (test_plugins.py).
 """
 
 from __future__ import annotations
@@ -73,6 +76,37 @@ class MemoryHog(_NoModel):
     def steps(self, loaded, request):
         block = bytearray(request.megabytes << 20)  # zero-filled: every page is touched
         yield {"type": "done", "bytes": len(block), "model": "test/memory_hog", "device": "CPU"}
+
+
+class LetterInputs(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    text: str = "diffusion"
+
+
+class LetterCount(Generator):
+    """Counts letters: no model, registered only by the tests that use it."""
+
+    name: ClassVar[str] = "letter_count"
+    version: ClassVar[str] = "1"
+    live: ClassVar[bool] = False
+    Inputs: ClassVar[type[BaseModel]] = LetterInputs
+    filters: ClassVar[dict] = {"shout": lambda text: str(text).upper() + "!"}
+
+    def resolve_model(self, inputs, local_dirs):
+        return ModelRef("none/letters", "0", "builtin", "")
+
+    def model_ids(self, inputs):
+        return []
+
+    def run(self, inputs, model, device, out_dir: Path) -> Artifact:
+        (out_dir / "count.json").write_text(json.dumps({"n": len(inputs.text)}))
+        return Artifact(
+            self.name,
+            {"count": "count.json"},
+            {"n": len(inputs.text), "text": inputs.text},
+            {"model": model.id},
+            out_dir,
+        )
 
 
 def install(directory: Path) -> dict[str, str]:

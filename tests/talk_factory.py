@@ -177,3 +177,11 @@ def add_live_section(root: Path) -> Path:
     talk["live"] = {"timeout_s": LIVE_TIMEOUT_S}
     path.write_text(yaml.safe_dump(talk, sort_keys=False))
     return root
+
+
+def with_theme(root: Path, theme: dict) -> None:
+    """Set talk.yaml's `theme:` of the project at `root`."""
+    path = root / "talk" / "talk.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["theme"] = theme
+    path.write_text(yaml.safe_dump(data, sort_keys=False))

@@ -16,16 +16,10 @@ import pytest
 import yaml
 
 from w2w.check.browser_check import axe_problems, axe_script, check_deck, check_pages, small_text_problems
-from w2w.publish.browser import OfflinePage, browser
+from w2w.publish.browser import OfflinePage
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.build, pytest.mark.browser]
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as instance:
-        yield instance
 
 
 @pytest.fixture()

@@ -16,6 +16,8 @@ import json
 import pytest
 from live_server import AUDIENCE_LAN, LiveServer, first_event, free_port, request_from
 
+pytestmark = [pytest.mark.build, pytest.mark.server]
+
 LAN = AUDIENCE_LAN
 PRESENTER_ROUTES = [
     ("GET", "/room/api/presenter"),
@@ -158,111 +160,108 @@ def test_a_full_queue_drops_its_oldest_unmoderated_suggestion(room):
 
 
 @pytest.mark.browser
-def test_the_room_follows_suggests_votes_and_the_speaker_moderates(room):
-    from w2w.publish.browser import browser
-
+def test_the_room_follows_suggests_votes_and_the_speaker_moderates(room, chromium):
     audience, presenter = room.audience_token, room.token
-    with browser() as instance:
 
-        def page(url: str, width: int, height: int):
-            context = instance.new_context(viewport={"width": width, "height": height}, is_mobile=width < 500)
-            tab = context.new_page()
-            tab.errors = []
-            tab.on("pageerror", lambda error: tab.errors.append(str(error)))
-            tab.goto(url)
-            return tab
+    def page(url: str, width: int, height: int):
+        context = chromium.new_context(viewport={"width": width, "height": height}, is_mobile=width < 500)
+        tab = context.new_page()
+        tab.errors = []
+        tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+        tab.goto(url)
+        return tab
 
-        deck = page(room.deck_url, 1280, 720)
-        deck.wait_for_function("document.documentElement.dataset.w2wReady === 'true'")
-        # The title slide's door: the audience URL (its token only) and its QR code, as SVG.
-        door = deck.locator(".present .w2w-audience-door")
-        door.locator("img").wait_for()
-        assert door.locator("img").get_attribute("src").startswith("data:image/svg+xml")
-        assert room.audience[1] in door.inner_text() and presenter not in door.inner_text()
-        moderation = page(room.moderate, 1100, 900)
-        phones = [page(room.audience[1], 390, 844) for _ in range(2)]
-        for phone in phones:
-            assert presenter not in phone.content()
+    deck = page(room.deck_url, 1280, 720)
+    deck.wait_for_function("document.documentElement.dataset.w2wReady === 'true'")
+    # The title slide's door: the audience URL (its token only) and its QR code, as SVG.
+    door = deck.locator(".present .w2w-audience-door")
+    door.locator("img").wait_for()
+    assert door.locator("img").get_attribute("src").startswith("data:image/svg+xml")
+    assert room.audience[1] in door.inner_text() and presenter not in door.inner_text()
+    moderation = page(room.moderate, 1100, 900)
+    phones = [page(room.audience[1], 390, 844) for _ in range(2)]
+    for phone in phones:
+        assert presenter not in phone.content()
 
-        # The speaker moves to the picture slide: both phones show it, its title and its frame.
-        deck.evaluate("Reveal.slide(10, 0)")
-        for phone in phones:
-            phone.wait_for_function("document.getElementById('slide-title').textContent === 'Picture'")
-            phone.wait_for_function(
-                "document.getElementById('deck').contentWindow.Reveal.getCurrentSlide().querySelector('h2')"
-                ".textContent === 'Picture'"
-            )
-            assert phone.locator("#section").get_attribute("href") == "/sections/live.html"
-        # A fragment: the speaker steps through the strip, the phones' frames follow.
-        deck.evaluate("Reveal.slide(9, 0, 0)")
-        for phone in phones:
-            phone.wait_for_function(
-                "document.getElementById('deck').contentWindow.Reveal.getIndices().h === 9"
-                " && document.getElementById('deck').contentWindow.Reveal.getIndices().f === 0"
-            )
-        deck.evaluate("Reveal.slide(10, 0)")
-        a, b = phones
-        a.wait_for_function("document.body.dataset.slide === '10.0'")
+    # The speaker moves to the picture slide: both phones show it, its title and its frame.
+    deck.evaluate("Reveal.slide(10, 0)")
+    for phone in phones:
+        phone.wait_for_function("document.getElementById('slide-title').textContent === 'Picture'")
+        phone.wait_for_function(
+            "document.getElementById('deck').contentWindow.Reveal.getCurrentSlide().querySelector('h2')"
+            ".textContent === 'Picture'"
+        )
+        assert phone.locator("#section").get_attribute("href") == "/sections/live.html"
+    # A fragment: the speaker steps through the strip, the phones' frames follow.
+    deck.evaluate("Reveal.slide(9, 0, 0)")
+    for phone in phones:
+        phone.wait_for_function(
+            "document.getElementById('deck').contentWindow.Reveal.getIndices().h === 9"
+            " && document.getElementById('deck').contentWindow.Reveal.getIndices().f === 0"
+        )
+    deck.evaluate("Reveal.slide(10, 0)")
+    a, b = phones
+    a.wait_for_function("document.body.dataset.slide === '10.0'")
 
-        # Phone A suggests a caption: in the speaker's queue, not on phone B.
-        a.fill("#suggest-text", CAPTION)
-        a.click("#suggest button")
-        a.wait_for_function("document.getElementById('suggest-message').dataset.status === '202'")
-        queued = moderation.locator(f".w2w-mod-queue[data-slide='{PICTURE}'] li", has_text=CAPTION)
-        queued.wait_for()
-        # Phone B, from the same address at once: refused, and the phone says why.
-        b.click("#tab-questions")
-        b.fill("#ask-text", "Will one family replace the other?")
-        b.click("#ask button")
-        b.wait_for_function("document.getElementById('ask-message').dataset.status === '429'")
-        assert "every 10 s" in b.inner_text("#ask-message")
-        assert CAPTION not in b.inner_text("body")
+    # Phone A suggests a caption: in the speaker's queue, not on phone B.
+    a.fill("#suggest-text", CAPTION)
+    a.click("#suggest button")
+    a.wait_for_function("document.getElementById('suggest-message').dataset.status === '202'")
+    queued = moderation.locator(f".w2w-mod-queue[data-slide='{PICTURE}'] li", has_text=CAPTION)
+    queued.wait_for()
+    # Phone B, from the same address at once: refused, and the phone says why.
+    b.click("#tab-questions")
+    b.fill("#ask-text", "Will one family replace the other?")
+    b.click("#ask button")
+    b.wait_for_function("document.getElementById('ask-message').dataset.status === '429'")
+    assert "every 10 s" in b.inner_text("#ask-message")
+    assert CAPTION not in b.inner_text("body")
 
-        # The speaker runs it: it runs live on the deck's slide, and its picture reaches both phones.
-        # (The shapes model has loaded meanwhile, or does now; the deck polls until it knows.)
-        room.wait_ready("diffusion_demo")
-        deck.wait_for_function("window.w2wLive.server.ready === true")
-        queued.locator(".w2w-mod-run").click()
-        live = "Reveal.getCurrentSlide().querySelector('[data-w2w-live]')"
-        deck.wait_for_function(f"['live-done', 'recorded-done'].includes({live}.dataset.w2wLiveState)", timeout=120_000)
-        assert deck.evaluate(f"{live}.dataset.w2wLiveState") == "live-done", deck.evaluate(f"{live}.textContent")
-        shown = deck.evaluate("Reveal.getCurrentSlide().querySelector('[data-w2w-live] img').src")
-        assert shown.startswith("data:image/png;base64,")
-        b.click("#tab-slide")
-        for phone in phones:
-            result = phone.locator("#results li", has_text=CAPTION)
-            result.locator("img").wait_for(timeout=120_000)
-            assert result.locator("img").get_attribute("src") == shown  # the very picture the deck shows
+    # The speaker runs it: it runs live on the deck's slide, and its picture reaches both phones.
+    # (The shapes model has loaded meanwhile, or does now; the deck polls until it knows.)
+    room.wait_ready("diffusion_demo")
+    deck.wait_for_function("window.w2wLive.server.ready === true")
+    queued.locator(".w2w-mod-run").click()
+    live = "Reveal.getCurrentSlide().querySelector('[data-w2w-live]')"
+    deck.wait_for_function(f"['live-done', 'recorded-done'].includes({live}.dataset.w2wLiveState)", timeout=120_000)
+    assert deck.evaluate(f"{live}.dataset.w2wLiveState") == "live-done", deck.evaluate(f"{live}.textContent")
+    shown = deck.evaluate("Reveal.getCurrentSlide().querySelector('[data-w2w-live] img').src")
+    assert shown.startswith("data:image/png;base64,")
+    b.click("#tab-slide")
+    for phone in phones:
+        result = phone.locator("#results li", has_text=CAPTION)
+        result.locator("img").wait_for(timeout=120_000)
+        assert result.locator("img").get_attribute("src") == shown  # the very picture the deck shows
 
-        # Questions: two from other addresses, approved; two devices vote for the second, one twice.
-        first = send(room, "/room/api/ask", {"device": "e" * 16, "text": "Can it write text?"}, audience, "127.0.0.4")
-        second = send(room, "/room/api/ask", {"device": "g" * 16, "text": "Do they copy?"}, audience, "127.0.0.5")
-        for reply in (first, second):
-            assert reply.status == 202, reply.body
-            approve = {"id": reply.json()["id"], "action": "approve"}
-            assert send(room, "/room/api/moderate", approve, presenter).status == 200
-        wanted = second.json()["id"]
-        for phone in phones:
-            phone.click("#tab-questions")
-            phone.locator(f"#questions li[data-id='{wanted}'] button").click()
-        moderation.wait_for_function(f"document.querySelector('#questions li').dataset.id === '{wanted}'")
-        device_a = a.evaluate("localStorage.getItem('w2w-room-device')")
-        again = send(room, "/room/api/vote", {"device": device_a, "id": wanted}, audience)
-        assert again.status == 200 and again.json()["votes"] == 2  # the same device's second vote: not counted
-        for phone in phones:
-            button = f"document.querySelector('#questions li[data-id=\"{wanted}\"] button')"
-            phone.wait_for_function(f"{button}.textContent === '▲ 2'")
-        order = moderation.eval_on_selector_all("#questions li", "items => items.map((li) => li.dataset.id)")
-        assert order[0] == wanted and first.json()["id"] in order  # by votes, not by time
-        a.screenshot(path=room.log.parent / "phone.png")
-        moderation.screenshot(path=room.log.parent / "moderation.png")
+    # Questions: two from other addresses, approved; two devices vote for the second, one twice.
+    first = send(room, "/room/api/ask", {"device": "e" * 16, "text": "Can it write text?"}, audience, "127.0.0.4")
+    second = send(room, "/room/api/ask", {"device": "g" * 16, "text": "Do they copy?"}, audience, "127.0.0.5")
+    for reply in (first, second):
+        assert reply.status == 202, reply.body
+        approve = {"id": reply.json()["id"], "action": "approve"}
+        assert send(room, "/room/api/moderate", approve, presenter).status == 200
+    wanted = second.json()["id"]
+    for phone in phones:
+        phone.click("#tab-questions")
+        phone.locator(f"#questions li[data-id='{wanted}'] button").click()
+    moderation.wait_for_function(f"document.querySelector('#questions li').dataset.id === '{wanted}'")
+    device_a = a.evaluate("localStorage.getItem('w2w-room-device')")
+    again = send(room, "/room/api/vote", {"device": device_a, "id": wanted}, audience)
+    assert again.status == 200 and again.json()["votes"] == 2  # the same device's second vote: not counted
+    for phone in phones:
+        button = f"document.querySelector('#questions li[data-id=\"{wanted}\"] button')"
+        phone.wait_for_function(f"{button}.textContent === '▲ 2'")
+    order = moderation.eval_on_selector_all("#questions li", "items => items.map((li) => li.dataset.id)")
+    assert order[0] == wanted and first.json()["id"] in order  # by votes, not by time
+    a.screenshot(path=room.log.parent / "phone.png")
+    moderation.screenshot(path=room.log.parent / "moderation.png")
 
-        # Dismissed: gone from every phone.
-        moderation.locator("#questions li", has_text="Do they copy?").locator(".w2w-mod-dismiss").click()
-        for phone in phones:
-            phone.wait_for_function(f"!document.querySelector('#questions li[data-id=\"{wanted}\"]')")
-        for tab in (deck, moderation, *phones):
-            assert tab.errors == [], tab.errors
+    # Dismissed: gone from every phone.
+    moderation.locator("#questions li", has_text="Do they copy?").locator(".w2w-mod-dismiss").click()
+    for phone in phones:
+        phone.wait_for_function(f"!document.querySelector('#questions li[data-id=\"{wanted}\"]')")
+    for tab in (deck, moderation, *phones):
+        assert tab.errors == [], tab.errors
 
 
 def test_the_phone_streams_are_capped_with_a_json_503(tmp_path, require_present):

@@ -14,6 +14,8 @@ import pytest
 import yaml
 from cli_in_process import run_cli
 
+pytestmark = pytest.mark.build
+
 # The CLI prefixes the line with "error: " (w2w/cli/main.py, user_errors).
 ERROR_LINE = re.compile(r"^(?:error: )?(?P<file>[^\s:]+):(?P<line>\d+): (?P<what>.+?) — (?P<fix>\S.*)$")
 

@@ -5,15 +5,9 @@ from __future__ import annotations
 import pytest
 
 from w2w.check.browser_check import check_deck, check_pages
-from w2w.publish.browser import OfflinePage, browser
+from w2w.publish.browser import OfflinePage
 
-pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as instance:
-        yield instance
+pytestmark = [pytest.mark.build, pytest.mark.browser]
 
 
 def test_deck_loads_offline_with_every_slide_filled_and_fitting(mini_build, chromium):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.build, pytest.mark.browser]
 
 # where: rule: selector: fix
 PROBLEM_LINE = re.compile(r"^(slides#/\d+|slides|[\w./-]+\.html): [a-z0-9-]+: \S.*: \S.*$")

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.quick
+
 
 def test_help_imports_no_model_library_and_lists_the_commands():
     code = (

@@ -1,20 +1,17 @@
 """Compiled templates kept between builds: reused when the source is unchanged, compiled again when
-it changed or the stored entry is damaged, stored only after a build succeeded, and a warm build's
-site is byte-identical to one made with no stored templates."""
+it changed or the stored entry is damaged, and stored only after a build succeeded. That a warm
+build's site is byte-identical to one made with no stored templates is test_build.py's (a build)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import jinja2
 import pytest
-from talk_factory import make_project
 
-from w2w.build import build_site
-from w2w.project import Project
-from w2w.talk import compiled_templates
 from w2w.talk.compiled_templates import CompiledTemplates, from_source, kept_if_build_succeeds
+
+pytestmark = pytest.mark.quick
 
 
 def _env(cache_dir: Path, kind: str = "talk", **settings) -> jinja2.Environment:
@@ -83,24 +80,3 @@ def test_environments_with_different_settings_do_not_share_entries(tmp_path):
         assert from_source(_refusing_compile(_env(tmp_path)), "{{ x }}", page).render(x="<i>") == "<i>"
         escaping = _refusing_compile(_env(tmp_path, autoescape=True))
         assert from_source(escaping, "{{ x }}", page).render(x="<i>") == "&lt;i&gt;"
-
-
-def _site_files(root: Path) -> dict[str, bytes]:
-    site = root / "site"
-    return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
-
-
-def test_a_warm_build_gives_the_same_site_as_one_without_stored_templates(tmp_path):
-    root = make_project(tmp_path)
-    project = Project(root)
-    build_site(project)
-    kinds = sorted(p.name.split("-jinja")[0] for p in (project.cache_dir / "jinja").iterdir())
-    assert kinds == ["css-sandbox", "deck", f"mkdocs{__import__('mkdocs').__version__}-theme", "talk-sandbox"]
-    warm = build_site(project)
-    assert compiled_templates._unwritten == []
-    warm_site = _site_files(root)
-
-    shutil.rmtree(project.cache_dir / "jinja")
-    build_site(project)
-    assert _site_files(root) == warm_site
-    assert warm.prepared.produced.ran == []

@@ -9,6 +9,8 @@ from talk_factory import make_project
 from w2w.errors import W2WError
 from w2w.talk.config import load_talk
 
+pytestmark = pytest.mark.quick
+
 
 def _talk_yaml(root):
     return root / "talk" / "talk.yaml"

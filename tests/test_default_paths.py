@@ -13,6 +13,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.build
+
 
 def w2w(*args: str, cwd, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(

@@ -8,14 +8,13 @@ document.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.quick
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -126,16 +125,15 @@ def test_every_relative_link_points_at_a_file_in_the_repository(document):
 
 
 def _help_commands(*args: str) -> list[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", "NO_COLOR": "1"}
-    out = subprocess.run(
-        [sys.executable, "-m", "w2w", *args, "--help"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=120,
-        check=True,
-    ).stdout
+    """The commands `w2w [args] --help` lists, from the CLI's own app in this process: a process per
+    command (12) made this file 7.0 s instead of 1.2 s on the loaded 2-core machine."""
+    from typer.testing import CliRunner
+
+    from w2w.cli.main import app
+
+    result = CliRunner().invoke(app, [*args, "--help"], prog_name="w2w", env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    out = result.output
     listing = out.split("Commands:", 1)[1] if "Commands:" in out else ""
     return [line.split()[0] for line in listing.splitlines() if line.startswith("  ") and line.strip()]
 
@@ -163,7 +161,8 @@ def test_docs_reference_documents_exactly_the_cli_commands():
 def test_code_comments_cite_the_live_protocol_at_its_path():
     assert (ROOT / LIVE_PROTOCOL).is_file()
     wrong = []
-    for folder in ("w2w", "generators", "templates"):
+    for folder in ("w2w", "w2w_generators", "templates"):
+        assert (ROOT / folder).is_dir(), folder  # a folder renamed away would pass unread
         for path in sorted((ROOT / folder).rglob("*")):
             if not path.is_file() or path.suffix not in {".py", ".js", ".j2", ".css", ".html"}:
                 continue

@@ -15,6 +15,8 @@ from w2w_generators.embedding_plot.generator import (
     pca_2d,
 )
 
+pytestmark = pytest.mark.model
+
 
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory):

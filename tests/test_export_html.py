@@ -17,10 +17,9 @@ import pytest
 from cli_in_process import run_cli
 
 from w2w.errors import W2WError
-from w2w.publish.browser import browser
 from w2w.publish.export_html import BUDGET_BYTES, Inliner
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.build, pytest.mark.browser]
 
 READY = "html[data-w2w-ready='true']"
 
@@ -64,7 +63,7 @@ def _parse(text: str) -> References:
     return parser
 
 
-def test_real_talk_as_one_file_opens_offline_with_everything(real_build, tmp_path):
+def test_real_talk_as_one_file_opens_offline_with_everything(real_build, tmp_path, chromium):
     root, _ = real_build
     out = tmp_path / "export"
     result = run_cli("export-html", "-o", str(out / "talk.html"), cwd=root)
@@ -106,49 +105,48 @@ def test_real_talk_as_one_file_opens_offline_with_everything(real_build, tmp_pat
             blocked.append(requested)
             request_route.abort()
 
-    with browser() as chromium:
-        page = chromium.new_page(viewport={"width": 1280, "height": 720})
-        page.route("**/*", route)
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
-        page.wait_for_selector(READY, state="attached", timeout=30000)
-        seen = page.evaluate(
-            """() => {
-                const drawn = (els) => Array.from(els).filter((e) => {
-                    const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; }).length;
-                // reveal.js hides slides it is not showing: measure each slide while it is shown.
-                const total = Reveal.getTotalSlides();
-                let math = 0, shown = 0, diagrams = 0;
-                for (let i = 0; i < total; i++) {
-                    Reveal.slide(i);
-                    const slide = Reveal.getCurrentSlide();
-                    const formulas = Array.from(slide.querySelectorAll('math'))
-                        .filter((m) => !m.closest('aside.notes'));
-                    shown += formulas.length;
-                    math += drawn(formulas);
-                    diagrams += drawn(slide.querySelectorAll('.w2w-mermaid svg'));
-                }
-                return {total, math, shown, diagrams,
-                        images: Array.from(document.images).map((i) => i.complete && i.naturalWidth > 0)};
-            }"""
-        )
-        assert seen["total"] == source.counts["section"]
-        assert seen["math"] == seen["shown"] > 0 and seen["diagrams"] > 0  # every formula on a slide drawn
-        assert seen["images"] and all(seen["images"])
-        # The live controls replay the recordings from the file: the first frame shows at once.
-        replayed = page.evaluate(
-            """() => Array.from(document.querySelectorAll('[data-w2w-live]')).map((slide) => {
-                slide.querySelector('.w2w-live-replay').click();
-                const img = slide.querySelector('.w2w-live-image, .w2w-strip img');
-                return {kind: slide.dataset.w2wLive, state: slide.dataset.w2wLiveState,
-                        image: img ? img.src.slice(0, 22) : null};
-            })"""
-        )
-        assert {r["kind"] for r in replayed} >= {"token_trace", "diffusion_demo", "diffusion_strip", "embedding_plot"}
-        assert all(r["state"] == "recorded" for r in replayed), replayed
-        assert all(r["image"] in (None, "data:image/png;base64,") for r in replayed), replayed
-        assert any(r["image"] for r in replayed)
+    page = chromium.new_page(viewport={"width": 1280, "height": 720})
+    page.route("**/*", route)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_selector(READY, state="attached", timeout=30000)
+    seen = page.evaluate(
+        """() => {
+            const drawn = (els) => Array.from(els).filter((e) => {
+                const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; }).length;
+            // reveal.js hides slides it is not showing: measure each slide while it is shown.
+            const total = Reveal.getTotalSlides();
+            let math = 0, shown = 0, diagrams = 0;
+            for (let i = 0; i < total; i++) {
+                Reveal.slide(i);
+                const slide = Reveal.getCurrentSlide();
+                const formulas = Array.from(slide.querySelectorAll('math'))
+                    .filter((m) => !m.closest('aside.notes'));
+                shown += formulas.length;
+                math += drawn(formulas);
+                diagrams += drawn(slide.querySelectorAll('.w2w-mermaid svg'));
+            }
+            return {total, math, shown, diagrams,
+                    images: Array.from(document.images).map((i) => i.complete && i.naturalWidth > 0)};
+        }"""
+    )
+    assert seen["total"] == source.counts["section"]
+    assert seen["math"] == seen["shown"] > 0 and seen["diagrams"] > 0  # every formula on a slide drawn
+    assert seen["images"] and all(seen["images"])
+    # The live controls replay the recordings from the file: the first frame shows at once.
+    replayed = page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-w2w-live]')).map((slide) => {
+            slide.querySelector('.w2w-live-replay').click();
+            const img = slide.querySelector('.w2w-live-image, .w2w-strip img');
+            return {kind: slide.dataset.w2wLive, state: slide.dataset.w2wLiveState,
+                    image: img ? img.src.slice(0, 22) : null};
+        })"""
+    )
+    assert {r["kind"] for r in replayed} >= {"token_trace", "diffusion_demo", "diffusion_strip", "embedding_plot"}
+    assert all(r["state"] == "recorded" for r in replayed), replayed
+    assert all(r["image"] in (None, "data:image/png;base64,") for r in replayed), replayed
+    assert any(r["image"] for r in replayed)
     assert not blocked and not errors, (blocked, errors)
 
 

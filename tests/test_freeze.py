@@ -25,6 +25,8 @@ from w2w.errors import W2WError
 from w2w.plugin_api import ModelRef
 from w2w.project import Project
 
+pytestmark = [pytest.mark.build, pytest.mark.model]
+
 FIELDS = {
     "generator": "diffusion_demo",
     "version": "1",

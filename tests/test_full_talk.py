@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 
 import pytest
 
 from w2w.check.browser_check import check_deck, check_pages
-from w2w.project import Project
-from w2w.publish.browser import browser
 
-pytestmark = [pytest.mark.build, pytest.mark.browser]
+pytestmark = [pytest.mark.build, pytest.mark.browser, pytest.mark.model]
 
 
 @pytest.fixture(scope="module")
-def full(real_build):
+def full(real_build, chromium):
     root, result = real_build
-    with browser() as chromium:
-        # The whole `w2w check` walk, axe-core included: one pass serves every test here.
-        deck_problems, slides = check_deck(chromium, root / "site" / "slides" / "index.html")
-        page_problems = check_pages(chromium, root / "site")
+    # The whole `w2w check` walk, axe-core included: one pass serves every test here.
+    deck_problems, slides = check_deck(chromium, root / "site" / "slides" / "index.html")
+    page_problems = check_pages(chromium, root / "site")
     return root, result, [str(p) for p in deck_problems], slides, [str(p) for p in page_problems]
 
 
@@ -138,7 +136,7 @@ _SLIDE_STATUS = """() => Array.from(document.querySelectorAll(
   .filter((el) => el.checkVisibility()).length"""
 
 
-def test_no_slide_text_under_16_px_at_1280x720(full):
+def test_no_slide_text_under_16_px_at_1280x720(full, chromium):
     """One walk over every slide at 1280x720, every fragment shown: no text under 16 px; and issue
     25's quiet, filled slides: at most 5 content slides end above 60 % of the slide's height, live
     status words only on slides with a live output, the deck-wide state a dot of at most 16 px with
@@ -148,28 +146,27 @@ def test_no_slide_text_under_16_px_at_1280x720(full):
 
     root, *_ = full
     deck = root / "site" / "slides" / "index.html"
-    with browser() as chromium:
-        view = OfflinePage(chromium, 1280, 720)
-        view.page.goto(deck.as_uri())
-        view.page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
-        view.page.evaluate(NO_TRANSITIONS)
-        total = view.page.evaluate("() => Reveal.getTotalSlides()")
-        small, ends, status_on, live_slides = {}, {}, [], 0
-        for index in range(total):
-            view.page.evaluate("(i) => Reveal.slide(i, 0, 999)", index)  # every fragment shown
-            found = view.page.evaluate(_SMALL_TEXT)
-            if found:
-                small[index + 1] = found
-            ends[index + 1] = view.page.evaluate(_CONTENT_END)
-            live = view.page.evaluate("() => !!Reveal.getCurrentSlide().querySelector('[data-w2w-live]')")
-            live_slides += live
-            if not live and view.page.evaluate(_SLIDE_STATUS):
-                status_on.append(index + 1)
-        dot = view.page.evaluate(_DECK_STATUS)
-        view.page.goto(deck.as_uri() + "?receiver")  # as reveal.js' speaker view loads it
-        view.page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
-        speaker = view.page.evaluate(_DECK_STATUS)
-        view.close()
+    view = OfflinePage(chromium, 1280, 720)
+    view.page.goto(deck.as_uri())
+    view.page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
+    view.page.evaluate(NO_TRANSITIONS)
+    total = view.page.evaluate("() => Reveal.getTotalSlides()")
+    small, ends, status_on, live_slides = {}, {}, [], 0
+    for index in range(total):
+        view.page.evaluate("(i) => Reveal.slide(i, 0, 999)", index)  # every fragment shown
+        found = view.page.evaluate(_SMALL_TEXT)
+        if found:
+            small[index + 1] = found
+        ends[index + 1] = view.page.evaluate(_CONTENT_END)
+        live = view.page.evaluate("() => !!Reveal.getCurrentSlide().querySelector('[data-w2w-live]')")
+        live_slides += live
+        if not live and view.page.evaluate(_SLIDE_STATUS):
+            status_on.append(index + 1)
+    dot = view.page.evaluate(_DECK_STATUS)
+    view.page.goto(deck.as_uri() + "?receiver")  # as reveal.js' speaker view loads it
+    view.page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
+    speaker = view.page.evaluate(_DECK_STATUS)
+    view.close()
     assert total >= 25 and small == {}
     high = {n: round(e["end"], 2) for n, e in ends.items() if n > 2 and e["end"] < 0.6}  # after title, agenda
     assert len(high) <= 5, f"content slides ending above 60 % of the height: {high}"
@@ -200,16 +197,17 @@ def test_strip_and_demo_say_what_they_show_once(full):
 
 
 def test_pdf_trace_page_shows_the_last_steps_candidates(full, tmp_path):
-    from w2w.publish.pdf_export import export_pdf
-
     root, result, *_ = full
-    exported = export_pdf(Project(root), tmp_path / "talk.pdf")
+    pdf = tmp_path / "talk.pdf"
+    # `w2w export-pdf` in a process of its own: beside the session's `chromium` (conftest.py),
+    # Playwright's sync API cannot start w2w's own browser in this one.
+    export = [sys.executable, "-m", "w2w", "export-pdf", "--output", str(pdf)]
+    proc = subprocess.run(export, cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
     trace = result.prepared.produced.artifacts["token_trace"].data
     last = trace["steps"][-1]
-    pages = []
-    for number in range(1, exported.pages + 1):
-        args = ["pdftotext", "-layout", "-f", str(number), "-l", str(number), str(exported.path), "-"]
-        pages.append(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    pages = text.split("\f")  # pdftotext ends each page with a form feed
     page = next(p for p in pages if "Watch an LLM write" in p)
     assert f"Step {len(trace['steps'])} of {len(trace['steps'])}" in page
     for candidate in last["top"]:
@@ -232,7 +230,7 @@ def _choose(page, scope: str, step: int, rank: int) -> list[int]:
 
 
 @pytest.mark.usefixtures("require_smollm2")
-def test_token_tree_from_a_file_with_the_network_blocked(full, smollm2):
+def test_token_tree_from_a_file_with_the_network_blocked(full, smollm2, chromium):
     """'Choose the next token' in the deck and the handout, opened from file:// with every other
     request aborted: the second candidate at step 2 shows another continuation, token for token what
     a direct greedy `generate` from that prefix writes; reset restores the recorded text. The open
@@ -249,33 +247,32 @@ def test_token_tree_from_a_file_with_the_network_blocked(full, smollm2):
     lm, tokenizer = smollm2
     axe = axe_script(root)
     shown = {}
-    with browser() as chromium:
-        view, page = _offline_deck_at(chromium, root, ".w2w-explore-tokens")
-        page.click(".present .w2w-explore-toggle")
-        assert page.evaluate(TOKENS_SHOWN.format(scope=".present")) == recorded
-        shown["deck"] = _choose(page, ".present", 2, 2)
-        problems = axe_problems(page, "deck", ".reveal .slides > section.present", axe, own_selectors=True)
-        problems += small_text_problems(page, "deck", ".reveal .slides > section.present")
-        page.click(".present .w2w-explore-reset")
-        assert page.evaluate(TOKENS_SHOWN.format(scope=".present")) == recorded
-        assert page.inner_text(".present .w2w-explore-status") == "The greedy path: the recorded trace."
-        problems += view.problems("deck")
-        index = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-explore-words'))")
-        page.evaluate("(i) => Reveal.slide(i)", index)
-        words = {"deck": _look_up(page, ".present", "house", "river")}
-        problems += axe_problems(page, "deck", ".reveal .slides > section.present", axe, own_selectors=True)
-        problems += small_text_problems(page, "deck", ".reveal .slides > section.present")
-        missing = _look_up(page, ".present", "zyxwvut", "dog")
-        problems += view.problems("deck")
-        page.goto((root / "site" / "sections" / "internal-mechanism.html").as_uri())
-        page.wait_for_load_state("load")
-        assert page.evaluate(TOKENS_SHOWN.format(scope="")) == recorded
-        shown["handout"] = _choose(page, "", 2, 2)
-        page.goto((root / "site" / "sections" / "vectors.html").as_uri())
-        page.wait_for_load_state("load")
-        words["handout"] = _look_up(page, "", "house", "river")
-        problems += view.problems("handout")  # (axe saw the handout's explorers in `full`, as the page opens)
-        view.close()
+    view, page = _offline_deck_at(chromium, root, ".w2w-explore-tokens")
+    page.click(".present .w2w-explore-toggle")
+    assert page.evaluate(TOKENS_SHOWN.format(scope=".present")) == recorded
+    shown["deck"] = _choose(page, ".present", 2, 2)
+    problems = axe_problems(page, "deck", ".reveal .slides > section.present", axe, own_selectors=True)
+    problems += small_text_problems(page, "deck", ".reveal .slides > section.present")
+    page.click(".present .w2w-explore-reset")
+    assert page.evaluate(TOKENS_SHOWN.format(scope=".present")) == recorded
+    assert page.inner_text(".present .w2w-explore-status") == "The greedy path: the recorded trace."
+    problems += view.problems("deck")
+    index = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-explore-words'))")
+    page.evaluate("(i) => Reveal.slide(i)", index)
+    words = {"deck": _look_up(page, ".present", "house", "river")}
+    problems += axe_problems(page, "deck", ".reveal .slides > section.present", axe, own_selectors=True)
+    problems += small_text_problems(page, "deck", ".reveal .slides > section.present")
+    missing = _look_up(page, ".present", "zyxwvut", "dog")
+    problems += view.problems("deck")
+    page.goto((root / "site" / "sections" / "internal-mechanism.html").as_uri())
+    page.wait_for_load_state("load")
+    assert page.evaluate(TOKENS_SHOWN.format(scope="")) == recorded
+    shown["handout"] = _choose(page, "", 2, 2)
+    page.goto((root / "site" / "sections" / "vectors.html").as_uri())
+    page.wait_for_load_state("load")
+    words["handout"] = _look_up(page, "", "house", "river")
+    problems += view.problems("handout")  # (axe saw the handout's explorers in `full`, as the page opens)
+    view.close()
     assert [str(p) for p in problems] == []
     # The vocabulary (issue 24, 3): a word is placed with its neighbours; its similarity to another word is
     # the model's cosine within 0.01; a word outside the vocabulary says so and places nothing.
@@ -341,7 +338,7 @@ _OVERLAPS = """() => {
 
 
 @pytest.mark.usefixtures("require_shapes")
-def test_diffusion_sweep_from_a_file_with_the_network_blocked(full, tmp_path):
+def test_diffusion_sweep_from_a_file_with_the_network_blocked(full, tmp_path, chromium):
     """Seed, guidance and steps on the demo and strip slides and the handout, from file:// with the
     network blocked: another seed shows another image, pixel for pixel what a direct pipeline call
     with that seed, guidance and step count draws; its words follow it; no state overlaps the footer."""
@@ -354,43 +351,42 @@ def test_diffusion_sweep_from_a_file_with_the_network_blocked(full, tmp_path):
     demo = result.prepared.produced.artifacts["diffusion_demo"].data
     assert demo["embedded"] and len(demo["grid"]["cells"]) >= 4 * 4 * 3 and 0 in demo["grid"]["guidance"]
     shots = {}
-    with browser() as chromium:
-        view, page = _offline_deck_at(chromium, root, ".w2w-demo .w2w-explore-grid")
-        recorded = page.get_attribute(".present .w2w-live-image", "src")
-        assert page.evaluate(_OVERLAPS) == []
-        page.select_option(".present .w2w-explore-grid select[name=seed]", "1")
-        page.select_option(".present .w2w-explore-grid select[name=steps]", "10")
-        shots["deck"] = page.get_attribute(".present .w2w-live-image", "src")
-        settings = page.inner_text(".present .w2w-demo-settings")
-        assert page.evaluate(_OVERLAPS) == []
-        page.screenshot(path=str(tmp_path / "demo-cell.png"))
-        page.click(".present .w2w-live-replay")  # the recording, replayed: its words come back
-        page.wait_for_selector(
-            ".present[data-w2w-live-state='recorded-done'], .present [data-w2w-live-state='recorded-done']"
-        )
-        assert page.evaluate(_OVERLAPS) == []
-        assert page.inner_text(".present .w2w-demo-settings").startswith(f"{demo['steps']} DDIM steps")
-        strip = page.evaluate(
-            "() => Reveal.getSlides().findIndex((s) => s.querySelector('[data-w2w-live=diffusion_strip] form'))"
-        )
-        page.evaluate("(i) => Reveal.slide(i)", strip)
-        page.select_option(".present .w2w-explore-grid select[name=guidance]", "0")
-        frames = page.eval_on_selector_all(".present .w2w-strip figure img", "(imgs) => imgs.map((i) => i.src)")
-        assert page.evaluate(_OVERLAPS) == []
-        evaluation = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-eval form'))")
-        page.evaluate("(i) => Reveal.slide(i)", evaluation)
-        eval_shown = {"deck": _eval_cell(page, ".present .w2w-eval")}
-        assert page.evaluate(_OVERLAPS) == []
-        problems = view.problems("deck")
-        page.goto((root / "site" / "sections" / "internal-mechanism.html").as_uri())
-        page.wait_for_load_state("load")
-        handout = page.locator(".w2w-demo .w2w-explore-grid")
-        handout.locator("select[name=seed]").select_option("1")
-        handout.locator("select[name=steps]").select_option("10")
-        shots["handout"] = page.get_attribute(".w2w-demo .w2w-live-image", "src")
-        eval_shown["handout"] = _eval_cell(page, ".w2w-eval")
-        problems += view.problems("handout")
-        view.close()
+    view, page = _offline_deck_at(chromium, root, ".w2w-demo .w2w-explore-grid")
+    recorded = page.get_attribute(".present .w2w-live-image", "src")
+    assert page.evaluate(_OVERLAPS) == []
+    page.select_option(".present .w2w-explore-grid select[name=seed]", "1")
+    page.select_option(".present .w2w-explore-grid select[name=steps]", "10")
+    shots["deck"] = page.get_attribute(".present .w2w-live-image", "src")
+    settings = page.inner_text(".present .w2w-demo-settings")
+    assert page.evaluate(_OVERLAPS) == []
+    page.screenshot(path=str(tmp_path / "demo-cell.png"))
+    page.click(".present .w2w-live-replay")  # the recording, replayed: its words come back
+    page.wait_for_selector(
+        ".present[data-w2w-live-state='recorded-done'], .present [data-w2w-live-state='recorded-done']"
+    )
+    assert page.evaluate(_OVERLAPS) == []
+    assert page.inner_text(".present .w2w-demo-settings").startswith(f"{demo['steps']} DDIM steps")
+    strip = page.evaluate(
+        "() => Reveal.getSlides().findIndex((s) => s.querySelector('[data-w2w-live=diffusion_strip] form'))"
+    )
+    page.evaluate("(i) => Reveal.slide(i)", strip)
+    page.select_option(".present .w2w-explore-grid select[name=guidance]", "0")
+    frames = page.eval_on_selector_all(".present .w2w-strip figure img", "(imgs) => imgs.map((i) => i.src)")
+    assert page.evaluate(_OVERLAPS) == []
+    evaluation = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-eval form'))")
+    page.evaluate("(i) => Reveal.slide(i)", evaluation)
+    eval_shown = {"deck": _eval_cell(page, ".present .w2w-eval")}
+    assert page.evaluate(_OVERLAPS) == []
+    problems = view.problems("deck")
+    page.goto((root / "site" / "sections" / "internal-mechanism.html").as_uri())
+    page.wait_for_load_state("load")
+    handout = page.locator(".w2w-demo .w2w-explore-grid")
+    handout.locator("select[name=seed]").select_option("1")
+    handout.locator("select[name=steps]").select_option("10")
+    shots["handout"] = page.get_attribute(".w2w-demo .w2w-live-image", "src")
+    eval_shown["handout"] = _eval_cell(page, ".w2w-eval")
+    problems += view.problems("handout")
+    view.close()
     assert [str(p) for p in problems] == []
     assert shots["deck"] != recorded and settings == "10 DDIM steps · guidance 4 · seed 1"
     assert shots["handout"] == shots["deck"]

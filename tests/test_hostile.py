@@ -25,6 +25,8 @@ from test_bad_input import _edit, _line_of, _snapshot, assert_user_error, base, 
 
 from w2w.artifacts.cache import read_checked
 
+pytestmark = [pytest.mark.build, pytest.mark.model]
+
 W2W = [sys.executable, "-m", "w2w"]
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from w2w.build import build_site
 from w2w.project import Project
-from w2w.publish.browser import OfflinePage, browser
+from w2w.publish.browser import OfflinePage
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 
@@ -121,7 +121,7 @@ def stacked(a: dict, b: dict) -> bool:
     return b["top"] >= a["bottom"] - 1 and abs(a["left"] - b["left"]) < 2
 
 
-def test_every_layout_renders_in_deck_handout_and_pdf(layouts_build):
+def test_every_layout_renders_in_deck_handout_and_pdf(layouts_build, chromium):
     site = layouts_build / "site"
     deck_html = (site / "slides" / "index.html").read_text()
     page_html = (site / "sections" / "layouts.html").read_text()
@@ -129,45 +129,42 @@ def test_every_layout_renders_in_deck_handout_and_pdf(layouts_build):
         assert all(f'class="w2w-layout {c}' in html or f"w2w-layout {c} " in html for c in CLASSES), html
         assert "<li>left point one</li>" in html and "<strong>paint</strong>" in html  # Markdown inside
         assert "w2w:column" not in html and "{{" not in html
-    with browser() as chromium:
-        view = OfflinePage(chromium, 1280, 720)
-        page = view.page
-        for url in (
-            (site / "slides" / "index.html").as_uri(),
-            (site / "slides" / "index.html").as_uri() + "?print-pdf",
-        ):
-            page.goto(url)
-            page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
-            if "print-pdf" in url:  # every slide is a page of its own: the columns of its slide
-                boxes = page.evaluate(_BOXES, [".w2w-cols > .w2w-col", ".w2w-compare > .w2w-compare-card"])
-                assert side_by_side(*boxes[".w2w-cols > .w2w-col"]), boxes
-                assert side_by_side(*boxes[".w2w-compare > .w2w-compare-card"]), boxes
-                continue
-            seen = set()
-            first = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.id === 'layouts')")
-            for index in range(first, page.evaluate("() => Reveal.getTotalSlides()")):
-                page.evaluate("(i) => Reveal.slide(i)", index)
-                slide = page.evaluate(_SLIDE)
-                assert slide["scroll"] <= slide["client"] + 2, (index, slide)  # nothing overflows
-                boxes = page.evaluate(_BOXES, [f".reveal .slides section.present .{c}" for c in CLASSES])
-                for selector, found in boxes.items():
-                    for box in found:  # on the slide, with a size
-                        assert (
-                            box["height"] > 0 and slide["top"] - 1 <= box["top"] <= box["bottom"] <= slide["bottom"] + 1
-                        )
-                        seen.add(selector.rsplit(".", 1)[1])
-                columns = page.evaluate(_BOXES, [".reveal .slides section.present .w2w-cols > .w2w-col"])
-                if columns[".reveal .slides section.present .w2w-cols > .w2w-col"]:
-                    left, right = columns[".reveal .slides section.present .w2w-cols > .w2w-col"]
-                    assert side_by_side(left, right) and 1.3 < left["width"] / right["width"] < 1.7  # "3:2"
-            assert seen == set(CLASSES)
-        for width, arranged in ((1280, side_by_side), (390, stacked)):
-            view.page.set_viewport_size({"width": width, "height": 900})
-            page.goto((site / "sections" / "layouts.html").as_uri())
-            boxes = page.evaluate(_BOXES, [".md-typeset .w2w-cols > .w2w-col", ".md-typeset .w2w-compare-card"])
-            assert arranged(*boxes[".md-typeset .w2w-cols > .w2w-col"]), (width, boxes)
-            assert arranged(*boxes[".md-typeset .w2w-compare-card"]), (width, boxes)
-            assert page.evaluate("() => document.documentElement.scrollWidth") <= width  # no sideways scroll
-            present = page.evaluate(_BOXES, [f".md-typeset .{c}" for c in CLASSES])
-            assert all(found and found[0]["height"] > 0 for found in present.values()), present
-        view.close()
+    view = OfflinePage(chromium, 1280, 720)
+    page = view.page
+    for url in (
+        (site / "slides" / "index.html").as_uri(),
+        (site / "slides" / "index.html").as_uri() + "?print-pdf",
+    ):
+        page.goto(url)
+        page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
+        if "print-pdf" in url:  # every slide is a page of its own: the columns of its slide
+            boxes = page.evaluate(_BOXES, [".w2w-cols > .w2w-col", ".w2w-compare > .w2w-compare-card"])
+            assert side_by_side(*boxes[".w2w-cols > .w2w-col"]), boxes
+            assert side_by_side(*boxes[".w2w-compare > .w2w-compare-card"]), boxes
+            continue
+        seen = set()
+        first = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.id === 'layouts')")
+        for index in range(first, page.evaluate("() => Reveal.getTotalSlides()")):
+            page.evaluate("(i) => Reveal.slide(i)", index)
+            slide = page.evaluate(_SLIDE)
+            assert slide["scroll"] <= slide["client"] + 2, (index, slide)  # nothing overflows
+            boxes = page.evaluate(_BOXES, [f".reveal .slides section.present .{c}" for c in CLASSES])
+            for selector, found in boxes.items():
+                for box in found:  # on the slide, with a size
+                    assert box["height"] > 0 and slide["top"] - 1 <= box["top"] <= box["bottom"] <= slide["bottom"] + 1
+                    seen.add(selector.rsplit(".", 1)[1])
+            columns = page.evaluate(_BOXES, [".reveal .slides section.present .w2w-cols > .w2w-col"])
+            if columns[".reveal .slides section.present .w2w-cols > .w2w-col"]:
+                left, right = columns[".reveal .slides section.present .w2w-cols > .w2w-col"]
+                assert side_by_side(left, right) and 1.3 < left["width"] / right["width"] < 1.7  # "3:2"
+        assert seen == set(CLASSES)
+    for width, arranged in ((1280, side_by_side), (390, stacked)):
+        view.page.set_viewport_size({"width": width, "height": 900})
+        page.goto((site / "sections" / "layouts.html").as_uri())
+        boxes = page.evaluate(_BOXES, [".md-typeset .w2w-cols > .w2w-col", ".md-typeset .w2w-compare-card"])
+        assert arranged(*boxes[".md-typeset .w2w-cols > .w2w-col"]), (width, boxes)
+        assert arranged(*boxes[".md-typeset .w2w-compare-card"]), (width, boxes)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width  # no sideways scroll
+        present = page.evaluate(_BOXES, [f".md-typeset .{c}" for c in CLASSES])
+        assert all(found and found[0]["height"] > 0 for found in present.values()), present
+    view.close()

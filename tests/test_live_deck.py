@@ -15,18 +15,12 @@ from pathlib import Path
 import pytest
 from talk_factory import HOSTILE_PROMPT, LIVE_TIMEOUT_S
 
-from w2w.publish.browser import browser
+pytestmark = [pytest.mark.build, pytest.mark.server, pytest.mark.browser, pytest.mark.model]
 
 
 @pytest.fixture(scope="module")
 def live_project(live_build):
     return live_build[0]  # the mini talk with its live section, built once (conftest)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as b:
-        yield b
 
 
 def open_deck(chromium, url: str):

@@ -14,6 +14,8 @@ from cli_in_process import run_cli
 
 from w2w.render.pacing import SectionPace, count_words, section_paces, warnings
 
+pytestmark = pytest.mark.build
+
 
 def test_word_count_of_plain_notes():
     assert count_words("Say hello and ask who has used an LLM.") == 9

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.build, pytest.mark.browser]
 
 # The mini deck: title, agenda, then intro (text, diagram), maths (formula, text), words (plot, numbers).
 SLIDES = ["title", "agenda", "intro", "diagram", "formula", "handout-only", "plot", "numbers"]
@@ -132,20 +132,19 @@ def test_notes_add_a_page_after_each_slide_with_notes(notes_pdf, project, tmp_pa
     assert all(_ink(page) > 0.001 for page in pages), [round(_ink(p), 4) for p in pages]
 
 
-def test_deck_in_print_mode_is_ready_only_after_reveal_laid_out_the_pages(mini_build):
+def test_deck_in_print_mode_is_ready_only_after_reveal_laid_out_the_pages(mini_build, chromium):
     """The ready signal in ?print-pdf waits for reveal.js' 'pdf-ready' (its 'ready' comes first)."""
-    from w2w.publish.browser import OfflinePage, browser
+    from w2w.publish.browser import OfflinePage
     from w2w.publish.pdf_export import READY, print_url
 
     root, _ = mini_build
-    with browser() as chromium:
-        view = OfflinePage(chromium)
-        view.page.goto(print_url(root / "site" / "slides" / "index.html", notes=False))
-        view.page.wait_for_selector(READY, state="attached", timeout=30000)
-        laid_out = view.page.evaluate("() => document.querySelectorAll('.reveal .slides > .pdf-page').length")
-        assert laid_out == len(SLIDES)
-        assert view.problems("print") == []
-        view.close()
+    view = OfflinePage(chromium)
+    view.page.goto(print_url(root / "site" / "slides" / "index.html", notes=False))
+    view.page.wait_for_selector(READY, state="attached", timeout=30000)
+    laid_out = view.page.evaluate("() => document.querySelectorAll('.reveal .slides > .pdf-page').length")
+    assert laid_out == len(SLIDES)
+    assert view.problems("print") == []
+    view.close()
 
 
 def test_pdf_is_tagged_and_has_an_outline_of_the_slides(slides_pdf):

@@ -1,88 +1,28 @@
 """Generators are plug-ins: the engine knows them only through the registry and their protocol.
 
-The first test adds a generator the engine has never heard of (a tiny pure-Python one, no model)
-and builds a talk with it; the others check what the plan decides from the generators' own
-declarations before any model runs.
+What the plan decides from the generators' own declarations before any model runs, and what the
+registry refuses. A talk built with a generator the engine has never heard of (plugin_generators'
+`letter_count`, no model) is test_build.py's (a build).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
-import yaml
-from pydantic import BaseModel, ConfigDict
+from plugin_generators import LetterCount, LetterInputs
+from pydantic import BaseModel
 from talk_factory import make_project
 
 from w2w.artifacts.plan import make_plan, models_to_pull
 from w2w.errors import W2WError
-from w2w.plugin_api import Artifact, Generator, ModelRef
+from w2w.plugin_api import Generator, ModelRef
 from w2w.plugins import registry
 from w2w.project import Project
 from w2w.talk.config import load_talk
 
-
-class LetterInputs(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    text: str = "diffusion"
-
-
-class LetterCount(Generator):
-    """Counts letters: a generator with no model, registered only by this test."""
-
-    name: ClassVar[str] = "letter_count"
-    version: ClassVar[str] = "1"
-    live: ClassVar[bool] = False
-    Inputs: ClassVar[type[BaseModel]] = LetterInputs
-    filters: ClassVar[dict] = {"shout": lambda text: str(text).upper() + "!"}
-
-    def resolve_model(self, inputs, local_dirs):
-        return ModelRef("none/letters", "0", "builtin", "")
-
-    def model_ids(self, inputs):
-        return []
-
-    def run(self, inputs, model, device, out_dir: Path) -> Artifact:
-        (out_dir / "count.json").write_text(json.dumps({"n": len(inputs.text)}))
-        return Artifact(
-            self.name,
-            {"count": "count.json"},
-            {"n": len(inputs.text), "text": inputs.text},
-            {"model": model.id},
-            out_dir,
-        )
-
-
-@pytest.fixture()
-def letter_count(monkeypatch):
-    monkeypatch.setitem(registry.REGISTRY, "letter_count", "test_plugins:LetterCount")
-    registry.get.cache_clear()
-    yield
-    registry.get.cache_clear()
-
-
-def test_a_new_generator_plugs_in_without_touching_the_engine(tmp_path, letter_count):
-    from w2w.build import build_site
-
-    section = (
-        "# Letters\n\n{{ artifacts.letter_count.data.text|shout }} has {{ artifacts.letter_count.data.n }} letters.\n"
-    )
-    root = make_project(
-        tmp_path, sections={"letters": section}, extra={"generators": {"letter_count": {"text": "denoiser"}}}
-    )
-    result = build_site(Project(root))
-    assert result.prepared.produced.ran == ["letter_count"]  # planned from the page, run, cached
-    deck = (root / "site" / "slides" / "index.html").read_text()
-    assert "DENOISER! has 8 letters." in deck  # its input from talk.yaml, its filter in the page
-    assert (root / "site" / "artifacts" / "letter_count" / "count.json").is_file()
-    # talk.yaml's schema is the generator's Inputs: an unknown key is refused at its line.
-    talk = yaml.safe_load((root / "talk" / "talk.yaml").read_text())
-    talk["generators"]["letter_count"]["colour"] = "red"
-    (root / "talk" / "talk.yaml").write_text(yaml.safe_dump(talk, sort_keys=False))
-    with pytest.raises(W2WError, match="unknown key 'colour' in generators.letter_count"):
-        load_talk(root / "talk" / "talk.yaml")
+pytestmark = pytest.mark.quick
 
 
 def _plan(root: Path):

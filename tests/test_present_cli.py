@@ -8,11 +8,14 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import yaml
 from talk_factory import make_project
 
 from w2w.present.server import site_is_stale
 from w2w.project import Project
+
+pytestmark = pytest.mark.build
 
 
 def present(root, *args):

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import pytest
 from live_server import LiveServer, embedding_request, read_events
 
+pytestmark = [pytest.mark.build, pytest.mark.server]
+
 RUNNING_MAX, WAITING_MAX = 1, 2  # the README's rule, written here, not read from the code under test
 ADMITTED_MAX = RUNNING_MAX + WAITING_MAX
 CLIENTS, PER_CLIENT = 20, 10

@@ -17,6 +17,8 @@ import time
 import pytest
 from live_server import LiveServer, alive, iter_events, read_events, require_live, start
 
+pytestmark = [pytest.mark.build, pytest.mark.server, pytest.mark.model]
+
 PROMPT = "Diffusion models turn random noise into"
 
 

@@ -14,6 +14,8 @@ import json
 import pytest
 from live_server import LiveServer, embedding_request, read_events
 
+pytestmark = [pytest.mark.build, pytest.mark.server]
+
 
 def good_words() -> dict:
     return embedding_request(["dog", "puppy"])

@@ -21,6 +21,8 @@ import yaml
 from live_server import LiveServer, alive, embedding_request, iter_events, start
 from plugin_generators import install
 
+pytestmark = [pytest.mark.build, pytest.mark.server]
+
 STEP_TIMEOUT_S = 3
 MEMORY_MB = 2048  # the child with MiniLM loaded: about 500 MB resident, 620 MB of private data
 RESTARTS = 2  # deaths within the window before it gives up: the third is the end (back-off 0.5 s, then 1 s)
@@ -47,14 +49,6 @@ def server(mini_build, tmp_path_factory):
     live = supervised(mini_build, tmp_path_factory.mktemp("supervised"), "embedding_plot", "ticker", "memory_hog")
     yield live
     live.stop(signal.SIGKILL)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from w2w.publish.browser import browser as chromium
-
-    with chromium() as instance:
-        yield instance
 
 
 def ticker(server: LiveServer, steps: int, step_s: float, events: list, started: threading.Event | None = None):
@@ -129,8 +123,9 @@ def test_a_frozen_model_process_is_replaced_and_the_slot_freed(server):
     assert counts["running"] is None and counts["waiting"] == 0
 
 
-def test_a_killed_model_process_comes_back_and_the_deck_goes_live_by_itself(server, browser):
-    page = browser.new_page()
+@pytest.mark.browser
+def test_a_killed_model_process_comes_back_and_the_deck_goes_live_by_itself(server, chromium):
+    page = chromium.new_page()
     try:
         page.goto(server.deck_url)
         badge = page.locator("#w2w-live-status")

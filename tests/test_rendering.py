@@ -15,6 +15,8 @@ from w2w.render.slides import split_slides
 from w2w.render.templating import render_markdown
 from w2w.talk.sandbox import artifact_references, make_environment
 
+pytestmark = pytest.mark.quick
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -196,29 +198,3 @@ def test_heading_ids_stay_unique_across_slides_of_one_page(markdown):
     second = markdown.render("## Example\n\n### Example\n", seen_ids=seen)
     ids = [h.id for h in first.headings + second.headings]
     assert len(set(ids)) == 3 and ids[:2] == ["example", "example-2"] and 'id="example-2"' in second.html
-
-
-def test_local_images_in_every_form_point_at_their_copies_in_both_outputs(tmp_path):
-    """Markdown with a title, raw HTML with double, single and no quotes: each is checked and each
-    is served from the site's media/ copy (rewriting text with patterns once missed all but two)."""
-    from PIL import Image
-    from talk_factory import make_project
-
-    from w2w.build import build_site
-    from w2w.project import Project
-
-    section = (
-        "# Pictures\n\n"
-        '![a square](../images/sq.png "A title")\n\n'
-        '<img src="../images/sq.png" alt="double">\n\n'
-        "<p><img src='../images/sq.png' alt='single'> and <img alt=bare src=../images/sq.png></p>\n"
-    )
-    root = make_project(tmp_path, sections={"pictures": section})
-    (root / "talk" / "images").mkdir()
-    Image.new("RGB", (4, 4), "purple").save(root / "talk" / "images" / "sq.png")
-    build_site(Project(root))
-    for page, prefix in [("slides/index.html", ""), ("sections/pictures.html", "../")]:
-        html = (root / "site" / page).read_text()
-        assert "images/sq.png" not in html.replace("media/talk/images/sq.png", "")  # no original path left
-        assert html.count(f'src="{prefix}media/talk/images/sq.png"') == 4, page
-    assert (root / "site" / "media" / "talk" / "images" / "sq.png").is_file()

@@ -9,6 +9,8 @@ from requires import import_or_require, in_ci, require
 
 from w2w.plugins import registry
 
+pytestmark = pytest.mark.quick
+
 
 @pytest.mark.parametrize("value", ["true", "TRUE", " true "])
 def test_ci_is_the_ci_variable_set_to_true(monkeypatch, value):

@@ -24,6 +24,8 @@ from w2w.plugins import registry
 from w2w_generators.diffusion_demo import live as diffusion_live
 from w2w_generators.diffusion_demo.generator import DiffusionInputs
 
+pytestmark = pytest.mark.model
+
 PROMPT = "a red circle above a blue square"
 GIVE_UP_S = 120  # bounds a broken stop (the worker would wait for ever), not a timing
 

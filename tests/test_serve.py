@@ -14,9 +14,7 @@ import sys
 
 import pytest
 
-from w2w.publish.browser import browser
-
-pytestmark = [pytest.mark.build, pytest.mark.browser]
+pytestmark = [pytest.mark.build, pytest.mark.server, pytest.mark.browser]
 
 
 def _free_port() -> int:
@@ -48,33 +46,32 @@ def served(mini_build, tmp_path):
         log.close()
 
 
-def test_a_build_error_shows_in_the_browser_and_the_page_recovers(served):
+def test_a_build_error_shows_in_the_browser_and_the_page_recovers(served, chromium):
     copy, url, proc, log = served
     section = copy / "talk" / "sections" / "words.md"
     good = section.read_text()
-    with browser() as chromium:
-        page = chromium.new_page()
-        # The first build runs before the server answers: retry until it does (no fixed sleep).
-        for _ in range(120):
-            try:
-                page.goto(f"{url}/sections/words.html", timeout=5000)
-                break
-            except Exception:  # connection refused while the first build runs
-                assert proc.poll() is None, log.read_text()
-                page.wait_for_timeout(1000)
-        page.wait_for_selector("h1#words", timeout=60000)
+    page = chromium.new_page()
+    # The first build runs before the server answers: retry until it does (no fixed sleep).
+    for _ in range(120):
+        try:
+            page.goto(f"{url}/sections/words.html", timeout=5000)
+            break
+        except Exception:  # connection refused while the first build runs
+            assert proc.poll() is None, log.read_text()
+            page.wait_for_timeout(1000)
+    page.wait_for_selector("h1#words", timeout=60000)
 
-        broken = good.replace('{{ sim("dog", "puppy") }}', '{{ sim("dog", "puppy") }', 1)
-        assert broken != good
-        section.write_text(broken)
-        error = page.wait_for_selector("#w2w-build-error", timeout=120000).inner_text()
-        assert error.startswith("talk/sections/words.md:"), error
-        assert " — " in error and "\n" not in error.strip()
+    broken = good.replace('{{ sim("dog", "puppy") }}', '{{ sim("dog", "puppy") }', 1)
+    assert broken != good
+    section.write_text(broken)
+    error = page.wait_for_selector("#w2w-build-error", timeout=120000).inner_text()
+    assert error.startswith("talk/sections/words.md:"), error
+    assert " — " in error and "\n" not in error.strip()
 
-        section.write_text(good)
-        page.wait_for_selector("h1#words", timeout=120000)
-        assert page.locator("#w2w-build-error").count() == 0
-        assert proc.poll() is None  # still serving
+    section.write_text(good)
+    page.wait_for_selector("h1#words", timeout=120000)
+    assert page.locator("#w2w-build-error").count() == 0
+    assert proc.poll() is None  # still serving
 
     # Ctrl-C: MkDocs catches its own KeyboardInterrupt and returns; w2w still says so and exits 130.
     proc.send_signal(signal.SIGINT)

@@ -1,25 +1,17 @@
-"""Themes: talk.yaml's `theme:` (a built-in palette, colours and fonts overridable) and how the
-pages, the diagrams and `w2w check` use it.
-
-The dark theme is built on the mini talk (building the real talk twice is too slow for the suite).
-`w2w check` judges the other built-in theme by setting `data-w2w-theme` on pages built in one
-theme; that is only honest if it paints exactly what a build in that theme paints, so the dark
-build is compared with the light build switched to dark, colour by colour, element by element.
-"""
+"""Themes: talk.yaml's `theme:` (a built-in palette, colours and fonts overridable) and how a plot's
+SVG takes it. What a dark build paints, and how `w2w check` judges the other theme, is
+test_dark_theme.py (a build and a browser)."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-import yaml
-from talk_factory import make_project
+from talk_factory import make_project, with_theme
 
-from w2w.check.browser_check import NO_TRANSITIONS, SWITCH_THEME, axe_script, theme_problems
 from w2w.errors import W2WError
-from w2w.publish.browser import browser
 from w2w.talk.config import load_talk
 from w2w.talk.themes import PALETTES, contrast
+
+pytestmark = pytest.mark.quick
 
 
 def test_a_plot_svg_inlines_with_theme_inks_and_ids_of_its_own(tmp_path):
@@ -51,16 +43,9 @@ def test_a_plot_svg_inlines_with_theme_inks_and_ids_of_its_own(tmp_path):
         assert "".join(target) in ids  # every reference points at the copy's own ids
 
 
-def _with_theme(root, theme) -> None:
-    path = root / "talk" / "talk.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["theme"] = theme
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
 def test_theme_settings_resolve_and_mistakes_name_their_line(tmp_path):
     root = make_project(tmp_path / "talk")
-    _with_theme(root, {"name": "dark", "accent": "#ff00aa", "font_body": '"Source Sans 3", Arial, sans-serif'})
+    with_theme(root, {"name": "dark", "accent": "#ff00aa", "font_body": '"Source Sans 3", Arial, sans-serif'})
     theme = load_talk(root / "talk" / "talk.yaml")[0].theme
     palette = theme.palette
     assert (palette.accent, palette.background) == ("#ff00aa", PALETTES["dark"]["background"])
@@ -76,7 +61,7 @@ def test_theme_settings_resolve_and_mistakes_name_their_line(tmp_path):
         ({"text": "#12345"}, "is not a colour"),
         ({"font_mono": "x; } body { background: url(http://example.org/)"}, "is not a list of font names"),
     ):
-        _with_theme(root, value)
+        with_theme(root, value)
         with pytest.raises(W2WError) as caught:
             load_talk(root / "talk" / "talk.yaml")
         lines = (root / "talk" / "talk.yaml").read_text().splitlines()
@@ -92,69 +77,3 @@ def test_theme_settings_resolve_and_mistakes_name_their_line(tmp_path):
                 assert contrast(p[fg], p[bg]) >= 4.5, (name, fg, bg)
         assert contrast(p["on_accent"], p["accent"]) >= 4.5, name
         assert contrast(p["code_fg"], p["code_bg"]) >= 4.5 and contrast(p["header_fg"], p["header_bg"]) >= 4.5
-
-
-# Every element's painted colours, in document order, under `scope`.
-COLOURS_JS = """(scope) => Array.from(document.querySelectorAll(scope + ' *')).map((el) => {
-    const cs = getComputedStyle(el);
-    return [el.tagName, cs.color, cs.backgroundColor, cs.borderTopColor, cs.fill, cs.stroke].join(' ');
-})"""
-
-
-@pytest.mark.browser
-def test_dark_build_paints_what_check_judges_and_check_reports_the_other_theme(mini_build, tmp_path):
-    light_root, _ = mini_build
-    dark_root = tmp_path / "dark"
-    shutil.copytree(light_root, dark_root, symlinks=True)
-    _with_theme(dark_root, {"name": "dark"})
-    from w2w.build import build_site
-    from w2w.project import Project
-
-    build_site(Project(dark_root))
-    axe = axe_script(dark_root)
-    pages = [("slides/index.html", ".reveal .slides"), ("sections/intro.html", ".md-main")]
-    with browser() as chromium:
-        page = chromium.new_page(viewport={"width": 1280, "height": 720})
-        for path, scope in pages:
-            page.goto((dark_root / "site" / path).as_uri())
-            page.wait_for_load_state("load")
-            built = page.evaluate(COLOURS_JS, scope)
-            background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
-            assert background == "rgb(17, 18, 31)", (path, background)  # the dark palette's #11121f
-            page.goto((light_root / "site" / path).as_uri())
-            page.wait_for_load_state("load")
-            page.evaluate(SWITCH_THEME, "dark")
-            switched = page.evaluate(COLOURS_JS, scope)
-            assert len(built) == len(switched) > 20, path
-            differ = [(a, b) for a, b in zip(built, switched, strict=True) if a != b]
-            assert not differ, (path, differ[:5])
-            # The diagram follows the theme: its boxes take the dark palette's colours.
-            if scope == ".reveal .slides":
-                fill = page.evaluate("() => getComputedStyle(document.querySelector('.w2w-mermaid .node rect')).fill")
-                assert fill not in ("rgb(255, 255, 255)", "none") and fill == page.evaluate(
-                    """() => { const p = document.createElement('p'); document.body.appendChild(p);
-                        p.style.color = 'color-mix(in srgb, var(--w2w-accent) 12%, var(--w2w-bg))';
-                        const c = getComputedStyle(p).color; p.remove(); return c; }"""
-                )
-                # So do the plots, inlined: their text, axes and points in the dark palette's ink.
-                inks = page.evaluate(
-                    "() => [...new Set([...document.querySelectorAll('svg.w2w-plot [style]')]"
-                    ".map((e) => getComputedStyle(e).fill))]"
-                )
-                assert {"rgb(236, 236, 244)", "rgb(196, 181, 253)"} <= set(inks), inks  # #ececf4, #c4b5fd
-
-        # `w2w check`'s other-theme pass: text that reads on the dark background (5.5:1) but not on
-        # the light one (3.3:1) is reported for the light theme only, and the page is left in its own theme.
-        page.goto((dark_root / "site" / "slides" / "index.html").as_uri())
-        page.wait_for_selector("html[data-w2w-ready='true']", state="attached")
-        page.evaluate(NO_TRANSITIONS)  # as `w2w check` does: a slide fading in has no one colour
-        page.evaluate(
-            """() => { Reveal.slide(2); const p = document.createElement('p');
-                p.id = 'probe'; p.textContent = 'Grey on the page';
-                p.style.cssText = 'color: #8a8aa0; background: var(--w2w-bg); font-size: 20px';
-                Reveal.getCurrentSlide().appendChild(p); }"""
-        )
-        found = [str(p) for p in theme_problems(page, "slides#/2", ".reveal .slides", axe, ("light", "dark"))]
-        assert len(found) == 1 and found[0].startswith("slides#/2 (light theme): color-contrast:"), found
-        assert "#probe" in found[0]
-        assert page.evaluate("() => document.documentElement.dataset.w2wTheme === undefined")

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import torch
 
 from w2w.plugin_api import best_of
+
+pytestmark = pytest.mark.quick
 
 
 def test_on_the_cpu_the_figure_is_one_threads_cpu_time_not_the_wall_clock():
@@ -28,16 +31,18 @@ def test_on_the_cpu_the_figure_is_one_threads_cpu_time_not_the_wall_clock():
 
 
 def test_the_threads_setting_comes_back_when_the_work_fails():
-    before = torch.get_num_threads()
-
     def work():
+        assert torch.get_num_threads() == 1  # the failing work ran under the timing's setting
         raise RuntimeError("model error")
 
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # not 1, the timing's own setting, so a setting left behind would show
     try:
-        best_of(work, device="cpu")
-    except RuntimeError:
-        pass
-    assert torch.get_num_threads() == before
+        with pytest.raises(RuntimeError, match="^model error$"):  # the work's own failure reaches the caller
+            best_of(work, device="cpu")
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_elsewhere_the_figure_is_the_wall_clock():

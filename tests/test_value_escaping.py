@@ -16,6 +16,8 @@ from w2w.render.templating import render_markdown
 from w2w.talk.sandbox import make_environment
 from w2w.talk.value_escaping import VALUE_AMP
 
+pytestmark = pytest.mark.quick
+
 REPO = Path(__file__).resolve().parents[1]
 VALUE = "a < b & \"c\" 'd'"
 ONCE = "a &lt; b &amp; &quot;c&quot; 'd'"  # how markdown-it writes text and code: each character once

@@ -5,7 +5,8 @@ module, so the engine's other modules can change without breaking a plug-in, and
 generator never imports the engine's build machinery (tests/test_architecture.py holds the rule).
 It holds:
 
-- the protocol (w2w/plugins/protocol.py): `Generator`, `Artifact`, `ModelRef`;
+- the protocol (w2w/plugins/protocol.py): `Generator`, `Artifact`, `ModelRef`, and `TextInput`
+  (the live request's one free-text field: the deck's input and the room's suggestions);
 - what every run shares (w2w/plugins/running.py): `RunContext`, `best_of`, `labelled`,
   `live_text`, `Stopwatch`, the device helpers and library versions;
 - `W2WError` (a user's mistake, printed as `file:line: what — how to fix`, exit 2) and
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from w2w.atomic import new_directory, remove_dead_scratch, swap_in, write_bytes, write_text
 from w2w.errors import InputError, W2WError
-from w2w.plugins.protocol import LIVE_MEMBERS, Artifact, Generator, ModelRef, check_protocol
+from w2w.plugins.protocol import LIVE_MEMBERS, Artifact, Generator, ModelRef, TextInput, check_protocol, text_input
 from w2w.plugins.running import (
     SPEED_REPEATS,
     RunContext,
@@ -42,6 +43,7 @@ from w2w.plugins.running import (
 __all__ = [
     "LIVE_MEMBERS",
     "SPEED_REPEATS",
+    "TextInput",
     "Artifact",
     "Generator",
     "InputError",
@@ -62,6 +64,7 @@ __all__ = [
     "remove_dead_scratch",
     "speed_repeats",
     "swap_in",
+    "text_input",
     "torch_device",
     "write_bytes",
     "write_text",

@@ -180,17 +180,44 @@ def models_pull(
 def pacing_command(
     project: Path = typer.Option(None, "--project", "-p", help="Project directory."),
     wpm: int = typer.Option(130, "--wpm", min=1, max=1000, help="Speaking rate in words per minute."),
+    rehearsal: Path = typer.Option(
+        None, "--rehearsal", help="A rehearsal file (`w2w present --rehearse`): planned vs rehearsed, new minutes."
+    ),
+    apply: bool = typer.Option(False, "--apply", help="With --rehearsal: write the proposed minutes into talk.yaml."),
 ) -> None:
-    """Per section: agenda minutes vs the time its speaker notes take to say, with warnings."""
+    """Per section: agenda minutes vs the time its speaker notes take to say, with warnings; with
+    --rehearsal, beside the time a rehearsal really took, and the minutes that suggests."""
     from w2w.render.pacing import section_paces, table, time_claims, warnings
     from w2w.render.prepare import prepare
 
+    if apply and rehearsal is None:
+        raise W2WError("--apply writes a rehearsal's proposed minutes", "add --rehearsal FILE")
     proj = project_at(project)
     prepared = prepare(proj)
     paces = section_paces(prepared, wpm)
     out = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 120)
+    if rehearsal is not None:
+        _rehearsed(out, proj, prepared, paces, rehearsal, wpm, apply)
+        return
     out.print(table(paces))
     claims = [f"warning: {c.message()} — say it with the minutes() macro" for c in time_claims(prepared)]
     paced = warnings(paces, slot_minutes=prepared.talk.slot_minutes)
     for line in [f"warning: {w}" for w in prepared.warnings] + paced + claims:  # slot vs agenda, pace, claims
         out.print(line, style="yellow", soft_wrap=True)
+
+
+def _rehearsed(out, proj, prepared, paces, path: Path, wpm: int, apply: bool) -> None:
+    from w2w.render import rehearsal as rehearsals
+    from w2w.talk.yaml_edit import set_agenda_minutes
+
+    recorded = rehearsals.load_rehearsal(path)
+    rows = rehearsals.compare(paces, recorded, prepared.talk.slot_minutes)
+    out.print(rehearsals.table(rows, recorded, wpm))
+    if not apply:
+        out.print("nothing written: add --apply to write the proposed minutes into talk.yaml", soft_wrap=True)
+        return
+    changed = set_agenda_minutes(proj.talk_yaml, {row.id: row.proposed for row in rows})
+    done = (
+        f"wrote the minutes of {', '.join(changed)} into {proj.talk_yaml}" if changed else "talk.yaml already has them"
+    )
+    cli_output.console.print(Text.assemble(("applied: ", "green"), done), soft_wrap=True)

@@ -145,6 +145,46 @@ class Generator(ABC):
 LIVE_MEMBERS = ("LiveRequest", "load", "live_request", "steps")
 
 
+@dataclass(frozen=True)
+class TextInput:
+    """The one free-text field of a live request: what the deck's form types into and what the
+    room may suggest. A live request declares it as `text_input: ClassVar[TextInput]`; its limit
+    is the field's own (`max_length` of the pydantic field), so the server that validates the
+    request, the deck's form (its maxlength) and the room (which refuses a longer suggestion) all
+    read one number. A list field (the embedding plot's words) is typed as one text split on
+    `separator`, and then states its `max_chars` for the whole text."""
+
+    field: str
+    separator: str | None = None
+    max_chars: int | None = None
+
+    def value(self, text: str) -> Any:
+        """The request field's value for a typed text ("dog, cat" -> ["dog", "cat"] for a list)."""
+        if self.separator is None:
+            return text
+        return [part.strip() for part in text.split(self.separator) if part.strip()]
+
+
+def text_input(request_model: type[BaseModel]) -> TextInput | None:
+    """The request's text input with its limit resolved (None: the request takes no free text)."""
+    declared = getattr(request_model, "text_input", None)
+    if declared is None:
+        return None
+    if not isinstance(declared, TextInput):
+        raise TypeError(f"{request_model.__qualname__}.text_input must be a TextInput, not {declared!r}")
+    field = request_model.model_fields.get(declared.field)
+    if field is None:
+        raise TypeError(f"{request_model.__qualname__}.text_input names no field {declared.field!r}")
+    if declared.max_chars is not None:
+        return declared
+    limits = [m.max_length for m in field.metadata if getattr(m, "max_length", None) is not None]
+    if declared.separator is not None or not limits:
+        raise TypeError(
+            f"{request_model.__qualname__}.text_input: give max_chars, or bound {declared.field!r} with max_length"
+        )
+    return TextInput(declared.field, None, min(limits))
+
+
 def check_protocol(cls: type) -> None:
     """Raise TypeError, naming what is missing, unless `cls` follows the protocol: a Generator
     subclass that names itself, states its version and inputs, says whether it is live, and, when
@@ -167,3 +207,4 @@ def check_protocol(cls: type) -> None:
                 f"generator {where} says live = True but does not define {', '.join(own)} "
                 "(docs/live-protocol.md), or set live = False"
             )
+        text_input(cls.LiveRequest)  # a declared text input must name a bounded field

@@ -14,6 +14,7 @@ import contextlib
 import json
 import re
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,50 +47,36 @@ STREAM_PATHS = ("/room/api/stream",)
 PING_SECONDS = 0
 
 
-def create_app(
-    site_dir: Path,
-    process: ModelProcess,
-    requests: dict[str, type[BaseModel]],
-    jobs: Jobs,
-    port: int,
-    token: str,
-    timeout_s: float,
-    door: Door | None = None,
-    lan_host: str | None = None,
-) -> Starlette:
-    """`requests`: each live generator's LiveRequest, which checks a body before anything runs.
-    `door` (with --audience): the room's routes (audience.py); `lan_host`: the LAN address the
-    server also answers on."""
+@dataclass
+class LiveApi:
+    """The presenter's live routes (127.0.0.1, token): the status of each live generator, and runs
+    checked by that generator's LiveRequest before anything reaches the model process. With
+    --audience, `room` hands a run's result to the phones when it is one the room suggested."""
 
-    async def status(request: Request) -> JSONResponse:
-        return JSONResponse({**process.status(), "timeout_s": timeout_s, "jobs": jobs.counts()})
+    process: ModelProcess
+    requests: dict[str, type[BaseModel]]  # each live generator's LiveRequest
+    jobs: Jobs
+    timeout_s: float  # the deck's wait for an event before it plays the recording
+    room: Room | None = None
 
-    async def run(request: Request) -> EventSourceResponse:
+    async def status(self, request: Request) -> JSONResponse:
+        return JSONResponse({**self.process.status(), "timeout_s": self.timeout_s, "jobs": self.jobs.counts()})
+
+    async def run(self, request: Request) -> EventSourceResponse:
         name = request.path_params["generator"]
-        if name == "status":  # POST /live/status lands here, not on the GET route
-            raise Refused(405, "method not allowed here — use GET", headers={"Allow": "GET"})
-        live_request_type = requests.get(name)
-        if live_request_type is None:
-            shown = repr(name) if re.fullmatch(r"[a-z_]{1,40}", name) else "that name"
-            raise Refused(404, f"no live generator {shown} — use one of: {', '.join(requests) or 'none'}")
-        body = await read_json(request)
-        try:
-            live_request = live_request_type.model_validate(body)
-        except ValidationError as exc:
-            raise Refused(400, validation_message(exc)) from None
-        why = process.can_run(name)
+        checked = await self._checked(name, request)
+        why = self.process.can_run(name)
         if why:
             raise Refused(503, f"{why} (the slide plays its recording)", headers={"Retry-After": RETRY_AFTER})
         try:
-            ticket = jobs.admit()
+            ticket = self.jobs.admit()
         except Busy as exc:
             raise Refused(429, str(exc), headers={"Retry-After": RETRY_AFTER}) from None
         request_id = uuid.uuid4().hex[:16]
         shutdown = anyio.Event()
-        checked = live_request.model_dump(mode="json")
-        events = stream(jobs, process, ticket, name, checked, request_id, shutdown)
-        if door is not None:  # a run from the audience's queue: its result goes to every phone
-            events = relay_result(door.room, name, checked, events)
+        events = stream(self.jobs, self.process, ticket, name, checked, request_id, shutdown)
+        if self.room is not None:  # a run from the audience's queue: its result goes to every phone
+            events = relay_result(self.room, name, checked, events)
         return EventSourceResponse(
             events,
             headers={"X-W2W-Request-Id": request_id},
@@ -99,22 +86,47 @@ def create_app(
             background=BackgroundTask(ticket.release),  # in case the stream never started
         )
 
+    async def _checked(self, name: str, request: Request) -> dict:
+        """The body as the generator's LiveRequest accepts it, or a 4xx in one line."""
+        if name == "status":  # POST /live/status lands here, not on the GET route
+            raise Refused(405, "method not allowed here — use GET", headers={"Allow": "GET"})
+        live_request_type = self.requests.get(name)
+        if live_request_type is None:
+            shown = repr(name) if re.fullmatch(r"[a-z_]{1,40}", name) else "that name"
+            raise Refused(404, f"no live generator {shown} — use one of: {', '.join(self.requests) or 'none'}")
+        body = await read_json(request)
+        try:
+            return live_request_type.model_validate(body).model_dump(mode="json")
+        except ValidationError as exc:
+            raise Refused(400, validation_message(exc)) from None
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/live/status", self.status, methods=["GET"]),
+            Route("/live/{generator}", self.run, methods=["POST"]),
+        ]
+
+
+def create_app(
+    site_dir: Path, api: LiveApi, port: int, token: str, door: Door | None = None, lan_host: str | None = None
+) -> Starlette:
+    """The server's one app: the presenter's API under /api (token, loopback), the room's routes
+    with --audience (`door`, room/door.py), and the built site. `lan_host`: the LAN address the
+    server also answers on."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        process.start()
+        api.process.start()
         try:
             yield
         finally:
-            await process.stop()
+            await api.process.stop()
 
-    api = [
-        Route("/live/status", status, methods=["GET"]),
-        Route("/live/{generator}", run, methods=["POST"]),
-    ]
     extra = (lan_host,) if lan_host else ()
+    guarded = Middleware(ApiGuard, port=port, token=token, extra=extra)
     return Starlette(
         routes=[
-            Mount("/api", routes=api, middleware=[Middleware(ApiGuard, port=port, token=token, extra=extra)]),
+            Mount("/api", routes=api.routes(), middleware=[guarded]),
             *(door.routes() if door else []),
             Mount("/", app=StaticFiles(directory=site_dir, html=True)),
         ],

@@ -86,64 +86,25 @@ def present(
 ) -> None:
     """Build if stale, then serve until Ctrl-C. Messages go to the `w2w.present` log. With
     `audience`, also on the LAN address (`host`, or the default route's) for the room's phones."""
+    from w2w.present.app import LiveApi, create_app
+    from w2w.present.jobs import Jobs
+    from w2w.present.models import live_generators
     from w2w.talk.config import load_talk
 
     talk, _ = load_talk(project.talk_yaml)
     port = port or talk.live.port
-    if build:
-        why = site_is_stale(project)
-        if why:
-            from w2w.build import build_site
-
-            log.info("building first (%s)", why)
-            build_site(project)  # its progress goes to the `w2w` log, which the CLI shows
-    if not (project.site_dir / "slides" / "index.html").is_file():
-        raise W2WError(f"no built deck in {project.site_dir}/slides/", "run `w2w build-talk`, or drop --no-build")
-
-    from w2w.present.models import live_generators
-
+    _build_if_stale(project, build)
     entries = live_generators(talk, only)  # checks --only; loads nothing (the model process does)
     if host and not audience:
         raise W2WError("--host is the audience's address", "add --audience, or drop --host")
     lan = (host or lan_address()) if audience else None
-    sockets = [listen(port)]
-    if lan and lan != HOST:
-        try:
-            sockets.append(listen(port, lan))
-        except W2WError:
-            sockets[0].close()
-            raise
-    import uvicorn
-
-    from w2w.present.app import create_app
-    from w2w.present.jobs import Jobs
-    from w2w.present.limits import KEEP_ALIVE_S, UVICORN_CONNECTIONS, GuardedH11Protocol
-    from w2w.present.supervisor import ModelProcess, Policy
-
-    policy = Policy(
-        step_timeout_s=talk.live.step_timeout_s,
-        memory_bytes=talk.live.memory_mb * 2**20,
-        restarts=talk.live.restarts,
-        restart_window_s=talk.live.restart_window_s,
-    )
-    process = ModelProcess(project.talk_yaml, list(entries), only, policy)
+    sockets = _sockets(port, lan)
     token = secrets.token_urlsafe(24)
     requests = {name: entry.generator.LiveRequest for name, entry in entries.items()}
-    door = room_door(project, port, token, lan) if lan else None
-    lan_host = lan if lan and lan != HOST else None
-    app = create_app(project.site_dir, process, requests, Jobs(), port, token, talk.live.timeout_s, door, lan_host)
-    config = uvicorn.Config(
-        app,
-        http=GuardedH11Protocol,  # a deadline on each request head (limits.py)
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        proxy_headers=False,  # nothing stands in front of this server; X-Forwarded-* would be a lie
-        server_header=False,
-        limit_concurrency=UVICORN_CONNECTIONS,  # a last resort: w2w's own limits answer long before
-        timeout_keep_alive=KEEP_ALIVE_S,
-        timeout_graceful_shutdown=1,  # Ctrl-C: open streams are closed, not waited for
-    )
+    door = room_door(project, port, token, lan, requests) if lan else None
+    api = LiveApi(_model_process(project, talk, entries, only), requests, Jobs(), talk.live.timeout_s)
+    api.room = door.room if door else None
+    app = create_app(project.site_dir, api, port, token, door, lan if lan and lan != HOST else None)
     url = deck_url(port, token)
     log.info("deck: %s", url)
     log.info("handout: http://%s:%d/", HOST, port)
@@ -157,11 +118,71 @@ def present(
         import webbrowser
 
         webbrowser.open(url)  # the socket already listens: the first request waits, it does not fail
+    _serve(app, sockets)
+
+
+def _build_if_stale(project: Project, build: bool) -> None:
+    if build:
+        why = site_is_stale(project)
+        if why:
+            from w2w.build import build_site
+
+            log.info("building first (%s)", why)
+            build_site(project)  # its progress goes to the `w2w` log, which the CLI shows
+    if not (project.site_dir / "slides" / "index.html").is_file():
+        raise W2WError(f"no built deck in {project.site_dir}/slides/", "run `w2w build-talk`, or drop --no-build")
+
+
+def _sockets(port: int, lan: str | None) -> list[socket.socket]:
+    """Listening now, on 127.0.0.1 and, with --audience, on the LAN address: a busy port is one
+    line before any model loads."""
+    sockets = [listen(port)]
+    if lan and lan != HOST:
+        try:
+            sockets.append(listen(port, lan))
+        except W2WError:
+            sockets[0].close()
+            raise
+    return sockets
+
+
+def _model_process(project: Project, talk, entries: dict, only: list[str] | None):
+    """The supervised model process, not started yet (the app's lifespan starts it)."""
+    from w2w.present.supervisor import ModelProcess, Policy
+
+    policy = Policy(
+        step_timeout_s=talk.live.step_timeout_s,
+        memory_bytes=talk.live.memory_mb * 2**20,
+        restarts=talk.live.restarts,
+        restart_window_s=talk.live.restart_window_s,
+    )
+    return ModelProcess(project.talk_yaml, list(entries), only, policy)
+
+
+def _serve(app, sockets: list[socket.socket]) -> None:
+    import uvicorn
+
+    from w2w.present.limits import KEEP_ALIVE_S, UVICORN_CONNECTIONS, GuardedH11Protocol
+
+    config = uvicorn.Config(
+        app,
+        http=GuardedH11Protocol,  # a deadline on each request head (limits.py)
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        proxy_headers=False,  # nothing stands in front of this server; X-Forwarded-* would be a lie
+        server_header=False,
+        limit_concurrency=UVICORN_CONNECTIONS,  # a last resort: w2w's own limits answer long before
+        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=1,  # Ctrl-C: open streams are closed, not waited for
+    )
     uvicorn.Server(config).run(sockets=sockets)
 
 
-def room_door(project: Project, port: int, token: str, lan: str):
-    """The room (audience.py): its own token, the deck's slides, the two broadcast channels."""
+def room_door(project: Project, port: int, token: str, lan: str, requests: dict):
+    """The room (room/door.py): its own token, the deck's slides, the two broadcast channels; on
+    each live slide the room may suggest its generator's text input (`requests`: the live ones)."""
+    from w2w.plugins.protocol import text_input
     from w2w.present.broadcast import Channel
     from w2w.present.room.deck_slides import read_slides
     from w2w.present.room.door import Door
@@ -171,7 +192,8 @@ def room_door(project: Project, port: int, token: str, lan: str):
     audience_token = secrets.token_urlsafe(24)
     while audience_token == token:  # never the presenter's (a 1 in 2**192 chance, but stated)
         audience_token = secrets.token_urlsafe(24)
-    slides = read_slides(project.site_dir / "slides" / "index.html")
+    inputs = {name: found for name, model in requests.items() if (found := text_input(model)) is not None}
+    slides = read_slides(project.site_dir / "slides" / "index.html", inputs)
     room = Room(slides, Channel("audience", PHONES_MAX), Channel("presenter", PRESENTERS_MAX))
     url = f"http://{lan}:{port}/room/#a={audience_token}"
     hosts = own_hosts(port, (lan,))

@@ -27,6 +27,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from w2w.errors import W2WError
 from w2w.plugins import registry
+from w2w.plugins.protocol import text_input
 from w2w.project import inside_project
 from w2w.talk.compiled_templates import CompiledTemplates
 from w2w.talk.value_escaping import escape_filter, escape_value
@@ -151,10 +152,20 @@ def make_environment(project_root: Path, cache_dir: Path | None = None) -> jinja
     env.filters.update(_bounded_filters(env.filters))  # widths a section could make huge
     env.globals.update(ln=math.log, log=math.log, sqrt=math.sqrt, exp=math.exp)
     env.globals.pop("lipsum", None)  # lipsum(10**9) would run for hours; no slide needs filler text
+    env.globals.update(live_input=live_input)  # the live form's field and maxlength (templates/live.j2)
     env.filters.update(e=escape_filter, escape=escape_filter)  # as {{ value }} escapes: value_escaping.py
     env.filters.update(registry.template_filters())  # e.g. `visible`: a token's whitespace, shown
     env.w2w_project_root = Path(project_root)  # for checks of paths a page refers to
     return env
+
+
+def live_input(generator: str) -> dict:
+    """{"field", "max_chars"} of a live generator's text input, as its LiveRequest states it
+    (w2w/plugins/protocol.py TextInput): the deck's form reads the same limit as the server and
+    the room. Empty for a generator with no live text input."""
+    found = registry.get(generator)
+    declared = text_input(found.LiveRequest) if found.live else None
+    return {"field": declared.field, "max_chars": declared.max_chars} if declared else {}
 
 
 def artifact_references(env: jinja2.Environment, source: str, path: Path) -> list[Reference]:

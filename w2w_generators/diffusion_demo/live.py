@@ -21,11 +21,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from w2w.plugin_api import live_text
+from w2w.plugin_api import TextInput, live_text
 
 PREVIEW_UPSCALE = 4  # shapes model: 32 px -> 128 px per streamed frame
 SD_PREVIEWS = 10  # Stable Diffusion: VAE-decoded previews per run
@@ -38,6 +38,7 @@ class DiffusionLiveRequest(BaseModel):
     """What a slide may ask of the diffusion demo (contract: docs/live-protocol.md); every field bounded."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    text_input: ClassVar[TextInput] = TextInput("prompt")  # the deck's caption, the room's suggestions
     prompt: Caption
     steps: Annotated[int, Field(ge=2, le=100)] = 50
     guidance_scale: Annotated[float, Field(ge=1, le=30)] | None = None  # None: the model's own default

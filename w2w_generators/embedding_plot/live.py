@@ -12,17 +12,23 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from w2w.plugin_api import TextInput
 
 _WORD = re.compile(r"[^\W_](?:[^\W_]|[ '\-])*")  # letters, digits, space, - and ', from a letter or digit
 
 
+MAX_WORDS = 3  # typed words placed at once
+MAX_WORD = 40  # characters of one word
+
+
 def check_word(word: str) -> str:
     word = word.strip()
-    if not 1 <= len(word) <= 40:
-        raise ValueError("each word must be 1 to 40 characters")
+    if not 1 <= len(word) <= MAX_WORD:
+        raise ValueError(f"each word must be 1 to {MAX_WORD} characters")
     if not _WORD.fullmatch(word):
         raise ValueError("use letters, digits, spaces, - and ' only")
     return word
@@ -35,7 +41,10 @@ class EmbeddingLiveRequest(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    words: Annotated[list[str], Field(min_length=1, max_length=3)]
+    # Typed as one text, "dog, cat, bird": three words of at most MAX_WORD characters, their commas
+    # and a few spaces.
+    text_input: ClassVar[TextInput] = TextInput("words", separator=",", max_chars=MAX_WORDS * MAX_WORD + 10)
+    words: Annotated[list[str], Field(min_length=1, max_length=MAX_WORDS)]
     plotted: Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]], Field(min_length=3, max_length=60)]
 
     @field_validator("words")

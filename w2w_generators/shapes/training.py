@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from w2w import plugin_api as host
-from w2w.plugin_api import W2WError
 from w2w_generators.shapes import world as shapes_world
+from w2w_generators.shapes.weights_dir import holds_weights, refuse_to_overwrite
 from w2w_generators.shared.model_resolution import SHAPES_WEIGHTS as WEIGHTS_DIR
 
 
@@ -95,18 +95,6 @@ def to_tensor(images) -> torch.Tensor:
     return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
 
 
-def holds_weights(out_dir: Path) -> bool:
-    """Something is there that training would replace: a non-empty directory, or a file."""
-    return out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir()))
-
-
-def refuse_to_overwrite(out_dir: Path) -> None:
-    raise W2WError(
-        f"{out_dir} already holds trained weights",
-        "pass --overwrite to replace them, or --out DIR to write elsewhere",
-    )
-
-
 def _swap_in(new: Path, out_dir: Path, overwrite: bool) -> None:
     """Put the finished directory `new` at `out_dir` (w2w.plugin_api.swap_in): readers see the old
     complete model or the new complete one, never a half-written one."""
@@ -133,61 +121,15 @@ def train(
         refuse_to_overwrite(out_dir)
     torch.set_num_threads(config.torch_threads)
     torch.manual_seed(config.seed)
-    rng = random.Random(config.seed)
-    from w2w_generators.shared.minilm import MiniLM
-
-    scenes = shapes_world.training_scenes()
-    encoder = MiniLM(encoder_path, max_tokens=config.max_tokens)
-    states, masks = encoder.token_states([s.caption for s in scenes] + [""])
-    null_states, null_mask = states[-1:], masks[-1:]
-    states, masks = states[:-1], masks[:-1]
-
-    unet = build_unet(config).train()
-    ema = build_unet(config).eval()
-    ema.load_state_dict(unet.state_dict())
-    for p in ema.parameters():
-        p.requires_grad_(False)
-    scheduler = build_scheduler(config)
-    optimizer = torch.optim.AdamW(unet.parameters(), lr=config.learning_rate, weight_decay=0.0)
-
-    def lr_at(step: int) -> float:
-        if step < config.warmup_steps:
-            return config.learning_rate * (step + 1) / config.warmup_steps
-        progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-        return config.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
-
+    run = _Run(config, shapes_world.training_scenes(), encoder_path, random.Random(config.seed))
     started = time.perf_counter()
     losses: list[float] = []
     for step in range(config.steps):
-        idx = [rng.randrange(len(scenes)) for _ in range(config.batch_size)]
-        clean = to_tensor([shapes_world.render(scenes[i], rng) for i in idx])
-        cond, mask = states[idx].clone(), masks[idx].clone()
-        drop = torch.rand(config.batch_size) < config.caption_dropout
-        cond[drop], mask[drop] = null_states, null_mask
-        noise = torch.randn_like(clean)
-        t = torch.randint(0, config.num_train_timesteps, (config.batch_size,))
-        noisy = scheduler.add_noise(clean, noise, t)
-        pred = unet(noisy, t, cond, encoder_attention_mask=mask).sample
-        # v-prediction: with the cosine schedule, predicting ε makes x̂0 explode at the noisiest
-        # steps and DDIM's deterministic path left visible noise (measured); v stays well scaled.
-        target = scheduler.get_velocity(clean, noise, t) if config.prediction_type == "v_prediction" else noise
-        loss = torch.nn.functional.mse_loss(pred, target)
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        optimizer.step()
-        with torch.no_grad():
-            decay = min(config.ema_decay, (1 + step) / (10 + step))
-            for pe, p in zip(ema.parameters(), unet.parameters(), strict=False):
-                pe.lerp_(p, 1 - decay)
-        losses.append(loss.item())
+        losses.append(run.step(step))
         if step % 100 == 0 or step == config.steps - 1:
             recent = sum(losses[-100:]) / len(losses[-100:])
             elapsed = time.perf_counter() - started
             log(f"step {step + 1}/{config.steps}  loss {recent:.4f}  {elapsed / (step + 1):.2f} s/step")
-
     seconds = time.perf_counter() - started
     record = {
         "config": asdict(config),
@@ -195,11 +137,73 @@ def train(
         "final_loss": sum(losses[-100:]) / len(losses[-100:]),
         "train_seconds": round(seconds, 1),
         "seconds_per_step": round(seconds / config.steps, 3),
-        "parameters": sum(p.numel() for p in ema.parameters()),
+        "parameters": sum(p.numel() for p in run.ema.parameters()),
         "torch": torch.__version__,
-        "training_captions": len(scenes),
+        "training_captions": len(run.scenes),
         "held_out_captions": list(shapes_world.HELD_OUT),
     }
+    _write(out_dir, run.ema, config, record, overwrite)
+    return record
+
+
+class _Run:
+    """One training run's state: the captions' encoder states (and the empty caption's, for
+    classifier-free guidance's dropout), the UNet, its EMA copy, the scheduler and the optimiser."""
+
+    def __init__(self, config: TrainConfig, scenes: list, encoder_path: str | Path, rng: random.Random):
+        from w2w_generators.shared.minilm import MiniLM
+
+        self.config, self.scenes, self.rng = config, scenes, rng
+        encoder = MiniLM(encoder_path, max_tokens=config.max_tokens)
+        states, masks = encoder.token_states([s.caption for s in scenes] + [""])
+        self.null_states, self.null_mask = states[-1:], masks[-1:]
+        self.states, self.masks = states[:-1], masks[:-1]
+        self.unet = build_unet(config).train()
+        self.ema = build_unet(config).eval()
+        self.ema.load_state_dict(self.unet.state_dict())
+        for p in self.ema.parameters():
+            p.requires_grad_(False)
+        self.scheduler = build_scheduler(config)
+        self.optimizer = torch.optim.AdamW(self.unet.parameters(), lr=config.learning_rate, weight_decay=0.0)
+
+    def lr_at(self, step: int) -> float:
+        config = self.config
+        if step < config.warmup_steps:
+            return config.learning_rate * (step + 1) / config.warmup_steps
+        progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+        return config.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
+
+    def step(self, step: int) -> float:
+        """One optimiser step on a fresh batch of rendered scenes; returns the loss."""
+        config, rng = self.config, self.rng
+        idx = [rng.randrange(len(self.scenes)) for _ in range(config.batch_size)]
+        clean = to_tensor([shapes_world.render(self.scenes[i], rng) for i in idx])
+        cond, mask = self.states[idx].clone(), self.masks[idx].clone()
+        drop = torch.rand(config.batch_size) < config.caption_dropout
+        cond[drop], mask[drop] = self.null_states, self.null_mask
+        noise = torch.randn_like(clean)
+        t = torch.randint(0, config.num_train_timesteps, (config.batch_size,))
+        noisy = self.scheduler.add_noise(clean, noise, t)
+        pred = self.unet(noisy, t, cond, encoder_attention_mask=mask).sample
+        # v-prediction: with the cosine schedule, predicting ε makes x̂0 explode at the noisiest
+        # steps and DDIM's deterministic path left visible noise (measured); v stays well scaled.
+        v = config.prediction_type == "v_prediction"
+        target = self.scheduler.get_velocity(clean, noise, t) if v else noise
+        loss = torch.nn.functional.mse_loss(pred, target)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr_at(step)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.unet.parameters(), 1.0)
+        self.optimizer.step()
+        with torch.no_grad():
+            decay = min(config.ema_decay, (1 + step) / (10 + step))
+            for pe, p in zip(self.ema.parameters(), self.unet.parameters(), strict=False):
+                pe.lerp_(p, 1 - decay)
+        return loss.item()
+
+
+def _write(out_dir: Path, ema, config: TrainConfig, record: dict, overwrite: bool) -> None:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # mkdir, not mkdtemp: the directory keeps the umask's permissions (mkdtemp's are 0700).
     staging = out_dir.with_name(f".{out_dir.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
@@ -211,4 +215,3 @@ def train(
         _swap_in(staging, out_dir, overwrite)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already when the swap succeeded
-    return record

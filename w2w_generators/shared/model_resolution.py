@@ -99,8 +99,10 @@ def resolve(
     local_dirs: dict[str, str],
     embedded: Callable[[], ModelRef | None] | None = None,
     purpose: str = "this generator",
+    offline_copy: str = "",
 ) -> ModelRef:
-    """The first place that has `model_id`, else the embedded default, else one clear error."""
+    """The first place that has `model_id`, else the embedded default, else one clear error.
+    `offline_copy`: how to install the embedded default when it is missing (said first in the fix)."""
     candidates = [local_dirs.get(model_id)] + ([model_id] if not _looks_like_hub_id(model_id) else [])
     for candidate in candidates:
         if candidate and Path(candidate).expanduser().exists():
@@ -115,7 +117,8 @@ def resolve(
     raise W2WError(
         f"model {model_id!r} for {purpose} is not in models.local_dirs, not a local directory and not in "
         f"the Hugging Face cache ({hf_hub_cache()})",
-        f"run `w2w models pull` on a machine with internet access, or set models.local_dirs['{model_id}'] "
+        (f"{offline_copy}; or " if embedded and offline_copy else "")
+        + f"run `w2w models pull` on a machine with internet access, or set models.local_dirs['{model_id}'] "
         "in talk.yaml to a directory holding the model",
     )
 

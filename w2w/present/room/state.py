@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from w2w.present.broadcast import Channel
-from w2w.present.room.deck_slides import SUGGEST, Slide
+from w2w.present.room.deck_slides import Slide
 
 log = logging.getLogger("w2w.present")
 
@@ -215,10 +215,10 @@ class Room:
         slide = self.slides.get(slide_key) if isinstance(slide_key, str) else None
         if slide is None:
             raise Refusal(400, "slide: no such slide in the built deck")
-        kind = SUGGEST.get(slide.live)
+        kind = slide.text_input
         if kind is None:
             raise Refusal(400, "slide: that slide has no live model to suggest for")
-        cleaned = clean(text, kind[1], kind[0])
+        cleaned = clean(text, kind.max_chars, kind.field)
         self._rate(device, address)
         item = Item(secrets.token_hex(8), "suggestion", cleaned, device, slide.key)
         self.items[item.id] = item
