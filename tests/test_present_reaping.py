@@ -15,11 +15,14 @@ import time
 from pathlib import Path
 
 import fake_children
+import pytest
 from live_server import alive
 
 from w2w.present import messages as msg
 from w2w.present import supervisor
 from w2w.present.supervisor import ModelProcess, Policy
+
+pytestmark = pytest.mark.quick  # a real event loop and fake children: no model, no server
 
 WAIT_S = 120  # bounds for a failing test on the shared 2-core machine, not timings
 TICKS = 200
