@@ -223,8 +223,17 @@
       root.dataset.w2wLiveState = "recorded";
       view.reset(payload.request, false);
       return playRecording(payload.recorded, view.step, view.done, run).then(() => {
-        if (!run.cancelled) root.dataset.w2wLiveState = "recorded-done";
+        if (run.cancelled) return;
+        const broken = Array.from(root.querySelectorAll("img")).find((img) => img.complete && !img.naturalWidth && img.getAttribute("src"));
+        if (broken) missing(broken);
+        root.dataset.w2wLiveState = "recorded-done";
       });
+    }
+    // A picture of the recording that does not load (a file the server cannot read or does not
+    // have): the slide says so, instead of a broken picture under "Playing the recording."
+    function missing(img) {
+      say("The recording is missing: its picture " + String(img.getAttribute("src")).split("/").pop() + " could not be loaded.");
+      root.dataset.w2wRecordingMissing = "true";
     }
     function start(event) {
       if (event) event.preventDefault();
@@ -255,6 +264,9 @@
     }
     if (form) form.addEventListener("submit", start);
     if (replay) replay.addEventListener("click", () => recorded(""));
+    root.addEventListener("error", (event) => {
+      if (event.target && event.target.tagName === "IMG" && !String(event.target.src).startsWith("data:")) missing(event.target);
+    }, true);
   }
 
   // Token trace: the sentence grows token by token; the bars show the newest step's top-k.

@@ -162,13 +162,17 @@ class LiveServer:
 AUDIENCE_LAN = "127.0.0.2"  # the audience door in tests: a loopback address standing in for the LAN
 
 
-def start(root: Path, log: Path, *args: str, build: bool = False, env: dict | None = None) -> LiveServer:
+def start(
+    root: Path, log: Path, *args: str, build: bool = False, env: dict | None = None, prefix: list[str] | None = None
+) -> LiveServer:
     """`w2w present --no-build` (or, with build=True, plain `w2w present`, which builds a stale site
-    first) on a free port; returns once the deck URL (with its token) is printed."""
+    first) on a free port; returns once the deck URL (with its token) is printed. `prefix`: a
+    command that runs it (setpriv, to drop a capability)."""
     port = free_port()
     handle = log.open("w")
+    command = [sys.executable, "-m", "w2w", "present", *([] if build else ["--no-build"]), "--port", str(port)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "w2w", "present", *([] if build else ["--no-build"]), "--port", str(port), *args],
+        [*(prefix or []), *command, *args],
         cwd=root,
         stdout=handle,
         stderr=subprocess.STDOUT,

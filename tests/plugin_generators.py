@@ -109,6 +109,28 @@ class LetterCount(Generator):
         )
 
 
+def serve(mini_build, directory: Path, *args: str, live: dict | None = None, prefix: list[str] | None = None):
+    """`w2w present --no-build ARGS` on a copy of the built mini talk in `directory`, with these
+    plug-ins installed and talk.yaml's `live:` section set to `live`; ready when it returns."""
+    import os
+    import shutil
+
+    import yaml
+    from live_server import start
+
+    root = directory / "talk"
+    shutil.copytree(mini_build[0], root, symlinks=True)
+    talk = root / "talk" / "talk.yaml"
+    data = yaml.safe_load(talk.read_text())
+    data["live"] = live or {}
+    talk.write_text(yaml.safe_dump(data, sort_keys=False))
+    os.utime(root / "site" / "slides" / "index.html")  # talk.yaml's live: section changes no page
+    server = start(root, directory / "server.log", *args, env=install(directory / "plugins"), prefix=prefix)
+    server.root = root
+    server.wait_ready()
+    return server
+
+
 def install(directory: Path) -> dict[str, str]:
     """A distribution's metadata in `directory` that declares both generators; returns the
     environment a process needs to see it (PYTHONPATH: that directory and tests/)."""

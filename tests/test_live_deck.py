@@ -244,6 +244,31 @@ def test_a_live_caption_streams_frames_then_the_image_and_words_are_placed(serve
     page.close()
 
 
+def test_a_recording_whose_pictures_cannot_be_loaded_says_it_is_missing(server, chromium):
+    """The server answers a file it cannot read with a 500 (test_present_quiet checks that answer);
+    here the browser gets that answer for the strip's recorded frames, and the slide says so instead
+    of showing broken pictures under "Playing the recording."."""
+    page = chromium.new_page(viewport={"width": 1280, "height": 720})
+    message = {
+        "message": "the server cannot read this file (permission denied) — see the terminal running `w2w present`"
+    }
+    page.route("**/artifacts/diffusion_demo/**", lambda route: route.fulfill(status=500, json=message))
+    page.goto(server.deck_url)
+    page.wait_for_function("document.documentElement.dataset.w2wReady === 'true'")
+    root = live_root(page, "diffusion_strip")
+    root.locator(".w2w-live-replay").click()
+    page.wait_for_function(
+        "document.querySelector('[data-w2w-live=\"diffusion_strip\"]').dataset.w2wLiveState === 'recorded-done'"
+    )
+    page.wait_for_function(  # said at the end of the replay, or as a picture fails after it
+        "document.querySelector('[data-w2w-live=\"diffusion_strip\"] .w2w-live-message').textContent"
+        ".startsWith('The recording is missing')"
+    )
+    said = root.locator(".w2w-live-message").inner_text()
+    assert said.startswith("The recording is missing: its picture ") and said.endswith(" could not be loaded."), said
+    page.close()
+
+
 def test_a_server_stopped_mid_run_falls_back_to_the_recording_within_the_timeout(live_project, server, chromium):
     before = server.status()["jobs"]
     page = open_deck(chromium, server.deck_url)

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import threading
 import time
 from pathlib import Path
 
 import pytest
-import yaml
-from live_server import LiveServer, alive, embedding_request, iter_events, start
-from plugin_generators import install
+from live_server import LiveServer, alive, embedding_request, iter_events
+from plugin_generators import serve
 
 pytestmark = [pytest.mark.build, pytest.mark.server]
 
@@ -31,17 +29,8 @@ WAIT_S = 120  # bounds for a failing test on the shared 2-core machine, not timi
 
 def supervised(mini_build, directory: Path, *only: str) -> LiveServer:
     """`w2w present --only ...` on a copy of the mini talk with the test plug-ins and tight limits."""
-    root = directory / "talk"
-    shutil.copytree(mini_build[0], root, symlinks=True)
-    talk = root / "talk" / "talk.yaml"
-    data = yaml.safe_load(talk.read_text())
-    data["live"] = {"step_timeout_s": STEP_TIMEOUT_S, "memory_mb": MEMORY_MB, "restarts": RESTARTS}
-    talk.write_text(yaml.safe_dump(data, sort_keys=False))
-    os.utime(root / "site" / "slides" / "index.html")  # talk.yaml's live: section changes no page
-    env = install(directory / "plugins")
-    live = start(root, directory / "server.log", *[arg for name in only for arg in ("--only", name)], env=env)
-    live.wait_ready()
-    return live
+    live = {"step_timeout_s": STEP_TIMEOUT_S, "memory_mb": MEMORY_MB, "restarts": RESTARTS}
+    return serve(mini_build, directory, *[arg for name in only for arg in ("--only", name)], live=live)
 
 
 @pytest.fixture(scope="module")

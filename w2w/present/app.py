@@ -28,9 +28,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
-from w2w.present.http import Refused, http_error, read_json, server_error, validation_message
+from w2w.present.http import Refused, SiteFiles, http_error, read_json, server_error, validation_message
 from w2w.present.jobs import Busy, Jobs, stream
 from w2w.present.limits import RETRY_AFTER, RequestLimit
 from w2w.present.security import ApiGuard, HostGuard
@@ -128,7 +127,7 @@ def create_app(
         routes=[
             Mount("/api", routes=api.routes(), middleware=[guarded]),
             *(door.routes() if door else []),
-            Mount("/", app=StaticFiles(directory=site_dir, html=True)),
+            Mount("/", app=SiteFiles(directory=site_dir, html=True)),
         ],
         # The phones' streams are capped by the broadcaster (PHONES_MAX), not by the 64 in flight.
         middleware=[Middleware(RequestLimit, exempt=STREAM_PATHS), Middleware(HostGuard, port=port, extra=extra)],

@@ -7,7 +7,10 @@ plain-text 503.
   HEADER_TIMEOUT_S of connecting, or of its previous response, or the connection is closed
   (uvicorn's keep-alive timer starts only after a first response, so a client that connects and
   sends nothing, or a header a byte at a time, held a connection for ever). An idle keep-alive
-  connection is closed after KEEP_ALIVE_S (uvicorn's timer).
+  connection is closed after KEEP_ALIVE_S (uvicorn's timer). A malformed request head and a
+  WebSocket upgrade are answered here too, in JSON and w2w's words (uvicorn's were a plain-text
+  400 and, for a WebSocket, `pip install` advice in the speaker's terminal), and uvicorn's lines
+  go through quiet.PROTOCOL_LOG, which drops what w2w has said its own way.
 - A request body must arrive within BODY_TIMEOUT_S (app.read_json: 408 JSON).
 - Live streams: one run and two waiting (jobs.py: 429 JSON); the next is refused before it streams.
 """
@@ -18,7 +21,9 @@ import json
 
 import h11
 from starlette.types import ASGIApp, Receive, Scope, Send
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.h11_impl import STATUS_PHRASES, H11Protocol
+
+from w2w.present.quiet import PROTOCOL_LOG
 
 MAX_REQUESTS = 64  # in flight at once: the deck needs a few (status polls, a stream, the files)
 UVICORN_CONNECTIONS = 4096  # uvicorn's own cap: only a last resort, far above MAX_REQUESTS
@@ -62,9 +67,14 @@ class RequestLimit:
 
 
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline on each request head (see the module's docstring)."""
+    """uvicorn's h11 protocol with a deadline on each request head, and w2w's answers to what never
+    reaches the app (see the module's docstring)."""
 
     _head_deadline = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.logger = PROTOCOL_LOG  # uvicorn's "uvicorn.error", less what w2w has said (quiet.py)
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -95,8 +105,28 @@ class GuardedH11Protocol(H11Protocol):
     def _too_slow(self) -> None:
         self._head_deadline = None
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            headers, body = json_answer(408, f"no complete request within {HEADER_TIMEOUT_S:g} s — connection closed")
-            head = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\n"
-            head += b"".join(name + b": " + value + b"\r\n" for name, value in headers)
-            self.transport.write(head + b"\r\n" + body)
-            self.transport.close()
+            self._answer_and_close(408, f"no complete request within {HEADER_TIMEOUT_S:g} s — connection closed")
+
+    # uvicorn's hooks for what it answers itself:
+    def send_400_response(self, msg: str) -> None:  # a request head h11 cannot read
+        self._answer_and_close(400, "malformed HTTP request — connection closed")
+
+    def _should_upgrade(self) -> bool:
+        # A WebSocket upgrade goes to handle_websocket_upgrade, which refuses it; any other
+        # upgrade (h2c) is ignored, as HTTP/1.1 allows, and the request is answered as it is.
+        return self._get_upgrade() == b"websocket"
+
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        self._answer_and_close(
+            400, "no WebSocket here: this server speaks plain HTTP (its live updates are server-sent events)"
+        )
+
+    def _answer_and_close(self, status: int, message: str) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+        headers, body = json_answer(status, message)
+        head = b"HTTP/1.1 %d %s\r\nconnection: close\r\n" % (status, STATUS_PHRASES[status])
+        head += b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+        self.transport.write(head + b"\r\n" + body)
+        self.transport.close()

@@ -163,10 +163,12 @@ def _serve(app, sockets: list[socket.socket]) -> None:
     import uvicorn
 
     from w2w.present.limits import KEEP_ALIVE_S, UVICORN_CONNECTIONS, GuardedH11Protocol
+    from w2w.present.quiet import summarised
 
     config = uvicorn.Config(
         app,
-        http=GuardedH11Protocol,  # a deadline on each request head (limits.py)
+        http=GuardedH11Protocol,  # a deadline on each request head, w2w's answers (limits.py)
+        ws="none",  # no WebSocket: GuardedH11Protocol refuses an upgrade in w2w's words
         log_level="warning",
         access_log=False,
         lifespan="on",
@@ -176,7 +178,11 @@ def _serve(app, sockets: list[socket.socket]) -> None:
         timeout_keep_alive=KEEP_ALIVE_S,
         timeout_graceful_shutdown=1,  # Ctrl-C: open streams are closed, not waited for
     )
-    uvicorn.Server(config).run(sockets=sockets)
+    summary = summarised()  # repeated lines about clients: one, then a count a minute (quiet.py)
+    try:
+        uvicorn.Server(config).run(sockets=sockets)
+    finally:
+        summary.flush()
 
 
 def room_door(project: Project, port: int, token: str, lan: str, requests: dict):
