@@ -54,7 +54,9 @@ class Channel:
             except asyncio.QueueFull:
                 self.queues.discard(queue)
                 self.dropped += 1
-                log.warning("room: a %s stream stopped reading; dropped it", self.name)
+                # Not a warning: its stream's send deadline (room/door.py) says it once, in
+                # the terminal's one summarised line per kind (quiet.py), when the phone is stuck.
+                log.debug("room: a %s stream stopped reading; dropped it", self.name)
                 _close(queue)
 
     async def stream(self, queue: asyncio.Queue):
