@@ -11,8 +11,10 @@
   "use strict";
 
   const TOKEN_KEY = "w2w-live-token";
-  const POLL_STARTING_MS = 2000; // while the server loads its models
-  const POLL_READY_MS = 10000; // afterwards, to notice it went away
+  const RETRY_MS = 2000; // the status stream lost: try again this often
+  // The server ends a silent run itself after timeout_s with the reason; the deck waits this much
+  // longer before it gives up on its own (the server itself stopped, the connection hangs).
+  const GRACE_S = 2;
   const PLAY_STEP_MS = 140; // recorded playback: one step per 140 ms (a 16-token trace in ~2 s)
 
   // --- the token: from the fragment into sessionStorage, out of the URL -----------------------
@@ -89,21 +91,34 @@
     badge.dataset.state = server.ready ? "live" : canCallServer() && !server.reason && !server.down ? "starting" : "recorded";
   }
 
-  function poll() {
+  const DOWN = ["gave up", "restarting", "not answering", "stopped"];
+  function applyStatus(body) {
+    server.ready = !!body.ready;
+    server.generators = body.generators || {};
+    // The model process failed, stopped answering or is being replaced (or was given up on): say
+    // why, until it is back.
+    server.down = !server.ready && (DOWN.includes(body.state) || body.restarts > 0) ? String(body.reason || body.state) : "";
+    if (typeof body.timeout_s === "number" && body.timeout_s > 0) server.timeoutS = body.timeout_s;
+    server.reason = "";
+    showStatus();
+  }
+
+  // The status as the server pushes it (/api/live/watch: now, then at each change), so the badge
+  // learns of a death or a hang at once; a lost stream is said and tried again every 2 s.
+  function watch() {
     if (!canCallServer()) { showStatus(); return; }
-    api(baseURL() + "api/live/status")
-      .then((response) => response.ok ? response.json() : response.json().then((body) => { throw new Error(body.message || "HTTP " + response.status); }))
-      .then((body) => {
-        server.ready = !!body.ready;
-        server.generators = body.generators || {};
-        // The model process failed and is being replaced (or was given up on): say why, until it is back.
-        server.down = !server.ready && (body.state === "gave up" || body.state === "restarting" || body.restarts > 0)
-          ? String(body.reason || body.state) : "";
-        if (typeof body.timeout_s === "number" && body.timeout_s > 0) server.timeoutS = body.timeout_s;
-        server.reason = "";
+    api(baseURL() + "api/live/watch", { headers: { "Accept": "text/event-stream" } })
+      .then((response) => {
+        if (!response.ok) return response.json().catch(() => ({})).then((body) => { throw new Error(body.message || "HTTP " + response.status); });
+        return readEvents(response, (type, data) => { if (type === "status") applyStatus(data); }, () => {})
+          .then(() => { throw new Error("the server closed the status stream"); });
       })
-      .catch((error) => { server.ready = false; server.reason = "live server unreachable (" + error.message + ")"; })
-      .then(() => { showStatus(); window.setTimeout(poll, server.ready ? POLL_READY_MS : POLL_STARTING_MS); });
+      .catch((error) => {
+        server.ready = false;
+        server.reason = "live server unreachable (" + error.message + ")";
+        showStatus();
+        window.setTimeout(watch, RETRY_MS);
+      });
   }
 
   // The deck lives at /slides/index.html; the API at /api/... on the same origin.
@@ -143,7 +158,7 @@
   // One live run: resolves with "done", rejects with an Error whose message the slide shows.
   function runLive(generator, request, onStep, onDone) {
     const controller = new AbortController();
-    const timeoutS = server.timeoutS || settings.timeoutS;
+    const timeoutS = (server.timeoutS || settings.timeoutS) + GRACE_S;
     let timer = null;
     let timedOut = false;
     function touch() {
@@ -387,7 +402,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("[data-w2w-live]").forEach(setupSlide);
     showStatus();
-    poll();
+    watch();
   });
   // ready/run: for the explorables (explore-tokens.js): may a live run start now, and one run as the slides make it.
   window.w2wLive = {

@@ -25,6 +25,7 @@ EVERY_KIND = [
     ),
     (msg.Failed("diffusion_demo", "no weights"), ("failed", "diffusion_demo", "no weights")),
     (msg.Ready(9.2), ("ready", 9.2)),
+    (msg.Beat(), ("beat",)),
     (msg.Event("r1", {"type": "step", "index": 0}), ("event", "r1", {"type": "step", "index": 0})),
     (msg.Error("r1", "out of memory"), ("error", "r1", "out of memory")),
     (msg.End("r1", True), ("end", "r1", True)),

@@ -64,6 +64,7 @@ async def reap_a_lingering_child(reaping: threading.Event) -> dict:
 
 def test_the_loop_runs_while_a_dead_child_is_reaped(monkeypatch):
     monkeypatch.setattr(supervisor, "REAP_GRACE_S", WAIT_S)  # the reader waits for the test's kill
+    monkeypatch.setattr(supervisor, "SILENT_S", WAIT_S)  # the fake child sends no heartbeat
     reaping, reap = threading.Event(), supervisor._reap
 
     def reap_seen(process) -> bool:  # on the reader thread, at the pipe's end
@@ -100,6 +101,7 @@ async def reap_after_the_grace() -> tuple[str, str]:
 
 def test_a_child_that_lingers_past_the_grace_is_killed(monkeypatch):
     monkeypatch.setattr(supervisor, "REAP_GRACE_S", 0.5)
+    monkeypatch.setattr(supervisor, "SILENT_S", WAIT_S)  # the fake child sends no heartbeat
     message, reason = asyncio.run(reap_after_the_grace())
     assert reason == "the model process closed its pipe and was still running 0.5 s later"
     assert message == f"{reason}; the model process is being restarted"

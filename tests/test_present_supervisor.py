@@ -21,7 +21,7 @@ from plugin_generators import serve
 
 pytestmark = [pytest.mark.build, pytest.mark.server]
 
-STEP_TIMEOUT_S = 3
+STEP_TIMEOUT_S = 6  # past the heartbeat's 3 s (supervisor.SILENT_S), so the two are told apart
 MEMORY_MB = 2048  # the child with MiniLM loaded: about 500 MB resident, 620 MB of private data
 RESTARTS = 2  # deaths within the window before it gives up: the third is the end (back-off 0.5 s, then 1 s)
 WAIT_S = 120  # bounds for a failing test on the shared 2-core machine, not timings
@@ -88,7 +88,36 @@ def test_the_server_holds_no_torch_and_the_model_process_does(server):
     assert b"door.js" not in server.request("GET", "/slides/index.html").body
 
 
-def test_a_frozen_model_process_is_replaced_and_the_slot_freed(server):
+def test_a_stopped_idle_model_process_shows_at_once_and_recovers_when_continued(server):
+    """No run needs it: the heartbeat alone shows the hang, pushed on the deck's status stream, and a
+    run is refused with the reason at once; continued, the same process is ready again."""
+    status = server.status()
+    pid, restarts = status["pid"], status["restarts"]
+    conn = server.connect(timeout=WAIT_S)
+    try:
+        conn.request("GET", "/api/live/watch", headers=server.auth())
+        watch = iter_events(conn.getresponse())
+        assert next(watch)["data"]["state"] == "ready"  # the status now, then one event per change
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            hung = next(watch)["data"]
+            assert hung["state"] == "not answering" and not hung["ready"], hung
+            assert hung["reason"] == "the model process stopped answering (no heartbeat for 3 s)"
+            refused = server.post("ticker", {"steps": 1})
+            assert (
+                refused.status == 503
+                and refused.json()["message"] == f"{hung['reason']} (the slide plays its recording)"
+            )
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        again = next(watch)["data"]
+        assert again["state"] == "ready" and again["ready"] and again["pid"] == pid and again["restarts"] == restarts
+    finally:
+        conn.close()
+    assert "the model process answers again" in server.log.read_text()
+
+
+def test_a_model_process_stopped_mid_run_ends_the_run_at_once_and_is_replaced(server):
     before = server.status()["pid"]
     events, started = [], threading.Event()
     thread = ticker(server, steps=10_000, step_s=0.05, events=events, started=started)
@@ -96,11 +125,15 @@ def test_a_frozen_model_process_is_replaced_and_the_slot_freed(server):
     os.kill(before, signal.SIGSTOP)  # a step that never returns, as a hung kernel would look
     thread.join(WAIT_S)
     assert not thread.is_alive()
+    # The heartbeat ends the stream with the reason, before the step deadline (6 s) comes.
     error = events[-1]
-    assert error["event"] == "error" and "ran past live.step_timeout_s (3 s)" in error["data"]["message"]
+    assert error["event"] == "error", events[-3:]
+    assert error["data"]["message"] == "ticker failed: the model process stopped answering (no heartbeat for 3 s)"
     assert len(events) > 2  # it ran, then it stopped: the error is the stream's end
-    status = server.status()  # while the new process loads: not LIVE, and why
-    assert not status["ready"] and "step_timeout_s" in status["reason"]
+    status = server.status()  # not LIVE, and why: silent, or past the step deadline and being replaced
+    assert not status["ready"] and ("stopped answering" in status["reason"] or "step_timeout_s" in status["reason"])
+    # It stays stopped: the run it owes passes the step deadline, and the process is replaced.
+    wait_for(lambda: "ran past live.step_timeout_s (6 s)" in server.log.read_text(), "the step deadline", server)
     refused = server.post("ticker", {"steps": 1})
     if refused.status != 200:  # the new one is still loading: a w2w 503 the slide can show
         assert refused.status == 503 and refused.headers["retry-after"] and "model process" in refused.json()["message"]

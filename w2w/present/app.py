@@ -2,6 +2,8 @@
 
     GET  /...                   the built site/ (the deck is /slides/index.html)
     GET  /api/live/status       readiness of each live generator, the deck's timeout, job counters
+    GET  /api/live/watch        the same as text/event-stream: now, then at each change of the model
+                                process (the deck's badge learns of a death or a hang at once)
     POST /api/live/{generator}  a JSON body checked by that generator's LiveRequest ->
                                 text/event-stream, one event per step (docs/live-protocol.md)
 
@@ -58,8 +60,22 @@ class LiveApi:
     timeout_s: float  # the deck's wait for an event before it plays the recording
     room: Room | None = None
 
+    def _status(self) -> dict:
+        return {**self.process.status(), "timeout_s": self.timeout_s, "jobs": self.jobs.counts()}
+
     async def status(self, request: Request) -> JSONResponse:
-        return JSONResponse({**self.process.status(), "timeout_s": self.timeout_s, "jobs": self.jobs.counts()})
+        return JSONResponse(self._status())
+
+    async def watch(self, request: Request) -> EventSourceResponse:
+        async def events():
+            version = None
+            while True:
+                if version is not None:
+                    await self.process.changed(version)
+                version = self.process.version
+                yield {"event": "status", "data": json.dumps(self._status())}
+
+        return EventSourceResponse(events(), ping=PING_SECONDS)
 
     async def run(self, request: Request) -> EventSourceResponse:
         name = request.path_params["generator"]
@@ -73,7 +89,7 @@ class LiveApi:
             raise Refused(429, str(exc), headers={"Retry-After": RETRY_AFTER}) from None
         request_id = uuid.uuid4().hex[:16]
         shutdown = anyio.Event()
-        events = stream(self.jobs, self.process, ticket, name, checked, request_id, shutdown)
+        events = stream(self.jobs, self.process, ticket, name, checked, request_id, shutdown, self.timeout_s)
         if self.room is not None:  # a run from the audience's queue: its result goes to every phone
             events = relay_result(self.room, name, checked, events)
         return EventSourceResponse(
@@ -87,7 +103,7 @@ class LiveApi:
 
     async def _checked(self, name: str, request: Request) -> dict:
         """The body as the generator's LiveRequest accepts it, or a 4xx in one line."""
-        if name == "status":  # POST /live/status lands here, not on the GET route
+        if name in ("status", "watch"):  # POST /live/status lands here, not on the GET route
             raise Refused(405, "method not allowed here — use GET", headers={"Allow": "GET"})
         live_request_type = self.requests.get(name)
         if live_request_type is None:
@@ -102,6 +118,7 @@ class LiveApi:
     def routes(self) -> list[Route]:
         return [
             Route("/live/status", self.status, methods=["GET"]),
+            Route("/live/watch", self.watch, methods=["GET"]),
             Route("/live/{generator}", self.run, methods=["POST"]),
         ]
 

@@ -7,7 +7,11 @@ Loaded, Failed, Ready, then Event, Error and End per run out), each sent as `enc
 
 Runs arrive one at a time (the server's job slot). Between two steps the child looks at the pipe,
 so a "stop" ends the run after the step in progress; a step that never returns is the
-supervisor's to end, by killing this process. Its memory is bounded by RLIMIT_DATA (the private
+supervisor's to end, by killing this process. A run that arrives meanwhile (the server ended the
+one in progress on its side, after this process was stopped and woke again) waits its turn. A
+thread of its own sends a Beat every HEARTBEAT_S from the start, through loading and the longest
+step, so the server notices within seconds a process that stopped altogether (SIGSTOP, a native
+call that holds the GIL, a machine swapping), before any run needs it. Its memory is bounded by RLIMIT_DATA (the private
 writable memory that allocations take; file-backed weights are not counted), so a request that
 would pass `live.memory_mb` fails alone with an error and the other generators keep their models.
 """
@@ -18,12 +22,19 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
+from collections import deque
 from typing import Any
 
 from w2w.present import messages as msg
 
 log = logging.getLogger("w2w.present.child")
+
+HEARTBEAT_S = 0.5  # the server calls a process silent for supervisor.SILENT_S (six beats) "not answering"
+_sending = threading.Lock()  # the main thread's messages and the heartbeat's share the pipe
+_waiting: deque[msg.Run] = deque()  # runs that arrived while another ran
+_stopped: set[str] = set()  # waiting runs the server stopped before they began
 
 
 def _die_with_parent() -> None:
@@ -73,24 +84,44 @@ def main(conn: Any, talk_yaml: str, only: list[str] | None, memory_bytes: int, p
     _die_with_parent()
     if os.getppid() != parent_pid:  # the server died before prctl took effect
         return
+    threading.Thread(target=_beat, args=(conn,), name="w2w-heartbeat", daemon=True).start()
     _limit_memory(memory_bytes)
     _quiet_progress_bars()
     logging.basicConfig(level=logging.WARNING, format="w2w model process: %(message)s")
     entries = _load(conn, talk_yaml, only)
     while True:
-        try:
-            message = msg.decode(conn.recv())
-        except (EOFError, OSError):  # the server is gone
-            return
+        if _waiting:
+            message = _waiting.popleft()
+        else:
+            try:
+                message = msg.decode(conn.recv())
+            except (EOFError, OSError):  # the server is gone
+                return
         if isinstance(message, msg.Quit):
             return
         if isinstance(message, msg.Run):
-            _run(conn, entries, message)
+            if message.run_id in _stopped:  # stopped while it waited: it ends without a step
+                _stopped.discard(message.run_id)
+                send(conn, msg.End(message.run_id, True))
+            else:
+                _run(conn, entries, message)
         # a Stop for a run that already ended needs nothing
 
 
 def send(conn, message: msg.Message) -> None:
-    conn.send(msg.encode(message))
+    data = msg.encode(message)
+    with _sending:
+        conn.send(data)
+
+
+def _beat(conn) -> None:
+    """On its own thread: a Beat every HEARTBEAT_S until the pipe closes."""
+    while True:
+        try:
+            send(conn, msg.Beat())
+        except (OSError, ValueError):  # the pipe is closed: the server is gone, or we are ending
+            return
+        time.sleep(HEARTBEAT_S)
 
 
 def _load(conn, talk_yaml: str, only: list[str] | None) -> dict:
@@ -152,7 +183,9 @@ def _run(conn, entries: dict, run: msg.Run) -> None:
 
 
 def _stop_asked(conn, run_id: str) -> bool:
-    """Between two steps: has the server said Stop (or Quit, or gone away)?"""
+    """Between two steps: has the server said Stop (or Quit, or gone away)? A run that arrives
+    meanwhile is kept for later, with any Stop for it."""
+    stop = False
     while conn.poll():
         try:
             message = msg.decode(conn.recv())
@@ -160,6 +193,11 @@ def _stop_asked(conn, run_id: str) -> bool:
             raise SystemExit(0) from None
         if isinstance(message, msg.Quit):
             raise SystemExit(0)
-        if isinstance(message, msg.Stop) and message.run_id == run_id:
-            return True
-    return False
+        if isinstance(message, msg.Run):
+            _waiting.append(message)
+        elif isinstance(message, msg.Stop):
+            if message.run_id == run_id:
+                stop = True
+            elif any(waiting.run_id == message.run_id for waiting in _waiting):
+                _stopped.add(message.run_id)
+    return stop

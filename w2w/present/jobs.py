@@ -27,13 +27,16 @@ class Busy(Exception):
 
 
 class Ticket:
-    """One admitted request: holds its place in the queue until released (release is idempotent)."""
+    """One admitted request: holds its place in the queue until released (release is idempotent).
+    `kept`: its run outlives its stream (the model process has yet to stop it); the stream's end
+    does not release it, the run's wind-down does."""
 
     def __init__(self, jobs: Jobs) -> None:
         self._jobs, self._released = jobs, False
+        self.kept = False
 
     def release(self) -> None:
-        if not self._released:
+        if not self._released and not self.kept:
             self._released = True
             self._jobs.admitted -= 1
 
@@ -48,6 +51,7 @@ class Jobs:
         self.started = self.finished = self.refused = 0
         self.stopped = 0  # runs ended early because their client went away
         self.running: str | None = None
+        self.winding: set[asyncio.Task] = set()  # runs whose streams ended before the model process stopped them
 
     def admit(self) -> Ticket:
         if self.admitted >= 1 + self.waiting_max:
@@ -72,18 +76,33 @@ class Jobs:
 
 
 async def stream(
-    jobs: Jobs, process: ModelProcess, ticket: Ticket, name: str, body: dict, request_id: str, shutdown: anyio.Event
+    jobs: Jobs,
+    process: ModelProcess,
+    ticket: Ticket,
+    name: str,
+    body: dict,
+    request_id: str,
+    shutdown: anyio.Event,
+    patience: float | None = None,
 ):
     """The SSE events of one live run: waits for the slot, then one event per step the model
     process sends. The slot is held until the child has really ended the run: after a client
-    leaves, at most one more step (bounded by the step deadline, past which the child is replaced)."""
+    leaves, at most one more step (bounded by the step deadline, past which the child is replaced).
+    `patience` (the deck's live.timeout_s): the longest the stream stays silent, waiting for the
+    slot or for a step; then it ends with an error event that says why, before the deck gives up."""
 
     def sse(kind: str, data: dict) -> dict:
         payload = {**data, "request_id": request_id}
         return {"event": kind, "id": request_id, "data": json.dumps(payload, ensure_ascii=False, default=str)}
 
     try:
-        async with jobs.slot:
+        try:
+            await asyncio.wait_for(jobs.slot.acquire(), patience)
+        except TimeoutError:
+            jobs.refused += 1
+            yield sse("error", {"message": f"{name} waited {patience:g} s for the runs before it (live.timeout_s)"})
+            return
+        try:
             why = process.can_run(name)  # it waited for the slot: the process may have gone meanwhile
             if why:
                 jobs.refused += 1
@@ -98,17 +117,41 @@ async def stream(
 
             watcher = asyncio.create_task(end_on_shutdown())
             try:
-                async for message in run.events():
+                async for message in run.events(patience):
                     if isinstance(message, msg.Error):
                         yield sse("error", {"message": f"{name} failed: {message.message}"})
                     elif isinstance(message.event, dict):
                         yield sse(str(message.event.get("type", "step")), message.event)
             finally:
                 watcher.cancel()
-                with anyio.CancelScope(shield=True):  # the client left: stop the child after this step
-                    await run.stop()
-                process.forget(run)
-                jobs.running, jobs.finished = None, jobs.finished + 1
-                jobs.stopped += run.stopped
+                if run.finished:
+                    _finished(jobs, process, run)
+                else:
+                    # The client left, or the run's deadline passed: the stream ends now, and the
+                    # slot and the ticket stay taken until the model process has stopped the run
+                    # (at most one more step, bounded by the step deadline).
+                    ticket.kept = True
+                    task = asyncio.create_task(_wind_down(jobs, process, run, ticket))
+                    jobs.winding.add(task)
+                    task.add_done_callback(jobs.winding.discard)
+        finally:
+            if not ticket.kept:
+                jobs.slot.release()
     finally:
+        ticket.release()
+
+
+def _finished(jobs: Jobs, process: ModelProcess, run) -> None:
+    process.forget(run)
+    jobs.running, jobs.finished = None, jobs.finished + 1
+    jobs.stopped += run.stopped
+
+
+async def _wind_down(jobs: Jobs, process: ModelProcess, run, ticket: Ticket) -> None:
+    try:
+        await run.stop()
+    finally:
+        _finished(jobs, process, run)
+        jobs.slot.release()
+        ticket.kept = False
         ticket.release()

@@ -82,6 +82,14 @@ class Ready:
 
 
 @dataclass(frozen=True, slots=True)
+class Beat:
+    """The process is alive: sent every child.HEARTBEAT_S by a thread of its own, through loading
+    and through the longest step, so that only a process that stopped altogether goes quiet."""
+
+    kind: ClassVar[str] = "beat"
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """One item of a run's `steps` (a JSON-ready dict)."""
 
@@ -109,8 +117,8 @@ class End:
 
 
 TO_CHILD = (Run, Stop, Quit)
-FROM_CHILD = (Loading, Loaded, Failed, Ready, Event, Error, End)
-Message = Run | Stop | Quit | Loading | Loaded | Failed | Ready | Event | Error | End
+FROM_CHILD = (Loading, Loaded, Failed, Ready, Beat, Event, Error, End)
+Message = Run | Stop | Quit | Loading | Loaded | Failed | Ready | Beat | Event | Error | End
 
 _KINDS: dict[str, type] = {cls.kind: cls for cls in (*TO_CHILD, *FROM_CHILD)}
 _FIELDS: dict[type, tuple[str, ...]] = {cls: tuple(f.name for f in fields(cls)) for cls in _KINDS.values()}

@@ -5,9 +5,14 @@ manager and Gunicorn's arbiter keep their workers: the server process holds no t
 nothing the models do (a step that hangs, a native crash, memory without bound) takes the deck's
 server with it. What the supervisor enforces:
 
-- a step deadline: no event for `live.step_timeout_s` while a run waits on one -> the child is
-  killed, the run ends with a one-line error (the slide plays its recording), the job slot is
-  free at once, and a fresh child starts;
+- a heartbeat: the child sends a Beat every 0.5 s from a thread of its own (child.py); no sign of
+  life for SILENT_S -> the state is "not answering" (/status and the deck's badge say so, a run is
+  refused with that reason, a run in progress ends with it at once); the child's next message
+  brings the state back (nothing is restarted: a stopped child that is continued, a machine that
+  swapped, recovers by itself);
+- a step deadline (runs.py): no event for `live.step_timeout_s` while a run waits on one (or while
+  the server waits for a run it ended to stop) -> the child is killed, the run ends with a
+  one-line error (the slide plays its recording), and a fresh child starts;
 - crash recovery: a child that dies (SIGKILL, a segfault, the kernel's out-of-memory killer) is
   restarted after a back-off (0.5, 1, 2, 4, 8 s); while it loads, /status says why the deck plays
   recordings, and the deck goes LIVE again by itself when the child is ready. More than
@@ -27,17 +32,18 @@ import os
 import signal
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from w2w.present import messages as msg
+from w2w.present.runs import Run
 
 log = logging.getLogger("w2w.present")
 
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
-WATCH_EVERY_S = 0.5  # the memory watchdog's period
+WATCH_EVERY_S = 0.5  # the watchdog's period: memory and heartbeat
+SILENT_S = 3.0  # no message from the child this long (six of its beats): "not answering"
+FIRST_SIGN_S = 20.0  # a new child's first message may take this long (a fresh interpreter starts)
 # A child whose pipe closed has all but exited (the kernel closes its files on the way out); one
 # that still runs this long after is killed. The wait is on the pipe's reader thread, never on the
 # event loop: there, 1 s of join stalled every open stream and request.
@@ -50,65 +56,6 @@ class Policy:
     memory_bytes: int = 6144 * 2**20
     restarts: int = 5
     restart_window_s: float = 300.0
-
-
-class StepTimeout(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Died:
-    """Not a pipe message: the server ends a run itself (its child died or was killed, or the
-    server is stopping); `reason` is the one line its stream's error event says."""
-
-    reason: str
-
-
-class Run:
-    """One live run in the child: its events, and the way to stop it after the step in progress."""
-
-    def __init__(self, process: ModelProcess, name: str) -> None:
-        self.process, self.name = process, name
-        self.id = uuid.uuid4().hex
-        self.queue: asyncio.Queue[msg.Event | msg.Error | msg.End | Died] = asyncio.Queue()
-        self.finished = False
-        self.stopped = False  # the child ended it early, on our Stop
-
-    def end(self, reason: str) -> None:
-        """End the run from the server's side: its stream gets an error event with `reason`."""
-        self.queue.put_nowait(Died(reason))
-
-    async def events(self) -> AsyncIterator[msg.Event | msg.Error]:
-        """An Event per step, then at most one Error; ends with the run."""
-        while not self.finished:
-            message = await self._next()
-            if isinstance(message, msg.End):
-                self.finished, self.stopped = True, message.stopped
-                return
-            if isinstance(message, Died):
-                self.finished = True
-                yield msg.Error(self.id, message.reason)
-                return
-            yield message
-
-    async def stop(self) -> None:
-        """Ask the child to stop after this step, and wait until it has (or is replaced)."""
-        if self.finished:
-            return
-        self.process.send(msg.Stop(self.id))
-        while not self.finished:
-            message = await self._next()
-            if isinstance(message, msg.End | Died):
-                self.finished, self.stopped = True, isinstance(message, msg.End) and message.stopped
-
-    async def _next(self) -> msg.Event | msg.Error | msg.End | Died:
-        timeout = self.process.policy.step_timeout_s
-        try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
-        except TimeoutError:
-            why = f"a step of {self.name} ran past live.step_timeout_s ({timeout:g} s)"
-            self.process.replace(why)
-            return Died(f"{why}; the model process is being restarted")
 
 
 class ModelProcess:
@@ -135,6 +82,11 @@ class ModelProcess:
         self._runs: dict[str, Run] = {}
         self._watchdog: asyncio.Task | None = None
         self._restart_timer: asyncio.TimerHandle | None = None
+        self._last_sign = time.monotonic()  # the child's last message (a Beat at least every 0.5 s)
+        self._before_silence = ("", "")  # the state and reason that "not answering" stands in for
+        self._pipe_closed = False  # the child's pipe is at its end: its exit is on the way
+        self.version = 0  # counts the changes of status(), for the deck's /live/watch stream
+        self._change = asyncio.Event()
         self._reset_generators("waiting to load")
 
     # --- what the app reads -----------------------------------------------------------------
@@ -166,6 +118,8 @@ class ModelProcess:
         entry = self.generators[name]
         if self.state == "gave up":
             return f"live demos are off: {self.reason}"
+        if self.state == "not answering":
+            return self.reason
         if self.state != "ready" and not entry["ready"]:
             why = f" ({self.reason})" if self.reason else ""
             return f"the model process is {self.state}{why}"
@@ -177,10 +131,20 @@ class ModelProcess:
 
     # --- life cycle ---------------------------------------------------------------------------
 
+    async def changed(self, version: int) -> None:
+        """Return once status() has changed since `version` (at once if it has already)."""
+        while self.version == version:
+            await self._change.wait()
+
+    def _changed(self) -> None:
+        self.version += 1
+        self._change.set()
+        self._change = asyncio.Event()
+
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._spawn()
-        self._watchdog = asyncio.create_task(self._watch_memory())
+        self._watchdog = asyncio.create_task(self._watch())
 
     def _spawn(self) -> None:
         from w2w.present import child
@@ -195,8 +159,11 @@ class ModelProcess:
         self._incarnation += 1
         self._process, self._conn, self._kill_reason = process, ours, ""
         self._spawn_time = time.perf_counter()
+        self._last_sign = time.monotonic() + FIRST_SIGN_S - SILENT_S
+        self._pipe_closed = False
         self.state = "loading"
         self._reset_generators("waiting to load")
+        self._changed()
         incarnation = self._incarnation
         reader = threading.Thread(
             target=self._read, args=(ours, process, incarnation), name="w2w-model-pipe", daemon=True
@@ -218,10 +185,12 @@ class ModelProcess:
         log.warning("%s: stopping the model process %d", reason, self._process.pid)
         self.state, self.reason = "restarting", reason
         self._process.kill()
+        self._changed()
 
     async def stop(self) -> None:
         """The server is stopping: end the child (politely, then not), leave no process behind."""
         self.state, self.reason = "stopped", "the server is stopping"
+        self._changed()
         if self._restart_timer is not None:
             self._restart_timer.cancel()
         if self._watchdog is not None:
@@ -262,6 +231,7 @@ class ModelProcess:
                 log.exception("unreadable message from the model process")
                 break
             self._call(self._on_message, incarnation, message)
+        self._call(self._on_pipe_end, incarnation)
         lingered = _reap(process)
         self._call(self._on_exit, incarnation, process.exitcode, lingered)
 
@@ -271,8 +241,18 @@ class ModelProcess:
         except RuntimeError:  # the loop is closed: the server is gone
             pass
 
+    def _on_pipe_end(self, incarnation: int) -> None:
+        if incarnation == self._incarnation:
+            self._pipe_closed = True  # the reader reaps it now: no heartbeat to wait for
+
     def _on_message(self, incarnation: int, message: msg.Message) -> None:
         if incarnation != self._incarnation:
+            return
+        now = time.monotonic()
+        silent, self._last_sign = now - self._last_sign, now
+        if self.state == "not answering":
+            self._answering_again(silent)
+        if isinstance(message, msg.Beat):
             return
         if isinstance(message, msg.Event | msg.Error | msg.End):
             run = self._runs.get(message.run_id)
@@ -297,6 +277,8 @@ class ModelProcess:
             live = [name for name, g in self.generators.items() if g["ready"]]
             took = time.perf_counter() - (self._started_at if self.restarts == 0 else self._spawn_time)
             log.info("ready: %s live after %.1f s", ", ".join(live) or "no live generator", took)
+        if not isinstance(message, msg.Event | msg.Error | msg.End):
+            self._changed()
 
     def _on_exit(self, incarnation: int, exitcode: int | None, lingered: bool = False) -> None:
         """On the loop, once the reader thread has reaped the child: end its runs, restart it."""
@@ -318,11 +300,13 @@ class ModelProcess:
                 f"(last: {reason}); restart `w2w present` to try again"
             )
             log.warning("giving up on live demos: %s; the slides play their recordings", self.reason)
+            self._changed()
             return
         delay = BACKOFF_S[min(len(self.deaths), len(BACKOFF_S)) - 1]
         self.state, self.reason = "restarting", reason
         log.warning("%s; restarting it in %g s (the slides play their recordings meanwhile)", reason, delay)
         self._restart_timer = self._loop.call_later(delay, self._restart)
+        self._changed()
 
     def _restart(self) -> None:
         if self.state in ("stopped", "gave up"):
@@ -331,13 +315,14 @@ class ModelProcess:
         previous = self.reason
         self._spawn()
         self.reason = f"reloading the models after: {previous}"
+        self._changed()
 
     def _reset_generators(self, state: str) -> None:
         self.generators = {
             name: {"ready": False, "model": "", "device": "", "error": None, "state": state} for name in self.names
         }
 
-    async def _watch_memory(self) -> None:
+    async def _watch(self) -> None:
         while True:
             await asyncio.sleep(WATCH_EVERY_S)
             pid = self.pid
@@ -345,6 +330,29 @@ class ModelProcess:
             if rss is not None and rss > self.policy.memory_bytes:
                 limit = self.policy.memory_bytes >> 20
                 self.replace(f"the model process used {rss >> 20} MB, over live.memory_mb ({limit} MB)")
+            watched = self.state in ("loading", "ready") and not self._pipe_closed
+            if watched and time.monotonic() - self._last_sign > SILENT_S:
+                self._not_answering()
+
+    # --- the heartbeat --------------------------------------------------------------------------
+
+    def _not_answering(self) -> None:
+        """No message for SILENT_S: say so, refuse runs, end the ones in progress with the reason.
+        The child is not killed for it: a run it owes us is (runs.py: Run.stop's step deadline)."""
+        self._before_silence = (self.state, self.reason)
+        self.state = "not answering"
+        self.reason = f"the model process stopped answering (no heartbeat for {SILENT_S:g} s)"
+        if self._before_silence[1]:
+            self.reason += f"; before that: {self._before_silence[1]}"
+        log.warning("%s; the slides play their recordings until it answers", self.reason)
+        for run in list(self._runs.values()):
+            run.end(self.reason, final=False)  # it may still answer: the stream's stop() asks it to stop
+        self._changed()
+
+    def _answering_again(self, silent: float) -> None:
+        self.state, self.reason = self._before_silence
+        log.info("the model process answers again (after %.1f s)", silent)
+        self._changed()
 
 
 def _reap(process) -> bool:
