@@ -89,6 +89,13 @@ def test_roles_doors_and_bad_input(room):
     # Bad audience input: a 4xx with one line each, and nothing kept.
     device = "b" * 16
     good = {"device": device, "slide": PICTURE, "text": "a blue square"}
+    words = words_slide(room)
+    said = {  # refused at suggest time, in the words of the check that refused it
+        "it looks like HTML markup": {**good, "text": "<\u200bimg src=x onerror=alert(1)>"},  # markup once normalised
+        "this slide's model cannot take it": {**good, "slide": words, "text": "🐶, 🐱"},  # no words for the plot
+    }
+    for why, payload in said.items():
+        assert why in one_line(send(room, "/room/api/suggest", payload, audience, source="127.0.0.9"), 400)
     bad = [
         (b"not json", 400),
         (b"[1, 2]", 400),
@@ -115,10 +122,34 @@ def test_roles_doors_and_bad_input(room):
     assert reply.status == 202, reply.body
     state = first_event(room, "/room/api/presenter", presenter)["data"]
     assert [q["text"] for q in state["questions"]] == ["Is it over fitting?"]
-    assert state["queues"][PICTURE]["items"] == []  # none of the bad ones was kept
+    assert state["queues"][PICTURE]["items"] == state["queues"][words]["items"] == []  # none of the bad ones was kept
     # ... and none of it reaches a phone before it is approved.
     assert first_event(room, "/room/api/stream", audience, host=LAN)["data"]["questions"] == []
     assert room.request("GET", "/room/").status == 200  # still serving
+
+
+def words_slide(room: LiveServer) -> str:
+    """The key of the live section's embedding slide (the live talk has two: its own section's first)."""
+    queues = first_event(room, "/room/api/presenter", room.token)["data"]["queues"]
+    return [key for key, queue in queues.items() if queue["generator"] == "embedding_plot"][-1]
+
+
+def test_a_suggestion_whose_run_fails_ends_failed_on_every_phone(room):
+    audience, presenter = room.audience_token, room.token
+    words = words_slide(room)
+    item = send(
+        room, "/room/api/suggest", {"device": "f" * 16, "slide": words, "text": "otter"}, audience, "127.0.0.11"
+    )
+    assert item.status == 202, item.body
+    ran = send(room, "/room/api/moderate", {"id": item.json()["id"], "action": "run"}, presenter)
+    assert ran.status == 200 and ran.json()["state"] == "running"  # the models are ready: the deck runs it
+    # The deck's request for it is refused (here: without the slide's plotted words): the item fails.
+    refused = room.post("embedding_plot", {"words": ["otter"]})
+    assert refused.status == 400
+    phone = first_event(room, "/room/api/stream", audience, host=LAN)["data"]
+    assert [(i["text"], i["state"]) for i in phone["suggestions"] if i["id"] == item.json()["id"]] == [
+        ("otter", "failed")
+    ]
 
 
 def test_bad_audience_options_are_one_line(room):
@@ -209,6 +240,13 @@ def test_the_room_follows_suggests_votes_and_the_speaker_moderates(room, chromiu
     a.wait_for_function("document.getElementById('suggest-message').dataset.status === '202'")
     queued = moderation.locator(f".w2w-mod-queue[data-slide='{PICTURE}'] li", has_text=CAPTION)
     queued.wait_for()
+    # A caption of one 200-character word wraps on the moderation page; nothing overflows sideways.
+    long = send(
+        room, "/room/api/suggest", {"device": "h" * 16, "slide": PICTURE, "text": "w" * 200}, audience, "127.0.0.12"
+    )
+    assert long.status == 202, long.body
+    moderation.locator(f"li[data-id='{long.json()['id']}']").wait_for()
+    assert moderation.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     # Phone B, from the same address at once: refused, and the phone says why.
     b.click("#tab-questions")
     b.fill("#ask-text", "Will one family replace the other?")

@@ -32,14 +32,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from w2w.present.http import Refused, SiteFiles, http_error, read_json, server_error, validation_message
-from w2w.present.jobs import Busy, Jobs, stream
+from w2w.present.jobs import Busy, Jobs, Ticket, stream
 from w2w.present.limits import RETRY_AFTER, RequestLimit
 from w2w.present.security import ApiGuard, HostGuard
 from w2w.present.supervisor import ModelProcess
 
 if TYPE_CHECKING:
     from w2w.present.room.door import Door
-    from w2w.present.room.state import Room
+    from w2w.present.room.state import Item, Room
 
 STREAM_PATHS = ("/room/api/stream",)
 
@@ -77,21 +77,29 @@ class LiveApi:
 
         return EventSourceResponse(events(), ping=PING_SECONDS)
 
+    def why_not_now(self, name: str) -> str | None:
+        """Why the deck would not run `name` now (it plays the recording), or None."""
+        if not self.process.ready:
+            return self.process.reason or f"the model process is {self.process.state}"
+        return self.process.can_run(name)
+
     async def run(self, request: Request) -> EventSourceResponse:
         name = request.path_params["generator"]
-        checked = await self._checked(name, request)
-        why = self.process.can_run(name)
-        if why:
-            raise Refused(503, f"{why} (the slide plays its recording)", headers={"Retry-After": RETRY_AFTER})
+        body = await self._body(name, request)
+        # A run the speaker ordered from the audience's queue: its result goes to every phone, and
+        # a run refused here fails its item there as well.
+        item = self.room.claim_run(name, body) if self.room is not None else None
         try:
-            ticket = self.jobs.admit()
-        except Busy as exc:
-            raise Refused(429, str(exc), headers={"Retry-After": RETRY_AFTER}) from None
+            checked, ticket = self._admitted(name, body)
+        except Refused:
+            if item is not None:
+                self.room.failed(item)
+            raise
         request_id = uuid.uuid4().hex[:16]
         shutdown = anyio.Event()
         events = stream(self.jobs, self.process, ticket, name, checked, request_id, shutdown, self.timeout_s)
-        if self.room is not None:  # a run from the audience's queue: its result goes to every phone
-            events = relay_result(self.room, name, checked, events)
+        if item is not None:
+            events = relay_result(self.room, item, events)
         return EventSourceResponse(
             events,
             headers={"X-W2W-Request-Id": request_id},
@@ -101,19 +109,29 @@ class LiveApi:
             background=BackgroundTask(ticket.release),  # in case the stream never started
         )
 
-    async def _checked(self, name: str, request: Request) -> dict:
-        """The body as the generator's LiveRequest accepts it, or a 4xx in one line."""
+    async def _body(self, name: str, request: Request) -> dict:
+        """The JSON body of a run of a generator that exists, or a 4xx in one line."""
         if name in ("status", "watch"):  # POST /live/status lands here, not on the GET route
             raise Refused(405, "method not allowed here — use GET", headers={"Allow": "GET"})
-        live_request_type = self.requests.get(name)
-        if live_request_type is None:
+        if name not in self.requests:
             shown = repr(name) if re.fullmatch(r"[a-z_]{1,40}", name) else "that name"
             raise Refused(404, f"no live generator {shown} — use one of: {', '.join(self.requests) or 'none'}")
-        body = await read_json(request)
+        return await read_json(request)
+
+    def _admitted(self, name: str, body: dict) -> tuple[dict, Ticket]:
+        """The body as the generator's LiveRequest accepts it, and a place in the queue; or a
+        400 (the body), 503 (the model process) or 429 (the queue) in one line."""
         try:
-            return live_request_type.model_validate(body).model_dump(mode="json")
+            checked = self.requests[name].model_validate(body).model_dump(mode="json")
         except ValidationError as exc:
             raise Refused(400, validation_message(exc)) from None
+        why = self.process.can_run(name)
+        if why:
+            raise Refused(503, f"{why} (the slide plays its recording)", headers={"Retry-After": RETRY_AFTER})
+        try:
+            return checked, self.jobs.admit()
+        except Busy as exc:
+            raise Refused(429, str(exc), headers={"Retry-After": RETRY_AFTER}) from None
 
     def routes(self) -> list[Route]:
         return [
@@ -153,17 +171,16 @@ def create_app(
     )
 
 
-async def relay_result(room: Room, name: str, body: dict, events):
-    """The run's events, passed on as they are; when the run is one the speaker started from the
-    audience's queue, its `done` is also handed to the room, which sends it to every phone."""
-    item = room.claim_run(name, body)
+async def relay_result(room: Room, item: Item, events):
+    """The run's events, passed on as they are; the run is one the speaker started from the
+    audience's queue: its `done` is also handed to the room, which sends it to every phone, and a
+    run that ends without one fails the item there."""
     done = None
     async with contextlib.aclosing(events) as inner:
         try:
             async for event in inner:
-                if item is not None and event.get("event") == "done":
+                if event.get("event") == "done":
                     done = json.loads(event["data"])
                 yield event
         finally:
-            if item is not None:
-                room.finished(item, done) if done else room.failed(item)
+            room.finished(item, done) if done else room.failed(item)

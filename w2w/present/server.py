@@ -104,6 +104,8 @@ def present(
     door = room_door(project, port, token, lan, requests) if lan else None
     api = LiveApi(_model_process(project, talk, entries, only), requests, Jobs(), talk.live.timeout_s)
     api.room = door.room if door else None
+    if door:
+        door.room.runnable = api.why_not_now  # a run ordered from the room while the deck cannot run it fails at once
     app = create_app(project.site_dir, api, port, token, door, lan if lan and lan != HOST else None)
     url = deck_url(port, token)
     log.info("deck: %s", url)
@@ -188,7 +190,6 @@ def _serve(app, sockets: list[socket.socket]) -> None:
 def room_door(project: Project, port: int, token: str, lan: str, requests: dict):
     """The room (room/door.py): its own token, the deck's slides, the two broadcast channels; on
     each live slide the room may suggest its generator's text input (`requests`: the live ones)."""
-    from w2w.plugins.protocol import text_input
     from w2w.present.broadcast import Channel
     from w2w.present.room.deck_slides import read_slides
     from w2w.present.room.door import Door
@@ -198,8 +199,7 @@ def room_door(project: Project, port: int, token: str, lan: str, requests: dict)
     audience_token = secrets.token_urlsafe(24)
     while audience_token == token:  # never the presenter's (a 1 in 2**192 chance, but stated)
         audience_token = secrets.token_urlsafe(24)
-    inputs = {name: found for name, model in requests.items() if (found := text_input(model)) is not None}
-    slides = read_slides(project.site_dir / "slides" / "index.html", inputs)
+    slides = read_slides(project.site_dir / "slides" / "index.html", requests)
     room = Room(slides, Channel("audience", PHONES_MAX), Channel("presenter", PRESENTERS_MAX))
     url = f"http://{lan}:{port}/room/#a={audience_token}"
     hosts = own_hosts(port, (lan,))

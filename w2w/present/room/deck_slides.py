@@ -1,16 +1,21 @@
 """The built deck's slides as the room needs them: reveal.js indices, title, handout page, and the
-live generator a slide runs (if any, from its form's `data-w2w-generator`). Read once from
+live generator a slide runs (if any, from its form's `data-w2w-generator`), with the request its
+form sends (the talk's own, from the slide's `<script class="w2w-live-data">`). Read once from
 site/slides/index.html when the server starts. What the room may suggest on a live slide is that
 generator's text input (its LiveRequest's `TextInput`, w2w/plugins/protocol.py), handed in by the
-server: the same field and limit as the deck's own form and the server's check of a run."""
+server: the same field and limit as the deck's own form and the server's check of a run; and a
+suggestion is checked by that LiveRequest, in the slide's own request, before it is kept."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from w2w.plugins.protocol import TextInput
+from pydantic import BaseModel
+
+from w2w.plugins.protocol import TextInput, text_input
 
 
 @dataclass
@@ -22,7 +27,9 @@ class Slide:
     section: str = ""
     live: str = ""  # the slide's data-w2w-live view ("diffusion_strip", ...), "" when none
     generator: str = ""  # the generator its live form runs
+    request: dict | None = None  # the request its form sends, less the typed text (the deck's payload)
     text_input: TextInput | None = None  # what the room may suggest here (None: nothing)
+    live_request: type[BaseModel] | None = None  # its generator's LiveRequest, while that runs live
 
     @property
     def key(self) -> str:
@@ -53,6 +60,7 @@ class _Parser(HTMLParser):
         self.title_tag: str | None = None
         self.current: Slide | None = None
         self.in_data_script = False
+        self.data = ""
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         a = dict(attrs)
@@ -77,6 +85,8 @@ class _Parser(HTMLParser):
             generator = a.get("data-w2w-generator") if tag == "form" else None
             if generator and not self.current.generator:
                 self.current.generator = generator
+            if tag == "script" and "w2w-live-data" in (a.get("class") or "").split():
+                self.in_data_script, self.data = True, ""
 
     def _vertical(self) -> int:
         # A nested section: the outer one becomes a stack; drop it if it has no content of its own.
@@ -92,17 +102,29 @@ class _Parser(HTMLParser):
             self.depth -= 1
         elif tag == self.title_tag:
             self.title_tag = None
+        elif tag == "script" and self.in_data_script:
+            self.in_data_script = False
+            try:
+                request = json.loads(self.data).get("request")
+            except (ValueError, AttributeError):
+                request = None
+            if self.current is not None and self.current.request is None and isinstance(request, dict):
+                self.current.request = request
 
     def handle_data(self, data: str) -> None:
-        if self.title_tag and self.current is not None:
+        if self.in_data_script:
+            self.data += data
+        elif self.title_tag and self.current is not None:
             self.current.title = " ".join((self.current.title + data).split())
 
 
-def read_slides(deck: Path, inputs: dict[str, TextInput] | None = None) -> dict[str, Slide]:
-    """The deck's slides; `inputs` (generator -> its text input) says what the room may suggest
-    on each live slide: only for a generator that runs live now."""
+def read_slides(deck: Path, requests: dict[str, type[BaseModel]] | None = None) -> dict[str, Slide]:
+    """The deck's slides; `requests` (generator -> its LiveRequest, for the generators live now)
+    says what the room may suggest on each live slide, and checks it."""
     parser = _Parser()
     parser.feed(deck.read_text(encoding="utf-8"))
     for slide in parser.slides:
-        slide.text_input = (inputs or {}).get(slide.generator)
+        model = (requests or {}).get(slide.generator)
+        slide.text_input = text_input(model) if model is not None else None
+        slide.live_request = model if slide.text_input is not None else None
     return {slide.key: slide for slide in parser.slides}

@@ -13,9 +13,13 @@ import re
 import secrets
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
+
 from w2w.present.broadcast import Channel
+from w2w.present.http import validation_message
 from w2w.present.room.deck_slides import Slide
 
 log = logging.getLogger("w2w.present")
@@ -37,11 +41,14 @@ class Refusal(Exception):
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?]")
 
 
 def clean(text: object, limit: int, what: str) -> str:
     """Text as the room keeps it: control and format characters (bidi overrides, zero-widths)
-    removed, whitespace collapsed, 1..limit characters; otherwise a Refusal."""
+    removed, whitespace collapsed, 1..limit characters, and nothing that reads as HTML markup once
+    normalised (`<` + a zero-width space + `img` is `<img`, and so is a full-width `＜img`);
+    otherwise a Refusal."""
     if not isinstance(text, str):
         raise Refusal(400, f"{what} must be text")
     if len(text) > 4 * limit:
@@ -53,6 +60,8 @@ def clean(text: object, limit: int, what: str) -> str:
         raise Refusal(400, f"{what} is empty")
     if len(text) > limit:
         raise Refusal(400, f"{what} is too long: at most {limit} characters")
+    if _MARKUP.search(text) or _MARKUP.search(unicodedata.normalize("NFKC", text)):
+        raise Refusal(400, f"{what}: it looks like HTML markup — send plain text")
     return text
 
 
@@ -65,10 +74,11 @@ class Item:
     text: str
     device: str
     slide: str = ""
-    state: str = "pending"  # pending, approved, running, done, answered
+    state: str = "pending"  # pending, approved, running, done, failed, answered
     voters: set[str] = field(default_factory=set)
     at: float = field(default_factory=time.time)
     result: dict | None = None
+    value: object = None  # a suggestion: its slide's text input as the slide's request holds it
 
     def public(self) -> dict:
         out = {"id": self.id, "kind": self.kind, "text": self.text, "slide": self.slide, "state": self.state}
@@ -88,6 +98,9 @@ class Room:
         self.last_submit: dict[str, float] = {}  # "device:<id>" / "address:<ip>" -> time
         self.dropped = 0  # unmoderated suggestions dropped for room in a full queue
         self.refused = 0  # submissions answered 429
+        # Why a generator cannot run on the deck now (None: it can); set by the server. A run
+        # ordered then fails at once: the deck plays the recording and sends no request.
+        self.runnable: Callable[[str], str | None] | None = None
 
     # --- what each side sees -----------------------------------------------------------------
     def phone_state(self) -> dict:
@@ -156,20 +169,19 @@ class Room:
             self.presenters.publish(
                 "run", {"id": item.id, "h": slide.h, "v": slide.v, "generator": slide.generator, "text": item.text}
             )
+            if self.runnable is not None and self.runnable(slide.generator):
+                item.state = "failed"
         self._changed()
         return item
 
     def claim_run(self, generator: str, body: dict) -> Item | None:
-        """The queued item a live run is for: the deck sends the queued text as its input."""
-        typed = body.get("prompt")
-        if typed is None and isinstance(body.get("words"), list):
-            typed = ", ".join(str(w) for w in body["words"])
-        if not isinstance(typed, str):
-            return None
-        wanted = _norm(typed)
+        """The queued item a live run is for: the deck sends the item's text in its slide's text
+        input (`body` as the deck sent it, before any check: a refused run fails its item too)."""
         for item in self.items.values():
             slide = self.slides.get(item.slide)
-            if item.state == "running" and slide and slide.generator == generator and _norm(item.text) == wanted:
+            if item.state != "running" or not slide or slide.generator != generator or slide.text_input is None:
+                continue
+            if _same(body.get(slide.text_input.field), item.value):
                 return item
         return None
 
@@ -192,9 +204,12 @@ class Room:
             self._changed()
 
     def failed(self, item: Item) -> None:
+        """An approved run that did not finish (refused, failed, given up on by the deck): every
+        phone and the moderation page say so, and the speaker may run it again."""
         if item.state == "running":
-            item.state = "approved"
-            self._changed()
+            item.state = "failed"
+            if item.id in self.items:
+                self._changed()
 
     # --- the audience ------------------------------------------------------------------------
     def _rate(self, device: str, address: str) -> None:
@@ -219,8 +234,9 @@ class Room:
         if kind is None:
             raise Refusal(400, "slide: that slide has no live model to suggest for")
         cleaned = clean(text, kind.max_chars, kind.field)
+        value = _runnable(slide, cleaned)
         self._rate(device, address)
-        item = Item(secrets.token_hex(8), "suggestion", cleaned, device, slide.key)
+        item = Item(secrets.token_hex(8), "suggestion", cleaned, device, slide.key, value=value)
         self.items[item.id] = item
         pending = [i for i in self.items.values() if i.slide == slide.key and i.state == "pending"]
         if len(pending) > PENDING_MAX:
@@ -254,6 +270,28 @@ class Room:
             item.voters.add(device)
             self._changed()
         return item
+
+
+def _runnable(slide: Slide, text: str) -> object:
+    """The suggestion as the slide's own request would carry it, checked by its generator's
+    LiveRequest now, so that every suggestion the speaker may run can run: the deck's request for
+    the slide (its form's payload) with `text` in its text input. A Refusal says why not."""
+    kind = slide.text_input
+    request = {**(slide.request or {}), kind.field: kind.value(text)}
+    try:
+        checked = slide.live_request.model_validate(request)
+    except ValidationError as exc:
+        raise Refusal(400, f"this slide's model cannot take it — {validation_message(exc)}") from None
+    return checked.model_dump(mode="json").get(kind.field)
+
+
+def _same(sent: object, kept: object) -> bool:
+    """The run's text input is the item's (whitespace and case aside)."""
+    if isinstance(sent, str) and isinstance(kept, str):
+        return _norm(sent) == _norm(kept)
+    if isinstance(sent, list) and isinstance(kept, list):
+        return [_norm(str(x)) for x in sent] == [_norm(str(x)) for x in kept]
+    return False
 
 
 def _norm(text: str) -> str:
