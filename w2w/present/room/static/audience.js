@@ -78,7 +78,8 @@
         if (src) { const img = el("img"); img.src = src; img.alt = "The model's picture for: " + item.text; li.appendChild(img); }
         if (item.result.text) li.appendChild(el("p", "w2w-room-output", item.result.text));
       } else {
-        li.appendChild(el("p", "w2w-room-state", item.state === "running" ? "running on the big screen…" : "approved"));
+        const said = { running: "running on the big screen…", failed: "could not run on the big screen" };
+        li.appendChild(el("p", "w2w-room-state", said[item.state] || "approved"));
       }
       list.appendChild(li);
     });
