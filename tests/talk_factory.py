@@ -108,10 +108,12 @@ LIVE_SECTION = """\
 # markup, so the recording the deck embeds carries it.
 HOSTILE_PROMPT = 'Noise </script><b id="pwned">bold</b> becomes'
 
-# The deck gives up on a live stream after this many seconds without an event. Short, since a test
-# waits it out. The longest gap between events here is the first token: about 0.1 s on the idle
-# machine (BENCHMARKS.md, bench_present), a few times that with both test workers busy.
-LIVE_TIMEOUT_S = 5
+# The server ends a live stream after this many seconds without an event (and the deck gives up 2 s
+# later). Short, since a test waits it out; since the server applies it to every client, the
+# tests' own requests too, long enough for the first token on the loaded shared machine: about
+# 0.1 s idle (BENCHMARKS.md, bench_present), but 2-5 s measured with the machine's other work
+# (2026-12-07), where 5 s ended one run in six.
+LIVE_TIMEOUT_S = 10
 
 
 def make_project(
