@@ -15,7 +15,7 @@
   function grids() {
     const out = {};
     document.querySelectorAll("script.w2w-grid-data").forEach((script) => {
-      try { out[script.dataset.w2wGrid] = JSON.parse(script.textContent); } catch (e) { /* a broken page: no controls */ }
+      try { out[script.dataset.w2wGrid] = JSON.parse(script.textContent); } catch { /* a broken page: no controls */ }
     });
     return out;
   }
@@ -103,7 +103,7 @@
     const script = box.querySelector("script.w2w-eval-data");
     if (!form || !script) return;
     let data;
-    try { data = JSON.parse(script.textContent); } catch (e) { return; }
+    try { data = JSON.parse(script.textContent); } catch { return; }
     const count = box.querySelector(".w2w-eval-count");
     const setting = box.querySelector(".w2w-eval-setting");
     const line = form.querySelector(".w2w-explore-grid-line");

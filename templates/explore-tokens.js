@@ -29,7 +29,7 @@
 
   function setup(root) {
     let data;
-    try { data = JSON.parse(root.querySelector("script.w2w-explore-data").textContent); } catch (e) { return; }
+    try { data = JSON.parse(root.querySelector("script.w2w-explore-data").textContent); } catch { return; }
     const tree = data.tree;
     if (!tree || !tree.steps || !tree.steps.length) return;
     const sentence = root.querySelector(".w2w-explore-sentence");

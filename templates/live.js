@@ -20,13 +20,13 @@
     const match = /(^#|&)w2w-token=([^&]*)/.exec(window.location.hash);
     if (match) {
       const token = decodeURIComponent(match[2]);
-      try { window.sessionStorage.setItem(TOKEN_KEY, token); } catch (e) { /* storage off: keep it in memory */ }
+      try { window.sessionStorage.setItem(TOKEN_KEY, token); } catch { /* storage off: keep it in memory */ }
       const rest = window.location.hash.replace(match[0], match[1] === "#" ? "#" : "").replace(/^#&/, "#");
       const hash = rest === "#" ? "" : rest;
       window.history.replaceState(null, "", window.location.pathname + window.location.search + hash);
       return token;
     }
-    try { return window.sessionStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+    try { return window.sessionStorage.getItem(TOKEN_KEY); } catch { return null; }
   }
 
   const token = takeToken();
@@ -39,7 +39,7 @@
 
   function readJSON(element) {
     if (!element) return null;
-    try { return JSON.parse(element.textContent); } catch (e) { return null; }
+    try { return JSON.parse(element.textContent); } catch { return null; }
   }
 
   function el(tag, className, text) {
@@ -58,8 +58,8 @@
     return null;
   }
 
-  function visible(token) {
-    return String(token).replace(/ /g, "·").replace(/\n/g, "⏎").replace(/\t/g, "⇥");
+  function visible(text) {
+    return String(text).replace(/ /g, "·").replace(/\n/g, "⏎").replace(/\t/g, "⇥");
   }
 
   function pct(p) { return (100 * p).toFixed(1) + "%"; }
@@ -123,7 +123,7 @@
       });
       if (!data.length) return; // a comment / keep-alive ping
       let parsed;
-      try { parsed = JSON.parse(data.join("\n")); } catch (e) { throw new Error("the server sent an unreadable event"); }
+      try { parsed = JSON.parse(data.join("\n")); } catch (error) { throw new Error("the server sent an unreadable event", { cause: error }); }
       onEvent(type, parsed);
     }
     function pump() {
@@ -258,7 +258,7 @@
   }
 
   // Token trace: the sentence grows token by token; the bars show the newest step's top-k.
-  function tokenView(root, payload) {
+  function tokenView(root) {
     const panel = root.querySelector(".w2w-live-panel");
     const sentence = panel.querySelector(".w2w-live-sentence");
     const bars = panel.querySelector(".w2w-live-bars tbody");

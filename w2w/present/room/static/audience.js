@@ -13,13 +13,13 @@
 
   function deviceId() {
     const key = "w2w-room-device";
-    let id = null;
-    try { id = window.localStorage.getItem(key); } catch (e) { id = null; }
+    let id;
+    try { id = window.localStorage.getItem(key); } catch { id = null; }
     if (!id || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) {
       const bytes = new Uint8Array(12);
       window.crypto.getRandomValues(bytes);
       id = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-      try { window.localStorage.setItem(key, id); } catch (e) { /* kept for this visit only */ }
+      try { window.localStorage.setItem(key, id); } catch { /* kept for this visit only */ }
     }
     return id;
   }

@@ -8,7 +8,7 @@
   "use strict";
   if (window.top !== window || !window.Reveal) return;
   let token = null;
-  try { token = window.sessionStorage.getItem("w2w-live-token"); } catch (e) { token = null; }
+  try { token = window.sessionStorage.getItem("w2w-live-token"); } catch { token = null; }
   if (!token || window.location.protocol !== "http:") return;
 
   function load(src, then) {

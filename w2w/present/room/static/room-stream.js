@@ -13,8 +13,8 @@
       else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
     });
     if (!data.length) return;
-    let value = null;
-    try { value = JSON.parse(data.join("\n")); } catch (e) { return; }
+    let value;
+    try { value = JSON.parse(data.join("\n")); } catch { return; }
     onEvent(type, value);
   }
 
@@ -80,11 +80,11 @@
     const match = new RegExp("(^#|&)" + name + "=([^&]*)").exec(window.location.hash);
     if (match) {
       const token = decodeURIComponent(match[2]);
-      try { window.sessionStorage.setItem(key, token); } catch (e) { /* storage off */ }
+      try { window.sessionStorage.setItem(key, token); } catch { /* storage off */ }
       window.history.replaceState(null, "", window.location.pathname + window.location.search);
       return token;
     }
-    try { return window.sessionStorage.getItem(key); } catch (e) { return null; }
+    try { return window.sessionStorage.getItem(key); } catch { return null; }
   }
 
   window.w2wRoom = { follow: follow, post: post, el: el, safeImage: safeImage, takeToken: takeToken };
