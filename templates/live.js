@@ -10,6 +10,7 @@
 (function () {
   "use strict";
 
+  const { el, readJSON, pngData, visible, pct } = window.w2wDom; // dom.js, loaded before this file
   const TOKEN_KEY = "w2w-live-token";
   const POLL_STARTING_MS = 2000; // while the server loads its models
   const POLL_READY_MS = 10000; // afterwards, to notice it went away
@@ -37,32 +38,14 @@
     return window.location.protocol === "http:" && !!token;
   }
 
-  function readJSON(element) {
-    if (!element) return null;
-    try { return JSON.parse(element.textContent); } catch { return null; }
-  }
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
   // Only images the deck can vouch for: a PNG data URL from the server, or a relative file of the
   // deck's own artifacts (the recording).
   function safeImage(src) {
     if (typeof src !== "string") return null;
-    if (src.startsWith("data:image/png;base64,")) return src;
+    if (pngData(src)) return src;
     if (/^(\.\.\/|\.\/)?artifacts\/[A-Za-z0-9_./-]+$/.test(src) && src.indexOf("..", 3) === -1) return src;
     return null;
   }
-
-  function visible(text) {
-    return String(text).replace(/ /g, "·").replace(/\n/g, "⏎").replace(/\t/g, "⇥");
-  }
-
-  function pct(p) { return (100 * p).toFixed(1) + "%"; }
 
   // --- the server: readiness, then one streamed run ----------------------------------------
   function api(path, options) {

@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   const room = window.w2wRoom;
-  const el = room.el;
+  const { el, pngData } = window.w2wDom; // templates/dom.js, the deck's copy (/slides/w2w-dom.js)
   const token = room.takeToken("a", "w2w-room-token");
   const $ = (id) => document.getElementById(id);
   const device = deviceId();
@@ -74,7 +74,7 @@
       li.dataset.id = item.id;
       li.appendChild(el("p", "w2w-room-text", item.text));
       if (item.result) {
-        const src = room.safeImage(item.result.image);
+        const src = pngData(item.result.image);
         if (src) { const img = el("img"); img.src = src; img.alt = "The model's picture for: " + item.text; li.appendChild(img); }
         if (item.result.text) li.appendChild(el("p", "w2w-room-output", item.result.text));
       } else {
