@@ -74,8 +74,9 @@ def test_roles_doors_and_bad_input(room):
         one_line(room.request("GET", path, headers={"Host": f"evil.example:{room.port}"}), 400)
     foreign = send(room, "/room/api/ask", {"device": "f" * 16, "text": "hi"}, audience, Origin="http://evil.example")
     assert "cross-origin" in one_line(foreign, 403)
-    # The audience page and its scripts hold no presenter token; no directory is listed.
-    for path in ("/room/", "/room/audience.js", "/room/room-stream.js", "/room/room.css"):
+    # The audience page and its scripts (the DOM helpers are the built deck's) hold no presenter
+    # token; no directory is listed.
+    for path in ("/room/", "/room/audience.js", "/room/room-stream.js", "/room/room.css", "/slides/w2w-dom.js"):
         reply = request_from("127.0.0.1", room.port, "GET", path, to=LAN)
         assert reply.status == 200 and presenter.encode() not in reply.body, path
     for path in ("/slides/artifacts/", "/room/api/", "/slides/reveal/"):

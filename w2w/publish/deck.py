@@ -144,6 +144,7 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
 
 # templates/ file -> its name next to the deck's index.html (deck.html.j2 includes each one).
 DECK_SCRIPTS = (
+    ("dom.js", "w2w-dom.js"),  # the shared DOM helpers, before the scripts that use them
     ("live.js", "w2w-live.js"),
     ("live-diffusion.js", "w2w-live-diffusion.js"),
     ("live.css", "w2w-live.css"),

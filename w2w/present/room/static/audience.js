@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   const room = window.w2wRoom;
-  const el = room.el;
+  const { el, pngData } = window.w2wDom; // templates/dom.js, the deck's copy (/slides/w2w-dom.js)
   const token = room.takeToken("a", "w2w-room-token");
   const $ = (id) => document.getElementById(id);
   const device = deviceId();
@@ -13,13 +13,13 @@
 
   function deviceId() {
     const key = "w2w-room-device";
-    let id = null;
-    try { id = window.localStorage.getItem(key); } catch (e) { id = null; }
+    let id;
+    try { id = window.localStorage.getItem(key); } catch { id = null; }
     if (!id || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) {
       const bytes = new Uint8Array(12);
       window.crypto.getRandomValues(bytes);
       id = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-      try { window.localStorage.setItem(key, id); } catch (e) { /* kept for this visit only */ }
+      try { window.localStorage.setItem(key, id); } catch { /* kept for this visit only */ }
     }
     return id;
   }
@@ -74,7 +74,7 @@
       li.dataset.id = item.id;
       li.appendChild(el("p", "w2w-room-text", item.text));
       if (item.result) {
-        const src = room.safeImage(item.result.image);
+        const src = pngData(item.result.image);
         if (src) { const img = el("img"); img.src = src; img.alt = "The model's picture for: " + item.text; li.appendChild(img); }
         if (item.result.text) li.appendChild(el("p", "w2w-room-output", item.result.text));
       } else {
