@@ -162,11 +162,13 @@ def _model_process(project: Project, talk, entries: dict, only: list[str] | None
 def _serve(app, sockets: list[socket.socket]) -> None:
     import uvicorn
 
-    from w2w.present.limits import KEEP_ALIVE_S, UVICORN_CONNECTIONS, GuardedH11Protocol
+    from w2w.present.limits import KEEP_ALIVE_S, UVICORN_CONNECTIONS, GuardedH11Protocol, door_connections
 
+    # A deadline on each request head; the door's connections counted apart (limits.py).
+    protocol = type("W2WProtocol", (GuardedH11Protocol,), {"door": door_connections()})
     config = uvicorn.Config(
         app,
-        http=GuardedH11Protocol,  # a deadline on each request head (limits.py)
+        http=protocol,
         log_level="warning",
         access_log=False,
         lifespan="on",
