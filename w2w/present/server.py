@@ -162,11 +162,13 @@ def _model_process(project: Project, talk, entries: dict, only: list[str] | None
 def _serve(app, sockets: list[socket.socket]) -> None:
     import uvicorn
 
-    from w2w.present.limits import KEEP_ALIVE_S, UVICORN_CONNECTIONS, GuardedH11Protocol
+    from w2w.present.limits import KEEP_ALIVE_S, UVICORN_CONNECTIONS, GuardedH11Protocol, door_connections
 
+    # A deadline on each request head; the door's connections counted apart (limits.py).
+    protocol = type("W2WProtocol", (GuardedH11Protocol,), {"door": door_connections()})
     config = uvicorn.Config(
         app,
-        http=GuardedH11Protocol,  # a deadline on each request head (limits.py)
+        http=protocol,
         log_level="warning",
         access_log=False,
         lifespan="on",
@@ -186,7 +188,7 @@ def room_door(project: Project, port: int, token: str, lan: str, requests: dict)
     from w2w.present.broadcast import Channel
     from w2w.present.room.deck_slides import read_slides
     from w2w.present.room.door import Door
-    from w2w.present.room.state import PHONES_MAX, PRESENTERS_MAX, Room
+    from w2w.present.room.state import PHONES_MAX, PHONES_PER_ADDRESS, PRESENTERS_MAX, Room
     from w2w.present.security import own_hosts
 
     audience_token = secrets.token_urlsafe(24)
@@ -194,7 +196,7 @@ def room_door(project: Project, port: int, token: str, lan: str, requests: dict)
         audience_token = secrets.token_urlsafe(24)
     inputs = {name: found for name, model in requests.items() if (found := text_input(model)) is not None}
     slides = read_slides(project.site_dir / "slides" / "index.html", inputs)
-    room = Room(slides, Channel("audience", PHONES_MAX), Channel("presenter", PRESENTERS_MAX))
+    room = Room(slides, Channel("audience", PHONES_MAX, PHONES_PER_ADDRESS), Channel("presenter", PRESENTERS_MAX))
     url = f"http://{lan}:{port}/room/#a={audience_token}"
     hosts = own_hosts(port, (lan,))
     return Door(room, token, audience_token, url, project.site_dir, hosts)

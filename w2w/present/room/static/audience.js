@@ -146,15 +146,25 @@
 
   // --- the stream -------------------------------------------------------------------------------
   if (!token) { say("line", "No audience token: open this page from the speaker's QR code or link."); return; }
+  // The whole room comes once (`state`), then only what changed: one item, or the vote counts
+  // that changed ({id: votes}); questions stay ordered by votes (a stable sort keeps ties in place).
+  function upsert(list, item) {
+    const at = list.findIndex((i) => i.id === item.id);
+    if (at >= 0) list[at] = item; else list.push(item);
+  }
+  function byVotes() { state.questions.sort((a, b) => b.votes - a.votes); }
+
   room.follow("/room/api/stream", token, (type, data) => {
     if (type === "state") {
       state.slide = data.slide; state.questions = data.questions; state.suggestions = data.suggestions;
       showSlide(); showQuestions();
     } else if (type === "slide") { state.slide = data; showSlide(); }
-    else if (type === "room") { state.questions = data.questions; state.suggestions = data.suggestions; showQuestions(); showResults(); }
-    else if (type === "result") {
-      state.suggestions = state.suggestions.filter((i) => i.id !== data.id).concat([data]);
-      showResults();
+    else if (type === "item" || type === "result") {
+      if (data.kind === "question") { upsert(state.questions, data); byVotes(); showQuestions(); }
+      else { upsert(state.suggestions, data); showResults(); }
+    } else if (type === "votes") {
+      state.questions.forEach((q) => { if (typeof data[q.id] === "number") q.votes = data[q.id]; });
+      byVotes(); showQuestions();
     } else if (type === "removed") {
       state.questions = state.questions.filter((i) => i.id !== data.id);
       state.suggestions = state.suggestions.filter((i) => i.id !== data.id);
