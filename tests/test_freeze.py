@@ -88,26 +88,44 @@ def _with(path: str, value):
 def test_each_key_field_makes_a_frozen_artifact_stale_and_is_named(tmp_path, path, value):
     store = _frozen_store(tmp_path)
     changed = _with(path, value)
-    stale = store.stale_fields("diffusion_demo", changed, _requested(changed))
+    stale = store.stale_fields("diffusion_demo", changed, _requested(changed), embedded=False)
     assert [d.field for d in stale] == [path]
     assert str(stale[0]).startswith(f"{path}: ") and " → " in str(stale[0])
-    assert store.stale_fields("diffusion_demo", FIELDS, _requested(FIELDS)) == []
+    assert store.stale_fields("diffusion_demo", FIELDS, _requested(FIELDS), embedded=False) == []
 
 
 def test_a_full_model_output_stays_fresh_where_only_a_stand_in_exists(tmp_path):
     store = _frozen_store(tmp_path)
     here = _with("model.id", "w2w/shapes-diffusion") | {"device": "cpu", "libraries": {"diffusers": "0.42.0"}}
-    assert store.stale_fields("diffusion_demo", here, _requested(FIELDS)) == []  # environment not comparable
+    assert store.stale_fields("diffusion_demo", here, _requested(FIELDS), embedded=True) == []  # no environment
     changed = _requested(FIELDS) | {"inputs": {"prompt": "a painter", "steps": 50}}
-    assert [d.field for d in store.stale_fields("diffusion_demo", here, changed)] == ["inputs.prompt"]
+    assert [d.field for d in store.stale_fields("diffusion_demo", here, changed, embedded=True)] == ["inputs.prompt"]
 
 
 def test_a_frozen_stand_in_output_is_stale_where_the_real_model_exists(tmp_path):
     store = _frozen_store(tmp_path, fields=_with("model.id", "w2w/shapes-diffusion"), embedded=True)
-    stale = store.stale_fields("diffusion_demo", FIELDS, _requested(FIELDS))
+    stale = store.stale_fields("diffusion_demo", FIELDS, _requested(FIELDS), embedded=False)
     assert [str(d) for d in stale] == [
         'model.id: "w2w/shapes-diffusion" → "stable-diffusion-v1-5/stable-diffusion-v1-5"'
     ]
+
+
+def test_a_frozen_stand_in_output_is_judged_by_the_stand_ins_own_key(tmp_path):
+    """Where the stand-in runs, its frozen output is stale when what the stand-in draws changes (its
+    own prompt, its revision), and not when only the full model's prompt does."""
+    drawn = {"embedded_prompt": "a red circle", "steps": 50}
+    made = _with("model.id", "w2w/shapes-diffusion") | {"inputs": drawn, "device": "cpu"}
+    store = _frozen_store(tmp_path, fields=made, embedded=True)
+    here = yaml.safe_load(yaml.safe_dump(made))
+    assert store.stale_fields("diffusion_demo", here, _requested(FIELDS), embedded=True) == []
+    painter = _requested(_with("inputs.prompt", "a painter"))  # the full model's prompt: not drawn here
+    assert store.stale_fields("diffusion_demo", here, painter, embedded=True) == []
+    redrawn = here | {"inputs": drawn | {"embedded_prompt": "a blue square"}}
+    stale = store.stale_fields("diffusion_demo", redrawn, _requested(FIELDS), embedded=True)
+    assert [str(d) for d in stale] == ['inputs.embedded_prompt: "a red circle" → "a blue square"']
+    retrained = here | {"model": {"id": "w2w/shapes-diffusion", "revision": "sha256:2"}}
+    stale = store.stale_fields("diffusion_demo", retrained, _requested(FIELDS), embedded=True)
+    assert [d.field for d in stale] == ["model.revision"]
 
 
 def _stand_in_job(tmp_path, prompt: str) -> Job:
