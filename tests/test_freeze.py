@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -265,3 +266,148 @@ def test_killing_a_generator_run_leaves_no_partial_artifact(tmp_path):
     result = build_site(Project(root))
     assert result.prepared.produced.artifacts["embedding_plot"].path("plot").is_file()
     assert not [d for d in artifacts.iterdir() if d.name.startswith(".")]
+
+
+DEMO_SECTION = """\
+    # Demo
+
+    {{ demo_image("diffusion_demo") }}
+
+    Note:
+    The picture.
+    """
+
+
+def _demo_talk(root: Path, sd_dir: Path | None, **inputs) -> None:
+    """The demo's inputs (4 steps, no sweep) and, when `sd_dir`, the tiny random Stable Diffusion as
+    the full model through models.local_dirs; without it this machine has only the shapes stand-in."""
+    from tiny_sd import TINY_SD_ID
+
+    path = root / "talk" / "talk.yaml"
+    talk = yaml.safe_load(path.read_text())
+    talk["generators"] = {
+        "diffusion_demo": {"model": TINY_SD_ID, "steps": 4, "strip_frames": 2, "grid_seeds": [], **inputs}
+    }
+    talk["models"] = {"device": "cpu", **({"local_dirs": {TINY_SD_ID: str(sd_dir)}} if sd_dir else {})}
+    path.write_text(yaml.safe_dump(talk, sort_keys=False))
+
+
+def _rows(root: Path) -> list[tuple[str, bool, str, list[str]]]:
+    return [(r.name, r.fresh, r.source, [str(d) for d in r.differences]) for r in explain(Project(root))]
+
+
+@pytest.mark.usefixtures("require_shapes")
+def test_each_frozen_output_keeps_the_key_of_the_model_that_made_it(tmp_path, tiny_sd_dir, monkeypatch):
+    """A full model's output (the tiny random SD stands for SD 1.5) frozen, then read on a machine
+    with only the shapes stand-in: fresh while the talk's request is unchanged, and freezing there
+    keeps its own key (re-keyed by the stand-in, it read as stale where the full model is back); the
+    stand-in's output replaces it only with --force, and from then on is judged by its own key."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))  # no SD 1.5 from the real cache
+    root = make_project(tmp_path / "p", sections={"demo": DEMO_SECTION})
+    _demo_talk(root, tiny_sd_dir)
+    assert freeze(Project(root)) == ["diffusion_demo"]
+    lock = root / "talk" / "frozen" / "lock.json"
+    full_entry = json.loads(lock.read_text())["artifacts"]["diffusion_demo"]
+    assert full_entry["made_with"]["embedded"] is False and "prompt" in full_entry["fields"]["inputs"]
+
+    _demo_talk(root, None)  # the full model gone: the stand-in would run, the frozen output stays
+    assert _rows(root) == [("diffusion_demo", True, "frozen", [])]
+    freeze(Project(root))
+    assert json.loads(lock.read_text())["artifacts"]["diffusion_demo"] == full_entry
+    _demo_talk(root, tiny_sd_dir)  # and back where the full model is: still its own key, fresh
+    assert _rows(root) == [("diffusion_demo", True, "frozen", [])]
+
+    _demo_talk(root, None, prompt="a painter")  # the request changed where only the stand-in runs
+    ((_, fresh, _, why),) = _rows(root)
+    assert not fresh and why == ['inputs.prompt: "A robot coding on a laptop in space, digital art" → "a painter"']
+    with pytest.raises(W2WError) as strict:
+        build_site(Project(root), strict=True)
+    assert "is stale (inputs.prompt changed)" in strict.value.what
+    with pytest.raises(W2WError) as refused:
+        freeze(Project(root))
+    assert "by the output of the embedded stand-in w2w/shapes-diffusion" in refused.value.what
+    assert json.loads(lock.read_text())["artifacts"]["diffusion_demo"] == full_entry
+    freeze(Project(root), force=True)
+    stand_in_entry = json.loads(lock.read_text())["artifacts"]["diffusion_demo"]
+    assert stand_in_entry["made_with"]["embedded"] is True and "embedded_prompt" in stand_in_entry["fields"]["inputs"]
+
+    # The stand-in's frozen output, where the stand-in runs: judged by the stand-in's own key.
+    assert _rows(root) == [("diffusion_demo", True, "frozen", [])]
+    _demo_talk(root, None, prompt="a painter", embedded_prompt="a blue square")
+    ((_, fresh, _, why),) = _rows(root)
+    assert not fresh and why == ['inputs.embedded_prompt: "a red circle above a blue square" → "a blue square"']
+    _demo_talk(root, tiny_sd_dir, prompt="a painter")  # where the full model is: the real thing is made
+    ((_, fresh, _, why),) = _rows(root)
+    assert not fresh and why == [f'model.id: "w2w/shapes-diffusion" → "{full_entry["fields"]["model"]["id"]}"']
+
+
+REPO = Path(__file__).resolve().parents[1]
+CAPTION = "a red circle above a blue square"  # the repository's embedded_prompt, drawn by its frozen demo
+NEW_CAPTION = "a green triangle left of a yellow circle"
+
+
+def _recaption(root: Path, old: str, new: str) -> None:
+    path = root / "talk" / "talk.yaml"
+    text = path.read_text()
+    assert f'embedded_prompt: "{old}"' in text
+    path.write_text(text.replace(f'embedded_prompt: "{old}"', f'embedded_prompt: "{new}"'))
+
+
+def test_the_repositorys_talk_is_judged_by_the_stand_ins_key(tmp_path, monkeypatch):
+    """The repository's talk.yaml on a machine without SD 1.5 (an empty Hugging Face cache): every
+    frozen output fresh as committed, and the stand-in's caption edited makes its demo stale, named."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    root = tmp_path / "talk"
+    for name in ("talk", "templates"):
+        shutil.copytree(REPO / name, root / name)
+    assert {(r.name, r.fresh, r.source) for r in explain(Project(root))} == {
+        (name, True, "frozen") for name in ("diffusion_demo", "embedding_plot", "shapes_eval", "token_trace")
+    }
+    _recaption(root, CAPTION, NEW_CAPTION)
+    stale = [r for r in explain(Project(root)) if not r.fresh]
+    assert [(r.name, [str(d) for d in r.differences]) for r in stale] == [
+        ("diffusion_demo", [f'inputs.embedded_prompt: "{CAPTION}" → "{NEW_CAPTION}"'])
+    ]
+
+
+def _w2w(*args: str, cwd: Path, hub: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_CACHE": str(hub), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "w2w", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800
+    )
+
+
+def _status(proc: subprocess.CompletedProcess) -> dict[str, str]:
+    return {line.split()[0]: line.split()[1] for line in proc.stderr.splitlines() if line and not line[0].isspace()}
+
+
+@pytest.mark.build
+def test_a_new_stand_in_caption_reruns_the_demo_and_reaches_the_deck(real_build, tmp_path):
+    """The default path, as a speaker meets it: the repository's talk, built, on this machine without
+    SD 1.5. Unchanged, it is fresh and its build ran nothing; with embedded_prompt edited, `w2w
+    status` says stale and why, the build runs the demo alone, the deck shows the new caption and
+    picture, and talk/frozen/ stays as committed. The old caption back: fresh from frozen/ again."""
+    built, result = real_build
+    assert result.prepared.produced.ran == []
+    root, hub = tmp_path / "talk", tmp_path / "empty-hub"
+    shutil.copytree(built, root, symlinks=True)
+    assert _w2w("status", "--check", cwd=root, hub=hub).returncode == 0
+
+    _recaption(root, CAPTION, NEW_CAPTION)
+    status = _w2w("status", "--explain", cwd=root, hub=hub)
+    assert status.returncode == 0 and _status(status)["diffusion_demo"] == "stale", status.stderr
+    assert f'inputs.embedded_prompt: "{CAPTION}" → "{NEW_CAPTION}"' in status.stderr
+    assert set(_status(status).values()) == {"fresh", "stale"} and list(_status(status).values()).count("stale") == 1
+    assert _w2w("status", "--check", cwd=root, hub=hub).returncode == 1
+
+    build = _w2w("build-talk", cwd=root, hub=hub)
+    assert build.returncode == 0 and "generators run: diffusion_demo;" in build.stderr, build.stderr
+    deck = (root / "site" / "slides" / "index.html").read_text()
+    assert f'w2w-demo-prompt-text">{NEW_CAPTION}<' in deck and f'w2w-demo-prompt-text">{CAPTION}<' not in deck
+    shown = root / "site" / "slides" / "artifacts" / "diffusion_demo" / "demo.png"
+    assert shown.read_bytes() != (REPO / "talk" / "frozen" / "diffusion_demo" / "demo.png").read_bytes()
+    assert _same_tree(root / "talk" / "frozen", REPO / "talk" / "frozen")
+    assert _status(_w2w("status", cwd=root, hub=hub))["diffusion_demo"] == "fresh"  # now from the cache
+
+    _recaption(root, NEW_CAPTION, CAPTION)
+    assert _w2w("status", "--check", cwd=root, hub=hub).returncode == 0
