@@ -165,6 +165,10 @@ def test_the_stand_ins_own_inputs_do_not_make_a_full_model_output_stale():
     assert "embedded_prompt" in stand_in and "prompt" not in stand_in
     edited = inputs.model_copy(update={"embedded_prompt": "a green square left of a red circle"})
     assert generator.key_inputs(edited, embedded=False) == full
+    # Only the stand-in sweeps: its grid is in the stand-in's key and not in Stable Diffusion's.
+    swept = inputs.model_copy(update={"grid_seeds": [0, 1]})
+    assert generator.key_inputs(swept, embedded=False) == full
+    assert generator.key_inputs(swept, embedded=True) == stand_in | {"grid_seeds": [0, 1]}
 
 
 def test_freeze_then_build_uses_frozen_artifacts_without_loading_a_model(tmp_path):
