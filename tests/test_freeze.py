@@ -375,7 +375,9 @@ def test_the_repositorys_talk_is_judged_by_the_stand_ins_key(tmp_path, monkeypat
 
 
 def _w2w(*args: str, cwd: Path, hub: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_CACHE": str(hub), "HF_HUB_OFFLINE": "1"}
+    # One torch thread, as conftest sets under xdist: on a shared 2-core machine two threads wait at
+    # every barrier for a descheduled peer, and the demo's 48-cell sweep then took over 25 minutes.
+    env = {"OMP_NUM_THREADS": "1", **os.environ, "HF_HUB_CACHE": str(hub), "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
         [sys.executable, "-m", "w2w", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800
     )
