@@ -387,7 +387,6 @@ def _status(proc: subprocess.CompletedProcess) -> dict[str, str]:
     return {line.split()[0]: line.split()[1] for line in proc.stderr.splitlines() if line and not line[0].isspace()}
 
 
-@pytest.mark.build
 def test_a_new_stand_in_caption_reruns_the_demo_and_reaches_the_deck(real_build, tmp_path):
     """The default path, as a speaker meets it: the repository's talk, built, on this machine without
     SD 1.5. Unchanged, it is fresh and its build ran nothing; with embedded_prompt edited, `w2w
