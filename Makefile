@@ -32,9 +32,13 @@ test-durations: install
 	$(PYTEST) --write-durations tests/durations.json
 
 # ruff (configured in pyproject.toml): the lint rules, and the formatting checked, not applied.
+# ESLint (eslint.config.js) on the project's JavaScript, the version package-lock.json pins, from
+# node_modules (`npm ci`, which scripts/install.sh runs): --no-install, never a download by npx.
 lint:
 	$(PYTHON_RUN) -m ruff check .
 	$(PYTHON_RUN) -m ruff format --check .
+	@test -x node_modules/.bin/eslint || { echo "make lint: ESLint is not installed: run make install (npm ci)" >&2; exit 1; }
+	npx --no-install eslint .
 
 format:
 	$(PYTHON_RUN) -m ruff format .

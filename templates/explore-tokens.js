@@ -12,24 +12,13 @@
 (function () {
   "use strict";
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function visible(token) {
-    return String(token).replace(/ /g, "·").replace(/\n/g, "⏎").replace(/\t/g, "⇥");
-  }
-
-  function pct(p) { return (100 * p).toFixed(1) + "%"; }
+  const { el, readJSON, visible, pct } = window.w2wDom; // dom.js, loaded before this file
 
   const STOPPED = { eos: "stopped at the end of sequence", sentence: "stopped at the end of the sentence", length: "stopped at the token limit" };
 
   function setup(root) {
-    let data;
-    try { data = JSON.parse(root.querySelector("script.w2w-explore-data").textContent); } catch (e) { return; }
+    const data = readJSON(root.querySelector("script.w2w-explore-data"));
+    if (!data) return;
     const tree = data.tree;
     if (!tree || !tree.steps || !tree.steps.length) return;
     const sentence = root.querySelector(".w2w-explore-sentence");

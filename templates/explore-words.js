@@ -9,6 +9,7 @@
 (function () {
   "use strict";
 
+  const { el } = window.w2wDom; // dom.js, loaded before this file
   const SVG = "http://www.w3.org/2000/svg";
   const NEAREST = 5;
 
@@ -41,13 +42,6 @@
       out[j] = s / (v.norms[i] * v.norms[j]);
     }
     return out;
-  }
-
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
   }
 
   function setup(root, vocab) {

@@ -56,7 +56,7 @@
   }
 
   // Diffusion demo: the picture is x̂0 of each step as it streams, then the final image.
-  function diffusionView(root, payload) {
+  function diffusionView(root) {
     const img = root.querySelector(".w2w-live-image");
     const meta = root.querySelector(".w2w-live-meta");
     const text = words(root);
@@ -88,7 +88,7 @@
   }
 
   // Denoising strip: each frame of the strip is filled with x̂0 of its own step as it streams.
-  function stripView(root, payload) {
+  function stripView(root) {
     const frames = Array.from(root.querySelectorAll(".w2w-strip figure"));
     const meta = root.querySelector(".w2w-live-meta");
     let total = 0;

@@ -10,6 +10,7 @@
 (function () {
   "use strict";
 
+  const { el, readJSON, pngData, visible, pct } = window.w2wDom; // dom.js, loaded before this file
   const TOKEN_KEY = "w2w-live-token";
   const RETRY_MS = 2000; // the status stream lost: try again this often
   // The server ends a silent run itself after timeout_s with the reason; the deck waits this much
@@ -22,13 +23,13 @@
     const match = /(^#|&)w2w-token=([^&]*)/.exec(window.location.hash);
     if (match) {
       const token = decodeURIComponent(match[2]);
-      try { window.sessionStorage.setItem(TOKEN_KEY, token); } catch (e) { /* storage off: keep it in memory */ }
+      try { window.sessionStorage.setItem(TOKEN_KEY, token); } catch { /* storage off: keep it in memory */ }
       const rest = window.location.hash.replace(match[0], match[1] === "#" ? "#" : "").replace(/^#&/, "#");
       const hash = rest === "#" ? "" : rest;
       window.history.replaceState(null, "", window.location.pathname + window.location.search + hash);
       return token;
     }
-    try { return window.sessionStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+    try { return window.sessionStorage.getItem(TOKEN_KEY); } catch { return null; }
   }
 
   const token = takeToken();
@@ -39,32 +40,14 @@
     return window.location.protocol === "http:" && !!token;
   }
 
-  function readJSON(element) {
-    if (!element) return null;
-    try { return JSON.parse(element.textContent); } catch (e) { return null; }
-  }
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
   // Only images the deck can vouch for: a PNG data URL from the server, or a relative file of the
   // deck's own artifacts (the recording).
   function safeImage(src) {
     if (typeof src !== "string") return null;
-    if (src.startsWith("data:image/png;base64,")) return src;
+    if (pngData(src)) return src;
     if (/^(\.\.\/|\.\/)?artifacts\/[A-Za-z0-9_./-]+$/.test(src) && src.indexOf("..", 3) === -1) return src;
     return null;
   }
-
-  function visible(token) {
-    return String(token).replace(/ /g, "·").replace(/\n/g, "⏎").replace(/\t/g, "⇥");
-  }
-
-  function pct(p) { return (100 * p).toFixed(1) + "%"; }
 
   // --- the server: readiness, then one streamed run ----------------------------------------
   function api(path, options) {
@@ -138,7 +121,7 @@
       });
       if (!data.length) return; // a comment / keep-alive ping
       let parsed;
-      try { parsed = JSON.parse(data.join("\n")); } catch (e) { throw new Error("the server sent an unreadable event"); }
+      try { parsed = JSON.parse(data.join("\n")); } catch (error) { throw new Error("the server sent an unreadable event", { cause: error }); }
       onEvent(type, parsed);
     }
     function pump() {
@@ -285,7 +268,7 @@
   }
 
   // Token trace: the sentence grows token by token; the bars show the newest step's top-k.
-  function tokenView(root, payload) {
+  function tokenView(root) {
     const panel = root.querySelector(".w2w-live-panel");
     const sentence = panel.querySelector(".w2w-live-sentence");
     const bars = panel.querySelector(".w2w-live-bars tbody");

@@ -239,6 +239,17 @@ def log_match(server: LiveServer, pattern: str) -> re.Match:
     raise AssertionError(f"no {pattern!r} in the log:\n{server.log.read_text()}")
 
 
+def log_mark(server: LiveServer) -> int:
+    """Where the server's output ends now: what `assert_no_traceback` reads from."""
+    return len(server.log.read_bytes())
+
+
+def assert_no_traceback(server: LiveServer, since: int = 0) -> None:
+    """No traceback in the server's output after `since` (a test's refusals are answers, not crashes)."""
+    written = server.log.read_bytes()[since:].decode("utf-8", "replace")
+    assert "Traceback" not in written, written[-4000:]
+
+
 def request_from(
     source: str, port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None, to=None
 ) -> Reply:

@@ -74,8 +74,9 @@ def test_roles_doors_and_bad_input(room):
         one_line(room.request("GET", path, headers={"Host": f"evil.example:{room.port}"}), 400)
     foreign = send(room, "/room/api/ask", {"device": "f" * 16, "text": "hi"}, audience, Origin="http://evil.example")
     assert "cross-origin" in one_line(foreign, 403)
-    # The audience page and its scripts hold no presenter token; no directory is listed.
-    for path in ("/room/", "/room/audience.js", "/room/room-stream.js", "/room/room.css"):
+    # The audience page and its scripts (the DOM helpers are the built deck's) hold no presenter
+    # token; no directory is listed.
+    for path in ("/room/", "/room/audience.js", "/room/room-stream.js", "/room/room.css", "/slides/w2w-dom.js"):
         reply = request_from("127.0.0.1", room.port, "GET", path, to=LAN)
         assert reply.status == 200 and presenter.encode() not in reply.body, path
     for path in ("/slides/artifacts/", "/room/api/", "/slides/reveal/"):
@@ -303,15 +304,21 @@ def test_the_room_follows_suggests_votes_and_the_speaker_moderates(room, chromiu
 
 
 def test_the_phone_streams_are_capped_with_a_json_503(tmp_path, require_present):
-    """The cap itself, on a room with a cap of two (the real one is 1000: too many to open here)."""
+    """The cap itself, on a room with a cap of three, two per address (the real ones are 1000 and
+    250: test_audience_crowd opens 251 from one address on the real server)."""
     from w2w.present.broadcast import Channel
     from w2w.present.room.door import Door
     from w2w.present.room.state import Room
 
-    room = Room({}, Channel("audience", 2), Channel("presenter", 1))
+    room = Room({}, Channel("audience", 3, 2), Channel("presenter", 1))
     door = Door(room, "p" * 32, "a" * 32, "http://127.0.0.2:1/room/#a=" + "a" * 32, tmp_path, {"127.0.0.1:1"})
-    open_streams = [door._sse(room.phones, b"", 0) for _ in range(2)]
-    refused = door._sse(room.phones, b"", 0)
+    open_streams = [door._sse(room.phones, b"", 0, "10.0.0.1") for _ in range(2)]
+    refused = door._sse(room.phones, b"", 0, "10.0.0.1")
     assert refused.status_code == 503 and refused.headers["retry-after"] == "2"
-    assert json.loads(refused.body)["message"] == "too many audience streams (over 2) — try again in a few seconds"
-    assert len(open_streams) == len(room.phones.queues) == 2
+    message = json.loads(refused.body)["message"]
+    assert message == "too many audience streams from one address (over 2) — try again later"
+    open_streams.append(door._sse(room.phones, b"", 0, "10.0.0.2"))  # another address still gets in
+    refused = door._sse(room.phones, b"", 0, "10.0.0.3")
+    assert refused.status_code == 503 and refused.headers["retry-after"] == "2"
+    assert json.loads(refused.body)["message"] == "too many audience streams (over 3) — try again in a few seconds"
+    assert len(open_streams) == len(room.phones.queues) == 3

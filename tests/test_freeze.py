@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -88,26 +89,44 @@ def _with(path: str, value):
 def test_each_key_field_makes_a_frozen_artifact_stale_and_is_named(tmp_path, path, value):
     store = _frozen_store(tmp_path)
     changed = _with(path, value)
-    stale = store.stale_fields("diffusion_demo", changed, _requested(changed))
+    stale = store.stale_fields("diffusion_demo", changed, _requested(changed), embedded=False)
     assert [d.field for d in stale] == [path]
     assert str(stale[0]).startswith(f"{path}: ") and " → " in str(stale[0])
-    assert store.stale_fields("diffusion_demo", FIELDS, _requested(FIELDS)) == []
+    assert store.stale_fields("diffusion_demo", FIELDS, _requested(FIELDS), embedded=False) == []
 
 
 def test_a_full_model_output_stays_fresh_where_only_a_stand_in_exists(tmp_path):
     store = _frozen_store(tmp_path)
     here = _with("model.id", "w2w/shapes-diffusion") | {"device": "cpu", "libraries": {"diffusers": "0.42.0"}}
-    assert store.stale_fields("diffusion_demo", here, _requested(FIELDS)) == []  # environment not comparable
+    assert store.stale_fields("diffusion_demo", here, _requested(FIELDS), embedded=True) == []  # no environment
     changed = _requested(FIELDS) | {"inputs": {"prompt": "a painter", "steps": 50}}
-    assert [d.field for d in store.stale_fields("diffusion_demo", here, changed)] == ["inputs.prompt"]
+    assert [d.field for d in store.stale_fields("diffusion_demo", here, changed, embedded=True)] == ["inputs.prompt"]
 
 
 def test_a_frozen_stand_in_output_is_stale_where_the_real_model_exists(tmp_path):
     store = _frozen_store(tmp_path, fields=_with("model.id", "w2w/shapes-diffusion"), embedded=True)
-    stale = store.stale_fields("diffusion_demo", FIELDS, _requested(FIELDS))
+    stale = store.stale_fields("diffusion_demo", FIELDS, _requested(FIELDS), embedded=False)
     assert [str(d) for d in stale] == [
         'model.id: "w2w/shapes-diffusion" → "stable-diffusion-v1-5/stable-diffusion-v1-5"'
     ]
+
+
+def test_a_frozen_stand_in_output_is_judged_by_the_stand_ins_own_key(tmp_path):
+    """Where the stand-in runs, its frozen output is stale when what the stand-in draws changes (its
+    own prompt, its revision), and not when only the full model's prompt does."""
+    drawn = {"embedded_prompt": "a red circle", "steps": 50}
+    made = _with("model.id", "w2w/shapes-diffusion") | {"inputs": drawn, "device": "cpu"}
+    store = _frozen_store(tmp_path, fields=made, embedded=True)
+    here = yaml.safe_load(yaml.safe_dump(made))
+    assert store.stale_fields("diffusion_demo", here, _requested(FIELDS), embedded=True) == []
+    painter = _requested(_with("inputs.prompt", "a painter"))  # the full model's prompt: not drawn here
+    assert store.stale_fields("diffusion_demo", here, painter, embedded=True) == []
+    redrawn = here | {"inputs": drawn | {"embedded_prompt": "a blue square"}}
+    stale = store.stale_fields("diffusion_demo", redrawn, _requested(FIELDS), embedded=True)
+    assert [str(d) for d in stale] == ['inputs.embedded_prompt: "a red circle" → "a blue square"']
+    retrained = here | {"model": {"id": "w2w/shapes-diffusion", "revision": "sha256:2"}}
+    stale = store.stale_fields("diffusion_demo", retrained, _requested(FIELDS), embedded=True)
+    assert [d.field for d in stale] == ["model.revision"]
 
 
 def _stand_in_job(tmp_path, prompt: str) -> Job:
@@ -146,6 +165,10 @@ def test_the_stand_ins_own_inputs_do_not_make_a_full_model_output_stale():
     assert "embedded_prompt" in stand_in and "prompt" not in stand_in
     edited = inputs.model_copy(update={"embedded_prompt": "a green square left of a red circle"})
     assert generator.key_inputs(edited, embedded=False) == full
+    # Only the stand-in sweeps: its grid is in the stand-in's key and not in Stable Diffusion's.
+    swept = inputs.model_copy(update={"grid_seeds": [0, 1]})
+    assert generator.key_inputs(swept, embedded=False) == full
+    assert generator.key_inputs(swept, embedded=True) == stand_in | {"grid_seeds": [0, 1]}
 
 
 def test_freeze_then_build_uses_frozen_artifacts_without_loading_a_model(tmp_path):
@@ -247,3 +270,149 @@ def test_killing_a_generator_run_leaves_no_partial_artifact(tmp_path):
     result = build_site(Project(root))
     assert result.prepared.produced.artifacts["embedding_plot"].path("plot").is_file()
     assert not [d for d in artifacts.iterdir() if d.name.startswith(".")]
+
+
+DEMO_SECTION = """\
+    # Demo
+
+    {{ demo_image("diffusion_demo") }}
+
+    Note:
+    The picture.
+    """
+
+
+def _demo_talk(root: Path, sd_dir: Path | None, **inputs) -> None:
+    """The demo's inputs (4 steps, no sweep) and, when `sd_dir`, the tiny random Stable Diffusion as
+    the full model through models.local_dirs; without it this machine has only the shapes stand-in."""
+    from tiny_sd import TINY_SD_ID
+
+    path = root / "talk" / "talk.yaml"
+    talk = yaml.safe_load(path.read_text())
+    talk["generators"] = {
+        "diffusion_demo": {"model": TINY_SD_ID, "steps": 4, "strip_frames": 2, "grid_seeds": [], **inputs}
+    }
+    talk["models"] = {"device": "cpu", **({"local_dirs": {TINY_SD_ID: str(sd_dir)}} if sd_dir else {})}
+    path.write_text(yaml.safe_dump(talk, sort_keys=False))
+
+
+def _rows(root: Path) -> list[tuple[str, bool, str, list[str]]]:
+    return [(r.name, r.fresh, r.source, [str(d) for d in r.differences]) for r in explain(Project(root))]
+
+
+@pytest.mark.usefixtures("require_shapes")
+def test_each_frozen_output_keeps_the_key_of_the_model_that_made_it(tmp_path, tiny_sd_dir, monkeypatch):
+    """A full model's output (the tiny random SD stands for SD 1.5) frozen, then read on a machine
+    with only the shapes stand-in: fresh while the talk's request is unchanged, and freezing there
+    keeps its own key (re-keyed by the stand-in, it read as stale where the full model is back); the
+    stand-in's output replaces it only with --force, and from then on is judged by its own key."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))  # no SD 1.5 from the real cache
+    root = make_project(tmp_path / "p", sections={"demo": DEMO_SECTION})
+    _demo_talk(root, tiny_sd_dir)
+    assert freeze(Project(root)) == ["diffusion_demo"]
+    lock = root / "talk" / "frozen" / "lock.json"
+    full_entry = json.loads(lock.read_text())["artifacts"]["diffusion_demo"]
+    assert full_entry["made_with"]["embedded"] is False and "prompt" in full_entry["fields"]["inputs"]
+
+    _demo_talk(root, None)  # the full model gone: the stand-in would run, the frozen output stays
+    assert _rows(root) == [("diffusion_demo", True, "frozen", [])]
+    freeze(Project(root))
+    assert json.loads(lock.read_text())["artifacts"]["diffusion_demo"] == full_entry
+    _demo_talk(root, tiny_sd_dir)  # and back where the full model is: still its own key, fresh
+    assert _rows(root) == [("diffusion_demo", True, "frozen", [])]
+
+    _demo_talk(root, None, prompt="a painter")  # the request changed where only the stand-in runs
+    ((_, fresh, _, why),) = _rows(root)
+    assert not fresh and why == ['inputs.prompt: "A robot coding on a laptop in space, digital art" → "a painter"']
+    with pytest.raises(W2WError) as strict:
+        build_site(Project(root), strict=True)
+    assert "is stale (inputs.prompt changed)" in strict.value.what
+    with pytest.raises(W2WError) as refused:
+        freeze(Project(root))
+    assert "by the output of the embedded stand-in w2w/shapes-diffusion" in refused.value.what
+    assert json.loads(lock.read_text())["artifacts"]["diffusion_demo"] == full_entry
+    freeze(Project(root), force=True)
+    stand_in_entry = json.loads(lock.read_text())["artifacts"]["diffusion_demo"]
+    assert stand_in_entry["made_with"]["embedded"] is True and "embedded_prompt" in stand_in_entry["fields"]["inputs"]
+
+    # The stand-in's frozen output, where the stand-in runs: judged by the stand-in's own key.
+    assert _rows(root) == [("diffusion_demo", True, "frozen", [])]
+    _demo_talk(root, None, prompt="a painter", embedded_prompt="a blue square")
+    ((_, fresh, _, why),) = _rows(root)
+    assert not fresh and why == ['inputs.embedded_prompt: "a red circle above a blue square" → "a blue square"']
+    _demo_talk(root, tiny_sd_dir, prompt="a painter")  # where the full model is: the real thing is made
+    ((_, fresh, _, why),) = _rows(root)
+    assert not fresh and why == [f'model.id: "w2w/shapes-diffusion" → "{full_entry["fields"]["model"]["id"]}"']
+
+
+REPO = Path(__file__).resolve().parents[1]
+CAPTION = "a red circle above a blue square"  # the repository's embedded_prompt, drawn by its frozen demo
+NEW_CAPTION = "a green triangle left of a yellow circle"
+
+
+def _recaption(root: Path, old: str, new: str) -> None:
+    path = root / "talk" / "talk.yaml"
+    text = path.read_text()
+    assert f'embedded_prompt: "{old}"' in text
+    path.write_text(text.replace(f'embedded_prompt: "{old}"', f'embedded_prompt: "{new}"'))
+
+
+def test_the_repositorys_talk_is_judged_by_the_stand_ins_key(tmp_path, monkeypatch):
+    """The repository's talk.yaml on a machine without SD 1.5 (an empty Hugging Face cache): every
+    frozen output fresh as committed, and the stand-in's caption edited makes its demo stale, named."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    root = tmp_path / "talk"
+    for name in ("talk", "templates"):
+        shutil.copytree(REPO / name, root / name)
+    assert {(r.name, r.fresh, r.source) for r in explain(Project(root))} == {
+        (name, True, "frozen") for name in ("diffusion_demo", "embedding_plot", "shapes_eval", "token_trace")
+    }
+    _recaption(root, CAPTION, NEW_CAPTION)
+    stale = [r for r in explain(Project(root)) if not r.fresh]
+    assert [(r.name, [str(d) for d in r.differences]) for r in stale] == [
+        ("diffusion_demo", [f'inputs.embedded_prompt: "{CAPTION}" → "{NEW_CAPTION}"'])
+    ]
+
+
+def _w2w(*args: str, cwd: Path, hub: Path) -> subprocess.CompletedProcess:
+    # One torch thread, as conftest sets under xdist: on a shared 2-core machine two threads wait at
+    # every barrier for a descheduled peer, and the demo's 48-cell sweep then took over 25 minutes.
+    env = {"OMP_NUM_THREADS": "1", **os.environ, "HF_HUB_CACHE": str(hub), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "w2w", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800
+    )
+
+
+def _status(proc: subprocess.CompletedProcess) -> dict[str, str]:
+    return {line.split()[0]: line.split()[1] for line in proc.stderr.splitlines() if line and not line[0].isspace()}
+
+
+def test_a_new_stand_in_caption_reruns_the_demo_and_reaches_the_deck(real_build, tmp_path):
+    """The default path, as a speaker meets it: the repository's talk, built, on this machine without
+    SD 1.5. Unchanged, it is fresh and its build ran nothing; with embedded_prompt edited, `w2w
+    status` says stale and why, the build runs the demo alone, the deck shows the new caption and
+    picture, and talk/frozen/ stays as committed. The old caption back: fresh from frozen/ again."""
+    built, result = real_build
+    assert result.prepared.produced.ran == []
+    root, hub = tmp_path / "talk", tmp_path / "empty-hub"
+    shutil.copytree(built, root, symlinks=True)
+    assert _w2w("status", "--check", cwd=root, hub=hub).returncode == 0
+
+    _recaption(root, CAPTION, NEW_CAPTION)
+    status = _w2w("status", "--explain", cwd=root, hub=hub)
+    assert status.returncode == 0 and _status(status)["diffusion_demo"] == "stale", status.stderr
+    assert f'inputs.embedded_prompt: "{CAPTION}" → "{NEW_CAPTION}"' in status.stderr
+    assert set(_status(status).values()) == {"fresh", "stale"} and list(_status(status).values()).count("stale") == 1
+    assert _w2w("status", "--check", cwd=root, hub=hub).returncode == 1
+
+    build = _w2w("build-talk", cwd=root, hub=hub)
+    assert build.returncode == 0 and "generators run: diffusion_demo;" in build.stderr, build.stderr
+    deck = (root / "site" / "slides" / "index.html").read_text()
+    assert f'w2w-demo-prompt-text">{NEW_CAPTION}<' in deck and f'w2w-demo-prompt-text">{CAPTION}<' not in deck
+    shown = root / "site" / "slides" / "artifacts" / "diffusion_demo" / "demo.png"
+    assert shown.read_bytes() != (REPO / "talk" / "frozen" / "diffusion_demo" / "demo.png").read_bytes()
+    assert _same_tree(root / "talk" / "frozen", REPO / "talk" / "frozen")
+    assert _status(_w2w("status", cwd=root, hub=hub))["diffusion_demo"] == "fresh"  # now from the cache
+
+    _recaption(root, NEW_CAPTION, CAPTION)
+    assert _w2w("status", "--check", cwd=root, hub=hub).returncode == 0

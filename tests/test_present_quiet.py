@@ -61,7 +61,7 @@ def raw(server: LiveServer, data: bytes, to: str = AUDIENCE_LAN) -> bytes:
 def head(server: LiveServer, method: str, path: str, token: str, length: int, to: str = AUDIENCE_LAN) -> bytes:
     return (
         f"{method} {path} HTTP/1.1\r\nHost: {to}:{server.port}\r\nX-W2W-Token: {token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
     ).encode()
 
 
@@ -124,35 +124,28 @@ def test_a_malformed_request_head_is_refused_in_w2w_words(server):
 
 
 def test_a_phone_that_stops_reading_is_dropped_with_one_line(server):
-    """A phone follows the room but reads nothing; the room then changes a hundred times (each a
-    room event of some 28 KB, questions of 280 four-byte characters): its socket's buffers fill,
-    a send waits, and after the door's send deadline the server drops it with one line."""
+    """A phone follows the room but reads nothing, on a small window with small segments (the
+    server's socket then buffers some 15 KB, not the megabytes loopback's 64 KB segments allow);
+    the speaker then approves 90 questions of 280 four-byte characters, each an event of some
+    1.2 KB to every phone: the buffers fill, a send waits, and after the door's send deadline
+    (10 s) the server drops the stream with one line."""
     audience, presenter = server.audience_token, server.token
     phone = socket.socket()
     phone.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)  # a small window, as on bad Wi-Fi
+    phone.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 88)
     phone.bind((AUDIENCE_LAN, 0))
     phone.settimeout(WAIT_S)
     phone.connect((AUDIENCE_LAN, server.port))
     stream = f"GET /room/api/stream HTTP/1.1\r\nHost: {AUDIENCE_LAN}:{server.port}\r\nX-W2W-Token: {audience}\r\n\r\n"
     phone.sendall(stream.encode())
     assert phone.recv(12) == b"HTTP/1.1 200"
-    ids = []
-    for i in range(25):  # each from an address of its own: one question per address per 10 s
-        text = "😀" * 279 + str(i % 10)
-        asked = send(
-            server, "/room/api/ask", {"device": f"slow-phone-{i:04d}-xx", "text": text}, audience, f"127.0.2.{i + 1}"
-        )
+    for i in range(90):  # each from an address of its own: one question per address per 10 s
+        question = {"device": f"slow-phone-{i:04d}-xx", "text": "😀" * 279 + str(i % 10)}
+        asked = send(server, "/room/api/ask", question, audience, f"127.0.2.{i + 1}")
         assert asked.status == 202, asked.body
-        ids.append(asked.json()["id"])
-        approved = send(
-            server, "/room/api/moderate", {"id": ids[-1], "action": "approve"}, presenter, "127.0.0.1", "127.0.0.1"
-        )
+        approve = {"id": asked.json()["id"], "action": "approve"}
+        approved = send(server, "/room/api/moderate", approve, presenter, "127.0.0.1", "127.0.0.1")
         assert approved.status == 200, approved.body
-    for v in range(80):  # a vote sends the whole room again
-        voted = send(
-            server, "/room/api/vote", {"device": f"voter-{v:05d}-phone", "id": ids[v % 25]}, audience, "127.0.3.1"
-        )
-        assert voted.status == 200, voted.body
     deadline = time.monotonic() + WAIT_S
     while "stopped reading" not in server.log.read_text():
         assert time.monotonic() < deadline, server.log.read_text()[-3000:]

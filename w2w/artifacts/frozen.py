@@ -1,12 +1,18 @@
 """Frozen artifacts: the published talk's generator outputs, committed under talk/frozen/ with a lock.
 
-Freshness is judged field by field, so `w2w status --explain` can say exactly what changed:
-- what the talk and the code ask for (generator, version, the inputs the requested model uses, its
-  id) must match;
-- what the machine made it with (model revision, library versions, device class) must match too,
-  but only where this machine would make it with that same model. A Stable Diffusion image frozen
-  on a GPU box stays fresh on a CPU-only CI runner that cannot run Stable Diffusion at all; if the
-  talk's prompt changes, it is stale everywhere.
+Every frozen output is judged by the key of the model that produced it, field by field, so
+`w2w status --explain` can say exactly what changed. Which model that was is one recorded fact,
+`made_with.embedded` (the producing run's `ModelRef.embedded`: stand-in or full model), and which
+model this machine would use is the job's `model.embedded`:
+- the same kind of model here (a stand-in's output where the stand-in runs, a full model's where
+  that model is found): its whole key must match, the inputs that model draws from, its id and
+  revision, the library versions and the device class. A stand-in's output is stale when
+  `embedded_prompt` changes, as a full model's is when `prompt` does;
+- a full model's output on a machine that has only the stand-in: the part of its key the talk
+  decides (generator, version, the inputs that model uses, its id; lock.json's `requested`) must
+  match. Its environment cannot be compared on a machine without that model, so a Stable
+  Diffusion image frozen on a GPU box stays fresh on a CPU-only runner until its prompt changes;
+- a stand-in's output on a machine that has the full model: stale, the real thing is made.
 """
 
 from __future__ import annotations
@@ -54,12 +60,10 @@ def differences(old: dict, new: dict, prefix: str = "") -> list[Difference]:
     return found
 
 
-def environment_fields(fields: dict) -> dict:
-    return {
-        "model": {"revision": fields["model"]["revision"]},
-        "libraries": fields["libraries"],
-        "device": fields["device"],
-    }
+def made_by_stand_in(entry: dict) -> bool:
+    """Whether a frozen output was made by an offline stand-in: the producing run's
+    `ModelRef.embedded`, which freeze records as `made_with.embedded`."""
+    return entry.get("made_with", {}).get("embedded") is True
 
 
 class FrozenStore:
@@ -88,34 +92,44 @@ class FrozenStore:
     def load(self, name: str) -> Artifact | None:
         return load_artifact(self.directory / name) if name in self.lock else None
 
-    def stale_fields(self, name: str, fields: dict, requested: dict) -> list[Difference] | None:
+    def _with_producers_key(self, name: str, artifact: Artifact, fields: dict, requested: dict) -> tuple:
+        """(artifact, the key of the model that made it, requested): `fields`, the key this machine
+        made it with, unless `artifact` is the output frozen here (what `load` gives), whose
+        recorded key is its producer's."""
+        if name in self.lock and artifact.directory.resolve() == (self.directory / name).resolve():
+            fields = self.lock[name]["fields"]
+        return artifact, fields, requested
+
+    def stale_fields(self, name: str, fields: dict, requested: dict, embedded: bool) -> list[Difference] | None:
         """None if nothing is frozen for `name`; else what makes it stale ([] means fresh).
 
-        `fields` is the key this machine would make the artifact with now; `requested` is what the
-        talk asks of the model it names (generator, version, the inputs that model uses, model id).
+        `fields` is the key this machine would make the artifact with now, with the model whose
+        `ModelRef.embedded` is `embedded`; `requested` is what the talk asks of the model it names
+        (generator, version, the inputs that model uses, model id).
         """
         entry = self.entry(name)
         if entry is None:
             return None
-        frozen = entry["fields"]
-        found = differences(entry["requested"], requested)
-        made_with, here = frozen["model"]["id"], fields["model"]["id"]
-        if made_with == here:
-            found += differences(environment_fields(frozen), environment_fields(fields))
-        elif here == requested["model"]["id"]:
-            # Frozen from a stand-in, and the real model is on this machine: make the real thing.
-            found.append(Difference("model.id", made_with, here))
-        # else: the frozen output came from a model this machine lacks; its environment can't be
-        # compared here, and the talk's request is unchanged, so it stays the published output.
-        return found
+        frozen, stand_in = entry["fields"], made_by_stand_in(entry)
+        if stand_in == embedded:  # made by the kind of model this machine would use: its whole key
+            return differences(frozen, fields)
+        if embedded:  # a full model's output, and this machine has only the stand-in
+            return differences(entry["requested"], requested)
+        # A stand-in's output, and the full model is on this machine: make the real thing.
+        return [Difference("model.id", frozen["model"]["id"], fields["model"]["id"])]
 
     def freeze(self, artifacts: dict[str, tuple[Artifact, dict, dict]], force: bool = False) -> None:
         """Record `artifacts` (name -> (artifact, key fields, requested fields)) as the frozen outputs.
         Entries for generators not in `artifacts` (a section switched off) are kept. A stand-in's
-        output never silently replaces a full model's: that needs `force`."""
+        output never silently replaces a full model's: that needs `force`. Each is recorded with the
+        key of the model that produced it: an artifact that is this store's own frozen output (fresh,
+        so the build used it) keeps its recorded key, which is a full model's where this machine has
+        only the stand-in and would key the artifact by the stand-in."""
+        artifacts = {name: self._with_producers_key(name, *item) for name, item in artifacts.items()}
         for name, (artifact, _, _) in artifacts.items():
-            made_with = (self.entry(name) or {}).get("made_with", {})
-            if artifact.provenance.get("embedded") and made_with.get("embedded") is False and not force:
+            entry = self.entry(name)
+            made_with = (entry or {}).get("made_with", {})
+            if entry and artifact.provenance.get("embedded") is True and not made_by_stand_in(entry) and not force:
                 raise W2WError(
                     f"freezing would replace the frozen {name} made with {made_with.get('model')} "
                     f"by the output of the embedded stand-in {artifact.provenance.get('model')}",

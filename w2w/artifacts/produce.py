@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from w2w.artifacts.cache import ArtifactCache
-from w2w.artifacts.frozen import Difference, FrozenStore
+from w2w.artifacts.frozen import Difference, FrozenStore, made_by_stand_in
 from w2w.artifacts.plan import Job, Plan
 from w2w.errors import W2WError
 from w2w.plugins import registry
@@ -37,14 +37,17 @@ class Produced:
 
 
 def decide(job: Job, cache: ArtifactCache, frozen: FrozenStore) -> Decision:
-    stale = frozen.stale_fields(job.name, job.fields, job.requested)
+    """What a build does with `job`. The frozen output is judged by the key of the model that made
+    it (`FrozenStore.stale_fields`), with `job.model.embedded` saying which model this machine
+    would make it with: the same field the job's key and the run read."""
+    stale = frozen.stale_fields(job.name, job.fields, job.requested, job.model.embedded)
     entry = frozen.entry(job.name)
     if stale == [] and frozen.load(job.name) is not None:
         return Decision(job, "frozen", frozen_entry=entry)
     state = "cached" if cache.load(job.name, job.key) is not None else "run"
     decision = Decision(job, state, why=stale or [], frozen_entry=entry)
-    made_with = (entry or {}).get("made_with", {})
-    if stale and job.model.embedded and not made_with.get("embedded", True):
+    if stale and job.model.embedded and not made_by_stand_in(entry):
+        made_with = entry.get("made_with", {})
         changed = ", ".join(d.field for d in stale)
         decision.fallback = (
             f"the frozen output of {made_with.get('model')} ({made_with.get('device')}) is stale "

@@ -33,7 +33,7 @@ from starlette.routing import Mount, Route
 
 from w2w.present.http import Refused, SiteFiles, http_error, read_json, server_error, validation_message
 from w2w.present.jobs import Busy, Jobs, Ticket, stream
-from w2w.present.limits import RETRY_AFTER, RequestLimit
+from w2w.present.limits import RETRY_AFTER, Budgets, RequestLimit
 from w2w.present.security import ApiGuard, HostGuard
 from w2w.present.supervisor import ModelProcess
 
@@ -59,9 +59,13 @@ class LiveApi:
     jobs: Jobs
     timeout_s: float  # the deck's wait for an event before it plays the recording
     room: Room | None = None
+    budgets: Budgets | None = None  # the requests in flight (limits.py), set by create_app
 
     def _status(self) -> dict:
-        return {**self.process.status(), "timeout_s": self.timeout_s, "jobs": self.jobs.counts()}
+        status = {**self.process.status(), "timeout_s": self.timeout_s, "jobs": self.jobs.counts()}
+        if self.budgets is not None:
+            status["requests"] = self.budgets.counts()
+        return status
 
     async def status(self, request: Request) -> JSONResponse:
         return JSONResponse(self._status())
@@ -158,14 +162,19 @@ def create_app(
 
     extra = (lan_host,) if lan_host else ()
     guarded = Middleware(ApiGuard, port=port, token=token, extra=extra)
+    api.budgets = Budgets()
     return Starlette(
         routes=[
             Mount("/api", routes=api.routes(), middleware=[guarded]),
             *(door.routes() if door else []),
             Mount("/", app=SiteFiles(directory=site_dir, html=True)),
         ],
-        # The phones' streams are capped by the broadcaster (PHONES_MAX), not by the 64 in flight.
-        middleware=[Middleware(RequestLimit, exempt=STREAM_PATHS), Middleware(HostGuard, port=port, extra=extra)],
+        # A foreign Host is refused before it takes a place; the stage and the door have a budget
+        # each (limits.py). The phones' streams are capped by the broadcaster, by address too.
+        middleware=[
+            Middleware(HostGuard, port=port, extra=extra),
+            Middleware(RequestLimit, budgets=api.budgets, exempt=STREAM_PATHS),
+        ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )

@@ -164,12 +164,14 @@ def _model_process(project: Project, talk, entries: dict, only: list[str] | None
 def _serve(app, sockets: list[socket.socket]) -> None:
     import uvicorn
 
-    from w2w.present.limits import KEEP_ALIVE_S, UVICORN_CONNECTIONS, GuardedH11Protocol
+    from w2w.present.limits import KEEP_ALIVE_S, UVICORN_CONNECTIONS, GuardedH11Protocol, door_connections
     from w2w.present.quiet import summarised
 
+    # A deadline on each request head; the door's connections counted apart; w2w's answers (limits.py).
+    protocol = type("W2WProtocol", (GuardedH11Protocol,), {"door": door_connections()})
     config = uvicorn.Config(
         app,
-        http=GuardedH11Protocol,  # a deadline on each request head, w2w's answers (limits.py)
+        http=protocol,
         ws="none",  # no WebSocket: GuardedH11Protocol refuses an upgrade in w2w's words
         log_level="warning",
         access_log=False,
@@ -193,14 +195,14 @@ def room_door(project: Project, port: int, token: str, lan: str, requests: dict)
     from w2w.present.broadcast import Channel
     from w2w.present.room.deck_slides import read_slides
     from w2w.present.room.door import Door
-    from w2w.present.room.state import PHONES_MAX, PRESENTERS_MAX, Room
+    from w2w.present.room.state import PHONES_MAX, PHONES_PER_ADDRESS, PRESENTERS_MAX, Room
     from w2w.present.security import own_hosts
 
     audience_token = secrets.token_urlsafe(24)
     while audience_token == token:  # never the presenter's (a 1 in 2**192 chance, but stated)
         audience_token = secrets.token_urlsafe(24)
     slides = read_slides(project.site_dir / "slides" / "index.html", requests)
-    room = Room(slides, Channel("audience", PHONES_MAX), Channel("presenter", PRESENTERS_MAX))
+    room = Room(slides, Channel("audience", PHONES_MAX, PHONES_PER_ADDRESS), Channel("presenter", PRESENTERS_MAX))
     url = f"http://{lan}:{port}/room/#a={audience_token}"
     hosts = own_hosts(port, (lan,))
     return Door(room, token, audience_token, url, project.site_dir, hosts)

@@ -105,7 +105,9 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
         bytecode_cache=CompiledTemplates(project.cache_dir, "deck"),
     )
     total_seconds = prepared.talk.slot_minutes * 60  # the timer paces to the slot
+    views = view_scripts(project.templates_dir)
     html = load_template(env, "deck.html.j2").render(
+        view_scripts=[target for _, target in views],
         talk=prepared.talk,
         agenda=prepared.agenda,
         sections=sections,
@@ -132,7 +134,7 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
     css = stylesheet(project, "deck.css.j2", prepared.talk.theme, ".reveal pre code")
     (out_dir / "w2w-deck.css").write_text(css, encoding="utf-8")
     # the live demos' and the explorables' scripts and styles (docs/live-protocol.md, docs/generators.md)
-    for live_file, target in DECK_SCRIPTS:
+    for live_file, target in (*DECK_SCRIPTS, *views):
         shutil.copyfile(project.templates_dir / live_file, out_dir / target)
     for rel in REVEAL_FILES:
         target = out_dir / "reveal" / Path(rel).relative_to("dist")
@@ -144,14 +146,22 @@ def write_deck(prepared: Prepared, out_dir: Path) -> Path:
 
 # templates/ file -> its name next to the deck's index.html (deck.html.j2 includes each one).
 DECK_SCRIPTS = (
+    ("dom.js", "w2w-dom.js"),  # the shared DOM helpers, before the scripts that use them
     ("live.js", "w2w-live.js"),
-    ("live-diffusion.js", "w2w-live-diffusion.js"),
     ("live.css", "w2w-live.css"),
     ("explore.css", "w2w-explore.css"),
     ("explore-tokens.js", "w2w-explore-tokens.js"),
     ("explore-diffusion.js", "w2w-explore-diffusion.js"),
     ("explore-words.js", "w2w-explore-words.js"),
 )
+
+
+def view_scripts(templates_dir: Path) -> list[tuple[str, str]]:
+    """Every live view script of templates/, `live-<view>.js` (e.g. live-diffusion.js), and its name
+    beside the deck: a new live generator brings its view by adding one such file, which registers
+    `window.w2wLiveViews[<data-w2w-live kind>]` (docs/generators.md); the deck loads each after
+    live.js, in name order."""
+    return [(path.name, f"w2w-{path.name}") for path in sorted(templates_dir.glob("live-*.js"))]
 
 
 def copy_artifact_files(prepared: Prepared, site_dir: Path) -> None:

@@ -38,7 +38,8 @@ log = logging.getLogger("mkdocs.plugins.w2w")
 SHIM_URI = "assets/javascripts/iframe-worker-shim.js"
 # The explorables' files from templates/, served as assets/w2w-<name> (templates/explore*.js read the
 # precomputed results that the pages inline).
-HANDOUT_SCRIPTS = ("explore.css", "explore-tokens.js", "explore-diffusion.js", "explore-words.js")
+# dom.js (the shared DOM helpers) comes first: extra_javascript keeps this order.
+HANDOUT_SCRIPTS = ("explore.css", "dom.js", "explore-tokens.js", "explore-diffusion.js", "explore-words.js")
 
 
 class W2WPluginConfig(Config):

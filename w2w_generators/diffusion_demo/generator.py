@@ -126,13 +126,13 @@ class DiffusionDemo(Generator):
 
     def key_inputs(self, inputs: DiffusionInputs, embedded: bool) -> dict:
         """Stable Diffusion draws `prompt` with `guidance_scale`; the shapes stand-in draws
-        `embedded_prompt` with `embedded_guidance_scale`. The other pair does not change the output.
-        `embedded` is the resolved model's field that `run` reads too: the key and the run cannot
-        disagree about which prompt is drawn."""
-        unused = {"prompt", "guidance_scale"} if embedded else {"embedded_prompt", "embedded_guidance_scale"}
-        # The sweep's settings stay in both keys: only the stand-in sweeps (w2w_generators/diffusion/sweep.py), but a
-        # frozen stand-in output is judged by the full model's key (w2w/artifacts/frozen.py), and a changed
-        # sweep must make it stale.
+        `embedded_prompt` with `embedded_guidance_scale` and sweeps the grid_* settings
+        (w2w_generators/diffusion/sweep.py). The others do not change the output. `embedded` is the
+        resolved model's field that `run` reads too: the key and the run cannot disagree about which
+        prompt is drawn, and a frozen output is judged by the key of the model that made it
+        (w2w/artifacts/frozen.py), so a changed sweep makes a stand-in's output stale, not a full model's."""
+        sweep = set(SweepSettings.model_fields)
+        unused = {"prompt", "guidance_scale"} if embedded else {"embedded_prompt", "embedded_guidance_scale", *sweep}
         return inputs.model_dump(mode="json", exclude=unused)
 
     def model_ids(self, inputs: DiffusionInputs) -> list[str]:

@@ -124,7 +124,7 @@ class Door:
     # --- audience ------------------------------------------------------------------------------
     async def stream(self, request: Request) -> Response:
         self.role(request)
-        return self._sse(self.room.phones, encode("state", self.room.phone_state()), PHONE_PING_S)
+        return self._sse(self.room.phones, encode("state", self.room.phone_state()), PHONE_PING_S, _address(request))
 
     async def suggest(self, request: Request) -> JSONResponse:
         self.role(request)
@@ -143,13 +143,13 @@ class Door:
     async def vote(self, request: Request) -> JSONResponse:
         self.role(request)
         body = await self.body(request, Vote)
-        item = _refusing(lambda: self.room.vote(body.device, body.id))
+        item = _refusing(lambda: self.room.vote(body.device, _address(request), body.id))
         return JSONResponse({"id": item.id, "votes": len(item.voters)})
 
     # --- presenter -----------------------------------------------------------------------------
     async def presenter_stream(self, request: Request) -> Response:
         self.presenter_only(request)
-        return self._sse(self.room.presenters, encode("queue", self.room.moderation_state()), 0)
+        return self._sse(self.room.presenters, encode("queue", self.room.moderation_state()), 0, _address(request))
 
     async def door(self, request: Request) -> JSONResponse:
         self.presenter_only(request)
@@ -181,9 +181,9 @@ class Door:
             self._deck = (mtime, html[:at] + DOOR_SCRIPT + html[at + 7 :] if at >= 0 else html + DOOR_SCRIPT)
         return HTMLResponse(self._deck[1], headers={"cache-control": "no-store"})
 
-    def _sse(self, channel: Channel, first: bytes, ping: int) -> Response:
+    def _sse(self, channel: Channel, first: bytes, ping: int, address: str) -> Response:
         try:
-            queue = channel.subscribe(first)
+            queue = channel.subscribe(first, address)
         except Full as exc:
             return JSONResponse({"message": str(exc)}, status_code=503, headers={"Retry-After": RETRY_AFTER})
         return EventSourceResponse(

@@ -4,15 +4,21 @@ runs. Every change is published on the broadcaster; nothing here does I/O.
 
 What reaches whom (docs/audience.md): a phone sees the current slide, approved suggestions and
 their results, and approved questions with their votes. Unapproved items go only to the speaker.
+A phone gets the whole room once, when it connects (`state`), then only what changed: the one
+item (`item`, `result`, `removed`), and the vote counts that changed, gathered for VOTES_EVERY_S
+(`votes`), so a storm of votes costs each phone a few small events a second. The speaker's pages
+get the whole moderation state (`queue`), at most once per QUEUE_EVERY_S.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,7 +34,10 @@ SUBMIT_EVERY_S = 10.0  # one suggestion or question per device, and per address,
 PENDING_MAX = 20  # unmoderated suggestions kept per slide; the oldest is dropped (and said so)
 QUESTIONS_MAX = 200  # questions kept in all; the oldest unapproved one is dropped first
 QUESTION_LIMIT = 280  # characters
-PHONES_MAX = 1000  # concurrent audience streams (the fan-out benchmark runs 500 on 2 cores)
+PHONES_MAX = 1000  # concurrent audience streams (the fan-out benchmark runs 1000 on 2 cores)
+PHONES_PER_ADDRESS = 250  # a quarter of those from one address: a venue NAT's phones, and room for the rest
+VOTES_EVERY_S = 0.5  # changed vote counts go to the phones at most this often, gathered
+QUEUE_EVERY_S = 0.2  # the moderation state goes to the speaker's pages at most this often
 PRESENTERS_MAX = 8  # the deck, the moderation page, a spare
 
 
@@ -75,7 +84,8 @@ class Item:
     device: str
     slide: str = ""
     state: str = "pending"  # pending, approved, running, done, failed, answered
-    voters: set[str] = field(default_factory=set)
+    voters: set[str] = field(default_factory=set)  # devices whose vote counted
+    by_address: Counter[str] = field(default_factory=Counter)  # counted votes, by the voter's address
     at: float = field(default_factory=time.time)
     result: dict | None = None
     value: object = None  # a suggestion: its slide's text input as the slide's request holds it
@@ -97,7 +107,9 @@ class Room:
         self.items: dict[str, Item] = {}
         self.last_submit: dict[str, float] = {}  # "device:<id>" / "address:<ip>" -> time
         self.dropped = 0  # unmoderated suggestions dropped for room in a full queue
-        self.refused = 0  # submissions answered 429
+        self.refused = 0  # submissions and votes answered 429
+        self._votes: set[str] = set()  # questions whose count changed since the phones last heard
+        self._timers: dict[str, asyncio.TimerHandle] = {}  # "votes" / "queue": a send to come
         # Why a generator cannot run on the deck now (None: it can); set by the server. A run
         # ordered then fails at once: the deck plays the recording and sends no request.
         self.runnable: Callable[[str], str | None] | None = None
@@ -132,11 +144,34 @@ class Room:
             "phones": len(self.phones.queues),
         }
 
-    def _changed(self, phones: bool = True) -> None:
-        if phones:
-            room = {"questions": self.public_questions(), "suggestions": self.public_suggestions()}
-            self.phones.publish("room", room)
-        self.presenters.publish("queue", self.moderation_state())
+    # --- what changed, to whom ----------------------------------------------------------------
+    def _changed(self, item: Item | None = None) -> None:
+        """`item` changed: the phones get it alone if they may see it; the speaker's pages soon get
+        the whole moderation state."""
+        if item is not None and item.state != "pending" and item.id in self.items:
+            self.phones.publish("item", item.public())
+        self._soon("queue")
+
+    def _soon(self, what: str) -> None:
+        """Send `what` ("votes" or "queue") once its interval is over, with every change until then."""
+        if what in self._timers:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a room used on its own): at once
+            return self._send(what)
+        self._timers[what] = loop.call_later(VOTES_EVERY_S if what == "votes" else QUEUE_EVERY_S, self._send, what)
+
+    def _send(self, what: str) -> None:
+        self._timers.pop(what, None)
+        if what == "queue":
+            self.presenters.publish("queue", self.moderation_state())
+            return
+        shown = (self.items.get(i) for i in self._votes)
+        counts = {item.id: len(item.voters) for item in shown if item is not None and item.state != "pending"}
+        self._votes.clear()
+        if counts:
+            self.phones.publish("votes", counts)
 
     # --- the presenter -----------------------------------------------------------------------
     def move(self, h: int, v: int, f: int) -> None:
@@ -159,7 +194,9 @@ class Room:
         if action == "dismiss":
             del self.items[item_id]
             self.phones.publish("removed", {"id": item_id})
-        elif action == "approve":
+            self._changed()
+            return item
+        if action == "approve":
             item.state = "approved" if item.state == "pending" else item.state
         elif action == "answered":
             item.state = "answered"
@@ -171,7 +208,7 @@ class Room:
             )
             if self.runnable is not None and self.runnable(slide.generator):
                 item.state = "failed"
-        self._changed()
+        self._changed(item)
         return item
 
     def claim_run(self, generator: str, body: dict) -> Item | None:
@@ -208,8 +245,7 @@ class Room:
         phone and the moderation page say so, and the speaker may run it again."""
         if item.state == "running":
             item.state = "failed"
-            if item.id in self.items:
-                self._changed()
+            self._changed(item)
 
     # --- the audience ------------------------------------------------------------------------
     def _rate(self, device: str, address: str) -> None:
@@ -245,7 +281,7 @@ class Room:
             self.dropped += 1
             self.phones.publish("removed", {"id": oldest.id})
             log.info("room: the queue of slide %s is full: dropped its oldest unmoderated suggestion", slide.key)
-        self._changed(phones=False)
+        self._changed()
         return item
 
     def ask(self, device: str, address: str, text: object) -> Item:
@@ -259,16 +295,28 @@ class Room:
             self.phones.publish("removed", {"id": drop.id})
         item = Item(secrets.token_hex(8), "question", cleaned, device)
         self.items[item.id] = item
-        self._changed(phones=False)
+        self._changed()
         return item
 
-    def vote(self, device: str, item_id: object) -> Item:
+    def vote(self, device: str, address: str, item_id: object) -> Item:
+        """One vote per device (a second is not counted) and, since a device id is free to make up,
+        per phone: an address counts at most as many votes on a question as it has phones following
+        (streams open, at least one), so a made-up id does not multiply a vote."""
         item = self.items.get(item_id) if isinstance(item_id, str) else None
         if item is None or item.kind != "question" or item.state == "pending":
             raise Refusal(404, "no such question (it may have been dismissed)")
-        if device not in item.voters:  # one vote per device: a second one is not counted
-            item.voters.add(device)
-            self._changed()
+        if device in item.voters:
+            return item
+        phones = max(1, self.phones.streams_from(address))
+        if item.by_address[address] >= phones:
+            self.refused += 1
+            counted = f"{phones} vote{'s' * (phones > 1)}"
+            raise Refusal(429, f"this address has {counted} on this question already: one per phone following the talk")
+        item.voters.add(device)
+        item.by_address[address] += 1
+        self._votes.add(item.id)
+        self._soon("votes")
+        self._soon("queue")
         return item
 
 

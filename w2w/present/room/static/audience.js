@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   const room = window.w2wRoom;
-  const el = room.el;
+  const { el, pngData } = window.w2wDom; // templates/dom.js, the deck's copy (/slides/w2w-dom.js)
   const token = room.takeToken("a", "w2w-room-token");
   const $ = (id) => document.getElementById(id);
   const device = deviceId();
@@ -13,13 +13,13 @@
 
   function deviceId() {
     const key = "w2w-room-device";
-    let id = null;
-    try { id = window.localStorage.getItem(key); } catch (e) { id = null; }
+    let id;
+    try { id = window.localStorage.getItem(key); } catch { id = null; }
     if (!id || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) {
       const bytes = new Uint8Array(12);
       window.crypto.getRandomValues(bytes);
       id = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-      try { window.localStorage.setItem(key, id); } catch (e) { /* kept for this visit only */ }
+      try { window.localStorage.setItem(key, id); } catch { /* kept for this visit only */ }
     }
     return id;
   }
@@ -74,7 +74,7 @@
       li.dataset.id = item.id;
       li.appendChild(el("p", "w2w-room-text", item.text));
       if (item.result) {
-        const src = room.safeImage(item.result.image);
+        const src = pngData(item.result.image);
         if (src) { const img = el("img"); img.src = src; img.alt = "The model's picture for: " + item.text; li.appendChild(img); }
         if (item.result.text) li.appendChild(el("p", "w2w-room-output", item.result.text));
       } else {
@@ -147,15 +147,25 @@
 
   // --- the stream -------------------------------------------------------------------------------
   if (!token) { say("line", "No audience token: open this page from the speaker's QR code or link."); return; }
+  // The whole room comes once (`state`), then only what changed: one item, or the vote counts
+  // that changed ({id: votes}); questions stay ordered by votes (a stable sort keeps ties in place).
+  function upsert(list, item) {
+    const at = list.findIndex((i) => i.id === item.id);
+    if (at >= 0) list[at] = item; else list.push(item);
+  }
+  function byVotes() { state.questions.sort((a, b) => b.votes - a.votes); }
+
   room.follow("/room/api/stream", token, (type, data) => {
     if (type === "state") {
       state.slide = data.slide; state.questions = data.questions; state.suggestions = data.suggestions;
       showSlide(); showQuestions();
     } else if (type === "slide") { state.slide = data; showSlide(); }
-    else if (type === "room") { state.questions = data.questions; state.suggestions = data.suggestions; showQuestions(); showResults(); }
-    else if (type === "result") {
-      state.suggestions = state.suggestions.filter((i) => i.id !== data.id).concat([data]);
-      showResults();
+    else if (type === "item" || type === "result") {
+      if (data.kind === "question") { upsert(state.questions, data); byVotes(); showQuestions(); }
+      else { upsert(state.suggestions, data); showResults(); }
+    } else if (type === "votes") {
+      state.questions.forEach((q) => { if (typeof data[q.id] === "number") q.votes = data[q.id]; });
+      byVotes(); showQuestions();
     } else if (type === "removed") {
       state.questions = state.questions.filter((i) => i.id !== data.id);
       state.suggestions = state.suggestions.filter((i) => i.id !== data.id);

@@ -8,7 +8,7 @@
   "use strict";
   if (window.top !== window || !window.Reveal) return;
   let token = null;
-  try { token = window.sessionStorage.getItem("w2w-live-token"); } catch (e) { token = null; }
+  try { token = window.sessionStorage.getItem("w2w-live-token"); } catch { token = null; }
   if (!token || window.location.protocol !== "http:") return;
 
   function load(src, then) {
@@ -38,12 +38,12 @@
         if (!door) return;
         document.querySelectorAll(".w2w-audience-door").forEach((box) => {
           box.textContent = "";
-          const img = room.el("img");
+          const img = window.w2wDom.el("img");
           img.alt = "QR code of the audience page";
           img.src = door.qr;
           img.style.cssText = "width:150px;height:150px;background:#fff;display:block;margin:0 auto 4px";
           box.appendChild(img);
-          box.appendChild(room.el("span", "w2w-audience-door-text", "Join on your phone: " + door.audience));
+          box.appendChild(window.w2wDom.el("span", "w2w-audience-door-text", "Join on your phone: " + door.audience));
           box.style.cssText = "position:absolute;right:0;bottom:40px;width:300px;font-size:14px;text-align:center;word-break:break-all";
           box.hidden = false;
         });

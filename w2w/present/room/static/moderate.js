@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   const room = window.w2wRoom;
-  const el = room.el;
+  const { el } = window.w2wDom; // templates/dom.js, the deck's copy (/slides/w2w-dom.js)
   const $ = (id) => document.getElementById(id);
   const token = room.takeToken("w2w-token", "w2w-live-token");
   if (!token) { $("line").textContent = "No presenter token: open the `moderate:` URL that `w2w present` printed."; return; }

@@ -1,6 +1,7 @@
 /* w2w room: one server-sent-event stream read with fetch (EventSource cannot send the token in a
    header), reconnected after a pause when it ends. Shared by the audience page, the moderation
-   page and the deck's door.js. Plain JS; nothing from the network but this server. */
+   page and the deck's door.js. Plain JS; nothing from the network but this server. The DOM helpers
+   (el, pngData) are the deck's, window.w2wDom (templates/dom.js, served as /slides/w2w-dom.js). */
 (function () {
   "use strict";
   const RECONNECT_MS = 1500;
@@ -13,8 +14,8 @@
       else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
     });
     if (!data.length) return;
-    let value = null;
-    try { value = JSON.parse(data.join("\n")); } catch (e) { return; }
+    let value;
+    try { value = JSON.parse(data.join("\n")); } catch { return; }
     onEvent(type, value);
   }
 
@@ -63,29 +64,17 @@
       () => ({ ok: false, status: 0, body: { message: "the server cannot be reached" } }));
   }
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  // Only PNG data URLs from the server are shown as pictures.
-  function safeImage(src) {
-    return typeof src === "string" && src.startsWith("data:image/png;base64,") ? src : null;
-  }
-
   // The token from the URL fragment (#name=...), kept in sessionStorage and taken out of the URL.
   function takeToken(name, key) {
     const match = new RegExp("(^#|&)" + name + "=([^&]*)").exec(window.location.hash);
     if (match) {
       const token = decodeURIComponent(match[2]);
-      try { window.sessionStorage.setItem(key, token); } catch (e) { /* storage off */ }
+      try { window.sessionStorage.setItem(key, token); } catch { /* storage off */ }
       window.history.replaceState(null, "", window.location.pathname + window.location.search);
       return token;
     }
-    try { return window.sessionStorage.getItem(key); } catch (e) { return null; }
+    try { return window.sessionStorage.getItem(key); } catch { return null; }
   }
 
-  window.w2wRoom = { follow: follow, post: post, el: el, safeImage: safeImage, takeToken: takeToken };
+  window.w2wRoom = { follow: follow, post: post, takeToken: takeToken };
 })();
