@@ -16,6 +16,7 @@ from PIL import Image
 
 from w2w.plugins import registry
 from w2w_generators.diffusion_demo.generator import DiffusionInputs
+from w2w_generators.diffusion_demo.live import png_data_url
 from w2w_generators.embedding_plot.generator import EmbeddingInputs
 from w2w_generators.token_trace.generator import TokenTraceInputs, generate
 from w2w_generators.token_trace.steps import sentence_ended
@@ -164,3 +165,17 @@ def test_the_shapes_stream_runs_one_step_per_event_on_the_callers_thread_and_a_c
         assert "step" not in vars(loaded.pipe.scheduler)  # the capture's wrap of scheduler.step is undone
     finally:
         hook.remove()
+
+
+@pytest.mark.parametrize("scale", [1, 4, 8])
+def test_a_streamed_picture_has_the_pixels_of_pils_nearest_upscale(scale):
+    """The previews' PNG is written directly (live.upscaled_png, 4x faster than PIL's encoder); a
+    browser decodes the same pixels PIL's resize would have drawn: a shapes-like picture, noise,
+    and the extremes."""
+    rng = np.random.default_rng(scale)
+    shapes = np.zeros((32, 32, 3), np.uint8)
+    shapes[8:20, 8:20], shapes[20:30, 2:12] = (200, 30, 30), (30, 30, 200)
+    for picture in (shapes, rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), np.full((5, 7, 3), 255, np.uint8)):
+        expected = Image.fromarray(picture).resize((picture.shape[1] * scale, picture.shape[0] * scale), Image.NEAREST)
+        assert np.array_equal(pixels(png_data_url(picture, scale)), np.asarray(expected))
+

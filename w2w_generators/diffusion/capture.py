@@ -39,9 +39,11 @@ class StripCapture:
         self.captured: list[dict] = []
         self.final_latents = None
         self._last: dict | None = None
+        self._alphas = None  # ᾱ of the scheduler's training steps, as numpy: read once per call, not per step
 
     def __enter__(self) -> StripCapture:
         original = self.scheduler.step
+        self._alphas = None
 
         @functools.wraps(original)  # keeps the signature: pipelines inspect it for `eta` and `generator`
         def step(model_output, timestep, sample, *args, **kwargs):
@@ -54,7 +56,11 @@ class StripCapture:
         del self.scheduler.step
 
     def _step(self, original, model_output, timestep, sample, *args, return_dict: bool = True, **kwargs):
-        alpha_bar, to_variance_preserving = _noise_level(self.scheduler, timestep)  # before: Euler's index moves
+        if self._alphas is None and getattr(self.scheduler, "alphas_cumprod", None) is not None:
+            self._alphas = self.scheduler.alphas_cumprod.float().cpu().numpy()
+        alpha_bar, to_variance_preserving = _noise_level(
+            self.scheduler, timestep, self._alphas
+        )  # before: Euler's index moves
         out = original(model_output, timestep, sample, *args, return_dict=True, **kwargs)
         x_t = sample * to_variance_preserving
         x0 = getattr(out, "pred_original_sample", None)
@@ -90,15 +96,17 @@ class StripCapture:
         ]
 
 
-def _noise_level(scheduler, timestep) -> tuple[float, float]:
-    """(ᾱ_t of the current step, factor that brings the scheduler's sample to x_t = √ᾱ x0 + √(1−ᾱ) ε)."""
+def _noise_level(scheduler, timestep, alphas=None) -> tuple[float, float]:
+    """(ᾱ_t of the current step, factor that brings the scheduler's sample to x_t = √ᾱ x0 + √(1−ᾱ) ε).
+    `alphas`: the scheduler's `alphas_cumprod` as numpy, when the caller has it already."""
     import numpy as np
 
     sigmas, index = getattr(scheduler, "sigmas", None), getattr(scheduler, "step_index", None)
     if sigmas is not None and index is not None:  # sigma-parametrised (Euler): sample = x0 + σ ε
         sigma = float(sigmas[index])
         return 1.0 / (1.0 + sigma**2), 1.0 / math.sqrt(1.0 + sigma**2)
-    alphas = scheduler.alphas_cumprod.float().cpu().numpy()
+    if alphas is None:
+        alphas = scheduler.alphas_cumprod.float().cpu().numpy()
     return float(np.interp(float(timestep), np.arange(len(alphas)), alphas)), 1.0
 
 
