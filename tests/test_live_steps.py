@@ -178,4 +178,3 @@ def test_a_streamed_picture_has_the_pixels_of_pils_nearest_upscale(scale):
     for picture in (shapes, rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), np.full((5, 7, 3), 255, np.uint8)):
         expected = Image.fromarray(picture).resize((picture.shape[1] * scale, picture.shape[0] * scale), Image.NEAREST)
         assert np.array_equal(pixels(png_data_url(picture, scale)), np.asarray(expected))
-

@@ -17,6 +17,7 @@ from pathlib import Path
 import fake_children
 import pytest
 from live_server import alive
+from own_loop import run_apart
 
 from w2w.present import messages as msg
 from w2w.present import supervisor
@@ -72,7 +73,7 @@ def test_the_loop_runs_while_a_dead_child_is_reaped(monkeypatch):
         return reap(process)
 
     monkeypatch.setattr(supervisor, "_reap", reap_seen)
-    result = asyncio.run(reap_a_lingering_child(reaping))
+    result = run_apart(reap_a_lingering_child(reaping))
     assert isinstance(result["first"], msg.Event) and result["first"].event == {"type": "step", "index": 0}
     # Every tick ran with the exit still pending: the child alive, its run open, nothing said yet.
     assert result["seen"] == [("ready", True, 0)] * TICKS
@@ -102,6 +103,6 @@ async def reap_after_the_grace() -> tuple[str, str]:
 def test_a_child_that_lingers_past_the_grace_is_killed(monkeypatch):
     monkeypatch.setattr(supervisor, "REAP_GRACE_S", 0.5)
     monkeypatch.setattr(supervisor, "SILENT_S", WAIT_S)  # the fake child sends no heartbeat
-    message, reason = asyncio.run(reap_after_the_grace())
+    message, reason = run_apart(reap_after_the_grace())
     assert reason == "the model process closed its pipe and was still running 0.5 s later"
     assert message == f"{reason}; the model process is being restarted"

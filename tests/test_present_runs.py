@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 import pytest
+from own_loop import run_apart
 
 from w2w.present import messages as msg
 from w2w.present.runs import Died, Run
@@ -54,7 +55,7 @@ def test_patience_ends_the_stream_and_asks_the_process_to_stop():
         await stopping
         return process, run, events
 
-    process, run, events = asyncio.run(scenario())
+    process, run, events = run_apart(scenario())
     assert isinstance(events[0], msg.Event) and isinstance(events[1], msg.Error) and len(events) == 2
     assert events[1].message == "no step of ticker for 0.05 s (live.timeout_s); it is stopped"
     assert process.sent == [msg.Stop(run.id)] and process.replaced == []  # stopped, not killed
@@ -67,7 +68,7 @@ def test_the_step_deadline_replaces_the_process():
         run = Run(process, "ticker")
         return process, await drain(run, patience=60)
 
-    process, events = asyncio.run(scenario())
+    process, events = run_apart(scenario())
     assert [e.message for e in events] == [
         "a step of ticker ran past live.step_timeout_s (0.05 s); the model process is being restarted"
     ]
@@ -87,7 +88,7 @@ def test_a_run_ended_while_the_process_was_silent_is_stopped_once_it_answers():
         await stopping
         return process, run, events
 
-    process, run, events = asyncio.run(scenario())
+    process, run, events = run_apart(scenario())
     assert [e.message for e in events] == ["the model process stopped answering (no heartbeat for 3 s)"]
     assert process.sent == [msg.Stop(run.id)] and run.finished and run.stopped and process.replaced == []
 
@@ -100,6 +101,6 @@ def test_a_dead_process_ends_the_run_for_good():
         await run.stop()  # nothing to wait for: it is gone
         return run, events
 
-    run, events = asyncio.run(scenario())
+    run, events = run_apart(scenario())
     assert run.finished and not run.stopped and isinstance(events[0], msg.Error)
     assert Died("x").final
