@@ -85,6 +85,39 @@ def test_seed_is_bounded_to_what_torch_takes():
             TokenTraceInputs(seed=bad)
 
 
+def test_the_tree_is_bounded_before_any_model_loads():
+    """most_branches, the bound checked at plan time, is the tree's rule counted one choice at a
+    time at its worst (every candidate of rank below tree_width passing tree_min_prob); settings
+    over MAX_BRANCHES are refused naming the total, the limit and the fix; the talk's fit."""
+    from pydantic import ValidationError
+
+    from w2w.talk.config import load_talk
+    from w2w_generators.token_trace.tree import MAX_BRANCHES, alternatives, most_branches
+
+    def counted(steps: int, depth: int, each: int) -> int:  # a branch at step j branches again after it
+        if depth < 1:
+            return 0
+        return sum(each * (1 + counted(steps - 1 - j, depth - 1, each)) for j in range(steps))
+
+    for steps in (1, 5, 24):
+        for depth in (1, 2, 3):
+            for width in (2, 5, 10):
+                assert most_branches(steps, width, depth, 0.0) == counted(steps, depth, width - 1)
+    # At most 1/p - 1 others can pass p beside the chosen one (4 decimals: 0.04995 shows as 0.05).
+    assert [alternatives(10, p) for p in (0, 0.05, 0.1, 0.3, 0.5, 0.51, 1)] == [9, 9, 9, 2, 1, 0, 0]
+    talk, _ = load_talk(ROOT / "talk" / "talk.yaml")
+    real = talk.generators.token_trace
+    assert most_branches(real.max_new_tokens, real.tree_width, real.tree_depth, real.tree_min_prob) == 4512
+    assert 4512 <= MAX_BRANCHES
+    with pytest.raises(ValidationError) as error:
+        TokenTraceInputs(max_new_tokens=64, tree_depth=3)
+    cause = error.value.errors()[0]["ctx"]["error"]
+    assert cause.at == ("tree_depth",) and "up to 2,699,008 branches" in cause.what and "5,000" in cause.what
+    assert "tree_depth, tree_width or max_new_tokens" in cause.fix
+    assert TokenTraceInputs(max_new_tokens=64, tree_depth=3, sampling="sample").tree_depth == 3  # no tree then
+    assert TokenTraceInputs(max_new_tokens=8, tree_depth=3).tree_depth == 3  # 4,064 at most
+
+
 @pytest.mark.parametrize("layout", ["empty-dir", "empty-gguf"])
 def test_unloadable_weights_are_a_user_error(w2w_home, tmp_path, layout):
     """An empty weights directory, or a GGUF file with nothing in it: a W2WError, not a traceback."""

@@ -8,8 +8,9 @@ first token forced, so a branch is, token for token, what greedy decoding from t
 (tests/test_token_trace.py compares it with `model.generate`).
 
 Size: `tree_width` candidates per step (the chosen one included), `tree_depth` levels of choices,
-and a candidate below `tree_min_prob` gets no branch. The real talk's 5-step trace at width 5,
-depth 2, min p 0.05 makes BENCHMARKS.md's branch count and build time.
+and a candidate below `tree_min_prob` gets no branch. `most_branches` is the most a tree of those
+settings can hold, and the settings are refused above MAX_BRANCHES (at the setting's line in
+talk.yaml, before any model loads).
 
 The stored form is compact (the page inlines it): a node is
 `{"steps": [[token_id, token, prob, entropy, [[id, token, prob], ...]], ...], "stopped": s,
@@ -20,7 +21,40 @@ its first step (step 0, the choice itself, has its siblings in the parent).
 
 from __future__ import annotations
 
+import math
+
+from w2w.plugin_api import InputError
 from w2w_generators.token_trace.steps import TokenLiveRequest, decode_steps
+
+MAX_BRANCHES = 5000  # most_branches of the real talk's settings: 4,512 (its tree: 105 branches)
+
+
+def alternatives(width: int, min_prob: float) -> int:
+    """The most candidates of one step that can get a branch: `width` less the chosen one, and no
+    more than probabilities of at least `min_prob` (4 decimals, rounded half up) can add up to 1."""
+    if min_prob <= 0.0001:
+        return width - 1
+    return max(0, min(width - 1, math.floor(1 / (min_prob - 0.00005)) - 1))
+
+
+def most_branches(max_new_tokens: int, width: int, depth: int, min_prob: float) -> int:
+    """The most branches a tree of these settings can hold: a branch `level` choices deep is a
+    choice of `level` of the `max_new_tokens` steps, each deeper one after the last, and of one
+    of `alternatives` candidates at each."""
+    each = alternatives(width, min_prob)
+    return sum(each**level * math.comb(max_new_tokens, level) for level in range(1, depth + 1))
+
+
+def check_size(max_new_tokens: int, width: int, depth: int, min_prob: float) -> None:
+    """Refuse tree settings that can make more than MAX_BRANCHES branches (InputError at tree_depth)."""
+    most = most_branches(max_new_tokens, width, depth, min_prob)
+    if most > MAX_BRANCHES:
+        raise InputError(
+            f"the token tree may hold up to {most:,} branches (tree_depth {depth}, tree_width {width}, "
+            f"tree_min_prob {min_prob}, over max_new_tokens {max_new_tokens}); the limit is {MAX_BRANCHES:,}",
+            "make it smaller: a lower tree_depth, tree_width or max_new_tokens, or a higher tree_min_prob",
+            at=("tree_depth",),
+        )
 
 
 def compact(step: dict) -> list:
