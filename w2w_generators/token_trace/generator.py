@@ -202,8 +202,10 @@ class TokenTrace(Generator):
     name: ClassVar[str] = "token_trace"
     # 2: speeds timed apart from the traced run (best of N); 3: the trace is the collected `steps`
     # (it stops at the end of a sentence), with the optional chat template; 4: on the CPU the speed
-    # is one thread's CPU time (base.best_of); 5: the tree of other choices (token_trace/tree.py)
-    version: ClassVar[str] = "6"  # 6: the figure also as a theme-following SVG
+    # is one thread's CPU time (base.best_of); 5: the tree of other choices (token_trace/tree.py);
+    # 6: the figure also as a theme-following SVG; 7: the tree's branches decoded many to a forward
+    # pass (the same tokens; a probability may differ in its 4th decimal)
+    version: ClassVar[str] = "7"
     live: ClassVar[bool] = True
     Inputs: ClassVar[type[BaseModel]] = TokenTraceInputs
     LiveRequest: ClassVar[type[BaseModel]] = TokenLiveRequest
@@ -264,6 +266,7 @@ class TokenTrace(Generator):
                     inputs.tree_width,
                     inputs.tree_depth,
                     inputs.tree_min_prob,
+                    lambda done, total: run.progress("tree", done, total, "branches"),
                 )
             log.info("token tree: %d branches in %.1f s", branches, tree_clock.seconds)
         data = {
