@@ -87,7 +87,10 @@ def token_steps(lm, tokenizer, request: TokenLiveRequest, device: str) -> Iterat
     if request.prefix_ids:
         vocabulary = lm.get_input_embeddings().num_embeddings
         if max(request.prefix_ids) >= vocabulary:
-            raise InputError(f"prefix_ids holds a token id past the model's vocabulary of {vocabulary}")
+            raise InputError(
+                f"prefix_ids holds a token id past the model's vocabulary of {vocabulary}",
+                f"send token ids below {vocabulary}, as the build's tree and the trace's top-k give them",
+            )
         *before, chosen = request.prefix_ids
         written = decode(tokenizer, context + before)[len(decode(tokenizer, context)) :]  # settled text
         yield from decode_steps(
