@@ -13,7 +13,8 @@ settings can hold, and the settings are refused above MAX_BRANCHES (at the setti
 talk.yaml, before any model loads).
 
 How (a prompt edit of the real talk rebuilt in 85 s, 71 s of it a 280-branch tree made one branch
-after another, each from its prompt; BENCHMARKS.md "A prompt edit"):
+after another, each from its prompt; now 16.8 s, the 281-branch tree 11.6 s; BENCHMARKS.md "A
+prompt edit"):
 - no branch reads its prefix again: the prompt and the trace go through the model once, and a
   branch starts from the key/value states (KV cache) of the sequence it leaves, cut at its step.
   Its first step is that step (same top-k, same entropy): no forward pass at all;
@@ -47,7 +48,8 @@ MAX_BRANCHES = 5000  # most_branches of the real talk's settings: 4,512 (its tre
 
 def alternatives(width: int, min_prob: float) -> int:
     """The most candidates of one step that can get a branch: `width` less the chosen one, and no
-    more than probabilities of at least `min_prob` (4 decimals, rounded half up) can add up to 1."""
+    more than probabilities of at least `min_prob` can add up to 1 (stored to 4 decimals, so 0.04995
+    passes 0.05)."""
     if min_prob <= 0.0001:
         return width - 1
     return max(0, min(width - 1, math.floor(1 / (min_prob - 0.00005)) - 1))
