@@ -255,6 +255,13 @@ def test_talk_text_is_escaped_in_the_handout_header_and_navigation(hostile):
             "the prompt is empty",
         ),
         (
+            "talk/talk.yaml",
+            "generators:\n",
+            "generators:\n  token_trace:\n    max_new_tokens: 40\n    tree_depth: 3\n",
+            "tree_depth: 3",
+            "the token tree may hold up to 644,960 branches",
+        ),
+        (
             "talk/sections/maths.md",
             "The forward process.",
             "The forward process,\nas $x^$ says.",
@@ -287,6 +294,7 @@ def test_talk_text_is_escaped_in_the_handout_header_and_navigation(hostile):
         "not-a-model-dir",
         "root-as-model-dir",
         "empty-llm-prompt",
+        "token-tree-too-big",
         "inline-math",
         "block-math",
         "mkdocs-value",

@@ -87,6 +87,17 @@ def test_a_chat_request_continues_the_chat_template(token_trace):
     assert [e["token_id"] for e in events[:-1]] == new_ids
 
 
+@needs_smollm2
+def test_a_prefix_id_past_the_vocabulary_is_refused_with_its_fix(token_trace):
+    from w2w.plugin_api import InputError
+
+    gen, _, loaded = token_trace
+    request = gen.LiveRequest(prompt=PROMPT, prefix_ids=[5, 49152])  # in the request's bounds, past SmolLM2's
+    with pytest.raises(InputError, match="past the model's vocabulary of 49152") as error:
+        list(gen.steps(loaded, request))
+    assert "below 49152" in error.value.fix
+
+
 # --- embedding plot ---------------------------------------------------------------------------
 
 

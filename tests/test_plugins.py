@@ -183,3 +183,48 @@ def test_the_hf_cache_is_read_through_huggingface_hub(tmp_path, monkeypatch):
     (snapshot / "model_index.json").write_text("{}")
     assert hf_cached_snapshot("org/pipe") == (snapshot, "0123abcd")
     assert hf_cached_snapshot("org/other") is None
+
+
+def test_a_run_says_its_progress_at_most_every_two_seconds_and_the_cli_shows_it_in_the_spinner(monkeypatch, caplog):
+    """RunContext.progress: "<generator>: <what> <done>/<total> <unit>" on the generator's logger,
+    no more often than PROGRESS_EVERY_S (a clock the test holds), never for the last item (the
+    generator's own summary follows); the CLI puts it in its spinner only, other lines on the console."""
+    import logging
+
+    from w2w.cli import output
+    from w2w.plugins import running
+
+    now = [0.0]
+    monkeypatch.setattr(running.RunContext, "clock", staticmethod(lambda: now[0]))
+    run = running.RunContext(LetterCount(), ModelRef("none/letters", "0", "builtin", ""), "cpu")
+    with caplog.at_level(logging.INFO, logger="w2w"):
+        for done, at in [(1, 0.5), (2, 2.0), (3, 3.5), (4, 4.5), (5, 9.0)]:
+            now[0] = at
+            run.progress("tree", done, 5, "branches")
+        # Each item done when the next is asked for; all at 9.0: the first says it, the second is too soon.
+        assert list(run.counted(["a", "b", "c"], "sweep", "cells")) == ["a", "b", "c"]
+    said = [(r.name, r.getMessage()) for r in caplog.records]
+    assert said == [
+        ("w2w.generators.letter_count", "letter_count: tree 2/5 branches"),
+        ("w2w.generators.letter_count", "letter_count: tree 4/5 branches"),
+        ("w2w.generators.letter_count", "letter_count: sweep 1/3 cells"),
+    ]
+
+    class Spinner:
+        def __init__(self):
+            self.shown = []
+
+        def update(self, message):
+            self.shown.append(message)
+
+    progress, summary = caplog.records[0], logging.LogRecord("w2w.x", logging.INFO, "", 0, "tree: 5 in 1 s", (), None)
+    handler = output.ConsoleLog()
+    with output.console.capture() as printed:
+        handler.emit(progress)  # no spinner: a line
+    assert printed.get() == "  letter_count: tree 2/5 branches\n"
+    handler.status = Spinner()
+    with output.console.capture() as printed:
+        handler.emit(progress)
+        handler.emit(summary)
+    assert handler.status.shown == ["letter_count: tree 2/5 branches", "tree: 5 in 1 s"]
+    assert printed.get() == "  tree: 5 in 1 s\n"  # the progress only in the spinner

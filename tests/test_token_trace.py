@@ -39,8 +39,9 @@ def smollm2(require_smollm2, w2w_home):
 
 @pytest.fixture(scope="module")
 def greedy(smollm2, tmp_path_factory):
-    """The first run of the session: it converts the GGUF. Its tree of other choices is one level deep."""
-    inputs = TokenTraceInputs(model=SMOLLM2_ID, prompt=PROMPT, max_new_tokens=4, top_k=5, tree_depth=1)
+    """The first run of the session: it converts the GGUF. Its tree of other choices is two levels
+    deep (a branch of a branch starts from KV states that were themselves made in a batch)."""
+    inputs = TokenTraceInputs(model=SMOLLM2_ID, prompt=PROMPT, max_new_tokens=4, top_k=5, tree_depth=2)
     return inputs, TokenTrace().run(inputs, smollm2, "cpu", tmp_path_factory.mktemp("greedy"))
 
 
@@ -85,6 +86,39 @@ def test_seed_is_bounded_to_what_torch_takes():
     for bad in (-1, 2**63):
         with pytest.raises(ValidationError, match="seed"):
             TokenTraceInputs(seed=bad)
+
+
+def test_the_tree_is_bounded_before_any_model_loads():
+    """most_branches, the bound checked at plan time, is the tree's rule counted one choice at a
+    time at its worst (every candidate of rank below tree_width passing tree_min_prob); settings
+    over MAX_BRANCHES are refused naming the total, the limit and the fix; the talk's fit."""
+    from pydantic import ValidationError
+
+    from w2w.talk.config import load_talk
+    from w2w_generators.token_trace.tree import MAX_BRANCHES, alternatives, most_branches
+
+    def counted(steps: int, depth: int, each: int) -> int:  # a branch at step j branches again after it
+        if depth < 1:
+            return 0
+        return sum(each * (1 + counted(steps - 1 - j, depth - 1, each)) for j in range(steps))
+
+    for steps in (1, 5, 24):
+        for depth in (1, 2, 3):
+            for width in (2, 5, 10):
+                assert most_branches(steps, width, depth, 0.0) == counted(steps, depth, width - 1)
+    # At most 1/p - 1 others can pass p beside the chosen one (4 decimals: 0.04995 shows as 0.05).
+    assert [alternatives(10, p) for p in (0, 0.05, 0.1, 0.3, 0.5, 0.51, 1)] == [9, 9, 9, 2, 1, 0, 0]
+    talk, _ = load_talk(ROOT / "talk" / "talk.yaml")
+    real = talk.generators.token_trace
+    assert most_branches(real.max_new_tokens, real.tree_width, real.tree_depth, real.tree_min_prob) == 4512
+    assert 4512 <= MAX_BRANCHES
+    with pytest.raises(ValidationError) as error:
+        TokenTraceInputs(max_new_tokens=64, tree_depth=3)
+    cause = error.value.errors()[0]["ctx"]["error"]
+    assert cause.at == ("tree_depth",) and "up to 2,699,008 branches" in cause.what and "5,000" in cause.what
+    assert "tree_depth, tree_width or max_new_tokens" in cause.fix
+    assert TokenTraceInputs(max_new_tokens=64, tree_depth=3, sampling="sample").tree_depth == 3  # no tree then
+    assert TokenTraceInputs(max_new_tokens=8, tree_depth=3).tree_depth == 3  # 4,064 at most
 
 
 @pytest.mark.parametrize("layout", ["empty-dir", "empty-gguf"])
@@ -211,8 +245,9 @@ def test_the_talks_published_trace_is_what_this_model_computes(greedy, smollm2, 
             assert abs(candidate["prob"] - shown_candidate["prob"]) <= 2e-4  # rounding, and summation order
 
 
-def greedy_generate(lm, prefix: list[int], new_tokens: int) -> list[int]:
-    """A direct greedy `model.generate` from token ids, with none of the checkpoint's sampling settings."""
+def greedy_generate(lm, prefix: list[int], new_tokens: int, with_probs: bool = False):
+    """A direct greedy `model.generate` from token ids, with none of the checkpoint's sampling
+    settings: the new ids (and, `with_probs`, the probabilities each was chosen from)."""
     import torch
     from transformers import GenerationConfig
 
@@ -226,14 +261,35 @@ def greedy_generate(lm, prefix: list[int], new_tokens: int) -> list[int]:
         do_sample=False,
     )
     with torch.inference_mode():
-        out = lm.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=config)
-    return out[0, len(prefix) :].tolist()
+        out = lm.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            generation_config=config,
+            output_logits=True,
+            return_dict_in_generate=True,
+        )
+    ids = out.sequences[0, len(prefix) :].tolist()
+    return (ids, torch.stack(out.logits)[:, 0].float().softmax(-1)) if with_probs else ids
+
+
+def expected_branches(steps: list, skip: int, inputs) -> set[str]:
+    """The keys of a node's branches by the tree's rule: at each step from `skip`, each candidate
+    of rank below tree_width other than the one taken, with p >= tree_min_prob."""
+    return {
+        f"{j}:{c[0]}"
+        for j, step in enumerate(steps)
+        if j >= skip
+        for c in step[4][: inputs.tree_width]
+        if c[0] != step[0] and c[2] >= inputs.tree_min_prob
+    }
 
 
 @needs_smollm2
 def test_tree_branches_are_what_greedy_generate_writes_after_that_choice(greedy, smollm2):
-    """Every branch of the tree of other choices: its first token is the candidate chosen at its
-    step, then token for token what a direct greedy `generate` from that prefix writes, stopped by the
+    """Every branch of the tree of other choices, at both levels: its first token is the candidate
+    chosen at its step, with that step's own top-k; then token for token what a direct greedy
+    `generate` from that prefix writes, each candidate's probability that of `generate`'s logits to
+    the 4 decimals stored (the tree's rows are decoded many to a forward pass), stopped by the
     trace's own rule; pruned candidates (p < tree_min_prob, rank >= tree_width) have no branch."""
     from w2w_generators.token_trace.steps import sentence_ended
 
@@ -243,27 +299,39 @@ def test_tree_branches_are_what_greedy_generate_writes_after_that_choice(greedy,
     lm, tokenizer, _ = load_model(smollm2, "cpu")
     prompt = tokenizer(PROMPT)["input_ids"]
     assert [s[0] for s in tree["steps"]] == [s["token_id"] for s in data["steps"]]
-    expected = {
-        f"{j}:{c['token_id']}"
-        for j, step in enumerate(data["steps"])
-        for c in step["top"][: inputs.tree_width]
-        if c["token_id"] != step["token_id"] and c["prob"] >= inputs.tree_min_prob
-    }
-    assert set(tree["branches"]) == expected and data["tree_branches"] == len(expected) >= 2
-    for key, branch in tree["branches"].items():
-        j, chosen = map(int, key.split(":"))
-        assert "branches" not in branch  # one level deep
-        prefix = prompt + [s["token_id"] for s in data["steps"][:j]] + [chosen]
-        ids = [s[0] for s in branch["steps"]]
-        assert ids[0] == chosen and branch["steps"][0][4] == tree["steps"][j][4]  # the same step's top-k
-        if len(ids) > 1:  # a choice at the last step has nothing after it
-            assert ids[1:] == greedy_generate(lm, prefix, len(ids) - 1), key
-        text = data["prompt"] + "".join(s["token"] for s in data["steps"][:j]) + "".join(s[1] for s in branch["steps"])
-        assert tokenizer.decode(prefix[:-1] + ids) == text
-        if branch["stopped"] == "length":
-            assert j + len(ids) == inputs.max_new_tokens
-        elif branch["stopped"] == "sentence":
-            assert sentence_ended(text[len(data["prompt"]) :])
+    assert set(tree["branches"]) == expected_branches(tree["steps"], 0, inputs)
+    # (node, the ids and the text after the prompt before its first step, its level)
+    todo, seen, deep = [(tree, [], "", 0)], 0, 0
+    while todo:
+        node, before, before_text, level = todo.pop()
+        for key, branch in node.get("branches", {}).items():
+            seen += 1
+            j, chosen = map(int, key.split(":"))
+            path = before + [s[0] for s in node["steps"][:j]]
+            path_text = before_text + "".join(s[1] for s in node["steps"][:j])
+            written = path_text + "".join(s[1] for s in branch["steps"])
+            ids = [s[0] for s in branch["steps"]]
+            assert ids[0] == chosen and branch["steps"][0][4] == node["steps"][j][4]  # the same step's top-k
+            if len(ids) > 1:  # a choice at the last step has nothing after it
+                new_ids, probs = greedy_generate(lm, prompt + path + [chosen], len(ids) - 1, with_probs=True)
+                assert ids[1:] == new_ids, key
+                for step, row in zip(branch["steps"][1:], probs, strict=True):
+                    top_p, top_ids = row.topk(inputs.top_k)
+                    assert [c[0] for c in step[4]] == top_ids.tolist(), key
+                    for candidate, p in zip(step[4], top_p.tolist(), strict=True):
+                        assert abs(candidate[2] - p) <= 0.00005 + 1e-6, (key, candidate, p)  # rounding, and noise
+            assert tokenizer.decode(prompt + path + ids) == PROMPT + written
+            if branch["stopped"] == "length":
+                assert len(path) + len(ids) == inputs.max_new_tokens
+            elif branch["stopped"] == "sentence":
+                assert sentence_ended(written)
+            if level + 1 < inputs.tree_depth:
+                assert set(branch.get("branches", {})) == expected_branches(branch["steps"], 1, inputs), key
+                deep += len(branch.get("branches", {}))
+                todo.append((branch, path, path_text, level + 1))
+            else:
+                assert "branches" not in branch
+    assert data["tree_branches"] == seen and deep >= 2 and seen - deep >= 2  # both levels have branches
 
 
 @needs_smollm2

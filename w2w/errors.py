@@ -41,11 +41,13 @@ def _display(file: str | Path) -> str:
 
 class InputError(ValueError):
     """Raised by a pydantic validator of talk.yaml settings (a generator's Inputs, say) to give the
-    user's fix as well as what is wrong; config reports it at the setting's line."""
+    user's fix as well as what is wrong; config reports it at the setting's line. A validator of
+    the whole model (several settings together) names the setting to point at in `at`, a key path
+    below the model ("tree_depth",); pydantic's own place for it is the model's first line."""
 
-    def __init__(self, what: str, fix: str):
+    def __init__(self, what: str, fix: str, at: tuple = ()):
         super().__init__(what)
-        self.what, self.fix = what, fix
+        self.what, self.fix, self.at = what, fix, at
 
 
 _FILE_IN_THE_WAY = (

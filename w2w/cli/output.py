@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from w2w.errors import W2WError, environment_error
+from w2w.plugins.running import PROGRESS
 
 # markup=False: messages carry user and model text ("[dog]", "A[/x/]"), which must print as written.
 console = Console(stderr=True, highlight=False, markup=False)
@@ -22,7 +23,9 @@ interrupt_said = False  # `w2w present` says "stopped" for its Ctrl-C; main() th
 
 class ConsoleLog(logging.Handler):
     """The engine reports through stdlib logging (logger "w2w.*", as MkDocs does); the CLI shows
-    INFO as progress lines (and in the spinner while one runs) and WARNING in yellow."""
+    INFO as progress lines (and in the spinner while one runs) and WARNING in yellow. A generator's
+    progress ("token_trace: tree 120/280 branches", RunContext.progress) goes only to the spinner
+    while one runs: it is out of date the moment the next one comes."""
 
     status = None  # rich Status of the command that is running, if any
 
@@ -33,6 +36,8 @@ class ConsoleLog(logging.Handler):
             return
         if self.status is not None:
             self.status.update(message)
+            if getattr(record, PROGRESS, False):
+                return
         console.print(f"  {message}", soft_wrap=True)
 
 

@@ -6,10 +6,11 @@ and speeds timed apart from the recorded run (`best_of`). Generators import this
 
 from __future__ import annotations
 
+import logging
 import platform
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from importlib import metadata
@@ -131,12 +132,20 @@ def base_provenance(model: ModelRef, device: str, seconds: float, libraries: tup
     }
 
 
+# A progress line's record carries this attribute (true): the CLI puts it in its spinner only.
+PROGRESS = "w2w_progress"
+# Often enough that a 20-s tree moves visibly, rarely enough that a log without a spinner (`w2w
+# serve`) gets a line every 2 s at most.
+PROGRESS_EVERY_S = 2.0
+
+
 class RunContext:
     """The skeleton every run shares: the torch device it really gets, a stopwatch over the whole
-    run, and provenance in one shape.
+    run, provenance in one shape, and progress said on the console.
 
         run = RunContext(self, model, device)
         ... load, generate, write files ...
+        for cell in run.counted(cells, "sweep", "cells"): ...
         provenance = run.provenance(dtype="float32", timing=timing)
     """
 
@@ -144,6 +153,30 @@ class RunContext:
         self.generator, self.model = generator, model
         self.device = torch_device(device)
         self.started = time.perf_counter()
+        self.log = logging.getLogger(f"w2w.generators.{generator.name}")
+        self._said = self.clock()  # when `progress` last spoke (or the run began)
+
+    clock = staticmethod(time.monotonic)  # progress's clock (a test gives its own)
+
+    def progress(self, what: str, done: int, total: int, unit: str = "") -> None:
+        """Say how far a long part of the run has got, e.g. "token_trace: tree 120/280 branches":
+        at INFO on the generator's `w2w.generators.<name>` logger, which the CLI shows in its
+        spinner (w2w/cli/output.py), and at most once every PROGRESS_EVERY_S seconds, so a loop
+        may call it after every item. A part done within PROGRESS_EVERY_S of the last word says
+        nothing; the generator's own summary line follows it."""
+        now = self.clock()
+        if now - self._said < PROGRESS_EVERY_S or done >= total:
+            return
+        self._said = now
+        counted = f"{done}/{total} {unit}".rstrip()
+        self.log.info("%s: %s %s", self.generator.name, what, counted, extra={PROGRESS: True})
+
+    def counted(self, items: Sequence, what: str, unit: str = "") -> Iterator:
+        """`items`, one after another, saying `progress` as each is done."""
+        for done, item in enumerate(items):
+            if done:
+                self.progress(what, done, len(items), unit)
+            yield item
 
     @property
     def seconds(self) -> float:

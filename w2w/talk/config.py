@@ -214,6 +214,7 @@ def load_talk(path: Path) -> tuple[Talk, list[str]]:
             raise W2WError(cause.what, cause.fix, path, source.line_of(cause.loc)) from None
         loc = tuple(error["loc"])
         if isinstance(cause, InputError):
+            loc += cause.at
             raise W2WError(f"{_dotted(loc)}: {cause.what}", cause.fix, path, source.line_of(loc)) from None
         dotted = _dotted(loc)
         what = f"{dotted}: {error['msg']}" if dotted else error["msg"]

@@ -274,7 +274,7 @@ class DiffusionDemo(Generator):
 
             data["trained_on"] = trained_on()
         if shapes and inputs.grid_seeds and inputs.grid_guidance:
-            data["grid"] = self._sweep(loaded, inputs, prompt)
+            data["grid"] = self._sweep(loaded, inputs, prompt, run)
         extra: dict[str, Any] = {}
         if model.embedded:
             extra["stand_in_for"] = inputs.model
@@ -294,12 +294,13 @@ class DiffusionDemo(Generator):
         return Artifact(self.name, files, data, provenance, out_dir)
 
     @staticmethod
-    def _sweep(loaded: LoadedPipe, inputs: DiffusionInputs, prompt: str) -> dict:
+    def _sweep(loaded: LoadedPipe, inputs: DiffusionInputs, prompt: str, run: RunContext) -> dict:
         from w2w.plugin_api import Stopwatch
         from w2w_generators.diffusion.sweep import sweep
 
+        settings = run.counted(inputs.settings(), "sweep", "cells")
         with Stopwatch() as clock:
-            cells = sweep(loaded, prompt, inputs.scheduler, inputs.settings(), inputs.strip_frames)
+            cells = sweep(loaded, prompt, inputs.scheduler, settings, inputs.strip_frames)
         log.info("diffusion sweep: %d cells in %.1f s", len(cells), clock.seconds)
         return inputs.grid(cells, prompt=prompt, scheduler=inputs.scheduler)
 

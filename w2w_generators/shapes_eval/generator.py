@@ -103,11 +103,11 @@ def tiles(pictures) -> str:
     return webp_url(np.concatenate(pictures, axis=1), TILE_QUALITY)
 
 
-def sweep(pipe, inputs: ShapesEvalInputs, measured: list) -> dict:
-    """Every cell of the sweep: its pictures (`tiles`) and which of them are right. The measured
-    setting's cell is the measured pictures, not drawn twice."""
+def sweep(pipe, inputs: ShapesEvalInputs, measured: list, settings) -> dict:
+    """Every cell of the sweep (`settings`: inputs.settings(), counted): its pictures (`tiles`) and
+    which of them are right. The measured setting's cell is the measured pictures, not drawn twice."""
     cells = {}
-    for seed, guidance, steps in inputs.settings():
+    for seed, guidance, steps in settings:
         same = (seed, guidance, steps) == (inputs.seed, inputs.guidance_scale, inputs.steps)
         pictures = measured if same else draw(pipe, steps, guidance, seed)
         cells[cell_key(seed, guidance, steps)] = {
@@ -171,7 +171,7 @@ class ShapesEval(Generator):
         data["tiles"] = tiles(measured)
         if inputs.grid_seeds and inputs.grid_guidance:
             with Stopwatch() as clock:
-                cells = sweep(pipe, inputs, measured)
+                cells = sweep(pipe, inputs, measured, run.counted(inputs.settings(), "sweep", "cells"))
             log.info("evaluation sweep: %d cells in %.1f s", len(cells), clock.seconds)
             data["grid"] = inputs.grid(cells)
         out_dir.mkdir(parents=True, exist_ok=True)

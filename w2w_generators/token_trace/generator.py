@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from w2w.plugin_api import Artifact, Generator, InputError, ModelRef, RunContext, Stopwatch, best_of, labelled
 from w2w_generators.shared.figures import INK, mathtext_safe, pyplot, save
@@ -21,7 +21,7 @@ from w2w_generators.shared.lm_loading import load_model, run_dtype
 from w2w_generators.shared.model_resolution import content_hash, loading, resolve
 from w2w_generators.token_trace.steps import TokenLiveRequest, decode, rounded, token_steps
 from w2w_generators.token_trace.steps import prompt_ids as encode_prompt
-from w2w_generators.token_trace.tree import grow_tree
+from w2w_generators.token_trace.tree import check_size, grow_tree
 
 SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -52,6 +52,12 @@ class TokenTraceInputs(BaseModel):
     tree_depth: Annotated[int, Field(ge=0, le=3)] = 0
     tree_width: Annotated[int, Field(ge=2, le=10)] = 5
     tree_min_prob: Annotated[float, Field(ge=0, le=1)] = 0.05  # the real talk: 2 levels, 5 steps -> BENCHMARKS.md
+
+    @model_validator(mode="after")
+    def _tree_is_bounded(self) -> TokenTraceInputs:
+        if self.sampling == "greedy":  # a sampled trace has no tree
+            check_size(self.max_new_tokens, self.tree_width, self.tree_depth, self.tree_min_prob)
+        return self
 
     @field_validator("tree_width")
     @classmethod
@@ -197,8 +203,10 @@ class TokenTrace(Generator):
     name: ClassVar[str] = "token_trace"
     # 2: speeds timed apart from the traced run (best of N); 3: the trace is the collected `steps`
     # (it stops at the end of a sentence), with the optional chat template; 4: on the CPU the speed
-    # is one thread's CPU time (base.best_of); 5: the tree of other choices (token_trace/tree.py)
-    version: ClassVar[str] = "6"  # 6: the figure also as a theme-following SVG
+    # is one thread's CPU time (base.best_of); 5: the tree of other choices (token_trace/tree.py);
+    # 6: the figure also as a theme-following SVG; 7: the tree's branches decoded many to a forward
+    # pass (the same tokens; a probability may differ in its 4th decimal)
+    version: ClassVar[str] = "7"
     live: ClassVar[bool] = True
     Inputs: ClassVar[type[BaseModel]] = TokenTraceInputs
     LiveRequest: ClassVar[type[BaseModel]] = TokenLiveRequest
@@ -259,6 +267,7 @@ class TokenTrace(Generator):
                     inputs.tree_width,
                     inputs.tree_depth,
                     inputs.tree_min_prob,
+                    lambda done, total: run.progress("tree", done, total, "branches"),
                 )
             log.info("token tree: %d branches in %.1f s", branches, tree_clock.seconds)
         data = {

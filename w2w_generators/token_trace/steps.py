@@ -88,7 +88,10 @@ def token_steps(lm, tokenizer, request: TokenLiveRequest, device: str) -> Iterat
     if request.prefix_ids:
         vocabulary = lm.get_input_embeddings().num_embeddings
         if max(request.prefix_ids) >= vocabulary:
-            raise InputError(f"prefix_ids holds a token id past the model's vocabulary of {vocabulary}")
+            raise InputError(
+                f"prefix_ids holds a token id past the model's vocabulary of {vocabulary}",
+                f"send token ids below {vocabulary}, as the build's tree and the trace's top-k give them",
+            )
         *before, chosen = request.prefix_ids
         written = decode(tokenizer, context + before)[len(decode(tokenizer, context)) :]  # settled text
         yield from decode_steps(
@@ -122,6 +125,64 @@ def token_steps(lm, tokenizer, request: TokenLiveRequest, device: str) -> Iterat
     }
 
 
+def cache_arg(lm) -> str:
+    """The forward's name for the KV cache: transformers 5.24 renamed `past_key_values` to `cache`
+    (the old name still works, with a warning)."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
+
+
+class Decoder:
+    """One sequence's decoding state: the text settled so far, the stopping rule and the step events.
+    `decode_steps` feeds it one forward pass at a time; the token tree (token_trace/tree.py) feeds
+    many of them from the rows of one batched pass. Both make their events here, so a branch of the
+    tree and a live run are the same events."""
+
+    def __init__(self, tokenizer, context, request: TokenLiveRequest, stops: set[int], completion="", first_index=0):
+        self.tokenizer, self.request, self.stops = tokenizer, request, stops
+        self.context = list(context)
+        self.stable = len(decode(tokenizer, self.context[: len(self.context) - first_index])) + len(completion)
+        self.completion, self.index, self.count = completion, first_index, 0
+        self.stopped = "length" if first_index >= request.max_new_tokens else None  # set once it is done
+
+    def step(self, token_id: int, prob: float, nll: float, entropy: float, top: list[tuple[int, float]]) -> dict:
+        """The event of choosing `token_id` from a distribution in which it has probability `prob`
+        (negative log `nll`), whose entropy is `entropy` and whose `top_k` candidates are `top`
+        ((id, probability), largest first)."""
+        tokenizer, context, stable = self.tokenizer, self.context, self.stable
+        is_eos = token_id in self.stops
+        text = decode(tokenizer, context + [token_id])[stable:]
+        if not (is_eos or self.index == self.request.max_new_tokens - 1):
+            # A byte-level token may end mid-character ('\ufffd'): hold those bytes for the next step.
+            text = text.rstrip("\ufffd")
+        event = {
+            "type": "step",
+            "index": self.index,
+            "token_id": token_id,
+            "token": text,
+            "prob": rounded(prob),
+            "entropy": round(entropy, 3),
+            "nll": round(nll, 4),
+            "top": [
+                {"token_id": t, "token": decode(tokenizer, context + [t])[stable:], "prob": rounded(p)} for t, p in top
+            ],
+        }
+        context.append(token_id)
+        self.stable += len(text)
+        self.index += 1
+        self.count += 1
+        if is_eos:
+            self.stopped = "eos"  # its text ("<|im_end|>") is shown as a step but is not part of the prose
+        else:
+            self.completion += text
+            if self.request.stop == "sentence" and sentence_ended(self.completion):
+                self.stopped = "sentence"
+            elif self.index >= self.request.max_new_tokens:
+                self.stopped = "length"
+        return event
+
+
 def decode_steps(
     lm,
     tokenizer,
@@ -136,64 +197,36 @@ def decode_steps(
 ) -> Iterator[dict]:
     """Continue `context` (prompt ids, then the tokens already chosen, whose text is `completion`)
     one token per step, up to `request.max_new_tokens` tokens in all counted from `first_index`.
-    `forced` is the first token, whatever the model prefers: the token tree's other choices
-    (token_trace/tree.py). `outcome` receives stopped, completion and count at the end."""
-    import inspect
-
+    `forced` is the first token, whatever the model prefers (the token explorer's choice beyond the
+    build's tree). `outcome` receives stopped, completion and count at the end."""
     import torch
 
-    # transformers 5.24 renamed `past_key_values` to `cache` (the old name still works, with a warning).
-    cache_arg = "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
-    context = list(context)
-    stops = eos_ids(lm)
-    stable = len(decode(tokenizer, context[: len(context) - first_index])) + len(completion)  # settled text
+    name = cache_arg(lm)
+    decoder = Decoder(tokenizer, context, request, eos_ids(lm), completion, first_index)
     generator = torch.Generator().manual_seed(request.seed)
     input_ids = torch.tensor([context], device=device)
-    past, count, stopped = None, 0, "length"
-    for index in range(first_index, request.max_new_tokens):
+    past = None
+    while decoder.stopped is None:
         with torch.inference_mode():
             # logits_to_keep=1: the last position only, the same product `generate` computes.
-            out = lm(input_ids=input_ids, **{cache_arg: past}, use_cache=True, logits_to_keep=1)
-        past = getattr(out, cache_arg)
+            out = lm(input_ids=input_ids, **{name: past}, use_cache=True, logits_to_keep=1)
+        past = getattr(out, name)
         logits = out.logits[0, -1].float().cpu()
         log_probs = torch.log_softmax(logits, dim=-1)  # temperature 1: the model's own distribution
         probs = log_probs.exp()
-        if forced is not None and index == first_index:
+        if forced is not None and decoder.index == first_index:
             token_id = forced
         elif request.sampling == "greedy":
             token_id = int(torch.argmax(logits))
         else:
             token_id = int(torch.multinomial(torch.softmax(logits / request.temperature, -1), 1, generator=generator))
-        count += 1
-        is_eos = token_id in stops
-        text = decode(tokenizer, context + [token_id])[stable:]
-        last = is_eos or index == request.max_new_tokens - 1
-        if not last:
-            # A byte-level token may end mid-character ('\ufffd'): hold those bytes for the next step.
-            text = text.rstrip("\ufffd")
         top_p, top_ids = probs.topk(request.top_k)
-        top = [
-            {"token_id": int(t), "token": decode(tokenizer, context + [int(t)])[stable:], "prob": rounded(float(p))}
-            for p, t in zip(top_p, top_ids, strict=False)
-        ]
-        yield {
-            "type": "step",
-            "index": index,
-            "token_id": token_id,
-            "token": text,
-            "prob": rounded(float(probs[token_id])),
-            "entropy": round(float(-(probs * log_probs).sum()), 3),
-            "nll": round(-float(log_probs[token_id]), 4),
-            "top": top,
-        }
-        context.append(token_id)
-        stable += len(text)
-        if is_eos:
-            stopped = "eos"  # its text ("<|im_end|>") is shown as a step but is not part of the prose
-            break
-        completion += text
-        if request.stop == "sentence" and sentence_ended(completion):
-            stopped = "sentence"
-            break
+        yield decoder.step(
+            token_id,
+            float(probs[token_id]),
+            -float(log_probs[token_id]),
+            float(-(probs * log_probs).sum()),
+            [(int(t), float(p)) for p, t in zip(top_p, top_ids, strict=True)],
+        )
         input_ids = torch.tensor([[token_id]], device=device)
-    outcome.update(stopped=stopped, completion=completion, count=count)
+    outcome.update(stopped=decoder.stopped, completion=decoder.completion, count=decoder.count)
