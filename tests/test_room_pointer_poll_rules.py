@@ -1,0 +1,155 @@
+"""The pointer's and the poll's rules (w2w/present/room/pointer.py, poll.py) on a Room of their own,
+its channels' queues read as the phones' and the speaker's streams would read them: the pointer
+rate-bounded per sender (the latest dot wins, no ink lost), its marks belonging to their slide, a
+poll's counts on no phone before the reveal, one counted vote per device and per phone of an
+address, and the closed polls' record. The real server and browsers: test_room_pointer_poll.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from w2w.present.broadcast import Channel
+from w2w.present.room.deck_slides import Slide
+from w2w.present.room.pointer import MOVES_PER_S, Move, Pointer
+from w2w.present.room.poll import PollOrder, Polls, save_record
+from w2w.present.room.state import Refusal, Room
+
+pytestmark = pytest.mark.quick
+
+
+def make_room() -> tuple[Room, asyncio.Queue, asyncio.Queue]:
+    room = Room({"0.0": Slide(0, 0), "1.0": Slide(1, 0)}, Channel("audience", 10, 5), Channel("presenter", 2))
+    return room, room.phones.subscribe(b"", "10.0.0.1"), room.presenters.subscribe(b"", "127.0.0.1")
+
+
+def events(queue: asyncio.Queue) -> list[tuple[str, object]]:
+    """Every event waiting on a stream's queue, decoded as a phone decodes it."""
+    out = []
+    while not queue.empty():
+        raw = queue.get_nowait()
+        if raw:
+            kind, data = raw.decode().split("\r\n")[:2]
+            out.append((kind.removeprefix("event: "), json.loads(data.removeprefix("data: "))))
+    return out
+
+
+def test_pointer_moves_are_gathered_per_sender_the_latest_dot_wins():
+    async def scenario():
+        room, phone, speaker = make_room()
+        pointer = Pointer(room)
+        for i in range(100):  # a burst in one tick of the loop: far past MOVES_PER_S
+            pointer.move("presenter", Move(dot=(i / 100, 0.5)))
+        first = events(phone)
+        pointer.move("remote", Move(dot=(0.9, 0.9)))  # another sender is bounded on its own
+        assert [e[1]["dot"] for e in events(phone)] == [[0.9, 0.9]]
+        await asyncio.sleep(2 / MOVES_PER_S)
+        return first, events(phone), events(speaker), pointer
+
+    first, later, speaker, pointer = asyncio.run(scenario())
+    assert first == [("pointer", {"s": "0.0", "dot": [0.0, 0.5]})]  # the first at once
+    assert later == [("pointer", {"s": "0.0", "dot": [0.99, 0.5]})]  # then one: the latest
+    assert [e[1]["dot"] for e in speaker] == [[0.0, 0.5], [0.9, 0.9], [0.99, 0.5]]  # the deck sees the same
+    assert pointer.published == 3
+
+
+def test_ink_is_appended_never_dropped_and_bounded():
+    async def scenario():
+        room, phone, _ = make_room()
+        pointer = Pointer(room)
+        for i in range(10):
+            pointer.move("presenter", Move(stroke=7, points=[(i / 10, 0.25), (i / 10, 0.5)]))
+        await asyncio.sleep(2 / MOVES_PER_S)
+        return events(phone), pointer
+
+    sent, pointer = asyncio.run(scenario())
+    points = [p for _, e in sent for p in e["ink"]["7"]]
+    assert points == [[i / 10, y] for i in range(10) for y in (0.25, 0.5)]  # all 20, in order, in 2 events
+    assert len(sent) == 2 and pointer.state()["ink"]["7"] == points
+    with pytest.raises(Refusal, match="at most 1000 points"):
+        for _ in range(20):
+            pointer.move("presenter", Move(stroke=8, points=[(0.1, 0.1)] * 64))
+    for bad in ({"dot": [1.5, 0]}, {"dot": [float("nan"), 0]}, {"stroke": 1}, {"points": [[0, 0]]}, {"x": 1}):
+        with pytest.raises(ValidationError):
+            Move.model_validate(bad)
+
+
+def test_marks_belong_to_their_slide():
+    room, phone, _ = make_room()
+    pointer = Pointer(room)
+    pointer.move("presenter", Move(dot=(0.5, 0.5), stroke=1, points=[(0.1, 0.1)]))
+    assert pointer.state() == {"s": "0.0", "dot": [0.5, 0.5], "ink": {"1": [[0.1, 0.1]]}}
+    room.move(1, 0, -1)
+    assert pointer.state() == {"s": "1.0", "dot": None, "ink": {}}  # a phone joining now sees none
+    room.move(0, 0, -1)
+    assert pointer.state()["ink"] == {}  # back again: still gone (cleared on the change)
+    pointer.move("presenter", Move(clear=True))
+    assert ("pointer", {"s": "0.0", "clear": True}) in events(phone)
+
+
+def test_moves_gathered_before_a_slide_change_are_not_sent_after_it():
+    async def scenario():
+        room, phone, _ = make_room()
+        pointer = Pointer(room)
+        pointer.move("presenter", Move(dot=(0.1, 0.1)))
+        pointer.move("presenter", Move(dot=(0.2, 0.2)))  # gathered, waiting for its slot
+        room.move(1, 0, -1)
+        await asyncio.sleep(2 / MOVES_PER_S)
+        return events(phone)
+
+    assert [(k, d.get("dot", d.get("key"))) for k, d in asyncio.run(scenario())] == [
+        ("pointer", [0.1, 0.1]),
+        ("slide", "1.0"),
+    ]
+
+
+def test_a_poll_hides_its_counts_until_revealed_and_counts_one_vote_per_device():
+    room, phone, speaker = make_room()
+    polls = Polls(room)
+    room.phone_views.append(polls.phone_state)
+    poll = polls.open("For your next project: LLM, diffusion, or both?", ["LLM", "diffusion", "both"])
+    assert polls.vote("a" * 16, "10.0.0.1", poll.id, 1) is True
+    assert polls.vote("a" * 16, "10.0.0.1", poll.id, 2) is False  # the same device again: not counted
+    with pytest.raises(Refusal, match="one per phone following") as refused:  # a made-up id, same address
+        polls.vote("b" * 16, "10.0.0.1", poll.id, 2)
+    assert refused.value.status == 429
+    room.phones.subscribe(b"", "10.0.0.1")  # a second phone following from that address: it may vote
+    assert polls.vote("b" * 16, "10.0.0.1", poll.id, 2) is True
+    before = events(phone)
+    assert before and all("counts" not in json.dumps(data) for _, data in before)
+    assert "counts" not in json.dumps(room.phone_state())
+    assert [d for k, d in events(speaker) if k == "pollcounts"][-1]["counts"] == [0, 1, 1]
+    polls.order(PollOrder(action="reveal", id=poll.id))
+    assert events(phone)[-1] == ("poll", {**poll.public(), "counts": [0, 1, 1], "state": "revealed"})
+    polls.order(PollOrder(action="close", id=poll.id))
+    with pytest.raises(Refusal, match="closed"):
+        polls.vote("c" * 16, "10.0.0.2", poll.id, 0)
+    assert room.closed_polls()[0]["counts"] == [0, 1, 1] and room.closed_polls()[0]["votes"] == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [(["only"], "2 to 4"), (["a", "b", "c", "d", "e"], "2 to 4"), (["Yes", "yes"], "the same"), (["<img>", "b"], "markup")],
+)
+def test_bad_polls_are_one_line(options, message):
+    room, _, _ = make_room()
+    with pytest.raises(Refusal, match=message):
+        Polls(room).open("Which?", options)
+
+
+def test_the_record_is_kept_across_runs(tmp_path):
+    path = tmp_path / ".w2w" / "room" / "polls.json"
+    for run in range(2):
+        room, _, _ = make_room()
+        polls = Polls(room)
+        poll = polls.open(f"Question {run}?", ["yes", "no"])
+        polls.vote("d" * 16, "10.0.0.1", poll.id, run)
+        assert save_record(room, polls, path) == path  # the open poll is closed on stop, and kept
+    kept = json.loads(path.read_text())["polls"]
+    assert [(p["question"], p["counts"], p["state"]) for p in kept] == [
+        ("Question 0?", [1, 0], "closed"),
+        ("Question 1?", [0, 1], "closed"),
+    ]
