@@ -132,7 +132,12 @@ def test_a_poll_hides_its_counts_until_revealed_and_counts_one_vote_per_device()
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [(["only"], "2 to 4"), (["a", "b", "c", "d", "e"], "2 to 4"), (["Yes", "yes"], "the same"), (["<img>", "b"], "markup")],
+    [
+        (["only"], "2 to 4"),
+        (["a", "b", "c", "d", "e"], "2 to 4"),
+        (["Yes", "yes"], "the same"),
+        (["<img>", "b"], "markup"),
+    ],
 )
 def test_bad_polls_are_one_line(options, message):
     room, _, _ = make_room()
@@ -153,3 +158,44 @@ def test_the_record_is_kept_across_runs(tmp_path):
         ("Question 0?", [1, 0], "closed"),
         ("Question 1?", [0, 1], "closed"),
     ]
+
+
+def render(tmp_path, source: str) -> str:
+    """A section page rendered as the build renders it: Jinja in the talk's sandbox, then Markdown."""
+    from pathlib import Path
+
+    from w2w.render.diagrams import MermaidRenderer
+    from w2w.render.markdown import MarkdownRenderer
+    from w2w.render.templating import render_markdown
+    from w2w.talk.sandbox import make_environment
+
+    path = tmp_path / "poll.md"
+    path.write_text(source)
+    context = {"talk": {}, "agenda": [], "target": "deck", "root": ""}
+    text = render_markdown(make_environment(Path(__file__).resolve().parents[1]), path, context)
+    return MarkdownRenderer(MermaidRenderer()).render(text).html
+
+
+def test_a_slides_poll_block_carries_its_question_as_written(tmp_path):
+    html = render(
+        tmp_path, '# Vote\n\n{{ poll("LLM </script> or <b>diffusion</b>?", ["LLM", "diffusion & co", "both"]) }}\n'
+    )
+    data = json.loads(html.split('class="w2w-poll-data">', 1)[1].split("</script>", 1)[0])
+    assert data == {"question": "LLM </script> or <b>diffusion</b>?", "options": ["LLM", "diffusion & co", "both"]}
+    assert "<li>diffusion &amp; co</li>" in html and "<b>" not in html.replace("\\u003cb\\u003e", "")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ('poll("Which?", ["one"])', "poll(): 1 answers — give 2 to 4 answers"),
+        ('poll("Which?", ["a", "A "])', "poll(): two answers are the same — make each answer different"),
+        ('poll("", ["a", "b"])', "poll(): the question must be text"),
+    ],
+)
+def test_a_bad_poll_on_a_slide_is_one_line_at_its_line(tmp_path, call, message):
+    from w2w.errors import W2WError
+
+    with pytest.raises(W2WError) as error:
+        render(tmp_path, "# Vote\n\nText.\n\n{{ " + call + " }}\n")
+    assert str(error.value).startswith(f"{tmp_path / 'poll.md'}:5: {message}"), str(error.value)

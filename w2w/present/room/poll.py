@@ -29,9 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from w2w.atomic import write_text
 from w2w.present.room.state import VOTES_EVERY_S, Refusal, Room, clean
-
-QUESTION_LIMIT = 200
-OPTION_LIMIT = 80
+from w2w.talk.poll_spec import OPTION_LIMIT, OPTIONS_MAX, OPTIONS_MIN, QUESTION_LIMIT
 
 Strict = ConfigDict(extra="forbid", frozen=True)
 
@@ -41,7 +39,7 @@ class PollOrder(BaseModel):
     action: Literal["open", "reveal", "close", "clear"]
     id: Annotated[str, Field(max_length=32)] = ""
     question: Annotated[str, Field(max_length=4 * QUESTION_LIMIT)] = ""
-    options: Annotated[list[Annotated[str, Field(max_length=4 * OPTION_LIMIT)]], Field(max_length=4)] = []
+    options: Annotated[list[Annotated[str, Field(max_length=4 * OPTION_LIMIT)]], Field(max_length=OPTIONS_MAX)] = []
     slide: Annotated[str, Field(max_length=16)] = ""
 
 
@@ -112,8 +110,8 @@ class Polls:
     def open(self, question: str, options: list[str], slide: str = "") -> Poll:
         text = clean(question, QUESTION_LIMIT, "question")
         answers = [clean(option, OPTION_LIMIT, f"option {n + 1}") for n, option in enumerate(options)]
-        if not 2 <= len(answers) <= 4:
-            raise Refusal(400, "options: a poll has 2 to 4 answers")
+        if not OPTIONS_MIN <= len(answers) <= OPTIONS_MAX:
+            raise Refusal(400, f"options: a poll has {OPTIONS_MIN} to {OPTIONS_MAX} answers")
         if len(set(map(str.casefold, answers))) != len(answers):
             raise Refusal(400, "options: two answers are the same — make each one different")
         if self.current is not None and self.current.state != "closed":
