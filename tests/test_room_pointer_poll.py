@@ -181,3 +181,35 @@ def poll_hidden_until_revealed(room, deck, moderation, phone, raw: RawPhone) -> 
     moderation.click("#poll .w2w-poll-clear")
     phone.wait_for_function("document.getElementById('poll').hidden")
     deck.wait_for_function("document.querySelector('.w2w-poll-panel').style.display === 'none'")
+
+
+def test_closed_polls_are_kept_when_the_server_stops(tmp_path):
+    """A server of its own (a placeholder deck, one small model): a closed poll and one still open
+    when Ctrl-C stops it both land in .w2w/room/polls.json with their counts."""
+    from live_server import log_match, start
+    from talk_factory import make_project
+
+    root = make_project(tmp_path / "talk")
+    (root / "site" / "slides").mkdir(parents=True)
+    slides = "".join(f"<section><h2>Slide {i}</h2></section>" for i in range(3))
+    deck = f"<div class='reveal'><div class='slides'>{slides}</div></div>"
+    (root / "site" / "slides" / "index.html").write_text(deck)
+    server = start(root, tmp_path / "server.log", "--audience", "--host", AUDIENCE_LAN, "--only", "embedding_plot")
+    try:
+        server.audience_token = log_match(server, r"#a=([A-Za-z0-9_-]+)")[1]
+        opened = []
+        for question, answers in (("Which first?", ["LLM", "diffusion"]), ("Which next?", ["one", "two", "both"])):
+            order = json.dumps({"action": "open", "question": question, "options": answers}).encode()
+            headers = server.auth(**{"Content-Type": "application/json"})
+            reply = request_from("127.0.0.1", server.port, "POST", "/room/api/poll", order, headers)
+            assert reply.status == 200, reply.body
+            opened.append(reply.json()["id"])  # the second closes the first
+            assert vote(server, opened[-1], "k" * 16, "127.0.34.5", 1).json()["counted"] is True
+    finally:
+        assert server.stop() in (0, 130)
+    kept = json.loads((root / ".w2w" / "room" / "polls.json").read_text())["polls"]
+    assert [(p["id"], p["question"], p["counts"], p["state"]) for p in kept] == [
+        (opened[0], "Which first?", [0, 1], "closed"),
+        (opened[1], "Which next?", [0, 1, 0], "closed"),
+    ]
+    assert "polls: 2 closed, their counts kept in" in server.log.read_text()
