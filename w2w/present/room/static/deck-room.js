@@ -29,33 +29,39 @@
     "background:rgba(0,0,0,0.6);color:#fff;padding:2px 8px;border-radius:4px;display:none";
   document.body.appendChild(badge);
 
-  // --- sending: one request in flight at a time, the latest position waiting behind it ----------
+  // --- sending: one request in flight at a time; behind it the latest dot, and the ink not sent ---
   let mode = "";
-  let waiting = null;
   let busy = false;
-  let stroke = 0;
-  let ink = [];
-  function send(body) { waiting = Object.assign(waiting || {}, body); pump(); }
+  let dot = null;
+  let dotChanged = false;
+  let clearInk = false;
+  let stroke = Math.floor(Math.random() * 1e9); // a reloaded deck does not add to an old stroke
+  const ink = []; // [stroke, [x, y]], oldest first
   function pump() {
-    if (busy || !waiting) return;
-    const body = waiting;
-    waiting = null;
+    if (busy) return;
+    const body = {};
+    if (clearInk) { body.clear = true; clearInk = false; }
+    if (ink.length) { // up to 64 points of the oldest stroke waiting
+      let n = 0;
+      while (n < ink.length && n < 64 && ink[n][0] === ink[0][0]) n += 1;
+      body.stroke = ink[0][0];
+      body.points = ink.splice(0, n).map((entry) => entry[1]);
+    }
+    if (dotChanged) { body.dot = dot; dotChanged = false; }
+    if (!Object.keys(body).length) return;
     busy = true;
     room.post("/room/api/pointer", token, body).then(() => window.setTimeout(() => { busy = false; pump(); }, EVERY_MS));
   }
+  function point(at) { dot = at; dotChanged = true; pump(); }
   function where(event) {
     const box = overlay.element.getBoundingClientRect();
     const x = (event.clientX - box.left) / box.width;
     const y = (event.clientY - box.top) / box.height;
     return x >= 0 && x <= 1 && y >= 0 && y <= 1 ? [Number(x.toFixed(4)), Number(y.toFixed(4))] : null;
   }
-  function flushInk() {
-    if (!ink.length) return;
-    send({ stroke: stroke, points: ink.splice(0, 64) });
-  }
 
   function setMode(next) {
-    if (mode === "laser" && next !== "laser") send({ dot: null });
+    if (mode === "laser" && next !== "laser") point(null);
     mode = next;
     badge.textContent = { laser: "laser pointer (Q)", draw: "drawing (D; X clears)" }[mode] || "";
     badge.style.display = mode ? "block" : "none";
@@ -68,23 +74,22 @@
     const k = event.key.toLowerCase();
     if (k === "q") setMode(mode === "laser" ? "" : "laser");
     else if (k === "d") setMode(mode === "draw" ? "" : "draw");
-    else if (k === "x") send({ clear: true });
+    else if (k === "x") { ink.length = 0; clearInk = true; pump(); } // ink not sent yet goes too
   });
   let drawing = false;
   document.addEventListener("pointermove", (event) => {
-    if (mode === "laser") send({ dot: where(event) });
-    else if (mode === "draw" && drawing) { const at = where(event); if (at) { ink.push(at); if (ink.length >= 64 || !busy) flushInk(); } }
+    if (mode === "laser") point(where(event));
+    else if (mode === "draw" && drawing) { const at = where(event); if (at) { ink.push([stroke, at]); pump(); } }
   });
   document.addEventListener("pointerdown", (event) => {
     if (mode !== "draw") return;
     drawing = true;
     stroke += 1;
     const at = where(event);
-    if (at) ink.push(at);
+    if (at) { ink.push([stroke, at]); pump(); }
     event.preventDefault();
   });
-  document.addEventListener("pointerup", () => { if (drawing) { drawing = false; flushInk(); } });
-  window.setInterval(flushInk, EVERY_MS * 3);
+  document.addEventListener("pointerup", () => { drawing = false; });
 
   // --- the poll ---------------------------------------------------------------------------------
   const style = el("link");
