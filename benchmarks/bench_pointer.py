@@ -29,7 +29,9 @@ import json
 import multiprocessing
 import os
 import re
+import select
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -48,48 +50,55 @@ CHANGE_EVERY_S = 0.25
 SENDERS = 4
 
 
-async def phone(address: str, port: int, token: str, seen: dict, ready: asyncio.Event, counts: list) -> None:
-    """One phone's stream: `seen[(kind, n)]` gets the times each such event was read (a slide's
-    `slide` event comes again each time the speaker comes back to it)."""
-    reader, writer = await asyncio.open_connection(DOOR, port, local_addr=(address, 0))
-    writer.write(head("GET", "/room/api/stream", f"{DOOR}:{port}", {"X-W2W-Token": token}))
-    tail = b""
-    try:
-        while chunk := await reader.read(65536):
-            now = time.perf_counter()
-            counts[0] += len(chunk)
-            if not ready.is_set() and b"event: state" in tail + chunk:
-                ready.set()
-            for kind, key, x in EVENT.findall(tail + chunk):
-                n = int(key) if kind == b"slide" else round(float(x) * 1000)
-                seen.setdefault((kind.decode(), n), []).append(now)
-            tail = chunk[-160:]
-    finally:
-        writer.close()
+class Phone:
+    """One phone's stream, a plain non-blocking socket: `seen[(kind, n)]` gets the times each such
+    event was read (a slide's `slide` event comes again each time the speaker comes back to it)."""
+
+    def __init__(self, address: str, port: int, token: str) -> None:
+        self.sock = socket.create_connection((DOOR, port), timeout=30, source_address=(address, 0))
+        self.sock.sendall(head("GET", "/room/api/stream", f"{DOOR}:{port}", {"X-W2W-Token": token}))
+        self.sock.setblocking(False)
+        self.seen: dict = {}
+        self.received = 0
+        self.ready = False
+        self.tail = b""
+
+    def read(self, now: float) -> None:
+        try:
+            chunk = self.sock.recv(65536)
+        except BlockingIOError:
+            return
+        self.received += len(chunk)
+        if not self.ready and b"event: state" in self.tail + chunk:
+            self.ready = True
+        for kind, key, x in EVENT.findall(self.tail + chunk):
+            n = int(key) if kind == b"slide" else round(float(x) * 1000)
+            self.seen.setdefault((kind.decode(), n), []).append(now)
+        self.tail = chunk[-160:]
 
 
 def phones_process(port: int, token: str, n: int, ready, stop, results) -> None:
-    """The phones, in a process of their own: every phone's receipts, and the bytes each read."""
+    """The phones, in a process of their own reading with epoll (a phone's CPU is its own: a plain
+    loop spends about a fifth of asyncio's per read, so this process is not what is measured):
+    every phone's receipts, the bytes each read, and this process's CPU seconds while measured."""
     if pinned():
         os.sched_setaffinity(0, base.CLIENT_CORES)
-
-    async def main() -> None:
-        seen = [{} for _ in range(n)]
-        counts = [[0] for _ in range(n)]
-        events = [asyncio.Event() for _ in range(n)]
-        tasks = []
-        for i in range(0, n, 50):  # in bursts of 50, as bench_audience opens them
-            for j in range(i, min(n, i + 50)):
-                tasks.append(asyncio.create_task(phone(phone_address(j), port, token, seen[j], events[j], counts[j])))
-            await asyncio.gather(*(e.wait() for e in events[i : i + 50]))
-        ready.set()
-        while not stop.is_set():
-            await asyncio.sleep(0.05)
-        for task in tasks:
-            task.cancel()
-        results.put(([sorted(s.items()) for s in seen], [c[0] for c in counts]))
-
-    asyncio.run(main())
+    poll, phones = select.epoll(), {}
+    for i in range(0, n, 50):  # in bursts of 50, as bench_audience opens them
+        burst = [Phone(phone_address(j), port, token) for j in range(i, min(n, i + 50))]
+        for phone in burst:
+            phones[phone.sock.fileno()] = phone
+            poll.register(phone.sock.fileno(), select.EPOLLIN)
+        while not all(phone.ready for phone in burst):
+            for fd, _ in poll.poll(1.0):
+                phones[fd].read(time.perf_counter())
+    ready.set()
+    cpu = time.process_time()
+    while not stop.is_set():
+        for fd, _ in poll.poll(0.05):
+            phones[fd].read(time.perf_counter())
+    cpu = time.process_time() - cpu
+    results.put(([sorted(p.seen.items()) for p in phones.values()], [p.received for p in phones.values()], cpu))
 
 
 async def send(conn: KeptAlive, presenter: str, path: str, body: dict) -> float:
@@ -102,18 +111,25 @@ async def send(conn: KeptAlive, presenter: str, path: str, body: dict) -> float:
     return started
 
 
-async def speaker(port: int, presenter: str, args) -> tuple[dict, dict, float]:
+def cpu_s(pid: int) -> float:
+    """The server process's CPU time so far (user + system; its model process not included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def speaker(port: int, pid: int, presenter: str, args) -> tuple[dict, dict, float, list[float]]:
     """The slide changes, then the pointer's moves at its rate: when each POST started. The moves
     go out on the clock, each on the first of SENDERS kept-alive connections that is free, so that
     one slow answer does not hold back the rate (the deck keeps one request in flight; a busy
     machine would then send fewer moves, each as fast)."""
     conn = KeptAlive("127.0.0.1", "127.0.0.1", port)
-    changes, moves = {}, {}
+    changes, moves, cpu = {}, {}, [cpu_s(pid)]
     for c in range(args.changes):
         h = c % (base.SLIDES - 1) + 1
         changes[(c, h)] = await send(conn, presenter, "/room/api/slide", {"h": h, "v": 0, "f": -1})
         await asyncio.sleep(CHANGE_EVERY_S)
     await asyncio.sleep(0.5)
+    cpu.append(cpu_s(pid))
     free: asyncio.Queue = asyncio.Queue()
     for _ in range(SENDERS):
         free.put_nowait(KeptAlive("127.0.0.1", "127.0.0.1", port))
@@ -130,10 +146,25 @@ async def speaker(port: int, presenter: str, args) -> tuple[dict, dict, float]:
     await asyncio.gather(*tasks)
     seconds = time.perf_counter() - began
     await asyncio.sleep(0.5)
+    cpu.append(cpu_s(pid))
     conn.close()
     while not free.empty():
         free.get_nowait().close()
-    return changes, moves, seconds
+    return changes, moves, seconds, cpu
+
+
+def superseded(moves: dict, seen: list[dict]) -> list[float]:
+    """Every move, sent on or replaced: when each phone first had it or a later one (the latest
+    wins, so a replaced move's position is superseded when the next one sent on arrives), in ms."""
+    out = []
+    for phone_seen in seen:
+        got = {n: min(times) for (kind, n), times in phone_seen.items() if kind == "pointer"}
+        first = float("inf")
+        for m in sorted(moves, reverse=True):
+            first = min(first, got.get(m, float("inf")))
+            if first != float("inf"):
+                out.append((first - moves[m]) * 1000)
+    return out
 
 
 def latencies(sent: dict, seen: list[dict], kind: str) -> tuple[list[float], int]:
@@ -148,7 +179,7 @@ def latencies(sent: dict, seen: list[dict], kind: str) -> tuple[list[float], int
     return out, missed
 
 
-def bench(port: int, presenter: str, audience: str, args) -> None:
+def bench(port: int, pid: int, presenter: str, audience: str, args) -> None:
     asyncio.run(wait_ready(port, presenter))
     context = multiprocessing.get_context("fork")
     ready, stop, results = context.Event(), context.Event(), context.Queue()
@@ -157,22 +188,32 @@ def bench(port: int, presenter: str, audience: str, args) -> None:
     if not ready.wait(300):
         sys.exit("the phones did not all connect in 300 s")
     time.sleep(1.0)
-    changes, moves, seconds = asyncio.run(speaker(port, presenter, args))
+    changes, moves, seconds, cpu = asyncio.run(speaker(port, pid, presenter, args))
     stop.set()
-    seen_lists, received = results.get(timeout=300)
+    seen_lists, received, phones_cpu = results.get(timeout=300)
     process.join(60)
     seen = [dict(s) for s in seen_lists]
     slide_ms, _ = latencies({c: (h, t) for (c, h), t in changes.items()}, seen, "slide")
     move_ms, move_missed = latencies({m: (m, t) for m, t in moves.items()}, seen, "pointer")
+    every_ms = superseded(moves, seen)
+    sent_on = len({n for s in seen for (kind, n) in s if kind == "pointer"})
     print(f"{args.phones} phones following; {len(changes)} slide changes, then {len(moves)} pointer moves in")
-    rate = len(moves) / seconds
-    print(f"{seconds:.1f} s ({rate:.1f}/s); {move_missed} moves replaced by a later one (the latest wins)")
-    print("| event | p50 ms | p99 ms | max ms | receipts |")
-    print("|---|---|---|---|---|")
-    for name, got in (("slide change (baseline)", slide_ms), ("pointer move", move_ms)):
-        print(f"| {name} | {pct(got, 0.5):.1f} | {pct(got, 0.99):.1f} | {pct(got, 1.0):.1f} | {len(got)} |")
-    print(f"pointer p99 / slide change p99 = {pct(move_ms, 0.99) / pct(slide_ms, 0.99):.2f}x")
-    print(f"bytes read per phone: mean {sum(received) / len(received):.0f} over the run")
+    print(f"{seconds:.1f} s ({len(moves) / seconds:.1f}/s): {sent_on} pointer events sent on to the phones,")
+    print(f"{move_missed} moves replaced by a later one before their slot (the latest wins)")
+    print("| event | p50 ms | p99 ms | max ms | receipts | server CPU per event (its POSTs included) |")
+    print("|---|---|---|---|---|---|")
+    rows = (
+        ("slide change (baseline)", slide_ms, (cpu[1] - cpu[0]) / len(changes)),
+        ("pointer move sent on", move_ms, (cpu[2] - cpu[1]) / max(1, sent_on)),
+        ("every pointer move, it or a later one", every_ms, None),
+    )
+    for name, got, per in rows:
+        spent = f"{per * 1000:.1f} ms" if per is not None else "—"
+        print(f"| {name} | {pct(got, 0.5):.1f} | {pct(got, 0.99):.1f} | {pct(got, 1.0):.1f} | {len(got)} | {spent} |")
+    print(f"pointer p99 / slide change p99 = {pct(move_ms, 0.99) / pct(slide_ms, 0.99):.2f}x (sent on), ", end="")
+    print(f"{pct(every_ms, 0.99) / pct(slide_ms, 0.99):.2f}x (every move)")
+    print(f"bytes read per phone: mean {sum(received) / len(received):.0f} over the run; the phones' process")
+    print(f"used {phones_cpu:.2f} s of CPU in the {seconds + len(changes) * CHANGE_EVERY_S:.0f} s measured")
 
 
 def main() -> None:
@@ -193,7 +234,7 @@ def main() -> None:
         port = base.free_port()
         proc, presenter, audience = base.start(root, port, Path(tmp) / "server.log")
         try:
-            bench(port, presenter, audience, args)
+            bench(port, proc.pid, presenter, audience, args)
         finally:
             os.kill(proc.pid, signal.SIGINT)
             proc.wait(120)

@@ -108,9 +108,10 @@ def pointer_reaches_both_and_clears(deck, phone, frame: str) -> None:
         f" const p = d.querySelector('{dot}').getBoundingClientRect();"
         " return [(p.left + p.width / 2 - r.left) / r.width, (p.top + p.height / 2 - r.top) / r.height]; }"
     )
-    on_deck = deck.evaluate(f"({box})(document)")
-    on_phone = phone.evaluate(f"({box})({frame})")
-    assert abs(on_deck[0] - on_phone[0]) < 0.01 and abs(on_deck[1] - on_phone[1]) < 0.01, (on_deck, on_phone)
+    x, y = deck.evaluate(f"({box})(document)")
+    assert 0 < x < 1 and 0 < y < 1, (x, y)
+    # (the phone's dot glides to its position in 100 ms: waited for, not slept)
+    phone.wait_for_function(f"(([a, b]) => Math.abs(a - {x}) < 0.01 && Math.abs(b - {y}) < 0.01)(({box})({frame}))")
     deck.keyboard.press("q")
     deck.wait_for_function(f"document.querySelector('{dot}').style.display === 'none'")
     phone.wait_for_function(f"{frame}.querySelector('{dot}').style.display === 'none'")

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from w2w.present.broadcast import Channel
 from w2w.present.room.deck_slides import Slide
-from w2w.present.room.pointer import MOVES_PER_S, Move, Pointer
+from w2w.present.room.pointer import MOVES_PER_S, PHONE_MOVES_PER_S, Move, Pointer
 from w2w.present.room.poll import PollOrder, Polls, save_record
 from w2w.present.room.state import Refusal, Room
 
@@ -38,6 +38,10 @@ def events(queue: asyncio.Queue) -> list[tuple[str, object]]:
 
 
 def test_pointer_moves_are_gathered_per_sender_the_latest_dot_wins():
+    """To the deck at most MOVES_PER_S events a second per sender, to the phones PHONE_MOVES_PER_S:
+    a burst is one event at once, then one with the latest dot when the sender's interval is over."""
+    assert MOVES_PER_S == 30 and PHONE_MOVES_PER_S == 10
+
     async def scenario():
         room, phone, speaker = make_room()
         pointer = Pointer(room)
@@ -46,7 +50,7 @@ def test_pointer_moves_are_gathered_per_sender_the_latest_dot_wins():
         first = events(phone)
         pointer.move("remote", Move(dot=(0.9, 0.9)))  # another sender is bounded on its own
         assert [e[1]["dot"] for e in events(phone)] == [[0.9, 0.9]]
-        await asyncio.sleep(2 / MOVES_PER_S)
+        await asyncio.sleep(1.5 / PHONE_MOVES_PER_S)
         return first, events(phone), events(speaker), pointer
 
     first, later, speaker, pointer = asyncio.run(scenario())
@@ -62,7 +66,7 @@ def test_ink_is_appended_never_dropped_and_bounded():
         pointer = Pointer(room)
         for i in range(10):
             pointer.move("presenter", Move(stroke=7, points=[(i / 10, 0.25), (i / 10, 0.5)]))
-        await asyncio.sleep(2 / MOVES_PER_S)
+        await asyncio.sleep(1.5 / PHONE_MOVES_PER_S)
         return events(phone), pointer
 
     sent, pointer = asyncio.run(scenario())
@@ -97,7 +101,7 @@ def test_moves_gathered_before_a_slide_change_are_not_sent_after_it():
         pointer.move("presenter", Move(dot=(0.1, 0.1)))
         pointer.move("presenter", Move(dot=(0.2, 0.2)))  # gathered, waiting for its slot
         room.move(1, 0, -1)
-        await asyncio.sleep(2 / MOVES_PER_S)
+        await asyncio.sleep(1.5 / PHONE_MOVES_PER_S)
         return events(phone)
 
     assert [(k, d.get("dot", d.get("key"))) for k, d in asyncio.run(scenario())] == [

@@ -5,9 +5,10 @@ deck (over the presenter stream) and on every phone (over the audience stream).
     POST /room/api/pointer      presenter: {dot: [x, y] | null} | {stroke, points} | {clear: true}
 
 Positions are fractions of the slide (0..1 across, 0..1 down), so any screen maps them. A sender
-is rate-bounded here, not trusted to throttle itself: its moves are gathered and sent at most
-MOVES_PER_S times a second as one `pointer` event; in between the latest dot wins and a stroke's
-points are appended (ink is never dropped silently: past its bounds a request is refused). A
+is rate-bounded here, not trusted to throttle itself: its moves are gathered and sent as one
+`pointer` event at most MOVES_PER_S times a second to the deck and PHONE_MOVES_PER_S to the
+phones; in between the latest dot wins and a stroke's points are appended (ink is never dropped
+silently: past its bounds a request is refused). A
 slide change clears it everywhere: marks belong to the slide they were made on, a phone that
 connects later gets only the current slide's, and the pages clear theirs on a `slide` event that
 changes the slide's key.
@@ -21,9 +22,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from w2w.present.broadcast import Channel
 from w2w.present.room.state import Refusal, Room
 
-MOVES_PER_S = 30  # per sender: a mouse reports ~60-125 moves/s; 30 reads as smooth on a projector
+MOVES_PER_S = 30  # per sender, to the deck: a mouse reports ~60-125 moves/s; 30 reads as smooth
+# Per sender, to the phones: each event is one write to each of up to 1000 streams. At 500 phones a
+# slide change's fan-out takes 18.8 ms of the server's core when quiet (BENCHMARKS.md), so 30 a
+# second would need over half of it, and under a load average of 9 a 30/s run piled up (p99 1.5 s,
+# bench_pointer.py); at 10 a second the phones' dot glides between positions (a 100 ms CSS
+# transition), and the one sent is the latest: at most 1/MOVES_PER_S old when it goes.
+PHONE_MOVES_PER_S = 10
 POINTS_PER_MOVE = 64  # one request's new points of a stroke
 STROKE_POINTS = 1000  # one stroke's points at most
 SLIDE_POINTS = 5000  # all the ink on one slide: about 12 KB of JSON for a phone that joins late
@@ -64,7 +72,11 @@ class _Pending:
 
 
 @dataclass
-class _Sender:
+class _Lane:
+    """One sender's moves on their way to one channel, sent at most once per `every` seconds."""
+
+    channel: Channel
+    every: float
     last: float = float("-inf")  # when its last event was published (the room's clock)
     pending: _Pending = field(default_factory=_Pending)
     timer: asyncio.TimerHandle | None = None
@@ -78,31 +90,36 @@ class Pointer:
         self.key = room.slide["key"]  # the slide the marks are on
         self.dot: list | None = None
         self.ink: dict[str, list] = {}  # stroke number (as text: a JSON key) -> its points
-        self.senders: dict[str, _Sender] = {}
+        self.lanes: dict[tuple[str, str], _Lane] = {}  # (sender, "deck" | "phones")
         self.published = 0  # events sent, for the benchmark and the tests
         room.on_slide.append(self.slide_changed)
 
     def slide_changed(self, key: str) -> None:
         """A new slide: its marks start empty (the pages clear theirs on the `slide` event)."""
         self.key, self.dot, self.ink = key, None, {}
-        for sender in self.senders.values():  # moves gathered on the old slide are not sent on this one
-            sender.pending = _Pending()
+        for lane in self.lanes.values():  # moves gathered on the old slide are not sent on this one
+            lane.pending = _Pending()
 
     def state(self) -> dict:
         """What a page that connects now gets: the current slide's marks only."""
         return {"s": self.key, "dot": self.dot, "ink": self.ink}
 
     def move(self, sender: str, move: Move) -> None:
-        pending = self._sender(sender).pending
+        lanes = self._lanes(sender)
         if move.clear:
-            self.ink, pending.clear, pending.ink = {}, True, {}
+            self.ink = {}
+            for lane in lanes:
+                lane.pending.clear, lane.pending.ink = True, {}
         if move.stroke is not None:
-            self._ink(str(move.stroke), [_q(p) for p in move.points], pending)
+            self._ink(str(move.stroke), [_q(p) for p in move.points], lanes)
         if "dot" in move.model_fields_set:
-            self.dot = pending.dot = _q(move.dot) if move.dot is not None else None
-        self._soon(sender)
+            self.dot = _q(move.dot) if move.dot is not None else None
+            for lane in lanes:
+                lane.pending.dot = self.dot
+        for lane in lanes:
+            self._soon(lane)
 
-    def _ink(self, stroke: str, points: list, pending: _Pending) -> None:
+    def _ink(self, stroke: str, points: list, lanes: list[_Lane]) -> None:
         kept = self.ink.get(stroke)
         if kept is None and len(self.ink) >= STROKES_MAX:
             raise Refusal(409, f"{STROKES_MAX} strokes on this slide already — clear it (X) or change slide")
@@ -111,33 +128,32 @@ class Pointer:
         if sum(map(len, self.ink.values())) + len(points) > SLIDE_POINTS:
             raise Refusal(409, f"{SLIDE_POINTS} points of ink on this slide — clear it (X) or change slide")
         self.ink.setdefault(stroke, []).extend(points)
-        pending.ink.setdefault(stroke, []).extend(points)
+        for lane in lanes:
+            lane.pending.ink.setdefault(stroke, []).extend(points)
 
-    def _sender(self, sender: str) -> _Sender:
-        if sender not in self.senders:
-            self.senders[sender] = _Sender()
-        return self.senders[sender]
+    def _lanes(self, sender: str) -> list[_Lane]:
+        if (sender, "deck") not in self.lanes:
+            self.lanes[(sender, "deck")] = _Lane(self.room.presenters, 1 / MOVES_PER_S)
+            self.lanes[(sender, "phones")] = _Lane(self.room.phones, 1 / PHONE_MOVES_PER_S)
+        return [self.lanes[(sender, "deck")], self.lanes[(sender, "phones")]]
 
-    def _soon(self, sender: str) -> None:
-        """Publish now if this sender's last event is 1/MOVES_PER_S old, else once it is."""
-        state = self.senders[sender]
-        if state.timer is not None:
+    def _soon(self, lane: _Lane) -> None:
+        """Publish now if the lane's last event is `every` old, else once it is."""
+        if lane.timer is not None:
             return
-        wait = state.last + 1 / MOVES_PER_S - self.room.clock()
+        wait = lane.last + lane.every - self.room.clock()
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no event loop (a room used on its own): at once
-            wait = 0
-            loop = None
+            wait, loop = 0, None
         if wait <= 0 or loop is None:
-            self._flush(sender)
+            self._flush(lane)
         else:
-            state.timer = loop.call_later(wait, self._flush, sender)
+            lane.timer = loop.call_later(wait, self._flush, lane)
 
-    def _flush(self, sender: str) -> None:
-        state = self.senders[sender]
-        state.timer = None
-        pending, state.pending = state.pending, _Pending()
+    def _flush(self, lane: _Lane) -> None:
+        lane.timer = None
+        pending, lane.pending = lane.pending, _Pending()
         if pending.empty():
             return
         event: dict = {"s": self.key}
@@ -147,7 +163,7 @@ class Pointer:
             event["ink"] = pending.ink
         if pending.dot is not ...:
             event["dot"] = pending.dot
-        state.last = self.room.clock()
-        self.published += 1
-        self.room.phones.publish("pointer", event)
-        self.room.presenters.publish("pointer", event)
+        lane.last = self.room.clock()
+        lane.channel.publish("pointer", event)
+        if lane.channel is self.room.phones:
+            self.published += 1

@@ -18,7 +18,7 @@
     const deck = frame.contentWindow && frame.contentWindow.Reveal;
     if (!deck) return;
     const ready = () => {
-      overlay = window.w2wPointer.overlay(frame.contentDocument);
+      overlay = window.w2wPointer.overlay(frame.contentDocument, 100); // 10 positions a second: glide
       if (!overlay) return;
       overlay.slide(key);
       overlay.show(marks);

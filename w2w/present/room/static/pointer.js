@@ -9,8 +9,9 @@
 
   // The overlay in `doc`; apply(event) draws a `pointer` event, show(state) a page's first state,
   // slide(key) says which slide the page shows now (events for another slide are ignored, and a
-  // new slide starts clean).
-  function overlay(doc) {
+  // new slide starts clean). `glideMs`: the dot moves to each new position in that time (the
+  // phones get 10 positions a second, room/pointer.py; the deck 30, and no glide).
+  function overlay(doc, glideMs) {
     const host = doc.querySelector(".reveal .slides");
     if (!host) return null;
     const box = doc.createElement("div");
@@ -57,6 +58,8 @@
 
     function setDot(at) {
       if (!isPoint(at)) { dot.style.display = "none"; return; }
+      const appearing = dot.style.display !== "block"; // a dot that appears does not glide in
+      dot.style.transition = appearing || !glideMs ? "none" : "left " + glideMs + "ms linear, top " + glideMs + "ms linear";
       dot.style.left = (at[0] * 100).toFixed(2) + "%";
       dot.style.top = (at[1] * 100).toFixed(2) + "%";
       dot.style.display = "block";
