@@ -81,7 +81,7 @@ def test_the_pointer_and_the_poll_reach_the_deck_and_the_phones(room, chromium):
         phone = page(room.audience[1], 390, 844)
         frame = "document.getElementById('deck').contentDocument"
         phone.wait_for_function(f"document.body.dataset.slide === '2.0' && !!{frame}.querySelector('.w2w-pointer')")
-        pointer_reaches_both_and_clears(deck, phone, frame)
+        pointer_reaches_both_and_clears(room, deck, phone, frame)
         poll_hidden_until_revealed(room, deck, moderation, phone, raw)
         for tab in (deck, moderation, phone):
             assert tab.errors == [], tab.errors
@@ -89,7 +89,7 @@ def test_the_pointer_and_the_poll_reach_the_deck_and_the_phones(room, chromium):
         raw.close()
 
 
-def pointer_reaches_both_and_clears(deck, phone, frame: str) -> None:
+def pointer_reaches_both_and_clears(room, deck, phone, frame: str) -> None:
     dot = ".w2w-pointer-dot"
     deck.keyboard.press("q")  # the laser: the mouse over the slide goes to the room
     deck.wait_for_function("document.querySelector('.w2w-pointer-mode').textContent.startsWith('laser')")
@@ -130,6 +130,8 @@ def pointer_reaches_both_and_clears(deck, phone, frame: str) -> None:
     deck.wait_for_function(f"({points})(document) >= 16")
     phone.wait_for_function(f"({points})({frame}) >= 16")
     assert phone.evaluate(f"({points})({frame})") == deck.evaluate(f"({points})(document)")
+    for tab, name in ((deck, "deck"), (phone, "phone")):
+        tab.screenshot(path=room.log.parent / f"pointer-ink-{name}.png")
     deck.keyboard.press("d")
     deck.evaluate("Reveal.slide(3, 0)")
     phone.wait_for_function("document.body.dataset.slide === '3.0'")
@@ -175,12 +177,16 @@ def poll_hidden_until_revealed(room, deck, moderation, phone, raw: RawPhone) -> 
             " === '0 votes, 0%|1 vote, 50%|1 vote, 50%'"
         )
     assert phone.locator("#poll .w2w-poll-bar").count() == 3
+    for tab, name in ((deck, "deck"), (moderation, "moderation"), (phone, "phone")):
+        tab.screenshot(path=room.log.parent / f"poll-revealed-{name}.png")
     moderation.click("#poll .w2w-poll-close")
     phone.wait_for_function("document.querySelector('#poll .w2w-poll-view').dataset.state === 'closed'")
     late = vote(room, poll_id, "t" * 16, "127.0.34.2")
     assert late.status == 409 and late.json()["message"] == "this poll is closed"
     moderation.click("#poll .w2w-poll-clear")
     phone.wait_for_function("document.getElementById('poll').hidden")
+    for tab, name in ((deck, "deck"), (moderation, "moderation"), (phone, "phone")):
+        tab.screenshot(path=room.log.parent / f"poll-cleared-{name}.png")
     deck.wait_for_function("document.querySelector('.w2w-poll-panel').style.display === 'none'")
 
 
