@@ -203,3 +203,25 @@ def test_a_bad_poll_on_a_slide_is_one_line_at_its_line(tmp_path, call, message):
     with pytest.raises(W2WError) as error:
         render(tmp_path, "# Vote\n\nText.\n\n{{ " + call + " }}\n")
     assert str(error.value).startswith(f"{tmp_path / 'poll.md'}:5: {message}"), str(error.value)
+
+
+def test_a_storm_of_poll_votes_reaches_a_phone_as_one_small_event():
+    """100 votes in one moment, after the reveal, from 100 addresses: each phone gets one
+    `pollcounts` event of the counts (at most two a second, VOTES_EVERY_S), not one per vote."""
+    from w2w.present.room.state import VOTES_EVERY_S
+
+    async def scenario():
+        room, phone, speaker = make_room()
+        polls = Polls(room)
+        poll = polls.open("Which?", ["a", "b", "c"])
+        polls.order(PollOrder(action="reveal", id=poll.id))
+        drained = events(phone) + events(speaker)  # the open and the reveal
+        assert [kind for kind, _ in drained] == ["poll", "poll", "poll", "poll"]
+        for n in range(100):
+            assert polls.vote(f"storm-device-{n:04d}", f"10.1.{n}.1", poll.id, n % 3) is True
+        assert events(phone) == []  # gathered: nothing yet
+        await asyncio.sleep(1.5 * VOTES_EVERY_S)
+        return events(phone), events(speaker), poll.id
+
+    to_phone, to_speaker, poll_id = asyncio.run(scenario())
+    assert to_phone == to_speaker == [("pollcounts", {"id": poll_id, "counts": [34, 33, 33]})]
