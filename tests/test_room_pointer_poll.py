@@ -62,6 +62,33 @@ def vote(room: LiveServer, poll_id: str, device: str, source: str, choice: int =
     return request_from(source, room.port, "POST", "/room/api/poll/vote", body, headers, to=AUDIENCE_LAN)
 
 
+def test_bad_pointer_and_poll_requests_are_one_line(room):
+    """Each refused with a 4xx and one line of JSON in w2w's words; the server keeps serving.
+    (The audience token on /room/api/pointer and /room/api/poll: test_audience's 403s.)"""
+    presenter = {"X-W2W-Token": room.token, "Content-Type": "application/json"}
+    phone = {"X-W2W-Token": room.audience_token, "Content-Type": "application/json"}
+    bad = [
+        ("/room/api/pointer", presenter, {"dot": [1.5, 0.2]}, 400),  # not a fraction of the slide
+        ("/room/api/pointer", presenter, {"dot": ["NaN", 0]}, 400),
+        ("/room/api/pointer", presenter, {"stroke": 1, "points": [[0.1, 0.1]] * 65}, 400),  # over 64 a request
+        ("/room/api/pointer", presenter, {"points": [[0.1, 0.1]]}, 400),  # points of no stroke
+        ("/room/api/pointer", presenter, {"laser": True}, 400),  # an unknown field
+        ("/room/api/poll", presenter, {"action": "open", "question": "Which?", "options": ["one"]}, 400),
+        ("/room/api/poll", presenter, {"action": "open", "question": "<b>Which?</b>", "options": ["a", "b"]}, 400),
+        ("/room/api/poll", presenter, {"action": "publish", "id": "x"}, 400),
+        ("/room/api/poll", presenter, {"action": "reveal", "id": "no-such-poll"}, 404),
+        ("/room/api/poll/vote", phone, {"device": "v" * 16, "id": "no-such-poll", "choice": 0}, 404),
+        ("/room/api/poll/vote", phone, {"device": "v" * 16, "id": "x", "choice": 7}, 400),
+        ("/room/api/poll/vote", phone, {"device": "short", "id": "x", "choice": 0}, 400),
+    ]
+    for path, headers, body, status in bad:
+        reply = request_from("127.0.0.1", room.port, "POST", path, json.dumps(body).encode(), headers)
+        assert reply.status == status, (path, body, reply.status, reply.body)
+        message = reply.json()["message"]
+        assert message and "\n" not in message and "Traceback" not in message, message
+    assert room.request("GET", "/room/").status == 200  # still serving
+
+
 def test_the_pointer_and_the_poll_reach_the_deck_and_the_phones(room, chromium):
     def page(url: str, width: int, height: int):
         context = chromium.new_context(viewport={"width": width, "height": height}, is_mobile=width < 500)
