@@ -34,7 +34,7 @@ MOVES_PER_S = 30  # per sender, to the deck: a mouse reports ~60-125 moves/s; 30
 PHONE_MOVES_PER_S = 10
 POINTS_PER_MOVE = 64  # one request's new points of a stroke
 STROKE_POINTS = 1000  # one stroke's points at most
-SLIDE_POINTS = 5000  # all the ink on one slide: about 12 KB of JSON for a phone that joins late
+SLIDE_POINTS = 2000  # all the ink on one slide (half a minute of drawing): 28 KB of JSON for a phone that joins
 STROKES_MAX = 200
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
