@@ -16,9 +16,9 @@ ENGINE, PLUGINS = "w2w", "w2w_generators"
 PLUGIN_API = "w2w.plugin_api"
 # The shared folders of w2w_generators/: any generator folder may import them. They hold what more
 # than one output uses: model code and the worlds the project's own models learn from (shapes/ for
-# pictures, sound/ for sounds), the samplers (diffusion/), loading and figures (shared/). Every other
-# folder is one generator's (declared by a w2w.generators entry point).
-SHARED = ("shared", "shapes", "diffusion", "sound")
+# pictures, sound/ for sounds, motion/ for clips), the samplers (diffusion/), loading and figures
+# (shared/). Every other folder is one generator's (declared by a w2w.generators entry point).
+SHARED = ("shared", "shapes", "diffusion", "sound", "motion")
 # The engine's stages, lowest first: a module imports only its own layer and the ones below.
 LAYERS = (
     ("w2w.errors", "w2w.atomic", "w2w.project"),
