@@ -14,8 +14,11 @@ from pathlib import Path
 
 ENGINE, PLUGINS = "w2w", "w2w_generators"
 PLUGIN_API = "w2w.plugin_api"
-# The shared folders of w2w_generators/: any generator folder may import them.
-SHARED = ("shared", "shapes", "diffusion")
+# The shared folders of w2w_generators/: any generator folder may import them. They hold what more
+# than one output uses: model code and the worlds the project's own models learn from (shapes/ for
+# pictures, sound/ for sounds, motion/ for clips), the samplers (diffusion/), loading and figures
+# (shared/). Every other folder is one generator's (declared by a w2w.generators entry point).
+SHARED = ("shared", "shapes", "diffusion", "sound", "motion")
 # The engine's stages, lowest first: a module imports only its own layer and the ones below.
 LAYERS = (
     ("w2w.errors", "w2w.atomic", "w2w.project"),
@@ -133,6 +136,9 @@ def violations(root: Path, planted: dict[str, str] | None = None) -> list[str]:
     edges = imports(root, planted=planted)
     found = [f"import cycle: {' <-> '.join(c)}" for c in cycles(edges)]
     folders = generator_folders(root)
+    for package in sorted((root / PLUGINS).glob("*/__init__.py")):
+        if package.parent.name not in (*folders, *SHARED):
+            found.append(f"{PLUGINS}/{package.parent.name}/ is neither a generator (entry point) nor in SHARED")
     for edge in edges:
         source_top, target_top = edge.source.split(".")[0], edge.target.split(".")[0]
         if source_top == ENGINE and target_top == PLUGINS:

@@ -58,3 +58,16 @@ def test_a_planted_violation_fails_the_rules(where, line, expected):
 def test_a_planted_type_checking_import_counts():
     planted = {"w2w/project.py": "\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import w2w.build\n"}
     assert any("a stage reaches back up: w2w.project" in v for v in violations(REPO, planted))
+
+
+def test_a_folder_that_is_neither_a_generator_nor_shared_fails_the_rules(tmp_path):
+    """A new folder must say what it is: a generator (its entry point) or a shared folder (SHARED)."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[project.entry-points."w2w.generators"]\nmade = "w2w_generators.made.generator:Made"\n'
+    )
+    for folder in ("made", "shared", "stray"):
+        (tmp_path / "w2w_generators" / folder).mkdir(parents=True)
+        (tmp_path / "w2w_generators" / folder / "__init__.py").write_text("")
+    (tmp_path / "w2w").mkdir()
+    found = violations(tmp_path)
+    assert found == ["w2w_generators/stray/ is neither a generator (entry point) nor in SHARED"]

@@ -213,6 +213,7 @@ def test_the_room_follows_suggests_votes_and_the_speaker_moderates(room, chromiu
     assert door.locator("img").get_attribute("src").startswith("data:image/svg+xml")
     assert room.audience[1] in door.inner_text() and presenter not in door.inner_text()
     moderation = page(room.moderate, 1100, 900)
+    moderation.wait_for_function("document.getElementById('live').textContent === 'ready'")  # pushed: /api/live/watch
     phones = [page(room.audience[1], 390, 844) for _ in range(2)]
     for phone in phones:
         assert presenter not in phone.content()

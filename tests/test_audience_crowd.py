@@ -262,3 +262,39 @@ def test_a_storm_of_votes_reaches_a_phone_as_one_small_event(require_present):
         assert all(phone.empty() for phone in phones) and speaker.empty()
 
     run(scenario())
+
+
+def test_a_run_no_deck_sends_ends_failed_and_a_claimed_one_does_not(require_present):
+    """The speaker orders a suggestion's run; the deck that should send it never does (closed, or
+    on another slide): after the room's claim wait the item is failed on every phone. A run the deck
+    did send stays running until its own end. The wait is set short; the loop's timers fire in
+    deadline order, so the later wait below always sees the earlier deadline pass."""
+    from pydantic import BaseModel, ConfigDict
+
+    from w2w.plugin_api import TextInput
+    from w2w.present.broadcast import Channel
+    from w2w.present.room.deck_slides import Slide
+    from w2w.present.room.state import Room
+
+    class Words(BaseModel):  # a slide's live request: one free-text field
+        model_config = ConfigDict(extra="forbid")
+        prompt: str
+
+    slide = Slide(
+        3, 0, generator="token_trace", request={}, text_input=TextInput("prompt", max_chars=200), live_request=Words
+    )
+
+    async def scenario():
+        room = Room({slide.key: slide}, Channel("audience", 20, 10), Channel("presenter", 2))
+        room.claim_within_s = 0.05
+        lost = room.suggest("device-0001", "10.0.0.1", slide.key, "noise into pictures")
+        sent = room.suggest("device-0002", "10.0.0.2", slide.key, "words into worlds")
+        room.moderate(lost.id, "run")
+        room.moderate(sent.id, "run")
+        assert room.claim_run("token_trace", {"prompt": "Words  into worlds"}) is sent  # the deck's request
+        await asyncio.sleep(room.claim_within_s * 4)
+        assert (lost.state, sent.state) == ("failed", "running")
+        room.moderate(lost.id, "run")  # the speaker tries again: it waits afresh
+        assert lost.state == "running"
+
+    run(scenario())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from contextlib import aclosing
 
 import anyio
 
@@ -110,35 +111,44 @@ async def stream(
                 return
             jobs.running, jobs.started = name, jobs.started + 1
             run = process.start_run(name, body)
-
-            async def end_on_shutdown() -> None:  # Ctrl-C: the stream ends with its error event
-                await shutdown.wait()
-                run.end("the live server is stopping")
-
-            watcher = asyncio.create_task(end_on_shutdown())
-            try:
-                async for message in run.events(patience):
-                    if isinstance(message, msg.Error):
-                        yield sse("error", {"message": f"{name} failed: {message.message}"})
-                    elif isinstance(message.event, dict):
-                        yield sse(str(message.event.get("type", "step")), message.event)
-            finally:
-                watcher.cancel()
-                if run.finished:
-                    _finished(jobs, process, run)
-                else:
-                    # The client left, or the run's deadline passed: the stream ends now, and the
-                    # slot and the ticket stay taken until the model process has stopped the run
-                    # (at most one more step, bounded by the step deadline).
-                    ticket.kept = True
-                    task = asyncio.create_task(_wind_down(jobs, process, run, ticket))
-                    jobs.winding.add(task)
-                    task.add_done_callback(jobs.winding.discard)
+            # aclosing: when the client leaves, the relay's own `finally` (which may keep the slot for
+            # the wind-down) runs before this one's, not whenever the relay is collected.
+            async with aclosing(_relayed(jobs, process, run, ticket, name, sse, shutdown, patience)) as events:
+                async for event in events:
+                    yield event
         finally:
             if not ticket.kept:
                 jobs.slot.release()
     finally:
         ticket.release()
+
+
+async def _relayed(jobs: Jobs, process: ModelProcess, run, ticket: Ticket, name: str, sse, shutdown, patience):
+    """The run's messages as SSE events; on leaving, the run is either finished or wound down."""
+
+    async def end_on_shutdown() -> None:  # Ctrl-C: the stream ends with its error event
+        await shutdown.wait()
+        run.end("the live server is stopping")
+
+    watcher = asyncio.create_task(end_on_shutdown())
+    try:
+        async for message in run.events(patience):
+            if isinstance(message, msg.Error):
+                yield sse("error", {"message": f"{name} failed: {message.message}"})
+            elif isinstance(message.event, dict):
+                yield sse(str(message.event.get("type", "step")), message.event)
+    finally:
+        watcher.cancel()
+        if run.finished:
+            _finished(jobs, process, run)
+        else:
+            # The client left, or the run's deadline passed: the stream ends now, and the slot and
+            # the ticket stay taken until the model process has stopped the run (at most one more
+            # step, bounded by the step deadline).
+            ticket.kept = True
+            task = asyncio.create_task(_wind_down(jobs, process, run, ticket))
+            jobs.winding.add(task)
+            task.add_done_callback(jobs.winding.discard)
 
 
 def _finished(jobs: Jobs, process: ModelProcess, run) -> None:

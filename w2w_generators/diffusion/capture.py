@@ -26,11 +26,14 @@ def forward_timesteps(num_train_timesteps: int) -> list[int]:
 
 
 class StripCapture:
-    """Records x_t and x̂0 at chosen steps of one pipeline call.
+    """The record of one pipeline call: x_t and x̂0 at chosen steps, the last step's, the result.
 
     While active (`with capture:`), `scheduler.step` is wrapped: the wrapper sees the step's input x_t
-    and its output's `pred_original_sample` (x̂0). The pipeline's `callback_on_step_end` (`callback`)
-    keeps the pair when the step is one of `steps`. Tensors stay on the device until `decode`.
+    and its output's `pred_original_sample` (x̂0); `last` is the latest step's. The pipeline's
+    `callback_on_step_end` (`callback`) keeps the pair when the step is one of `steps`. Tensors stay
+    on the device until `decode`. Whoever runs the call records its outcome here too (`image`, the
+    final PIL image, and `seconds`), so a caller that consumes the call as a stream of events gets
+    the picture without decoding it back from an event.
     """
 
     def __init__(self, scheduler, steps: list[int]):
@@ -39,6 +42,8 @@ class StripCapture:
         self.captured: list[dict] = []
         self.final_latents = None
         self._last: dict | None = None
+        self.image = None  # the call's final PIL image, once it has one
+        self.seconds: float | None = None  # the call's wall time
         self._alphas = None  # ᾱ of the scheduler's training steps, as numpy: read once per call, not per step
 
     def __enter__(self) -> StripCapture:
@@ -68,6 +73,11 @@ class StripCapture:
             x0 = _predicted_clean(self.scheduler.config.prediction_type, x_t, model_output, alpha_bar)
         self._last = {"timestep": timestep, "alpha_bar": alpha_bar, "x_t": x_t.detach(), "x0": x0.detach()}
         return out if return_dict else out.to_tuple()
+
+    @property
+    def last(self) -> dict | None:
+        """The latest step's {"timestep", "alpha_bar", "x_t", "x0"}, or None before the first step."""
+        return self._last
 
     def callback(self, pipe, i: int, t, kwargs: dict) -> dict:
         if i in self.steps and self._last is not None:

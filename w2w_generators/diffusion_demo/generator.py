@@ -205,29 +205,25 @@ class DiffusionDemo(Generator):
             scheduler=inputs.scheduler,
         )
 
-    def steps(self, loaded: LoadedPipe, request: BaseModel, capture=None, result: dict | None = None) -> Iterator[dict]:
-        """The stream; the build passes its `capture` (the strip's tensors) and `result` (the image)."""
+    def steps(self, loaded: LoadedPipe, request: BaseModel, capture=None) -> Iterator[dict]:
+        """The stream; the build passes its `capture`, which keeps the strip's tensors and the image."""
         guidance = request.guidance_scale or (4.0 if loaded.shapes else 7.5)
         capture = capture or StripCapture(loaded.pipe.scheduler, [])
-        events = denoise(loaded, request, guidance, capture, decoder(loaded.pipe, loaded.shapes), result)
+        events = denoise(loaded, request, guidance, capture, decoder(loaded.pipe, loaded.shapes))
         return labelled(events, loaded.model_id, loaded.device, guidance_scale=guidance)
 
     def run(self, inputs: DiffusionInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
-        import torch
-
         run = RunContext(self, model, device)
         loaded = self.load(model, run.device)
-        device, shapes, dtype, pipe = loaded.device, loaded.shapes, loaded.dtype, loaded.pipe
+        shapes, pipe = loaded.shapes, loaded.pipe
         request = self.live_request(inputs, model).model_copy(update={"steps": inputs.steps})
-        prompt, guidance = request.prompt, request.guidance_scale
 
         # 1. The recorded generation is the live stream: one pipeline call (`steps`), x_t and x̂0
         #    kept at a few steps for the strip. The pictures stay out of the recorded events: the
         #    deck replays the frame files.
         capture = StripCapture(pipe.scheduler, capture_steps(inputs.steps, inputs.strip_frames))
-        result: dict = {}
-        events = [{k: v for k, v in e.items() if k != "image"} for e in self.steps(loaded, request, capture, result)]
-        image = result["image"]
+        events = [{k: v for k, v in e.items() if k != "image"} for e in self.steps(loaded, request, capture)]
+        image = capture.image
         # 2. Decode the captured latents in one batch; the forward process on the final image.
         decode = decoder(pipe, shapes)
         frames = capture.decode(decode)
@@ -237,29 +233,18 @@ class DiffusionDemo(Generator):
             inputs.seed,
             decode,
         )
-
-        # 3. The speed, timed apart: the same call without capture, one warm-up, best of 3
-        #    (base.best_of; a 50-step SD call on a GPU takes seconds, so 3 rather than 5). On the
-        #    CPU best_of times one thread, where Stable Diffusion's UNet takes seconds per step:
-        #    there the timed call has 10 steps (the per-step cost does not depend on the count).
-        timed_steps = inputs.steps if shapes or device != "cpu" else min(inputs.steps, 10)
-
-        def call():
-            generator = torch.Generator("cpu").manual_seed(inputs.seed)
-            return pipe(prompt, num_inference_steps=timed_steps, guidance_scale=guidance, generator=generator)
-
-        timing = best_of(call, repeats=3, device=device, sync=torch.cuda.synchronize if device == "cuda" else None)
-        timing["steps"] = timed_steps
-        seconds_per_step = timing["best_s"] / timed_steps
+        # 3. The speed, timed apart from the recorded call.
+        timing = _speed(loaded, inputs, request)
+        seconds_per_step = timing["best_s"] / timing["steps"]
 
         files, data = write_files(out_dir, image, frames, forward, shapes, inputs.steps)
         data = {
             "model": model.id,
             "embedded": model.embedded,
-            "prompt": prompt,
+            "prompt": request.prompt,
             "requested_prompt": inputs.prompt,
             "steps": inputs.steps,
-            "guidance_scale": guidance,
+            "guidance_scale": request.guidance_scale,
             "seed": inputs.seed,
             "scheduler": inputs.scheduler,
             "seconds_per_step": round(seconds_per_step, 4),
@@ -274,24 +259,8 @@ class DiffusionDemo(Generator):
 
             data["trained_on"] = trained_on()
         if shapes and inputs.grid_seeds and inputs.grid_guidance:
-            data["grid"] = self._sweep(loaded, inputs, prompt, run)
-        extra: dict[str, Any] = {}
-        if model.embedded:
-            extra["stand_in_for"] = inputs.model
-            extra["note"] = (
-                f"{inputs.model} was not found on this machine; the shipped 32x32 shapes-world model "
-                f"drew {prompt!r} instead of {inputs.prompt!r}"
-            )
-        provenance = run.provenance(
-            dtype=str(dtype).removeprefix("torch."),
-            steps=inputs.steps,
-            seed=inputs.seed,
-            scheduler=inputs.scheduler,
-            guidance_scale=guidance,
-            timing=timing,
-            **extra,
-        )
-        return Artifact(self.name, files, data, provenance, out_dir)
+            data["grid"] = self._sweep(loaded, inputs, request.prompt, run)
+        return Artifact(self.name, files, data, _provenance(run, loaded, inputs, request, timing), out_dir)
 
     @staticmethod
     def _sweep(loaded: LoadedPipe, inputs: DiffusionInputs, prompt: str, run: RunContext) -> dict:
@@ -320,3 +289,43 @@ class DiffusionDemo(Generator):
                 model.path, torch_dtype=dtype, safety_checker=None, requires_safety_checker=False, local_files_only=True
             )
         return pipe.to(device)
+
+
+def _speed(loaded: LoadedPipe, inputs: DiffusionInputs, request) -> dict:
+    """The same call without capture, one warm-up, best of 3 (best_of; a 50-step SD call on a GPU
+    takes seconds, so 3 rather than 5). On the CPU best_of times one thread, where Stable Diffusion's
+    UNet takes seconds per step: there the timed call has 10 steps (the per-step cost does not depend
+    on the count). `steps` in the result says how many."""
+    import torch
+
+    device = loaded.device
+    timed_steps = inputs.steps if loaded.shapes or device != "cpu" else min(inputs.steps, 10)
+
+    def call():
+        generator = torch.Generator("cpu").manual_seed(inputs.seed)
+        return loaded.pipe(
+            request.prompt, num_inference_steps=timed_steps, guidance_scale=request.guidance_scale, generator=generator
+        )
+
+    timing = best_of(call, repeats=3, device=device, sync=torch.cuda.synchronize if device == "cuda" else None)
+    timing["steps"] = timed_steps
+    return timing
+
+
+def _provenance(run: RunContext, loaded: LoadedPipe, inputs: DiffusionInputs, request, timing: dict) -> dict:
+    extra: dict[str, Any] = {}
+    if run.model.embedded:
+        extra["stand_in_for"] = inputs.model
+        extra["note"] = (
+            f"{inputs.model} was not found on this machine; the shipped 32x32 shapes-world model "
+            f"drew {request.prompt!r} instead of {inputs.prompt!r}"
+        )
+    return run.provenance(
+        dtype=str(loaded.dtype).removeprefix("torch."),
+        steps=inputs.steps,
+        seed=inputs.seed,
+        scheduler=inputs.scheduler,
+        guidance_scale=request.guidance_scale,
+        timing=timing,
+        **extra,
+    )

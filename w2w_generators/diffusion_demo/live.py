@@ -113,33 +113,56 @@ def preview_steps(steps: int, shapes: bool) -> set[int]:
 
 
 def denoise(
-    loaded: LoadedPipe,
-    request: DiffusionLiveRequest,
-    guidance: float,
-    capture,
-    decode: Callable,
-    result: dict | None = None,
+    loaded: LoadedPipe, request: DiffusionLiveRequest, guidance: float, capture, decode: Callable
 ) -> Iterator[dict]:
     """Run one pipeline call; yield {"type": "step"} per step and {"type": "done"} at the end.
 
     `capture` is a StripCapture over `loaded.pipe.scheduler` (the steps whose tensors the caller
-    keeps); `decode` turns latents into uint8 pictures. `result`, when given, receives the final
-    PIL image and the call's seconds.
+    keeps); it receives the final PIL image and the call's seconds. `decode` turns latents into
+    uint8 pictures.
     """
     import numpy as np
     import torch
 
     from w2w_generators.diffusion.schedulers import scheduler_class
 
+    # 1. A fresh scheduler of the requested kind, watched by the capture.
     pipe = loaded.pipe
     pipe.scheduler = scheduler_class(request.scheduler).from_config(pipe.scheduler.config)
     capture.scheduler = pipe.scheduler
     pipe.set_progress_bar_config(disable=True)
+    step_event = _step_events(loaded, request, capture, decode)
+
+    # 2. The call, one event per step.
+    torch.manual_seed(request.seed)
+    generator = torch.Generator("cpu").manual_seed(request.seed)
+    started = time.perf_counter()
+    run = _stepwise if hasattr(pipe, "denoising") else _threaded
+    image = yield from run(pipe, request, guidance, generator, capture, step_event)
+    if image is None:  # the reader stopped early
+        return
+    if loaded.device == "cuda":
+        torch.cuda.synchronize()
+
+    # 3. The outcome: kept by the capture, and the last event.
+    capture.image, capture.seconds = image, time.perf_counter() - started
+    yield {
+        "type": "done",
+        "prompt": request.prompt,
+        "steps": request.steps,
+        "image": png_data_url(np.asarray(image.convert("RGB")), 8 if loaded.shapes else 1),
+        "seconds": round(capture.seconds, 3),
+        "seconds_per_step": round(capture.seconds / request.steps, 4),
+    }
+
+
+def _step_events(loaded: LoadedPipe, request: DiffusionLiveRequest, capture, decode: Callable) -> Callable:
+    """(i, t) -> the step's event, with x̂0's picture on the steps that carry one."""
     with_picture = preview_steps(request.steps, loaded.shapes)
     upscale = PREVIEW_UPSCALE if loaded.shapes else -4
 
     def step_event(i: int, t) -> dict:
-        last = capture._last
+        last = capture.last
         event = {
             "type": "step",
             "step": i + 1,
@@ -151,38 +174,20 @@ def denoise(
             event["image"] = png_data_url(decode(last["x0"][:1])[0], upscale)
         return event
 
-    torch.manual_seed(request.seed)
-    generator = torch.Generator("cpu").manual_seed(request.seed)
-    started = time.perf_counter()
-    if hasattr(pipe, "denoising"):
-        # The shapes pipeline's loop is a generator: it runs here, on the caller's thread, one step
-        # per event. Not on a thread of its own: torch's CPU thread pool (OpenMP) is kept per
-        # calling thread, and once a second thread in the process did torch work, both ran at
-        # about half speed on this 2-core CPU (shapes model, 50 steps: 66-72 vs 37 ms/step;
-        # `w2w present`'s live runs measured 74-86 vs 37-43 ms/step against the plain call).
-        with capture:
-            for state in pipe.denoising(request.prompt, None, request.steps, guidance, generator):
-                capture.callback(pipe, state["i"], state["t"], {"latents": state["latents"]})
-                yield step_event(state["i"], state["t"])
-            image = pipe.output(state["latents"]).images[0]
-    else:
-        image = yield from _threaded(pipe, request, guidance, generator, capture, step_event)
-        if image is None:
-            return
-    if loaded.device == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - started
-    if result is not None:
-        result.update(image=image, seconds=seconds)
-    pixels = np.asarray(image.convert("RGB"))
-    yield {
-        "type": "done",
-        "prompt": request.prompt,
-        "steps": request.steps,
-        "image": png_data_url(pixels, 8 if loaded.shapes else 1),
-        "seconds": round(seconds, 3),
-        "seconds_per_step": round(seconds / request.steps, 4),
-    }
+    return step_event
+
+
+def _stepwise(pipe, request, guidance: float, generator, capture, step_event: Callable) -> Iterator[dict]:
+    """The shapes pipeline's loop is a generator: it runs here, on the caller's thread, one step per
+    event; returns the final image. Not on a thread of its own: torch's CPU thread pool (OpenMP) is
+    kept per calling thread, and once a second thread in the process did torch work, both ran at
+    about half speed on this 2-core CPU (shapes model, 50 steps: 66-72 vs 37 ms/step; `w2w
+    present`'s live runs measured 74-86 vs 37-43 ms/step against the plain call)."""
+    with capture:
+        for state in pipe.denoising(request.prompt, None, request.steps, guidance, generator):
+            capture.callback(pipe, state["i"], state["t"], {"latents": state["latents"]})
+            yield step_event(state["i"], state["t"])
+        return pipe.output(state["latents"]).images[0]
 
 
 def _threaded(pipe, request, guidance: float, generator, capture, step_event: Callable) -> Iterator[dict]:

@@ -98,7 +98,7 @@ def trained_on() -> str:
     )
 
 
-def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float, r: float, fill) -> None:
+def draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float, r: float, fill) -> None:
     s = SUPERSAMPLE
     cx, cy, r = cx * s, cy * s, r * s
     if shape == "circle":
@@ -132,8 +132,8 @@ def render(scene: Scene, rng: random.Random) -> Image.Image:
     image = Image.new("RGB", (big, big), BACKGROUND)
     draw = ImageDraw.Draw(image)
     a, b, r = layout(scene, rng)
-    _draw_shape(draw, scene.shape_a, *a, r, COLOURS[scene.colour_a])
-    _draw_shape(draw, scene.shape_b, *b, r, COLOURS[scene.colour_b])
+    draw_shape(draw, scene.shape_a, *a, r, COLOURS[scene.colour_a])
+    draw_shape(draw, scene.shape_b, *b, r, COLOURS[scene.colour_b])
     return image.resize((SIZE, SIZE), Image.Resampling.LANCZOS)
 
 

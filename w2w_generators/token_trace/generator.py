@@ -246,23 +246,7 @@ class TokenTrace(Generator):
         timing = speed(loaded.lm, loaded.tokenizer, same_tokens, loaded.device)
         tokens_per_second = done["new_tokens"] / timing["best_s"] if timing["best_s"] > 0 else 0.0
         nll = [step["nll"] for step in steps]
-        tree, branches = {"steps": [], "branches": {}}, 0
-        if inputs.tree_depth and inputs.sampling == "greedy":  # a sampled trace has no "what greedy writes next"
-            with Stopwatch() as tree_clock:
-                prompt = encode_prompt(loaded.tokenizer, inputs.prompt, inputs.chat)
-                tree, branches = grow_tree(
-                    loaded.lm,
-                    loaded.tokenizer,
-                    request,
-                    loaded.device,
-                    prompt,
-                    steps,
-                    inputs.tree_width,
-                    inputs.tree_depth,
-                    inputs.tree_min_prob,
-                    lambda done, total: run.progress("tree", done, total, "branches"),
-                )
-            log.info("token tree: %d branches in %.1f s", branches, tree_clock.seconds)
+        tree, branches = self._tree(loaded, inputs, request, steps, run)
         data = {
             "model": model.id,
             "prompt": inputs.prompt,
@@ -298,6 +282,29 @@ class TokenTrace(Generator):
         )
         files = {"figure": "probabilities.png", "figure_svg": "probabilities.svg", "trace": "trace.json"}
         return Artifact(self.name, files, data, provenance, out_dir)
+
+    @staticmethod
+    def _tree(loaded: LoadedLM, inputs: TokenTraceInputs, request, steps: list[dict], run: RunContext):
+        """(tree, branches): what greedy writes after each step's other candidates; none when sampled
+        (a sampled trace has no "what greedy writes next") or when tree_depth is 0."""
+        if not (inputs.tree_depth and inputs.sampling == "greedy"):
+            return {"steps": [], "branches": {}}, 0
+        with Stopwatch() as clock:
+            prompt = encode_prompt(loaded.tokenizer, inputs.prompt, inputs.chat)
+            tree, branches = grow_tree(
+                loaded.lm,
+                loaded.tokenizer,
+                request,
+                loaded.device,
+                prompt,
+                steps,
+                inputs.tree_width,
+                inputs.tree_depth,
+                inputs.tree_min_prob,
+                lambda done, total: run.progress("tree", done, total, "branches"),
+            )
+        log.info("token tree: %d branches in %.1f s", branches, clock.seconds)
+        return tree, branches
 
 
 def speed(lm, tokenizer, inputs: TokenTraceInputs, device: str) -> dict:

@@ -195,7 +195,6 @@ def _decode(lm, request: TokenLiveRequest, device: str, rows: list[_Row], keep: 
     """Write `rows` to their end, greedily, all in one batch; with `keep`, each keeps its own KV.
     `ended()` as each ends."""
     import torch
-    from transformers import DynamicCache
 
     active = [row for row in rows if row.decoder.stopped is None]
     for row in rows:
@@ -204,20 +203,7 @@ def _decode(lm, request: TokenLiveRequest, device: str, rows: list[_Row], keep: 
             ended()
     if not active:
         return
-    some = active[0].node.parent.own
-    layers, _, heads, _, size = some.shape
-    width = max(row.position for row in active)
-    kv = torch.zeros((layers, 2, len(active), heads, width, size), dtype=some.dtype, device=device)
-    for i, row in enumerate(active):
-        at = width - row.position  # left padding
-        for node, count in _segments(row.node.parent, row.position):
-            kv[:, :, i, :, at : at + count] = node.own[:, :, :, :count]
-            at += count
-    cache = DynamicCache([(kv[layer, 0], kv[layer, 1]) for layer in range(layers)], config=lm.config)
-    del kv  # the cache's first concatenation copies it
-    padding = [width - row.position for row in active]
-    mask = (torch.arange(width, device=device)[None, :] >= torch.tensor(padding, device=device)[:, None]).long()
-    positions = torch.tensor([row.position for row in active], device=device)
+    cache, mask, positions, width = _batched_cache(lm, active, device)
     name = cache_arg(lm)
     while active:
         tokens = torch.tensor([[row.node.steps[-1]["token_id"]] for row in active], device=device)
@@ -256,6 +242,28 @@ def _decode(lm, request: TokenLiveRequest, device: str, rows: list[_Row], keep: 
             mask, positions = mask[index], positions[index]
             active = [active[i] for i in going]
         positions = positions + 1
+
+
+def _batched_cache(lm, active: list[_Row], device: str):
+    """One KV cache for the rows, each left-padded to the longest: (cache, mask, positions, width)."""
+    import torch
+    from transformers import DynamicCache
+
+    some = active[0].node.parent.own
+    layers, _, heads, _, size = some.shape
+    width = max(row.position for row in active)
+    kv = torch.zeros((layers, 2, len(active), heads, width, size), dtype=some.dtype, device=device)
+    for i, row in enumerate(active):
+        at = width - row.position  # left padding
+        for node, count in _segments(row.node.parent, row.position):
+            kv[:, :, i, :, at : at + count] = node.own[:, :, :, :count]
+            at += count
+    cache = DynamicCache([(kv[layer, 0], kv[layer, 1]) for layer in range(layers)], config=lm.config)
+    del kv  # the cache's first concatenation copies it
+    padding = [width - row.position for row in active]
+    mask = (torch.arange(width, device=device)[None, :] >= torch.tensor(padding, device=device)[:, None]).long()
+    positions = torch.tensor([row.position for row in active], device=device)
+    return cache, mask, positions, width
 
 
 def _store(row: _Row) -> None:

@@ -39,6 +39,10 @@ PHONES_PER_ADDRESS = 250  # a quarter of those from one address: a venue NAT's p
 VOTES_EVERY_S = 0.5  # changed vote counts go to the phones at most this often, gathered
 QUEUE_EVERY_S = 0.2  # the moderation state goes to the speaker's pages at most this often
 PRESENTERS_MAX = 8  # the deck, the moderation page, a spare
+# The deck sends an ordered run as soon as it hears the order (it moves to the slide and submits
+# the form: well under a second on loopback). With no deck open, or one that cannot, the item would
+# say "running on the big screen" on every phone for good; past this it fails, and may run again.
+CLAIM_WITHIN_S = 30.0
 
 
 class Refusal(Exception):
@@ -89,6 +93,7 @@ class Item:
     at: float = field(default_factory=time.time)
     result: dict | None = None
     value: object = None  # a suggestion: its slide's text input as the slide's request holds it
+    claimed: bool = False  # a run ordered: the deck's request for it arrived
 
     def public(self) -> dict:
         out = {"id": self.id, "kind": self.kind, "text": self.text, "slide": self.slide, "state": self.state}
@@ -109,10 +114,11 @@ class Room:
         self.dropped = 0  # unmoderated suggestions dropped for room in a full queue
         self.refused = 0  # submissions and votes answered 429
         self._votes: set[str] = set()  # questions whose count changed since the phones last heard
-        self._timers: dict[str, asyncio.TimerHandle] = {}  # "votes" / "queue": a send to come
+        self._timers: dict[str, asyncio.TimerHandle] = {}  # "votes" / "queue": a send to come; "claim:<id>"
         # Why a generator cannot run on the deck now (None: it can); set by the server. A run
         # ordered then fails at once: the deck plays the recording and sends no request.
         self.runnable: Callable[[str], str | None] | None = None
+        self.claim_within_s = CLAIM_WITHIN_S
         # More of what each side gets on connecting, from the room's other parts (the pointer,
         # room/pointer.py; the poll, room/poll.py): each a function returning a dict to merge.
         self.phone_views: list[Callable[[], dict]] = []
@@ -222,7 +228,8 @@ class Room:
             item.state = "answered"
         elif action == "run":
             slide = self.slides[item.slide]
-            item.state = "running"
+            item.state, item.claimed = "running", False
+            self._expect_claim(item)
             self.presenters.publish(
                 "run", {"id": item.id, "h": slide.h, "v": slide.v, "generator": slide.generator, "text": item.text}
             )
@@ -239,8 +246,27 @@ class Room:
             if item.state != "running" or not slide or slide.generator != generator or slide.text_input is None:
                 continue
             if _same(body.get(slide.text_input.field), item.value):
+                item.claimed = True
                 return item
         return None
+
+    def _expect_claim(self, item: Item) -> None:
+        """Fail a run ordered for `item` that no deck has sent within `claim_within_s`."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a room used on its own): nothing will claim it late
+            return
+
+        def unclaimed() -> None:
+            self._timers.pop(key, None)
+            if item.state == "running" and not item.claimed:
+                log.warning("room: no deck ran %s within %g s; it is marked failed", item.id, self.claim_within_s)
+                self.failed(item)
+
+        key = f"claim:{item.id}"
+        if key in self._timers:  # ordered again: the wait starts over
+            self._timers[key].cancel()
+        self._timers[key] = loop.call_later(self.claim_within_s, unclaimed)
 
     def finished(self, item: Item, done: dict) -> None:
         """An approved run's `done`: what every phone gets (text, and a PNG data URL for a picture)."""

@@ -57,14 +57,11 @@
     .then((r) => r.ok ? r.json() : null)
     .then((door) => { if (door) { $("qr").src = door.qr; $("audience-url").textContent = door.audience; } });
 
-  function live() {
-    fetch("/api/live/status", { headers: { "X-W2W-Token": token }, cache: "no-store", credentials: "omit" })
-      .then((r) => r.json())
-      .then((s) => { $("live").textContent = s.ready ? "ready" : "not ready: " + (s.reason || s.state || "loading"); },
-        () => { $("live").textContent = "live server unreachable"; })
-      .then(() => window.setTimeout(live, 2000));
-  }
-  live();
+  // The live models' status as the server pushes it (/api/live/watch: now, then at each change),
+  // as the deck's badge reads it: a death or a hang shows here at once, not at the next poll.
+  room.follow("/api/live/watch", token, (type, s) => {
+    if (type === "status") $("live").textContent = s.ready ? "ready" : "not ready: " + (s.reason || s.state || "loading");
+  }, (line) => { if (line) $("live").textContent = "live server unreachable (" + line + ")"; });
 
   room.follow("/room/api/presenter", token, (type, data) => {
     window.dispatchEvent(new CustomEvent("w2w-room", { detail: { type: type, data: data } })); // the poll (poll-moderate.js)

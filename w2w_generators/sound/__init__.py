@@ -1,0 +1,1 @@
+"""The sound world and its checker: what a small text-to-audio diffusion model learns and is scored on."""

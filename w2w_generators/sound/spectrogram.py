@@ -1,0 +1,99 @@
+"""Clips as pictures and back: the log-mel spectrogram a text-to-audio model diffuses, and its
+inverse (the mel bands spread back over the FFT bins, then Griffin-Lim finds a phase).
+
+A one-second clip at 16 kHz becomes 64 mel bands × 64 frames (hop 250 samples, a 1,024-sample
+window), scaled to [-1, 1] as the shapes model's pixels are: a 64×64 one-channel picture, the size
+that a UNet of a few million parameters denoises on a CPU in tens of milliseconds a step. The
+waveform itself would be 16,000 numbers whose phase the model would have to get right too; the
+spectrogram drops the phase, and Griffin-Lim's 32 iterations put back one that the ear (and the
+checker) accepts.
+
+torch is imported inside the functions: importing this module stays light.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from w2w_generators.sound.world import SAMPLE_RATE, SAMPLES
+
+N_FFT = 1024
+HOP = 250  # 64 frames a second
+N_MELS = 64
+FRAMES = SAMPLES // HOP  # 64: the last partial frame is dropped
+FLOOR_DB = -80.0  # the quietest level kept: [-80, 0] dB maps onto [-1, 1]
+GRIFFIN_LIM_ITERATIONS = 32
+
+
+def _hz_to_mel(hz):
+    return 2595.0 * np.log10(1.0 + np.asarray(hz, np.float64) / 700.0)
+
+
+def _mel_to_hz(mel):
+    return 700.0 * (10.0 ** (np.asarray(mel, np.float64) / 2595.0) - 1.0)
+
+
+@functools.cache
+def mel_filters() -> np.ndarray:
+    """(N_MELS, N_FFT // 2 + 1) triangular filters, HTK mel scale, 0 Hz to Nyquist, each summing
+    to one so a band's value is the mean power under it."""
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(SAMPLE_RATE / 2), N_MELS + 2))
+    freqs = np.fft.rfftfreq(N_FFT, 1 / SAMPLE_RATE)
+    filters = np.zeros((N_MELS, len(freqs)))
+    for m in range(N_MELS):
+        low, mid, high = edges[m : m + 3]
+        rise = (freqs - low) / (mid - low)
+        fall = (high - freqs) / (high - mid)
+        filters[m] = np.clip(np.minimum(rise, fall), 0.0, None)
+    filters /= filters.sum(axis=1, keepdims=True).clip(1e-10)
+    return filters.astype(np.float32)
+
+
+def to_spectrogram(clip: np.ndarray):
+    """float32 samples -> (N_MELS, FRAMES) torch tensor in [-1, 1] (low frequencies first)."""
+    import torch
+
+    wave = torch.as_tensor(np.asarray(clip, np.float32))
+    window = torch.hann_window(N_FFT)
+    power = torch.stft(wave, N_FFT, HOP, window=window, return_complex=True).abs() ** 2
+    mel = torch.from_numpy(mel_filters()) @ power[:, :FRAMES]
+    db = 10 * torch.log10(mel.clamp_min(1e-10))
+    db = (db - db.max()).clamp_min(FLOOR_DB)  # loudness is not in the caption: the loudest is 0 dB
+    return db / (-FLOOR_DB / 2) + 1
+
+
+def to_clip(spectrogram, iterations: int = GRIFFIN_LIM_ITERATIONS, seed: int = 0) -> np.ndarray:
+    """(N_MELS, FRAMES) in [-1, 1] -> float32 samples, peak 0.9 (its loudness is not known)."""
+    import torch
+
+    db = (torch.as_tensor(spectrogram).float().clamp(-1, 1) - 1) * (-FLOOR_DB / 2)
+    mel = 10 ** (db / 10)
+    # Each FFT bin's power from the bands it lies under (the filters' transpose, normalised per bin):
+    # smooth within a band, which Griffin-Lim turns into a tone at the band's strongest bins.
+    filters = torch.from_numpy(mel_filters())
+    spread = filters.T / filters.T.sum(dim=1, keepdim=True).clamp_min(1e-10)
+    magnitude = (spread @ mel).clamp_min(0).sqrt()
+    magnitude = torch.cat([magnitude, magnitude[:, -1:]], dim=1)  # the frame torch.stft adds at the end
+    return _griffin_lim(magnitude, iterations, seed)
+
+
+def _griffin_lim(magnitude, iterations: int, seed: int) -> np.ndarray:
+    """A phase for `magnitude` (bins × frames) by alternating projections (Griffin & Lim, 1984),
+    with the momentum of Perraudin et al. (2013), which converges in fewer iterations."""
+    import torch
+
+    window = torch.hann_window(N_FFT)
+    generator = torch.Generator().manual_seed(seed)
+    angles = torch.exp(2j * torch.pi * torch.rand(magnitude.shape, generator=generator))
+    previous = torch.zeros_like(angles)
+    for _ in range(iterations):
+        wave = torch.istft(magnitude * angles, N_FFT, HOP, window=window, length=SAMPLES)
+        rebuilt = torch.stft(wave, N_FFT, HOP, window=window, return_complex=True)
+        accelerated = rebuilt - 0.99 * previous
+        previous = rebuilt
+        angles = accelerated / accelerated.abs().clamp_min(1e-10)
+    wave = torch.istft(magnitude * angles, N_FFT, HOP, window=window, length=SAMPLES).numpy()
+    peak = float(np.abs(wave).max())
+    return (wave / peak * 0.9).astype(np.float32) if peak > 0 else wave.astype(np.float32)
