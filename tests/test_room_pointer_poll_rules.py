@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from w2w.present.broadcast import Channel
 from w2w.present.room.deck_slides import Slide
-from w2w.present.room.pointer import MOVES_PER_S, PHONE_MOVES_PER_S, Move, Pointer
+from w2w.present.room.pointer import HOLD_S, MOVES_PER_S, PHONE_MOVES_PER_S, Move, Pointer
 from w2w.present.room.poll import PollOrder, Polls, save_record
 from w2w.present.room.state import Refusal, Room
 
@@ -66,8 +66,9 @@ def test_ink_is_appended_never_dropped_and_bounded():
         pointer = Pointer(room)
         for i in range(10):
             pointer.move("presenter", Move(stroke=7, points=[(i / 10, 0.25), (i / 10, 0.5)]))
+        first = events(phone)  # the phone reads what came at once
         await asyncio.sleep(1.5 / PHONE_MOVES_PER_S)
-        return events(phone), pointer
+        return first + events(phone), pointer
 
     sent, pointer = asyncio.run(scenario())
     points = [p for _, e in sent for p in e["ink"]["7"]]
@@ -79,6 +80,32 @@ def test_ink_is_appended_never_dropped_and_bounded():
     for bad in ({"dot": [1.5, 0]}, {"dot": [float("nan"), 0]}, {"stroke": 1}, {"points": [[0, 0]]}, {"x": 1}):
         with pytest.raises(ValidationError):
             Move.model_validate(bad)
+
+
+def test_phones_behind_get_the_latest_position_when_they_catch_up():
+    """While the phones' queues still hold events (the server's core is short), the phones' lane
+    holds its moves, the latest winning, and sends when they have been written; HOLD_S at most."""
+
+    async def scenario():
+        room, phone, _ = make_room()
+        pointer = Pointer(room)
+        for x in (0.1, 0.2, 0.3):  # the first goes at once; the phone does not read it yet
+            pointer.move("presenter", Move(dot=(x, x)))
+        await asyncio.sleep(1.5 / PHONE_MOVES_PER_S)
+        held = [e[1]["dot"] for e in events(phone)]  # the phone reads now
+        await asyncio.sleep(1 / PHONE_MOVES_PER_S)
+        caught_up = [e[1]["dot"] for e in events(phone)]
+        pointer.move("presenter", Move(dot=(0.4, 0.4)))  # sent in its slot; now nobody reads
+        await asyncio.sleep(1.5 / PHONE_MOVES_PER_S)
+        pointer.move("presenter", Move(dot=(0.5, 0.5)))
+        await asyncio.sleep(1.5 / PHONE_MOVES_PER_S)
+        unread = phone.qsize()
+        await asyncio.sleep(HOLD_S)
+        return held, caught_up, unread, [e[1]["dot"] for e in events(phone)]
+
+    held, caught_up, unread, capped = asyncio.run(scenario())
+    assert held == [[0.1, 0.1]] and caught_up == [[0.3, 0.3]]
+    assert unread == 1 and capped == [[0.4, 0.4], [0.5, 0.5]]  # 0.5 held while 0.4 was unread, then sent
 
 
 def test_marks_belong_to_their_slide():

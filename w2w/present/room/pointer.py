@@ -32,6 +32,8 @@ MOVES_PER_S = 30  # per sender, to the deck: a mouse reports ~60-125 moves/s; 30
 # bench_pointer.py); at 10 a second the phones' dot glides between positions (a 100 ms CSS
 # transition), and the one sent is the latest: at most 1/MOVES_PER_S old when it goes.
 PHONE_MOVES_PER_S = 10
+BEHIND_SHARE = 0.05  # phones whose queue still holds events (a stuck phone or two is not "behind")
+HOLD_S = 0.5  # however far behind, the phones get a position at least twice a second
 POINTS_PER_MOVE = 64  # one request's new points of a stroke
 STROKE_POINTS = 1000  # one stroke's points at most
 SLIDE_POINTS = 2000  # all the ink on one slide (half a minute of drawing): 28 KB of JSON for a phone that joins
@@ -137,6 +139,21 @@ class Pointer:
             self.lanes[(sender, "phones")] = _Lane(self.room.phones, 1 / PHONE_MOVES_PER_S)
         return [self.lanes[(sender, "deck")], self.lanes[(sender, "phones")]]
 
+    def _behind(self, lane: _Lane) -> bool:
+        """The phones have not all been written the last events yet (over BEHIND_SHARE of their
+        queues still hold some: the server's core is short), and the lane has waited less than
+        HOLD_S: it tries again in half an interval, its moves still gathering, so that the event
+        that goes is the latest at a moment the phones can take it, not one more in a backlog."""
+        queues = lane.channel.queues
+        waiting = sum(1 for queue in queues if not queue.empty())
+        if waiting <= BEHIND_SHARE * len(queues) or self.room.clock() - lane.last >= HOLD_S:
+            return False
+        try:
+            lane.timer = asyncio.get_running_loop().call_later(lane.every / 2, self._flush, lane)
+        except RuntimeError:  # no event loop (a room used on its own): nothing to wait for
+            return False
+        return True
+
     def _soon(self, lane: _Lane) -> None:
         """Publish now if the lane's last event is `every` old, else once it is."""
         if lane.timer is not None:
@@ -153,9 +170,11 @@ class Pointer:
 
     def _flush(self, lane: _Lane) -> None:
         lane.timer = None
-        pending, lane.pending = lane.pending, _Pending()
-        if pending.empty():
+        if lane.pending.empty():
             return
+        if lane.channel is self.room.phones and self._behind(lane):
+            return
+        pending, lane.pending = lane.pending, _Pending()
         event: dict = {"s": self.key}
         if pending.clear:
             event["clear"] = True
