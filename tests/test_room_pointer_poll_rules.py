@@ -7,7 +7,9 @@ address, and the closed polls' record. The real server and browsers: test_room_p
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from pydantic import ValidationError
@@ -19,6 +21,19 @@ from w2w.present.room.poll import PollOrder, Polls, save_record
 from w2w.present.room.state import Refusal, Room
 
 pytestmark = pytest.mark.quick
+
+
+def on_a_thread(test):
+    """The test on a thread of its own, with no event loop running there (tests/own_loop.py's
+    reason: on an xdist worker where a browser test ran, Playwright's sync API keeps a loop running
+    on the main thread, and the room would schedule its sends on that loop)."""
+
+    @functools.wraps(test)
+    def apart(*args, **kwargs):
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(test, *args, **kwargs).result()
+
+    return apart
 
 
 def make_room() -> tuple[Room, asyncio.Queue, asyncio.Queue]:
@@ -37,6 +52,7 @@ def events(queue: asyncio.Queue) -> list[tuple[str, object]]:
     return out
 
 
+@on_a_thread
 def test_pointer_moves_are_gathered_per_sender_the_latest_dot_wins():
     """To the deck at most MOVES_PER_S events a second per sender, to the phones PHONE_MOVES_PER_S:
     a burst is one event at once, then one with the latest dot when the sender's interval is over."""
@@ -60,6 +76,7 @@ def test_pointer_moves_are_gathered_per_sender_the_latest_dot_wins():
     assert pointer.published == 3
 
 
+@on_a_thread
 def test_ink_is_appended_never_dropped_and_bounded():
     async def scenario():
         room, phone, _ = make_room()
@@ -82,6 +99,7 @@ def test_ink_is_appended_never_dropped_and_bounded():
             Move.model_validate(bad)
 
 
+@on_a_thread
 def test_phones_behind_get_the_latest_position_when_they_catch_up():
     """While the phones' queues still hold events (the server's core is short), the phones' lane
     holds its moves, the latest winning, and sends when they have been written; HOLD_S at most."""
@@ -108,6 +126,7 @@ def test_phones_behind_get_the_latest_position_when_they_catch_up():
     assert unread == 1 and capped == [[0.4, 0.4], [0.5, 0.5]]  # 0.5 held while 0.4 was unread, then sent
 
 
+@on_a_thread
 def test_marks_belong_to_their_slide():
     room, phone, _ = make_room()
     pointer = Pointer(room)
@@ -121,6 +140,7 @@ def test_marks_belong_to_their_slide():
     assert ("pointer", {"s": "0.0", "clear": True}) in events(phone)
 
 
+@on_a_thread
 def test_moves_gathered_before_a_slide_change_are_not_sent_after_it():
     async def scenario():
         room, phone, _ = make_room()
@@ -137,6 +157,7 @@ def test_moves_gathered_before_a_slide_change_are_not_sent_after_it():
     ]
 
 
+@on_a_thread
 def test_a_poll_hides_its_counts_until_revealed_and_counts_one_vote_per_device():
     room, phone, speaker = make_room()
     polls = Polls(room)
@@ -170,12 +191,14 @@ def test_a_poll_hides_its_counts_until_revealed_and_counts_one_vote_per_device()
         (["<img>", "b"], "markup"),
     ],
 )
+@on_a_thread
 def test_bad_polls_are_one_line(options, message):
     room, _, _ = make_room()
     with pytest.raises(Refusal, match=message):
         Polls(room).open("Which?", options)
 
 
+@on_a_thread
 def test_the_record_is_kept_across_runs(tmp_path):
     path = tmp_path / ".w2w" / "room" / "polls.json"
     for run in range(2):
@@ -232,6 +255,7 @@ def test_a_bad_poll_on_a_slide_is_one_line_at_its_line(tmp_path, call, message):
     assert str(error.value).startswith(f"{tmp_path / 'poll.md'}:5: {message}"), str(error.value)
 
 
+@on_a_thread
 def test_a_storm_of_poll_votes_reaches_a_phone_as_one_small_event():
     """100 votes in one moment, after the reveal, from 100 addresses: each phone gets one
     `pollcounts` event of the counts (at most two a second, VOTES_EVERY_S), not one per vote."""
