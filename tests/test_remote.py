@@ -1,0 +1,191 @@
+"""`w2w present --remote --rehearse` (issue 34): the speaker's phone paired with the one-time code
+from the terminal, driving the deck, starting its live demo, revoked from the speaker view; the
+remote token's scope; the rehearsal file at the end, read by `w2w pacing --rehearsal`.
+
+One real server on a copy of the built mini talk (its live slide: the embedding plot, MiniLM only)
+with both LAN roles open on 127.0.0.2, a loopback address that stands in for the venue's network:
+`--audience --remote --rehearse --only embedding_plot`. One browser with the laptop's deck, its
+speaker view, and the speaker's phone; an audience phone's token proves the refusals over HTTP.
+The code's expiry is test_remote_pairing.py's (a clock moved two minutes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+from cli_in_process import run_cli
+from live_server import AUDIENCE_LAN, LiveServer, assert_no_traceback, log_match, request_from, start
+
+from w2w.present.remote.scope import REMOTE_ROUTES
+
+pytestmark = [pytest.mark.build, pytest.mark.server, pytest.mark.browser]
+
+LAN = AUDIENCE_LAN
+WRONG_SOURCE = "127.0.0.9"  # the guessing phone's own address
+LAPTOP_ROUTES = [  # what the remote token must never reach, whatever the door
+    ("GET", "/api/live/status"),
+    ("POST", "/api/live/embedding_plot"),
+    ("GET", "/room/api/presenter"),
+    ("GET", "/room/api/door"),
+    ("POST", "/room/api/slide"),
+    ("POST", "/room/api/moderate"),
+    ("POST", "/remote/api/state"),
+    ("GET", "/remote/api/deck"),
+    ("GET", "/remote/api/pairing"),
+    ("POST", "/remote/api/pairing"),
+    ("POST", "/remote/api/revoke"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(mini_build, tmp_path_factory, require_present):
+    root = tmp_path_factory.mktemp("remote") / "talk"
+    shutil.copytree(mini_build[0], root, symlinks=True)  # the rehearsal is written under the project
+    live = start(
+        root,
+        root.parent / "server.log",
+        *("--audience", "--remote", "--rehearse", "--host", LAN, "--only", "embedding_plot"),
+    )
+    live.root = root
+    live.code = log_match(live, r"remote: on the phone open http://127\.0\.0\.2:\d+/remote/ and type (\d{6})")[1]
+    live.audience_token = log_match(live, r"audience: http://\S+/room/#a=([A-Za-z0-9_-]+)")[1]
+    yield live
+    live.stop()
+
+
+def post(server: LiveServer, path: str, payload, token: str | None = None, source="127.0.0.1", to=LAN):
+    headers = {"Content-Type": "application/json", **({"X-W2W-Token": token} if token else {})}
+    return request_from(source, server.port, "POST", path, json.dumps(payload).encode(), headers, to=to)
+
+
+def one_line(reply, status: int) -> str:
+    assert reply.status == status, (reply.status, reply.body)
+    message = reply.json()["message"]
+    assert message and "\n" not in message
+    return message
+
+
+def test_wrong_codes_are_refused_then_rate_limited(server):
+    wrong = f"{(int(server.code) + 1) % 10**6:06d}"
+    for _ in range(5):
+        guess = post(server, "/remote/api/pair", {"code": wrong}, source=WRONG_SOURCE)
+        assert "wrong pairing code" in one_line(guess, 403)
+    limited = post(server, "/remote/api/pair", {"code": server.code}, source=WRONG_SOURCE)
+    assert "wait a minute" in one_line(limited, 429) and 0 < int(limited.headers["retry-after"]) <= 60
+    for bad in ({"code": "12345"}, {"code": "abcdef"}, {"code": server.code, "more": 1}, {}):
+        one_line(post(server, "/remote/api/pair", bad, source="127.0.0.10"), 400)
+    # The phone's page holds no token and no code; the projected deck as served holds no code.
+    for path in ("/remote/", "/remote/remote.js", "/remote/deck.js", "/remote/speaker.js", "/slides/index.html"):
+        reply = request_from("127.0.0.1", server.port, "GET", path, to=LAN)
+        assert reply.status == 200, path
+        assert server.token.encode() not in reply.body and server.code.encode() not in reply.body, path
+    assert_no_traceback(server)
+
+
+def presenter_get(server: LiveServer, path: str):
+    reply = server.request("GET", path, headers=server.auth())
+    assert reply.status == 200, reply
+    return reply.json()
+
+
+def scope_holds(server: LiveServer, remote: str) -> None:
+    """The remote token opens its table's routes only; the audience token none of them."""
+    for method, path in LAPTOP_ROUTES:
+        body = b"{}" if method == "POST" else None
+        for door in ("127.0.0.1", LAN):
+            headers = {"Content-Type": "application/json", "X-W2W-Token": remote}
+            refused = request_from("127.0.0.1", server.port, method, path, body, headers, to=door)
+            assert "follows and drives the slides only" in one_line(refused, 403), (method, path, door)
+    for method, path in REMOTE_ROUTES:
+        for token in (server.audience_token, "", server.token):
+            headers = {"Content-Type": "application/json", "X-W2W-Token": token}
+            body = json.dumps({"action": "next"}).encode() if method == "POST" else None
+            one_line(request_from("127.0.0.1", server.port, method, path, body, headers, to=LAN), 401)
+
+
+def test_the_phone_pairs_drives_the_deck_runs_its_demo_and_is_revoked(server, chromium):
+    def page(url: str, width: int, height: int):
+        context = chromium.new_context(viewport={"width": width, "height": height}, is_mobile=width < 500)
+        tab = context.new_page()
+        tab.errors = []
+        tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+        tab.goto(url)
+        return tab
+
+    deck = page(server.deck_url, 1280, 720)
+    deck.wait_for_function("document.documentElement.dataset.w2wReady === 'true'")
+    info = presenter_get(server, "/remote/api/pairing")
+    if info["code"] is None:  # the terminal's code outlived its two minutes on a loaded machine
+        info = server.request("POST", "/remote/api/pairing", headers=server.auth()).json()
+    else:
+        assert info["code"] == server.code and info["qr"].startswith("data:image/svg+xml")
+    phone = page(f"http://{LAN}:{server.port}/remote/", 390, 844)
+    phone.fill("#code", info["code"])
+    phone.click("#pair button")
+    phone.wait_for_function("document.getElementById('title').textContent === 'Mini talk'")
+    assert presenter_get(server, "/remote/api/pairing")["devices"] == 1
+    # The phone moves the deck; the deck's new slide comes back to the phone, with its notes.
+    phone.click("#next-button")
+    deck.wait_for_function("Reveal.getIndices().h === 1")
+    phone.wait_for_function("document.getElementById('title').textContent === 'Agenda'")
+    phone.click("#next-button")
+    deck.wait_for_function("Reveal.getIndices().h === 2")
+    phone.wait_for_function("document.getElementById('notes').textContent.includes('Say hello')")
+    phone.click("#prev")
+    deck.wait_for_function("Reveal.getIndices().h === 1")
+    assert re.fullmatch(r"\d+:\d\d / \d+:\d\d", phone.inner_text("#timer")), phone.inner_text("#timer")
+    remote = phone.evaluate("sessionStorage.getItem('w2w-remote-token')")
+    assert remote and remote not in (server.token, server.audience_token)
+    scope_holds(server, remote)
+
+    # The live slide: the phone shows its form and starts the demo on the big screen.
+    live = deck.evaluate("Reveal.getSlides().findIndex((s) => s.querySelector('[data-w2w-live]'))")
+    server.wait_ready("embedding_plot")
+    deck.wait_for_function("window.w2wLive.server.ready === true")
+    deck.evaluate(f"Reveal.slide({live})")
+    phone.wait_for_selector("#run:not([hidden])")
+    phone.fill("#run-text", "kitten")
+    phone.click("#run button")
+    slide = "Reveal.getCurrentSlide().querySelector('[data-w2w-live]')"
+    deck.wait_for_function(f"{slide}.dataset.w2wLiveState === 'live-done'", timeout=120_000)
+    assert "kitten" in deck.evaluate(f"{slide}.querySelector('svg.w2w-live-plot').textContent")
+
+    # The speaker view (S): the code and its QR only there; a new code; revoke.
+    with deck.expect_popup() as opened:
+        deck.keyboard.press("s")
+    view = opened.value
+    panel = view.locator("#w2w-remote-panel")
+    panel.wait_for()
+    view.wait_for_function("document.getElementById('w2w-remote-panel').textContent.includes('1 paired')")
+    panel.locator("button", has_text="New code").click()
+    view.wait_for_function("/^[0-9]{6}$/.test(document.getElementById('w2w-remote-code').textContent)")
+    code = view.inner_text("#w2w-remote-code")
+    assert panel.locator("img").get_attribute("src").startswith("data:image/svg+xml")
+    assert code not in deck.content() and code not in phone.content()
+    panel.locator("#w2w-remote-revoke").click()
+    phone.wait_for_selector("#pair:not([hidden])")
+    one_line(post(server, "/remote/api/command", {"action": "next"}, remote), 401)
+    assert presenter_get(server, "/remote/api/pairing")["devices"] == 0
+    assert deck.errors == [] and phone.errors == []
+    assert_no_traceback(server)
+
+
+def test_the_rehearsal_is_written_when_the_server_stops_and_pacing_reads_it(server):
+    assert server.stop() == 130
+    said = server.log.read_text()
+    found = re.search(r"rehearsal: (\S+\.json)", said)
+    assert found, said[-3000:]
+    path = server.root / ".w2w" / "rehearsals" / found[1].rsplit("/", 1)[1]
+    data = json.loads(path.read_text())
+    assert data["w2w_rehearsal"] == 1 and data["slot_minutes"] == 6
+    keys = [s["key"] for s in data["slides"]]
+    assert keys[:4] == ["0.0", "1.0", "2.0", "1.0"]  # as the phone moved the deck
+    assert all(s["left_s"] >= s["entered_s"] for s in data["slides"])
+    assert {s["id"] for s in data["sections"]} <= {"intro", "maths", "words"}
+    assert "planned" in said and "difference" in said  # the table, printed at the end
+    shown = run_cli("pacing", "--rehearsal", str(path), cwd=server.root)
+    assert shown.returncode == 0, shown.stderr
+    assert "rehearsed" in shown.stdout and "intro" in shown.stdout
