@@ -77,11 +77,16 @@ def test_wrong_codes_are_refused_then_rate_limited(server):
     assert "wait a minute" in one_line(limited, 429) and 0 < int(limited.headers["retry-after"]) <= 60
     for bad in ({"code": "12345"}, {"code": "abcdef"}, {"code": server.code, "more": 1}, {}):
         one_line(post(server, "/remote/api/pair", bad, source="127.0.0.10"), 400)
-    # The phone's page holds no token and no code; the projected deck as served holds no code.
-    for path in ("/remote/", "/remote/remote.js", "/remote/deck.js", "/remote/speaker.js", "/slides/index.html"):
+    # The phone's page holds no token and no code; the projected deck as served is the built one
+    # with the remote's and the room's scripts, and nothing else.
+    for path in ("/remote/", "/remote/remote.js", "/remote/deck.js", "/remote/speaker.js"):
         reply = request_from("127.0.0.1", server.port, "GET", path, to=LAN)
         assert reply.status == 200, path
         assert server.token.encode() not in reply.body and server.code.encode() not in reply.body, path
+    served = server.request("GET", "/slides/index.html").body
+    built = (server.root / "site" / "slides" / "index.html").read_bytes()
+    scripts = b'<script src="/remote/deck.js"></script>\n<script src="/room/door.js"></script>\n'
+    assert served == built.replace(b"</body>", scripts + b"</body>") and b"remote" not in built
     assert_no_traceback(server)
 
 
@@ -164,7 +169,9 @@ def test_the_phone_pairs_drives_the_deck_runs_its_demo_and_is_revoked(server, ch
     view.wait_for_function("/^[0-9]{6}$/.test(document.getElementById('w2w-remote-code').textContent)")
     code = view.inner_text("#w2w-remote-code")
     assert panel.locator("img").get_attribute("src").startswith("data:image/svg+xml")
-    assert code not in deck.content() and code not in phone.content()
+    # Not on the projected deck, not on the phone: as text, or as the panel.
+    for other in (deck, phone):
+        assert code not in other.inner_text("body") and other.locator("#w2w-remote-panel").count() == 0
     panel.locator("#w2w-remote-revoke").click()
     phone.wait_for_selector("#pair:not([hidden])")
     one_line(post(server, "/remote/api/command", {"action": "next"}, remote), 401)

@@ -32,9 +32,12 @@
   }
 
   const text = (node) => (node ? node.textContent.replace(/\s+/g, " ").trim() : "");
+  // The notes as text, a paragraph a line: textContent, not innerText, which lays the page out.
   const notesOf = (slide) => {
     const aside = slide && slide.querySelector("aside.notes");
-    return aside ? aside.innerText || aside.textContent.trim() : "";
+    if (!aside) return "";
+    const blocks = Array.from(aside.children).map(text).filter(Boolean);
+    return blocks.length ? blocks.join("\n") : text(aside);
   };
   const titleOf = (slide) => text(slide && slide.querySelector("h1, h2, h3"));
 
@@ -82,7 +85,9 @@
       last = key;
       remote.post("/remote/api/state", token, now).then((r) => { if (!r.ok) last = ""; });
     }
-    ["slidechanged", "fragmentshown", "fragmenthidden", "ready"].forEach((name) => window.Reveal.on(name, report));
+    // After the next paint: the projected deck moves first, the remote's bookkeeping comes after.
+    const soon = () => window.requestAnimationFrame(() => window.setTimeout(report, 0));
+    ["slidechanged", "fragmentshown", "fragmenthidden", "ready"].forEach((name) => window.Reveal.on(name, soon));
     if (window.Reveal.isReady()) report();
 
     function run(order) {
@@ -102,8 +107,8 @@
     };
     remote.follow("/remote/api/deck", token, (type, data) => {
       if (type !== "command" || !actions[data.action]) return;
+      document.documentElement.dataset.w2wRemoteSeq = String(data.seq); // received: what benchmarks/bench_remote.py times
       actions[data.action](data);
-      document.documentElement.dataset.w2wRemoteSeq = String(data.seq); // what the tests and the benchmark wait for
     }, () => null, () => null);
   });
 })();
