@@ -180,6 +180,23 @@ def test_the_phone_pairs_drives_the_deck_runs_its_demo_and_is_revoked(server, ch
     assert_no_traceback(server)
 
 
+def test_remote_alone_opens_no_room_and_writes_no_rehearsal(mini_build, tmp_path):
+    root = tmp_path / "talk"
+    shutil.copytree(mini_build[0], root, symlinks=True)
+    alone = start(root, tmp_path / "server.log", "--remote", "--host", LAN, "--only", "embedding_plot")
+    try:
+        code = log_match(alone, r"and type (\d{6})")[1]
+        assert alone.listening_addresses() == {f"0100007F:{alone.port:04X}", f"0200007F:{alone.port:04X}"}
+        assert request_from("127.0.0.1", alone.port, "GET", "/room/", to=LAN).status == 404  # no room
+        served = alone.request("GET", "/slides/index.html").body
+        assert b"/remote/deck.js" in served and b"/room/door.js" not in served
+        paired = post(alone, "/remote/api/pair", {"code": code})
+        assert paired.status == 200 and paired.json()["token"] != alone.token
+    finally:
+        assert alone.stop() == 130
+    assert "rehearsal" not in alone.log.read_text() and not (root / ".w2w" / "rehearsals").exists()
+
+
 def test_the_rehearsal_is_written_when_the_server_stops_and_pacing_reads_it(server):
     assert server.stop() == 130
     said = server.log.read_text()
