@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 
 import pytest
 from cli_in_process import run_cli
@@ -25,6 +26,20 @@ pytestmark = [pytest.mark.build, pytest.mark.server, pytest.mark.browser]
 
 LAN = AUDIENCE_LAN
 WRONG_SOURCE = "127.0.0.9"  # the guessing phone's own address
+# The microphone, in the test's browser: a 440 Hz tone from Web Audio, as a real MediaStream that
+# the real MediaRecorder records (headless Chromium has no microphone to grant).
+TONE_AS_MICROPHONE = """
+if (navigator.mediaDevices) {
+  navigator.mediaDevices.getUserMedia = () => {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    const out = audio.createMediaStreamDestination();
+    tone.connect(out);
+    tone.start();
+    return audio.resume().then(() => out.stream);
+  };
+}
+"""
 LAPTOP_ROUTES = [  # what the remote token must never reach, whatever the door
     ("GET", "/api/live/status"),
     ("POST", "/api/live/embedding_plot"),
@@ -112,15 +127,17 @@ def scope_holds(server: LiveServer, remote: str) -> None:
 
 
 def test_the_phone_pairs_drives_the_deck_runs_its_demo_and_is_revoked(server, chromium):
-    def page(url: str, width: int, height: int):
+    def page(url: str, width: int, height: int, init: str = ""):
         context = chromium.new_context(viewport={"width": width, "height": height}, is_mobile=width < 500)
+        if init:
+            context.add_init_script(init)
         tab = context.new_page()
         tab.errors = []
         tab.on("pageerror", lambda error: tab.errors.append(str(error)))
         tab.goto(url)
         return tab
 
-    deck = page(server.deck_url, 1280, 720)
+    deck = page(server.deck_url, 1280, 720, TONE_AS_MICROPHONE)
     deck.wait_for_function("document.documentElement.dataset.w2wReady === 'true'")
     info = presenter_get(server, "/remote/api/pairing")
     if info["code"] is None:  # the terminal's code outlived its two minutes on a loaded machine
@@ -176,6 +193,18 @@ def test_the_phone_pairs_drives_the_deck_runs_its_demo_and_is_revoked(server, ch
     phone.wait_for_selector("#pair:not([hidden])")
     one_line(post(server, "/remote/api/command", {"action": "next"}, remote), 401)
     assert presenter_get(server, "/remote/api/pairing")["devices"] == 0
+
+    # The rehearsal's microphone, opt-in from the speaker view: recorded, then stopped.
+    mic = view.locator("#w2w-remote-mic")
+    mic.click()
+    view.wait_for_function("document.getElementById('w2w-remote-mic').dataset.state === 'recording'")
+    recordings = server.root / ".w2w" / "rehearsals"
+    deadline = time.monotonic() + 120
+    while not any(p.stat().st_size for p in recordings.glob("*-mic.webm")):  # the first chunk, after 2 s
+        assert time.monotonic() < deadline, view.inner_text("#w2w-remote-panel")
+        time.sleep(0.2)
+    mic.click()
+    view.wait_for_function("document.getElementById('w2w-remote-mic').dataset.state === 'stopped'")
     assert deck.errors == [] and phone.errors == []
     assert_no_traceback(server)
 
@@ -210,6 +239,9 @@ def test_the_rehearsal_is_written_when_the_server_stops_and_pacing_reads_it(serv
     assert all(s["left_s"] >= s["entered_s"] for s in data["slides"])
     assert {s["id"] for s in data["sections"]} <= {"intro", "maths", "words"}
     assert "planned" in said and "difference" in said  # the table, printed at the end
+    audio = path.parent / data["audio"]["file"]
+    assert audio.read_bytes()[:4] == b"\x1a\x45\xdf\xa3"  # WebM (EBML), as MediaRecorder made it
+    assert 0 < data["audio"]["started_s"] < data["seconds"]
     shown = run_cli("pacing", "--rehearsal", str(path), cwd=server.root)
     assert shown.returncode == 0, shown.stderr
     assert "rehearsed" in shown.stdout and "intro" in shown.stdout

@@ -25,6 +25,15 @@ log = logging.getLogger("w2w.present")
 
 REHEARSALS = Path(".w2w") / "rehearsals"
 SLIDES_MAX = 5000  # visits kept (a 45-minute talk is about 60 slides; back and forth adds some)
+AUDIO_MAX = 256 * 2**20  # the microphone's file: Opus at ~32 kbit/s is ~15 MB an hour
+
+
+class AudioRefused(Exception):
+    """The microphone's recording refused: the status and the one-line message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
 
 
 @dataclass
@@ -49,6 +58,9 @@ class Recorder:
     started_at: datetime | None = None
     path: Path | None = None  # the file written, once finished
     rehearsal: Rehearsal | None = None
+    audio: Path | None = None  # the microphone's recording (opt-in, from the speaker view)
+    audio_started: float | None = None
+    audio_bytes: int = 0
 
     def configure(self, talk) -> None:
         """The talk's slot and agenda (`w2w present` loads the talk after the CLI made the recorder)."""
@@ -68,6 +80,26 @@ class Recorder:
         if len(self.visits) < SLIDES_MAX:
             self.visits.append(Visit(key, section or self.first_section, title, now))
 
+    def audio_start(self, now: float) -> Path:
+        """A new recording of the microphone (a second start begins a new file)."""
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.audio = self.root / REHEARSALS / f"{stamp}-mic.webm"
+        self.audio.parent.mkdir(parents=True, exist_ok=True)
+        self.audio.write_bytes(b"")
+        self.audio_started, self.audio_bytes = now, 0
+        return self.audio
+
+    def audio_append(self, data: bytes) -> int:
+        """The recording's next chunk, appended as the browser's MediaRecorder made it."""
+        if self.audio is None:
+            raise AudioRefused(409, "no recording started: press the speaker view's microphone button first")
+        if self.audio_bytes + len(data) > AUDIO_MAX:
+            raise AudioRefused(413, f"the recording is over {AUDIO_MAX // 2**20} MiB: stop it and start another")
+        with self.audio.open("ab") as out:
+            out.write(data)
+        self.audio_bytes += len(data)
+        return self.audio_bytes
+
     def data(self, now: float) -> dict:
         """The rehearsal file's JSON: the format of render/rehearsal.py (docs/reference.md)."""
         start = self.started if self.started is not None else now
@@ -85,6 +117,10 @@ class Recorder:
             )
             sections[visit.section] = sections.get(visit.section, 0.0) + (left - visit.entered)
         when = self.started_at or datetime.now().astimezone()
+        audio = {}
+        if self.audio is not None and self.audio_started is not None and self.audio_bytes:
+            # the slides' times are seconds since the rehearsal started; the recording's start, too
+            audio = {"audio": {"file": self.audio.name, "started_s": round(self.audio_started - start, 2)}}
         return {
             "w2w_rehearsal": FORMAT,
             "started": when.isoformat(timespec="seconds"),
@@ -92,6 +128,7 @@ class Recorder:
             "slot_minutes": self.slot_minutes,
             "sections": [{"id": name, "seconds": round(seconds, 2)} for name, seconds in sections.items() if name],
             "slides": slides,
+            **audio,
         }
 
     def finish(self, now: float | None = None) -> Path | None:

@@ -9,6 +9,8 @@
     GET  /remote/api/pairing     presenter: the code, its QR and the phone's URL (the speaker view)
     POST /remote/api/pairing     presenter: a new code (the previous one stops working)
     POST /remote/api/revoke      presenter: every paired remote forgotten, its streams closed
+    POST /remote/api/audio/start presenter, --rehearse: a new microphone recording (opt-in)
+    POST /remote/api/audio       presenter, --rehearse: its next chunk (audio/webm, at most 1 MiB)
 
 The presenter token is accepted only on 127.0.0.1; the remote token only on the routes of
 scope.REMOTE_ROUTES (elsewhere 403, before any route); no token, an unknown or a revoked one -> 401.
@@ -24,16 +26,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sse_starlette import EventSourceResponse
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from w2w.present.broadcast import Channel, Full, encode
 from w2w.present.http import Refused, read_json, validation_message
-from w2w.present.limits import RETRY_AFTER
+from w2w.present.limits import BODY_TIMEOUT_S, RETRY_AFTER
 from w2w.present.remote.pairing import DEVICES_MAX, Pairing, PairingRefused
-from w2w.present.remote.rehearse import Recorder
+from w2w.present.remote.rehearse import AudioRefused, Recorder
 from w2w.present.remote.scope import remote_device
 from w2w.present.security import TOKEN_HEADER, on_loopback
 
@@ -42,6 +44,8 @@ PING_S = 15  # venue access points drop quiet connections
 SEND_TIMEOUT_S = 10
 Strict = ConfigDict(extra="forbid", frozen=True)
 Text = Annotated[str, Field(max_length=8000)]
+AUDIO_CHUNK_MAX = 2**20  # one MediaRecorder chunk (2 s of Opus is ~8 KB)
+AUDIO_TYPES = ("audio/webm", "audio/ogg")
 
 
 class Pair(BaseModel):
@@ -219,11 +223,11 @@ class Remote:
     async def pairing_info(self, request: Request) -> JSONResponse:
         self.presenter_only(request)
         if self.pairing is None:
-            return JSONResponse({"enabled": False})
+            return JSONResponse({"enabled": False, "rehearse": self.recorder is not None})
         if request.method == "POST":
             self.pairing.new_code()
             self.decks.publish("pairing", self.pairing.public())
-        info = {"enabled": True, **self.pairing.public(), "url": self.phone_url}
+        info = {"enabled": True, "rehearse": self.recorder is not None, **self.pairing.public(), "url": self.phone_url}
         if info.get("code"):
             import segno
 
@@ -241,6 +245,25 @@ class Remote:
             self.decks.publish("pairing", self.pairing.public())
         return JSONResponse({"revoked": len(gone)})
 
+    # --- the rehearsal's microphone ------------------------------------------------------------
+    async def audio_start(self, request: Request) -> JSONResponse:
+        self.presenter_only(request)
+        if self.recorder is None:
+            raise Refused(409, "not rehearsing: start `w2w present --rehearse` to record the microphone")
+        path = self.recorder.audio_start(time.monotonic())
+        return JSONResponse({"file": path.name})
+
+    async def audio(self, request: Request) -> JSONResponse:
+        self.presenter_only(request)
+        if self.recorder is None:
+            raise Refused(409, "not rehearsing: start `w2w present --rehearse` to record the microphone")
+        data = await read_audio(request)
+        try:
+            total = self.recorder.audio_append(data)
+        except AudioRefused as exc:
+            raise Refused(exc.status, exc.message) from None
+        return JSONResponse({"bytes": total})
+
     def routes(self) -> list[BaseRoute]:
         api = [
             Route("/pair", self.pair, methods=["POST"]),
@@ -250,8 +273,34 @@ class Remote:
             Route("/deck", self.deck_stream, methods=["GET"]),
             Route("/pairing", self.pairing_info, methods=["GET", "POST"]),
             Route("/revoke", self.revoke, methods=["POST"]),
+            Route("/audio/start", self.audio_start, methods=["POST"]),
+            Route("/audio", self.audio, methods=["POST"]),
         ]
         return [Mount("/remote/api", routes=api), Mount("/remote", app=StaticFiles(directory=STATIC, html=True))]
+
+
+async def read_audio(request: Request) -> bytes:
+    """One chunk of the microphone's recording: declared audio, at most AUDIO_CHUNK_MAX, in time."""
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > AUDIO_CHUNK_MAX:
+        raise Refused(413, f"send the recording in chunks of at most {AUDIO_CHUNK_MAX // 2**20} MiB, with a length")
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() not in AUDIO_TYPES:
+        raise Refused(415, "send the recording as audio/webm or audio/ogg")
+    body = bytearray()
+
+    async def receive() -> None:
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > AUDIO_CHUNK_MAX:
+                raise Refused(413, f"send the recording in chunks of at most {AUDIO_CHUNK_MAX // 2**20} MiB")
+
+    try:
+        await asyncio.wait_for(receive(), BODY_TIMEOUT_S)
+    except TimeoutError:
+        raise Refused(408, f"the chunk took over {BODY_TIMEOUT_S:g} s to arrive") from None
+    except ClientDisconnect:
+        raise Refused(400, "the chunk was cut off") from None
+    return bytes(body)
 
 
 def _end(queue: asyncio.Queue) -> None:
