@@ -175,7 +175,14 @@ def test_the_phone_pairs_drives_the_deck_runs_its_demo_and_is_revoked(server, ch
     deck.wait_for_function(f"{slide}.dataset.w2wLiveState === 'live-done'", timeout=120_000)
     assert "kitten" in deck.evaluate(f"{slide}.querySelector('svg.w2w-live-plot').textContent")
 
-    # The speaker view (S): the code and its QR only there; a new code; revoke.
+    view = speaker_view_pairs_and_revokes(server, deck, phone, remote)
+    records_the_microphone(server, view)
+    assert deck.errors == [] and phone.errors == []
+    assert_no_traceback(server)
+
+
+def speaker_view_pairs_and_revokes(server: LiveServer, deck, phone, remote: str):
+    """The speaker view (S): the code and its QR only there; a new code; revoke. Returns the view."""
     with deck.expect_popup() as opened:
         deck.keyboard.press("s")
     view = opened.value
@@ -193,8 +200,11 @@ def test_the_phone_pairs_drives_the_deck_runs_its_demo_and_is_revoked(server, ch
     phone.wait_for_selector("#pair:not([hidden])")
     one_line(post(server, "/remote/api/command", {"action": "next"}, remote), 401)
     assert presenter_get(server, "/remote/api/pairing")["devices"] == 0
+    return view
 
-    # The rehearsal's microphone, opt-in from the speaker view: recorded, then stopped.
+
+def records_the_microphone(server: LiveServer, view) -> None:
+    """The rehearsal's microphone, opt-in from the speaker view: recorded, then stopped."""
     mic = view.locator("#w2w-remote-mic")
     mic.click()
     view.wait_for_function("document.getElementById('w2w-remote-mic').dataset.state === 'recording'")
@@ -205,8 +215,6 @@ def test_the_phone_pairs_drives_the_deck_runs_its_demo_and_is_revoked(server, ch
         time.sleep(0.2)
     mic.click()
     view.wait_for_function("document.getElementById('w2w-remote-mic').dataset.state === 'stopped'")
-    assert deck.errors == [] and phone.errors == []
-    assert_no_traceback(server)
 
 
 def test_remote_alone_opens_no_room_and_writes_no_rehearsal(mini_build, tmp_path):

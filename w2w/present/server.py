@@ -111,12 +111,10 @@ def present(
     if door:
         door.room.runnable = api.why_not_now  # a run ordered from the room while the deck cannot run it fails at once
     remote_side = None
-    if recorder is not None:
-        recorder.configure(talk)
     if remote or recorder is not None:
         from w2w.present.remote.start import make_remote
 
-        remote_side = make_remote(port, token, lan if remote else None, recorder)
+        remote_side = make_remote(talk, port, token, lan if remote else None, recorder)
     app = create_app(project.site_dir, api, port, token, door, lan if lan and lan != HOST else None, remote_side)
     url = deck_url(port, token)
     log.info("deck: %s", url)

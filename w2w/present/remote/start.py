@@ -15,9 +15,11 @@ from w2w.present.security import own_hosts
 log = logging.getLogger("w2w.present")
 
 
-def make_remote(port: int, token: str, lan: str | None, recorder: Recorder | None) -> Remote:
+def make_remote(talk, port: int, token: str, lan: str | None, recorder: Recorder | None) -> Remote:
     """The remote's routes: with `lan` (--remote) pairing is open, on the LAN address; without it
-    (--rehearse alone) only the deck's reports reach the recorder."""
+    (--rehearse alone) only the deck's reports reach the recorder, which learns the talk's agenda."""
+    if recorder is not None:
+        recorder.configure(talk)
     pairing = Pairing() if lan else None
     url = f"http://{lan}:{port}/remote/" if lan else ""
     hosts = own_hosts(port, (lan,) if lan else ())
