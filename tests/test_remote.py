@@ -18,7 +18,15 @@ import time
 
 import pytest
 from cli_in_process import run_cli
-from live_server import AUDIENCE_LAN, LiveServer, assert_no_traceback, log_match, request_from, start
+from live_server import (
+    AUDIENCE_LAN,
+    LiveServer,
+    assert_no_traceback,
+    first_event,
+    log_match,
+    request_from,
+    start,
+)
 
 from w2w.present.remote.scope import REMOTE_ROUTES
 
@@ -102,6 +110,8 @@ def test_wrong_codes_are_refused_then_rate_limited(server):
     built = (server.root / "site" / "slides" / "index.html").read_bytes()
     scripts = b'<script src="/remote/deck.js"></script>\n<script src="/room/door.js"></script>\n'
     assert served == built.replace(b"</body>", scripts + b"</body>") and b"remote" not in built
+    # The deck's stream of commands carries no code either (the projected deck must not hold it).
+    assert first_event(server, "/remote/api/deck", server.token) == {"event": "ready", "data": {}}
     assert_no_traceback(server)
 
 

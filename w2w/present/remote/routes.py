@@ -5,7 +5,7 @@
     GET  /remote/api/follow      remote token: SSE of the deck's state (slide, next, notes, timer, form)
     POST /remote/api/command     remote token: {action: next | prev | fragment | run, text}
     POST /remote/api/state       presenter: the deck's state, on each slide and fragment change
-    GET  /remote/api/deck        presenter: SSE of the remote's commands and the pairing's changes
+    GET  /remote/api/deck        presenter, --remote: SSE of the remote's commands (never the code)
     GET  /remote/api/pairing     presenter: the code, its QR and the phone's URL (the speaker view)
     POST /remote/api/pairing     presenter: a new code (the previous one stops working)
     POST /remote/api/revoke      presenter: every paired remote forgotten, its streams closed
@@ -94,7 +94,7 @@ class Remote:
         self.presenter = presenter_token.encode()
         self.origins = {f"http://{host}" for host in hosts}
         self.pairing, self.phone_url, self.recorder = pairing, phone_url, recorder
-        self.decks = Channel("deck", 8)  # the deck, and the speaker view's panel
+        self.decks = Channel("deck", 8)  # the deck (a second window of it, a reload)
         self.phones = Channel("remote", 2 * DEVICES_MAX)
         self.streams: dict[str, set[asyncio.Queue]] = {}  # device id -> its open streams
         self.state: DeckState | None = None
@@ -144,7 +144,6 @@ class Remote:
         except PairingRefused as exc:
             headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
             raise Refused(exc.status, exc.message, headers=headers) from None
-        self.decks.publish("pairing", self.pairing.public())
         return JSONResponse({"token": device.token, "device": device.id}, headers={"cache-control": "no-store"})
 
     async def follow(self, request: Request) -> Response:
@@ -213,7 +212,10 @@ class Remote:
 
     async def deck_stream(self, request: Request) -> Response:
         self.presenter_only(request)
-        first = encode("pairing", self.pairing.public() if self.pairing else {"enabled": False})
+        if self.pairing is None:  # --rehearse alone: no phone to follow, and no stream held open
+            raise Refused(404, "no remote here: start `w2w present --remote` to drive the deck from a phone")
+        # Commands only: never the pairing code, which the projected deck must not hold.
+        first = encode("ready", {})
         try:
             queue = self.decks.subscribe(first, _address(request))
         except Full as exc:
@@ -226,7 +228,6 @@ class Remote:
             return JSONResponse({"enabled": False, "rehearse": self.recorder is not None})
         if request.method == "POST":
             self.pairing.new_code()
-            self.decks.publish("pairing", self.pairing.public())
         info = {"enabled": True, "rehearse": self.recorder is not None, **self.pairing.public(), "url": self.phone_url}
         if info.get("code"):
             import segno
@@ -241,8 +242,6 @@ class Remote:
             for queue in self.streams.pop(device.id, set()):
                 self.phones.unsubscribe(queue)
                 _end(queue)
-        if self.pairing:
-            self.decks.publish("pairing", self.pairing.public())
         return JSONResponse({"revoked": len(gone)})
 
     # --- the rehearsal's microphone ------------------------------------------------------------

@@ -20,12 +20,13 @@
   }
 
   // onEvent(type, data) per event; onLine(text) with the connection's state ("" when connected);
-  // onRefused(message) once, when the server refuses the token: the stream is not tried again.
+  // onRefused(message) once, when the server refuses the token or has no such stream (401, 403,
+  // 404): the stream is not tried again.
   function follow(path, token, onEvent, onLine, onRefused) {
     function connect() {
       fetch(path, { headers: { "X-W2W-Token": token, "Accept": "text/event-stream" }, cache: "no-store", credentials: "omit" })
         .then((response) => {
-          if (response.status === 401 || response.status === 403) {
+          if (response.status === 401 || response.status === 403 || response.status === 404) {
             return response.json().catch(() => ({})).then((body) => { onRefused(body.message || "refused"); return "refused"; });
           }
           if (!response.ok) {
