@@ -203,6 +203,16 @@ def speaker_view_pairs_and_revokes(server: LiveServer, deck, phone, remote: str)
     view.wait_for_function("/^[0-9]{6}$/.test(document.getElementById('w2w-remote-code').textContent)")
     code = view.inner_text("#w2w-remote-code")
     assert panel.locator("img").get_attribute("src").startswith("data:image/svg+xml")
+    # Deck, speaker view and the room's moderation page in one browser, one pool of 6 connections to
+    # the server: the deck's report still reaches the phone (the previews hold no stream of their
+    # own; they show the deck's status, read from it).
+    moderation = deck.context.new_page()
+    moderation.goto(f"http://{server.host}/room/moderate.html#w2w-token={server.token}")
+    moderation.wait_for_function("document.getElementById('current').textContent.includes('(')")
+    phone.click("#next-button")
+    phone.wait_for_function("document.getElementById('title').textContent === 'Numbers'")
+    badge = "document.querySelector('#current-slide iframe').contentDocument.getElementById('w2w-live-status')"
+    view.wait_for_function(f"{badge}.textContent.startsWith('LIVE · ready')")
     # Not on the projected deck, not on the phone: as text, or as the panel.
     for other in (deck, phone):
         assert code not in other.inner_text("body") and other.locator("#w2w-remote-panel").count() == 0
