@@ -220,6 +220,11 @@ def speaker_view_pairs_and_revokes(server: LiveServer, deck, phone, remote: str)
     phone.wait_for_selector("#pair:not([hidden])")
     one_line(post(server, "/remote/api/command", {"action": "next"}, remote), 401)
     assert presenter_get(server, "/remote/api/pairing")["devices"] == 0
+    # Paired again with the new code, as its QR code opens the page: the code in the fragment.
+    scanned = phone.context.new_page()
+    scanned.goto(f"http://{LAN}:{server.port}/remote/#pair={code}")
+    scanned.wait_for_function("document.getElementById('title').textContent === 'Numbers'")
+    assert "pair=" not in scanned.url and presenter_get(server, "/remote/api/pairing")["devices"] == 1
     return view
 
 
