@@ -81,3 +81,24 @@ def test_a_caption_outside_the_world_is_refused_and_a_spaced_one_is_normalised()
     assert DescriberLiveRequest(caption="A red  circle above a blue square").caption == world.HELD_OUT[0]
     with pytest.raises(ValidationError, match="extra"):
         DescriberLiveRequest(caption=world.HELD_OUT[0], steps=3)
+
+
+def test_no_training_picture_starts_from_the_noise_of_a_held_out_one():
+    """Batch k of seed s starts from seed s * 1000 + k: training seed 0's first batch shares its first
+    8 noises with held-out seed 0's batch of 8, and those 8 are left out of training."""
+    shared = [(s, i) for s in data.TRAIN_SEEDS for i in range(352) if data.shares_noise_with_held_out(s, i)]
+    assert shared == [(0, i) for i in range(8)]
+    generator_seeds = {s * 1000 + i // 32 for s in data.TRAIN_SEEDS for i in range(352)}
+    assert {s * 1000 for s in data.HELD_OUT_SEEDS} & generator_seeds == {0}
+
+
+def test_train_describer_refuses_to_replace_weights_before_any_work(tmp_path):
+    from w2w.plugin_api import W2WError
+    from w2w_generators.describer.command import train_describer
+
+    (tmp_path / "describer.safetensors").write_bytes(b"weights")
+    with pytest.raises(W2WError, match="already holds trained weights"):
+        train_describer(steps=10, out=tmp_path, overwrite=False)
+    with pytest.raises(W2WError, match="not a step count"):
+        train_describer(steps=0, out=tmp_path / "new", overwrite=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["describer.safetensors"]  # nothing written

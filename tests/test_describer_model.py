@@ -79,12 +79,6 @@ def test_the_live_stream_sends_the_picture_then_each_token_then_done():
     assert [t["token"] for t in describe(loaded, steps[0]["image"])] == [e["token"] for e in steps]
 
 
-needs_weights = pytest.mark.skipif(
-    not (WEIGHTS / "describer.safetensors").is_file(), reason="describer weights not trained (w2w train-describer)"
-)
-
-
-@needs_weights
 def test_the_shipped_describer_reads_held_out_renders_it_never_saw():
     """A slice of the held-out renders (every 4th of 256): training.json publishes the full figure."""
     from w2w_generators.describer.evaluation import describe_all
@@ -95,3 +89,27 @@ def test_the_shipped_describer_reads_held_out_renders_it_never_saw():
     right = sum(s == c for s, c in zip(said, captions[::4], strict=True))
     assert right >= 0.95 * len(said), [(s, c) for s, c in zip(said, captions[::4], strict=True) if s != c]
     assert (WEIGHTS / "describer.safetensors").stat().st_size <= 10 * 2**20
+
+
+def test_the_build_reads_the_diffusion_models_own_pictures_of_held_out_captions(tmp_path):
+    """The generator as the build runs it, on the shipped weights of both models: the diffusion
+    model draws the 8 held-out captions (seed 0, DDIM 20, guidance 4) and the describer reads them
+    and 8 renders; the figure's foot and the data carry the figures training.json published."""
+    import json
+
+    generator = DescriberGenerator()
+    inputs = generator.Inputs()
+    artifact = generator.run(inputs, generator.resolve_model(inputs, {}), "cpu", tmp_path)
+    cases = artifact.data["cases"]
+    assert [c["kind"] for c in cases] == ["render"] * 8 + ["diffusion"] * 8
+    assert all(c["tokens"][-1]["token"] == "<eos>" for c in cases)
+    diffusion = [c for c in cases if c["kind"] == "diffusion"]
+    assert sum(c["exact"] for c in diffusion) >= 7, [(c["asked"], c["said"]) for c in diffusion]
+    assert sum(c["exact"] for c in cases) >= 14
+    record = json.loads((WEIGHTS / "training.json").read_text())
+    assert artifact.data["published"]["renders"]["right"] == record["held_out"]["renders"]["right"]
+    assert artifact.path("figure").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    results = json.loads(artifact.path("results").read_text())
+    assert [c["said"] for c in results["cases"]] == [c["said"] for c in cases] and "image" not in results["cases"][0]
+    done = artifact.data["live_recording"]["done"]
+    assert done["asked"] == world.HELD_OUT[0] and done["exact"] is True

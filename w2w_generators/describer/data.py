@@ -143,6 +143,16 @@ TRAIN_SEEDS = (0,)  # x 352 training captions at EVAL_SETTING: 352 pictures
 HELD_OUT_SEEDS = tuple(range(8))  # x 8 held-out captions, at both settings
 
 
+def shares_noise_with_held_out(train_seed: int, index: int, chunk: int = 32) -> bool:
+    """Does the training picture `index` of `train_seed` start from the same noise as a held-out
+    picture? Batch k of seed s is seeded s * 1000 + k, so the first 8 pictures of training seed 0's
+    first batch share their noise (and DDIM's path is deterministic) with held-out seed 0's 8
+    pictures: training leaves them out, so no held-out picture has a twin drawn from its noise."""
+    generator_seed = train_seed * 1000 + index // chunk
+    held_out = {s * 1000 for s in HELD_OUT_SEEDS}  # the 8 held-out captions are one batch per seed
+    return generator_seed in held_out and index % chunk < len(world.HELD_OUT)
+
+
 def sample_all(pipe=None) -> None:
     """Fill the cache: the training captions' pictures and the held-out captions' pictures."""
     pipe = pipe or load_pipe()

@@ -44,7 +44,8 @@ def score_renders(model: Describer) -> dict:
     images, captions = data.held_out_renders()
     said = describe_all(model, images)
     right = sum(s == c for s, c in zip(said, captions, strict=True))
-    return {"exact": right / len(captions), "right": right, "total": len(captions)}
+    wrong = [{"asked": c, "said": s} for s, c in zip(said, captions, strict=True) if s != c]
+    return {"exact": right / len(captions), "right": right, "total": len(captions), "wrong": wrong}
 
 
 def score_diffusion(model: Describer, setting: data.Setting, seeds=data.HELD_OUT_SEEDS) -> dict:

@@ -39,8 +39,20 @@ def examples(inputs, encoder_path: str) -> list[dict]:
     return cases
 
 
-def plot(cases: list[dict], png: Path) -> None:
-    """Two rows of pictures with their captions (a row per kind)."""
+def published_line(published: dict) -> str:
+    """The held-out figures of training.json in one line for the figure's foot."""
+    renders = published["renders"]
+    parts = [f"held-out renders {renders['right']}/{renders['total']} exact"]
+    for name, score in published.items():
+        if name.startswith("diffusion_"):
+            right = round(score["exact"] * score["total"])
+            parts.append(f"diffusion pictures ({score['setting']}) {right}/{score['total']}")
+    seeds = len(published.get("diffusion_ddim20-g4", {}).get("seeds", []))
+    return "; ".join(parts) + f" ({seeds} seeds; captions neither model trained on)"
+
+
+def plot(cases: list[dict], published: dict, png: Path) -> None:
+    """Two rows of pictures with their captions (a row per kind), the published figures below."""
     import numpy as np
 
     plt = pyplot()
@@ -56,7 +68,8 @@ def plot(cases: list[dict], png: Path) -> None:
     axes[0, 0].set_ylabel("render", color=INK["text"])
     axes[1, 0].set_ylabel("diffusion", color=INK["text"])
     fig.suptitle("The describer reads pictures of captions it never saw", color=INK["text"])
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.text(0.5, 0.015, published_line(published), ha="center", fontsize=8, color=INK["muted"])
     save(fig, png=png)
     plt.close(fig)
 

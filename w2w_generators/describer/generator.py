@@ -93,7 +93,7 @@ class DescriberGenerator(Generator):
         return labelled(stream(loaded, request), loaded.model_id, loaded.device)
 
     def run(self, inputs: DescriberInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
-        from w2w_generators.describer.figure import examples, plot
+        from w2w_generators.describer.figure import examples, plot, published_line
 
         run = RunContext(self, model, device)
         loaded = self.load(model, "cpu")
@@ -105,10 +105,12 @@ class DescriberGenerator(Generator):
         request = self.live_request(inputs, model)
         events = list(self.steps(loaded, request))
         out_dir.mkdir(parents=True, exist_ok=True)
-        plot(cases, out_dir / "describer.png")
+        published = published_scores()
+        plot(cases, published, out_dir / "describer.png")
         data = {
             "model": model.id,
-            "published": published_scores(),
+            "published": published,
+            "published_line": published_line(published),
             "cases": cases,
             "live_request": request.model_dump(mode="json"),
             "live_recording": {"steps": events[:-1], "done": events[-1]},

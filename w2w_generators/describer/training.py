@@ -66,7 +66,7 @@ def diffusion_pool(config: TrainConfig) -> tuple[np.ndarray, list[str]]:
     images, captions = [], []
     for seed in data.TRAIN_SEEDS:
         got = data.diffusion_pictures(None, train, seed, data.EVAL_SETTING)
-        keep = [i for i, ok in enumerate(got["holds"]) if ok]
+        keep = [i for i, ok in enumerate(got["holds"]) if ok and not data.shares_noise_with_held_out(seed, i)]
         images.append(got["images"][keep])
         captions += [got["captions"][i] for i in keep]
     return np.concatenate(images), captions
