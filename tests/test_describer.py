@@ -61,11 +61,11 @@ def test_a_128px_frame_reads_back_as_the_exact_32px_picture():
         (_png(Image.new("RGB", (48, 32))), "is 48x32 px"),
         (_png(Image.new("RGB", (40, 40))), "is 40x40 px"),
         (_png(Image.new("RGB", (1024, 1024))), "is 1024x1024 px"),
-        ("data:image/png;base64," + "A" * MAX_IMAGE_CHARS, "at most 65,536 characters"),
+        ("data:image/png;base64," + "A" * MAX_IMAGE_CHARS, "PNG data URL of at most 65,536 characters"),
     ],
 )
 def test_a_bad_picture_is_refused_with_one_message_that_says_what_is_accepted(image, says):
-    with pytest.raises(BadImage, match="PNG data URL") as caught:
+    with pytest.raises(BadImage, match="square PNG picture whose side is 32 px") as caught:
         pixels_of(image)
     assert says in str(caught.value)
     with pytest.raises(ValidationError) as refused:  # the live request says the same, nothing else

@@ -113,3 +113,25 @@ def test_the_build_reads_the_diffusion_models_own_pictures_of_held_out_captions(
     assert [c["said"] for c in results["cases"]] == [c["said"] for c in cases] and "image" not in results["cases"][0]
     done = artifact.data["live_recording"]["done"]
     assert done["asked"] == world.HELD_OUT[0] and done["exact"] is True
+
+
+def test_the_generate_hook_reads_a_picture_file_and_refuses_a_bad_one_before_loading(tmp_path):
+    """`w2w generate describer PICTURE.png` (the protocol's generate hook), on the tiny random model."""
+    import random
+
+    from PIL import Image
+
+    generator = DescriberGenerator()
+    pixels = world.render(world.parse_caption(world.HELD_OUT[2]), random.Random(0))
+    good, small, text = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"
+    pixels.resize((128, 128), Image.Resampling.NEAREST).save(good)
+    pixels.resize((20, 20)).save(small)
+    text.write_text("not a picture")
+    assert generator.generate_check(str(good)) is None
+    assert generator.generate_check(str(small))[0] == "the picture is 20x20 px"
+    assert generator.generate_check(str(text))[0] == "the picture is not a PNG"
+    assert "cannot be read" in generator.generate_check(str(tmp_path / "missing.png"))[0]
+    loaded = LoadedDescriber(tiny_random_describer(), "tiny-random", "cpu")
+    record = generator.generate(loaded, str(good), 0, None)
+    assert record["tokens"] == describe(loaded, pixels) and record["summary"].startswith(record["caption"])
+    assert record["tokens"][-1]["token"] == "<eos>" or len(record["tokens"]) == MAX_TOKENS - 1

@@ -18,7 +18,16 @@ from typing import Annotated, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from w2w.plugin_api import Artifact, Generator, ModelRef, RunContext, W2WError, labelled
-from w2w_generators.describer.live import DescriberLiveRequest, LoadedDescriber, describe, png_url, stream
+from w2w_generators.describer.live import (
+    IMAGE_RULE,
+    BadImage,
+    DescriberLiveRequest,
+    LoadedDescriber,
+    describe,
+    pixels_of,
+    png_url,
+    stream,
+)
 from w2w_generators.shapes.world import HELD_OUT
 from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
 from w2w_generators.shared.model_resolution import SHAPES_WEIGHTS, content_hash, loading
@@ -26,6 +35,7 @@ from w2w_generators.shared.model_resolution import SHAPES_WEIGHTS, content_hash,
 log = logging.getLogger("w2w.generators.describer")
 WEIGHTS = Path(__file__).with_name("weights")
 MODEL_ID = "w2w/shapes-describer"
+MAX_FILE_BYTES = 1 << 20  # `w2w generate`'s picture files: a 512 px PNG of noise is ~0.8 MB
 
 
 class DescriberInputs(BaseModel):
@@ -91,6 +101,31 @@ class DescriberGenerator(Generator):
 
     def steps(self, loaded: LoadedDescriber, request: BaseModel):
         return labelled(stream(loaded, request), loaded.model_id, loaded.device)
+
+    # --- `w2w generate describer PICTURE.png…`: the protocol's generate hook (the planner branch's
+    # w2w/plugins/protocol.py; docs/generators.md). Harmless attributes where that hook is absent.
+    generate_input: ClassVar[str | None] = "image"
+    generate_writes: ClassVar[str | None] = None
+
+    def generate_check(self, value: str) -> tuple[str, str] | None:
+        """Refuse a file that is not a picture the describer reads, before the model loads."""
+        path = Path(value)
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                return f"{value} is over {MAX_FILE_BYTES >> 10} KiB", f"give {IMAGE_RULE}"
+            pixels_of(path.read_bytes())
+        except OSError as exc:
+            return f"{value} cannot be read ({exc.strerror})", f"give the path of {IMAGE_RULE}"
+        except BadImage as exc:
+            return str(exc).split("; send ")[0], f"give {IMAGE_RULE}"
+        return None
+
+    def generate(self, loaded: LoadedDescriber, value: str, seed: int, out: Path | None) -> dict:
+        """One picture file -> its caption, each token with its probability (greedy: `seed` unused)."""
+        tokens = describe(loaded, Path(value).read_bytes())
+        caption = " ".join(t["token"] for t in tokens if t["token"] != "<eos>")
+        lowest = min(t["p"] for t in tokens)
+        return {"input": value, "caption": caption, "tokens": tokens, "summary": f"{caption}  (lowest p {lowest:.2f})"}
 
     def run(self, inputs: DescriberInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
         from w2w_generators.describer.figure import examples, plot, published_line

@@ -29,8 +29,8 @@ PNG_PREFIX = "data:image/png;base64,"
 MAX_IMAGE_CHARS = 65_536  # a 128 px picture of the world is 1-5 kB as PNG; 512 px of noise ~40 kB
 MAX_SIDE = 512
 IMAGE_RULE = (
-    f"a PNG data URL ({PNG_PREFIX}...) of a square RGB picture whose side is 32 px or a multiple "
-    f"of it up to {MAX_SIDE} px (the diffusion demo's 128 px frames are)"
+    f"a square PNG picture whose side is 32 px or a multiple of it up to {MAX_SIDE} px (the diffusion "
+    f"demo's 128 px frames are), as a data URL ({PNG_PREFIX}...) in a live request"
 )
 
 
@@ -47,7 +47,9 @@ def pixels_of(image: Any):
 
     if isinstance(image, str):
         if not image.startswith(PNG_PREFIX) or len(image) > MAX_IMAGE_CHARS:
-            raise BadImage(f"the picture is not {IMAGE_RULE}, at most {MAX_IMAGE_CHARS:,} characters")
+            raise BadImage(
+                f"the picture is not a PNG data URL of at most {MAX_IMAGE_CHARS:,} characters; send {IMAGE_RULE}"
+            )
         try:
             image = base64.b64decode(image[len(PNG_PREFIX) :], validate=True)
         except (binascii.Error, ValueError) as exc:
