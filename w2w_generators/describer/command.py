@@ -12,7 +12,7 @@ log = logging.getLogger("w2w.train-describer")
 
 
 def train_describer(
-    steps: int = typer.Option(1500, help="Training steps (the shipped weights used the default)."),
+    steps: int = typer.Option(3000, help="Training steps (the shipped weights used the default)."),
     out: Path = typer.Option(None, help="Output directory (default: the shipped weights' directory)."),
     overwrite: bool = typer.Option(False, help="Replace weights already in the output directory."),
 ) -> None:

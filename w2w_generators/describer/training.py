@@ -39,7 +39,7 @@ WEIGHTS_FILE = "describer.safetensors"
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
-    steps: int = 1500
+    steps: int = 3000
     batch_size: int = 32
     learning_rate: float = 2e-3
     warmup_steps: int = 100
