@@ -155,7 +155,7 @@ def shares_noise_with_held_out(train_seed: int, index: int, chunk: int = 32) -> 
 
 def sample_all(pipe=None) -> None:
     """Fill the cache: the training captions' pictures and the held-out captions' pictures."""
-    pipe = pipe or load_pipe()
+    pipe = pipe or _LazyPipe()  # loaded only if something is missing from the cache
     split = load_split()
     for seed in HELD_OUT_SEEDS:
         for setting in (EVAL_SETTING, DEMO_SETTING):
