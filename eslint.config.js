@@ -1,6 +1,6 @@
 /* The project's JavaScript, linted by `make lint` (and so by CI): the deck's and the handout's page
-   scripts (templates/*.js), the room's pages (w2w/present/room/static/*.js), the checks' page
-   scripts (w2w/check/js/*.js) and this file.
+   scripts (templates/*.js), the room's and the remote's pages (w2w/present/room/static/*.js,
+   w2w/present/remote/static/*.js), the checks' page scripts (w2w/check/js/*.js) and this file.
 
    ESLint rather than Biome: two of the mistakes worth catching here are this project's own. The
    deck's scripts are classic <script>s (ES modules do not load from file:// in Chromium), which all
@@ -73,7 +73,7 @@ module.exports = [
   js.configs.recommended,
   { rules: mistakes },
   {
-    files: ["templates/**/*.js", "w2w/present/room/static/**/*.js"],
+    files: ["templates/**/*.js", "w2w/present/room/static/**/*.js", "w2w/present/remote/static/**/*.js"],
     languageOptions: { sourceType: classicScripts.sourceType, globals: globals.browser },
     rules: classicScripts.rules,
   },

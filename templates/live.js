@@ -13,6 +13,7 @@
   const { el, readJSON, pngData, visible, pct } = window.w2wDom; // dom.js, loaded before this file
   const TOKEN_KEY = "w2w-live-token";
   const RETRY_MS = 2000; // the status stream lost: try again this often
+  const MIRROR_MS = 1000; // the speaker view's previews read the deck's status this often
   // The server ends a silent run itself after timeout_s with the reason; the deck waits this much
   // longer before it gives up on its own (the server itself stopped, the connection hangs).
   const GRACE_S = 2;
@@ -90,6 +91,7 @@
   // learns of a death or a hang at once; a lost stream is said and tried again every 2 s.
   function watch() {
     if (!canCallServer()) { showStatus(); return; }
+    if (mirror()) return;
     api(baseURL() + "api/live/watch", { headers: { "Accept": "text/event-stream" } })
       .then((response) => {
         if (!response.ok) return response.json().catch(() => ({})).then((body) => { throw new Error(body.message || "HTTP " + response.status); });
@@ -102,6 +104,22 @@
         showStatus();
         window.setTimeout(watch, RETRY_MS);
       });
+  }
+
+  // reveal.js's speaker view previews (?receiver, frames of the speaker's window, whose opener is
+  // the deck) show the deck's own status, read from it, instead of a stream each: a browser opens
+  // at most 6 connections to one server, and the deck, its two previews and the room's moderation
+  // page held all 6 with streams, so the deck's next request (a live run, its slide's report to
+  // the phone remote) waited for ever (test_remote.py). False when there is no deck to read.
+  function mirror() {
+    if (!/[?&]receiver/.test(window.location.search) || window.parent === window) return false;
+    let deck = null;
+    try { deck = window.parent.opener && window.parent.opener.w2wLive; } catch { deck = null; }
+    if (!deck || !deck.server) return false;
+    ["ready", "generators", "timeoutS", "reason", "down"].forEach((key) => { server[key] = deck.server[key]; });
+    showStatus();
+    window.setTimeout(() => { if (!mirror()) watch(); }, MIRROR_MS);
+    return true;
   }
 
   // The deck lives at /slides/index.html; the API at /api/... on the same origin.

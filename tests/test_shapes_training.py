@@ -84,3 +84,58 @@ def test_retraining_reproduces_the_weights(training, encoder_path, tmp_path):
     initial = training.build_unet(config).state_dict()
     moved = [key for key in a if not torch.equal(a[key], initial[key.split(":", 1)[1]])]
     assert len(moved) > len(a) // 2
+
+
+def test_a_run_stopped_at_its_checkpoint_goes_on_to_the_same_weights(training, encoder_path, tmp_path):
+    """The shared recipe (w2w_generators/diffusion/training.py) on another world's shape: a TINY
+    RANDOM 1-channel UNet learning the sound world's spectrograms. Four steps in one go, and two
+    steps, a checkpoint, a new run that resumes: the same weights and losses, bit for bit."""
+    import random
+
+    import torch
+    from diffusers import UNet2DConditionModel
+
+    from w2w_generators.diffusion.training import DenoisingRun, World, run_steps
+    from w2w_generators.sound.spectrogram import to_spectrogram
+    from w2w_generators.sound.world import synthesise, training_sounds
+
+    sounds = training_sounds()[:6]
+    config = replace(training.TrainConfig(), steps=4, batch_size=2, warmup_steps=1)
+
+    def tiny_unet():  # random weights, seeded: the same start for every run
+        torch.manual_seed(0)
+        return UNet2DConditionModel(
+            sample_size=32,
+            in_channels=1,
+            out_channels=1,
+            block_out_channels=(16, 16),
+            layers_per_block=1,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            cross_attention_dim=384,
+            attention_head_dim=8,
+            norm_num_groups=8,
+        )
+
+    world = World(
+        [s.caption for s in sounds], lambda i, rng: to_spectrogram(synthesise(sounds[i], rng))[None], tiny_unet
+    )
+
+    def fresh_run() -> DenoisingRun:
+        torch.manual_seed(config.seed)
+        return DenoisingRun(config, world, training.build_scheduler(config), encoder_path, random.Random(0))
+
+    whole = fresh_run()
+    run_steps(whole, 4, lambda line: None)
+    checkpoint = tmp_path / "run.pt"
+    first = fresh_run()
+    run_steps(first, 2, lambda line: None)
+    first.save(checkpoint, 1, "tiny")
+    resumed = fresh_run()
+    logs: list[str] = []
+    run_steps(resumed, 4, logs.append, checkpoint, config_hash="tiny")
+    assert any("resuming at step 3/4" in line for line in logs)
+    assert resumed.losses == whole.losses and len(whole.losses) == 4
+    for key, value in whole.ema.state_dict().items():
+        assert torch.equal(value, resumed.ema.state_dict()[key]), key
+    assert fresh_run().resume(checkpoint, "another config") == 0  # another config's checkpoint is not read

@@ -1,7 +1,7 @@
 """The sound world (issue 33's ground truth) and the checker that scores a text-to-audio model:
 the checker must hear, from the waveform alone, what every caption says — a rising note from a
 falling one, one note from two, low from high — on the world's own clips, and still after the clip
-has been through the mel spectrogram a model diffuses and Griffin-Lim's way back to sound."""
+has been through the spectrogram a model diffuses and Griffin-Lim's way back to sound."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from w2w_generators.sound.checker import hear, judge
-from w2w_generators.sound.spectrogram import FRAMES, N_MELS, to_clip, to_spectrogram
+from w2w_generators.sound.spectrogram import FRAMES, N_BANDS, to_clip, to_spectrogram
 from w2w_generators.sound.world import (
     HELD_OUT,
     SAMPLES,
@@ -63,13 +63,13 @@ def test_silence_and_noise_match_no_caption():
 
 
 def test_the_spectrogram_round_trip_keeps_what_the_caption_says():
-    """The representation the model diffuses (64 mel bands x 64 frames in [-1, 1]) and the way back
+    """The representation the model diffuses (32 pitch-spaced bands x 32 frames in [-1, 1]) and the way back
     (Griffin-Lim) lose nothing the checker listens for: a model that draws the right spectrogram is
     heard right."""
     rng = random.Random(7)
     for caption in HELD_OUT:
         sound = parse_caption(caption)
         spectrogram = to_spectrogram(synthesise(sound, rng))
-        assert tuple(spectrogram.shape) == (N_MELS, FRAMES)
+        assert tuple(spectrogram.shape) == (N_BANDS, FRAMES)
         assert float(spectrogram.min()) >= -1.0 and float(spectrogram.max()) == pytest.approx(1.0)
         assert hear(to_clip(spectrogram)).matches(sound), caption

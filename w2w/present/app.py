@@ -38,10 +38,11 @@ from w2w.present.security import ApiGuard, HostGuard
 from w2w.present.supervisor import ModelProcess
 
 if TYPE_CHECKING:
+    from w2w.present.remote.routes import Remote
     from w2w.present.room.door import Door
     from w2w.present.room.state import Item, Room
 
-STREAM_PATHS = ("/room/api/stream",)
+STREAM_PATHS = ("/room/api/stream", "/remote/api/follow")
 
 # No keep-alive pings: on loopback no proxy drops an idle stream, and the deck falls back to the
 # recording after `live.timeout_s` without data; a ping would keep a stuck run looking alive.
@@ -146,11 +147,17 @@ class LiveApi:
 
 
 def create_app(
-    site_dir: Path, api: LiveApi, port: int, token: str, door: Door | None = None, lan_host: str | None = None
+    site_dir: Path,
+    api: LiveApi,
+    port: int,
+    token: str,
+    door: Door | None = None,
+    lan_host: str | None = None,
+    remote: Remote | None = None,
 ) -> Starlette:
     """The server's one app: the presenter's API under /api (token, loopback), the room's routes
-    with --audience (`door`, room/door.py), and the built site. `lan_host`: the LAN address the
-    server also answers on."""
+    with --audience (`door`, room/door.py), the remote's with --remote or --rehearse (`remote`,
+    remote/routes.py), and the built site. `lan_host`: the LAN address the server also answers on."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -166,6 +173,7 @@ def create_app(
     return Starlette(
         routes=[
             Mount("/api", routes=api.routes(), middleware=[guarded]),
+            *(remote_routes(site_dir, remote, door) if remote else []),
             *(door.routes() if door else []),
             Mount("/", app=SiteFiles(directory=site_dir, html=True)),
         ],
@@ -174,10 +182,32 @@ def create_app(
         middleware=[
             Middleware(HostGuard, port=port, extra=extra),
             Middleware(RequestLimit, budgets=api.budgets, exempt=STREAM_PATHS),
+            *remote_scope(remote),
         ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )
+
+
+def remote_routes(site_dir: Path, remote: Remote, door: Door | None) -> list:
+    """The remote's routes, and the deck served with its script (and the room's, with a door)."""
+    from w2w.present.remote.served_deck import REMOTE_SCRIPT, ServedDeck
+
+    scripts = REMOTE_SCRIPT
+    if door:
+        from w2w.present.room.door import DOOR_SCRIPT
+
+        scripts += DOOR_SCRIPT.removesuffix(b"</body>")
+    return [*ServedDeck(site_dir, scripts).routes(), *remote.routes()]
+
+
+def remote_scope(remote: Remote | None) -> list[Middleware]:
+    """A paired remote's token reaches only its own routes (remote/scope.py), on every door."""
+    if remote is None or remote.pairing is None:
+        return []
+    from w2w.present.remote.scope import RemoteScope
+
+    return [Middleware(RemoteScope, pairing=remote.pairing)]
 
 
 async def relay_result(room: Room, item: Item, events):

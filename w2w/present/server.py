@@ -83,9 +83,13 @@ def present(
     only: list[str] | None = None,
     audience: bool = False,
     host: str | None = None,
+    remote: bool = False,
+    recorder=None,
 ) -> None:
     """Build if stale, then serve until Ctrl-C. Messages go to the `w2w.present` log. With
-    `audience`, also on the LAN address (`host`, or the default route's) for the room's phones."""
+    `audience`, also on the LAN address (`host`, or the default route's) for the room's phones;
+    with `remote`, for the speaker's paired phone too. `recorder` (remote/rehearse.py): the
+    rehearsal, written when the server stops."""
     from w2w.present.app import LiveApi, create_app
     from w2w.present.jobs import Jobs
     from w2w.present.models import live_generators
@@ -95,18 +99,23 @@ def present(
     port = port or talk.live.port
     _build_if_stale(project, build)
     entries = live_generators(talk, only)  # checks --only; loads nothing (the model process does)
-    if host and not audience:
-        raise W2WError("--host is the audience's address", "add --audience, or drop --host")
-    lan = (host or lan_address()) if audience else None
+    if host and not (audience or remote):
+        raise W2WError("--host is the LAN address of --audience and --remote", "add one of them, or drop --host")
+    lan = (host or lan_address()) if audience or remote else None
     sockets = _sockets(port, lan)
     token = secrets.token_urlsafe(24)
     requests = {name: entry.generator.LiveRequest for name, entry in entries.items()}
-    door = room_door(project, port, token, lan, requests) if lan else None
+    door = room_door(project, port, token, lan, requests) if lan and audience else None
     api = LiveApi(_model_process(project, talk, entries, only), requests, Jobs(), talk.live.timeout_s)
     api.room = door.room if door else None
     if door:
         door.room.runnable = api.why_not_now  # a run ordered from the room while the deck cannot run it fails at once
-    app = create_app(project.site_dir, api, port, token, door, lan if lan and lan != HOST else None)
+    remote_side = None
+    if remote or recorder is not None:
+        from w2w.present.remote.start import make_remote
+
+        remote_side = make_remote(talk, port, token, lan if remote else None, recorder)
+    app = create_app(project.site_dir, api, port, token, door, lan if lan and lan != HOST else None, remote_side)
     url = deck_url(port, token)
     log.info("deck: %s", url)
     log.info("handout: http://%s:%d/", HOST, port)
@@ -125,6 +134,8 @@ def present(
     finally:
         if door:
             _keep_polls(project, door)
+        if recorder is not None:
+            recorder.finish()
 
 
 def _keep_polls(project: Project, door) -> None:

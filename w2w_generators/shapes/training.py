@@ -1,21 +1,20 @@
 """Training recipe of the shipped shapes-world diffusion model (`w2w train-shapes`).
 
 A DDPM in pixel space (32x32 RGB): a small diffusers UNet2DConditionModel learns to predict the noise
-added to shapes-world pictures, cross-attending to all-MiniLM-L6-v2 token states of the caption.
-Captions are dropped 10% of the time (replaced by the empty prompt) so that sampling can use
-classifier-free guidance. Everything that decides the weights is in `TrainConfig`; its hash is
-stored beside the weights, and the same config on the same software retrains the same weights.
+added to shapes-world pictures, cross-attending to all-MiniLM-L6-v2 token states of the caption,
+by the recipe every world of the project shares (w2w_generators/diffusion/training.py: the loop,
+guidance dropout, EMA); this file gives it the shapes world, the UNet's shape and the schedule.
+Everything that decides the weights is in `TrainConfig`; its hash is stored beside the weights, and
+the same config on the same software retrains the same weights.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import random
 import shutil
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 
 from w2w import plugin_api as host
+from w2w_generators.diffusion.training import DenoisingRun, World, run_steps
 from w2w_generators.shapes import world as shapes_world
 from w2w_generators.shapes.weights_dir import holds_weights, refuse_to_overwrite
 from w2w_generators.shared.model_resolution import SHAPES_WEIGHTS as WEIGHTS_DIR
@@ -121,16 +121,15 @@ def train(
         refuse_to_overwrite(out_dir)
     torch.set_num_threads(config.torch_threads)
     torch.manual_seed(config.seed)
-    run = _Run(config, shapes_world.training_scenes(), encoder_path, random.Random(config.seed))
-    started = time.perf_counter()
-    losses: list[float] = []
-    for step in range(config.steps):
-        losses.append(run.step(step))
-        if step % 100 == 0 or step == config.steps - 1:
-            recent = sum(losses[-100:]) / len(losses[-100:])
-            elapsed = time.perf_counter() - started
-            log(f"step {step + 1}/{config.steps}  loss {recent:.4f}  {elapsed / (step + 1):.2f} s/step")
-    seconds = time.perf_counter() - started
+    scenes = shapes_world.training_scenes()
+
+    def sample(index: int, rng: random.Random) -> torch.Tensor:
+        return to_tensor([shapes_world.render(scenes[index], rng)])[0]
+
+    world = World([s.caption for s in scenes], sample, lambda: build_unet(config))
+    run = DenoisingRun(config, world, build_scheduler(config), encoder_path, random.Random(config.seed))
+    seconds = run_steps(run, config.steps, log)
+    losses = run.losses
     record = {
         "config": asdict(config),
         "config_hash": config.hash(),
@@ -139,68 +138,11 @@ def train(
         "seconds_per_step": round(seconds / config.steps, 3),
         "parameters": sum(p.numel() for p in run.ema.parameters()),
         "torch": torch.__version__,
-        "training_captions": len(run.scenes),
+        "training_captions": len(scenes),
         "held_out_captions": list(shapes_world.HELD_OUT),
     }
     _write(out_dir, run.ema, config, record, overwrite)
     return record
-
-
-class _Run:
-    """One training run's state: the captions' encoder states (and the empty caption's, for
-    classifier-free guidance's dropout), the UNet, its EMA copy, the scheduler and the optimiser."""
-
-    def __init__(self, config: TrainConfig, scenes: list, encoder_path: str | Path, rng: random.Random):
-        from w2w_generators.shared.minilm import MiniLM
-
-        self.config, self.scenes, self.rng = config, scenes, rng
-        encoder = MiniLM(encoder_path, max_tokens=config.max_tokens)
-        states, masks = encoder.token_states([s.caption for s in scenes] + [""])
-        self.null_states, self.null_mask = states[-1:], masks[-1:]
-        self.states, self.masks = states[:-1], masks[:-1]
-        self.unet = build_unet(config).train()
-        self.ema = build_unet(config).eval()
-        self.ema.load_state_dict(self.unet.state_dict())
-        for p in self.ema.parameters():
-            p.requires_grad_(False)
-        self.scheduler = build_scheduler(config)
-        self.optimizer = torch.optim.AdamW(self.unet.parameters(), lr=config.learning_rate, weight_decay=0.0)
-
-    def lr_at(self, step: int) -> float:
-        config = self.config
-        if step < config.warmup_steps:
-            return config.learning_rate * (step + 1) / config.warmup_steps
-        progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-        return config.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
-
-    def step(self, step: int) -> float:
-        """One optimiser step on a fresh batch of rendered scenes; returns the loss."""
-        config, rng = self.config, self.rng
-        idx = [rng.randrange(len(self.scenes)) for _ in range(config.batch_size)]
-        clean = to_tensor([shapes_world.render(self.scenes[i], rng) for i in idx])
-        cond, mask = self.states[idx].clone(), self.masks[idx].clone()
-        drop = torch.rand(config.batch_size) < config.caption_dropout
-        cond[drop], mask[drop] = self.null_states, self.null_mask
-        noise = torch.randn_like(clean)
-        t = torch.randint(0, config.num_train_timesteps, (config.batch_size,))
-        noisy = self.scheduler.add_noise(clean, noise, t)
-        pred = self.unet(noisy, t, cond, encoder_attention_mask=mask).sample
-        # v-prediction: with the cosine schedule, predicting ε makes x̂0 explode at the noisiest
-        # steps and DDIM's deterministic path left visible noise (measured); v stays well scaled.
-        v = config.prediction_type == "v_prediction"
-        target = self.scheduler.get_velocity(clean, noise, t) if v else noise
-        loss = torch.nn.functional.mse_loss(pred, target)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.lr_at(step)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.unet.parameters(), 1.0)
-        self.optimizer.step()
-        with torch.no_grad():
-            decay = min(config.ema_decay, (1 + step) / (10 + step))
-            for pe, p in zip(self.ema.parameters(), self.unet.parameters(), strict=False):
-                pe.lerp_(p, 1 - decay)
-        return loss.item()
 
 
 def _write(out_dir: Path, ema, config: TrainConfig, record: dict, overwrite: bool) -> None:

@@ -72,10 +72,13 @@ def hear(clip: np.ndarray) -> Heard:
     pitch = np.array([_peak_hz(frame, freqs, band) for frame in power])
     notes = []
     for a, b in _runs(sounding):
-        hz = pitch[a:b]
-        semitones = 12 * np.log2(hz)
+        # The line is fitted to the note's middle (a tenth cut at each end, where the window
+        # straddles the attack or release) and drawn over the whole note.
         t = np.arange(b - a)
-        slope, intercept = np.polyfit(t, semitones, 1) if b - a > 1 else (0.0, semitones[0])
+        cut = max(1, (b - a) // 10)
+        middle = slice(cut, b - a - cut) if b - a > 2 * cut + 1 else slice(0, b - a)
+        semitones = 12 * np.log2(pitch[a:b])
+        slope, intercept = np.polyfit(t[middle], semitones[middle], 1) if b - a > 1 else (0.0, semitones[0])
         start_hz, end_hz = 2 ** (intercept / 12), 2 ** ((intercept + slope * (b - a - 1)) / 12)
         notes.append((a * HOP / SAMPLE_RATE, b * HOP / SAMPLE_RATE, float(start_hz), float(end_hz)))
     count = {1: "one", 2: "two"}.get(len(notes))

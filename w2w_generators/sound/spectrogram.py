@@ -1,12 +1,18 @@
-"""Clips as pictures and back: the log-mel spectrogram a text-to-audio model diffuses, and its
-inverse (the mel bands spread back over the FFT bins, then Griffin-Lim finds a phase).
+"""Clips as pictures and back: the log-frequency spectrogram a text-to-audio model diffuses, and
+its inverse (each band spread back over its FFT bins, then Griffin-Lim finds a phase).
 
-A one-second clip at 16 kHz becomes 64 mel bands × 64 frames (hop 250 samples, a 1,024-sample
-window), scaled to [-1, 1] as the shapes model's pixels are: a 64×64 one-channel picture, the size
-that a UNet of a few million parameters denoises on a CPU in tens of milliseconds a step. The
-waveform itself would be 16,000 numbers whose phase the model would have to get right too; the
-spectrogram drops the phase, and Griffin-Lim's 32 iterations put back one that the ear (and the
-checker) accepts.
+A one-second clip at 16 kHz becomes 32 bands × 32 frames (hop 500 samples, a 2,048-sample
+window), scaled to [-1, 1] as the shapes model's pixels are: a 32×32 one-channel picture, so the
+shapes model's UNet and its denoising loop serve unchanged. Why this size (measured on the 2-core
+machine, one torch thread, load average 6): the shapes UNet (1.97 M parameters) trains at 4.4 s a
+batch of 32 at 32×32 and 28.9 s at 64×64 (its attention works on 4× the positions), and denoises
+at 123 against 516 ms a step. Why bands spaced by pitch (log frequency, 110 Hz to 4.4 kHz, about
+a whole tone each) rather than mel bands: mel bands are nearly linear below 700 Hz, where the low
+notes are, and with 32 of them the checker heard 104 of 108 round-tripped clips right (steady low
+notes drifting); spaced by pitch, 106; with the 2,048-sample window (7.8 Hz per FFT bin, so the
+narrow low bands each cover bins), 107 of 108. The waveform itself would be 16,000 numbers whose
+phase the model would have to get right too; the spectrogram drops the phase, and Griffin-Lim's
+32 iterations put back one that the ear (and the checker) accepts.
 
 torch is imported inside the functions: importing this module stays light.
 """
@@ -19,30 +25,31 @@ import numpy as np
 
 from w2w_generators.sound.world import SAMPLE_RATE, SAMPLES
 
-N_FFT = 1024
-HOP = 250  # 64 frames a second
-N_MELS = 64
+N_FFT = 2048
+HOP = 500  # 32 frames a second
+N_BANDS = 32
+BAND_RANGE_HZ = (110.0, 4400.0)
 FRAMES = SAMPLES // HOP  # 64: the last partial frame is dropped
 FLOOR_DB = -80.0  # the quietest level kept: [-80, 0] dB maps onto [-1, 1]
 GRIFFIN_LIM_ITERATIONS = 32
 
 
-def _hz_to_mel(hz):
-    return 2595.0 * np.log10(1.0 + np.asarray(hz, np.float64) / 700.0)
+def _hz_to_pitch(hz):
+    return np.log2(np.asarray(hz, np.float64))
 
 
-def _mel_to_hz(mel):
-    return 700.0 * (10.0 ** (np.asarray(mel, np.float64) / 2595.0) - 1.0)
+def _pitch_to_hz(pitch):
+    return 2.0 ** np.asarray(pitch, np.float64)
 
 
 @functools.cache
-def mel_filters() -> np.ndarray:
-    """(N_MELS, N_FFT // 2 + 1) triangular filters, HTK mel scale, 0 Hz to Nyquist, each summing
-    to one so a band's value is the mean power under it."""
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(SAMPLE_RATE / 2), N_MELS + 2))
+def band_filters() -> np.ndarray:
+    """(N_BANDS, N_FFT // 2 + 1) triangular filters evenly spaced in pitch over BAND_RANGE_HZ,
+    each summing to one so a band's value is the mean power under it."""
+    edges = _pitch_to_hz(np.linspace(*_hz_to_pitch(BAND_RANGE_HZ), N_BANDS + 2))
     freqs = np.fft.rfftfreq(N_FFT, 1 / SAMPLE_RATE)
-    filters = np.zeros((N_MELS, len(freqs)))
-    for m in range(N_MELS):
+    filters = np.zeros((N_BANDS, len(freqs)))
+    for m in range(N_BANDS):
         low, mid, high = edges[m : m + 3]
         rise = (freqs - low) / (mid - low)
         fall = (high - freqs) / (high - mid)
@@ -52,29 +59,29 @@ def mel_filters() -> np.ndarray:
 
 
 def to_spectrogram(clip: np.ndarray):
-    """float32 samples -> (N_MELS, FRAMES) torch tensor in [-1, 1] (low frequencies first)."""
+    """float32 samples -> (N_BANDS, FRAMES) torch tensor in [-1, 1] (low frequencies first)."""
     import torch
 
     wave = torch.as_tensor(np.asarray(clip, np.float32))
     window = torch.hann_window(N_FFT)
     power = torch.stft(wave, N_FFT, HOP, window=window, return_complex=True).abs() ** 2
-    mel = torch.from_numpy(mel_filters()) @ power[:, :FRAMES]
-    db = 10 * torch.log10(mel.clamp_min(1e-10))
+    bands = torch.from_numpy(band_filters()) @ power[:, :FRAMES]
+    db = 10 * torch.log10(bands.clamp_min(1e-10))
     db = (db - db.max()).clamp_min(FLOOR_DB)  # loudness is not in the caption: the loudest is 0 dB
     return db / (-FLOOR_DB / 2) + 1
 
 
 def to_clip(spectrogram, iterations: int = GRIFFIN_LIM_ITERATIONS, seed: int = 0) -> np.ndarray:
-    """(N_MELS, FRAMES) in [-1, 1] -> float32 samples, peak 0.9 (its loudness is not known)."""
+    """(N_BANDS, FRAMES) in [-1, 1] -> float32 samples, peak 0.9 (its loudness is not known)."""
     import torch
 
     db = (torch.as_tensor(spectrogram).float().clamp(-1, 1) - 1) * (-FLOOR_DB / 2)
-    mel = 10 ** (db / 10)
+    bands = 10 ** (db / 10)
     # Each FFT bin's power from the bands it lies under (the filters' transpose, normalised per bin):
     # smooth within a band, which Griffin-Lim turns into a tone at the band's strongest bins.
-    filters = torch.from_numpy(mel_filters())
+    filters = torch.from_numpy(band_filters())
     spread = filters.T / filters.T.sum(dim=1, keepdim=True).clamp_min(1e-10)
-    magnitude = (spread @ mel).clamp_min(0).sqrt()
+    magnitude = (spread @ bands).clamp_min(0).sqrt()
     magnitude = torch.cat([magnitude, magnitude[:, -1:]], dim=1)  # the frame torch.stft adds at the end
     return _griffin_lim(magnitude, iterations, seed)
 

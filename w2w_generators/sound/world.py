@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 16_000  # Hz: the floor; a mel spectrogram up to 8 kHz holds every partial below
+SAMPLE_RATE = 16_000  # Hz: the floor asked for; up to 8 kHz holds every partial that counts here
 SECONDS = 1.0
 SAMPLES = int(SAMPLE_RATE * SECONDS)
 

@@ -1,0 +1,100 @@
+/* w2w remote, the phone's page (/remote/, served by `w2w present --remote` on the LAN door; it
+   holds no token). Pairing: the 6-digit code from the speaker's laptop (typed, or in the QR code's
+   #pair=...) is traded once for this phone's own remote token, kept in sessionStorage. Then one
+   stream of the deck's state (the slide, the next one, the notes, the section's timer, the live
+   slide's form) and the buttons: previous, next, fragment, run. Everything goes in as text. A
+   revoked token (401) brings the pairing form back. */
+(function () {
+  "use strict";
+  const KEY = "w2w-remote-token";
+  const stream = window.w2wRemoteStream;
+  const $ = (id) => document.getElementById(id);
+  let token = null;
+  try { token = window.sessionStorage.getItem(KEY); } catch { token = null; }
+  let timer = null;
+
+  function say(text) { $("message").textContent = text || ""; }
+  function minutes(seconds) {
+    const s = Math.max(0, Math.round(seconds));
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  function unpaired(why) {
+    token = null;
+    try { window.sessionStorage.removeItem(KEY); } catch { /* storage off */ }
+    $("remote").hidden = true;
+    $("pair").hidden = false;
+    say(why || "");
+  }
+
+  function pair(code) {
+    say("Pairing…");
+    stream.post("/remote/api/pair", null, { code: code }).then((r) => {
+      if (!r.ok) { say(r.body.message || "pairing failed (HTTP " + r.status + ")"); return; }
+      token = r.body.token;
+      try { window.sessionStorage.setItem(KEY, token); } catch { /* storage off: kept in memory */ }
+      say("");
+      start();
+    });
+  }
+
+  function showTimer(state, received) {
+    window.clearInterval(timer);
+    if (!state.budget_s) { $("timer").textContent = ""; return; }
+    function tick() {
+      const spent = state.section_elapsed_s + (performance.now() - received) / 1000;
+      const over = spent - state.budget_s;
+      $("timer").textContent = minutes(spent) + " / " + minutes(state.budget_s) + (over > 0 ? " · over by " + minutes(over) : "");
+      $("timer").dataset.over = over > 0 ? "true" : "false";
+    }
+    tick();
+    timer = window.setInterval(tick, 1000);
+  }
+
+  function show(state) {
+    if (!state.connected) { $("title").textContent = "Waiting for the deck…"; return; }
+    $("line").textContent = "Slide " + state.index + " of " + state.total + (state.section_title ? " · " + state.section_title : "");
+    $("title").textContent = state.title || "(untitled slide)";
+    $("next").textContent = state.next_title || (state.index >= state.total ? "the end" : "(untitled slide)");
+    $("notes").textContent = state.notes || "";
+    showTimer(state, performance.now());
+    const form = state.form;
+    $("run").hidden = !form;
+    if (form) {
+      $("run-label").textContent = form.label || "Live demo";
+      $("run-text").maxLength = form.max_length;
+      if (document.activeElement !== $("run-text")) $("run-text").value = form.value || "";
+    }
+  }
+
+  function send(body) {
+    return stream.post("/remote/api/command", token, body).then((r) => {
+      if (r.status === 401) unpaired(r.body.message);
+      else say(r.ok ? "" : r.body.message || "HTTP " + r.status);
+    });
+  }
+
+  function start() {
+    $("pair").hidden = true;
+    $("remote").hidden = false;
+    stream.follow("/remote/api/follow", token, (type, data) => { if (type === "state") show(data); },
+      (line) => { if (line) $("line").textContent = line; }, (message) => unpaired(message));
+  }
+
+  document.querySelectorAll("[data-action]").forEach((button) => {
+    button.addEventListener("click", () => send({ action: button.dataset.action }));
+  });
+  $("run").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("run-text").value.trim();
+    if (!text) { say("Type something first."); return; }
+    send({ action: "run", text: text });
+  });
+  $("pair").addEventListener("submit", (event) => { event.preventDefault(); pair($("code").value.trim()); });
+
+  const fromQR = /(^#|&)pair=([0-9]{6})/.exec(window.location.hash);
+  if (fromQR) window.history.replaceState(null, "", window.location.pathname);
+  if (token) start();
+  else if (fromQR) { $("pair").hidden = false; $("code").value = fromQR[2]; pair(fromQR[2]); }
+  else unpaired("");
+})();
