@@ -255,7 +255,7 @@ def _chromium_pages_end_with_their_test(request):
 # `loadgroup` cannot group files under pytest 9: it renames `item._nodeid`, which pytest 9 no
 # longer reads.
 SERVER_FILES = ("test_live_deck.py", "test_present_security.py", "test_present_models.py", "test_present_load.py")
-SERVER_FILES += ("test_audience.py", "test_audience_crowd.py")
+SERVER_FILES += ("test_audience.py", "test_audience_crowd.py", "test_room_pointer_poll.py")
 
 # How long each unit takes: worker-seconds (its tests' setup, call and teardown as pytest times them,
 # summed; a session fixture counts in the unit whose test first needed it) from a whole run of

@@ -24,6 +24,8 @@ PRESENTER_ROUTES = [
     ("GET", "/room/api/door"),
     ("POST", "/room/api/slide"),
     ("POST", "/room/api/moderate"),
+    ("POST", "/room/api/pointer"),
+    ("POST", "/room/api/poll"),
     ("GET", "/api/live/status"),
     ("POST", "/api/live/diffusion_demo"),
 ]

@@ -132,8 +132,23 @@ def present(
     try:
         _serve(app, sockets)
     finally:
+        if door:
+            _keep_polls(project, door)
         if recorder is not None:
             recorder.finish()
+
+
+def _keep_polls(project: Project, door) -> None:
+    """The talk's closed polls, kept in .w2w/room/polls.json (room/poll.py), said in the log."""
+    from w2w.present.room.poll import save_record
+
+    try:
+        path = save_record(door.room, door.polls, project.state_dir / "room" / "polls.json")
+    except OSError as exc:
+        log.warning("the polls' counts could not be kept: %s", exc)
+        return
+    if path:
+        log.info("polls: %d closed, their counts kept in %s", len(door.room.record), path)
 
 
 def _build_if_stale(project: Project, build: bool) -> None:

@@ -30,6 +30,7 @@ from w2w.plugins import registry
 from w2w.plugins.protocol import text_input
 from w2w.project import inside_project
 from w2w.talk.compiled_templates import CompiledTemplates
+from w2w.talk.poll_spec import poll_check
 from w2w.talk.value_escaping import escape_filter, escape_value
 
 
@@ -152,6 +153,7 @@ def make_environment(project_root: Path, cache_dir: Path | None = None) -> jinja
     env.filters.update(_bounded_filters(env.filters))  # widths a section could make huge
     env.globals.update(ln=math.log, log=math.log, sqrt=math.sqrt, exp=math.exp)
     env.globals.pop("lipsum", None)  # lipsum(10**9) would run for hours; no slide needs filler text
+    env.globals.update(poll_check=poll_check)  # a slide's poll, checked at its line (talk/poll_spec.py)
     env.globals.update(live_input=live_input)  # the live form's field and maxlength (templates/live.j2)
     env.filters.update(e=escape_filter, escape=escape_filter)  # as {{ value }} escapes: value_escaping.py
     env.filters.update(registry.template_filters())  # e.g. `visible`: a token's whitespace, shown

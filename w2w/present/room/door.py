@@ -12,6 +12,9 @@ server tells apart by token (docs/audience.md):
     GET  /room/api/door         presenter: the audience URL and its QR code
     POST /room/api/slide        presenter: {h, v, f}, the deck's current slide
     POST /room/api/moderate     presenter: {id, action}
+    POST /room/api/pointer      presenter: the laser dot and ink on the slide (room/pointer.py)
+    POST /room/api/poll         presenter: open, reveal, close, clear the poll (room/poll.py)
+    POST /room/api/poll/vote    audience: {device, id, choice}
 
 Token in `X-W2W-Token`: none or unknown -> 401; the audience token on a presenter route -> 403;
 the presenter token is accepted only on the loopback listener (the laptop), never on the LAN one.
@@ -33,6 +36,9 @@ from starlette.staticfiles import StaticFiles
 from w2w.present.broadcast import Channel, Full, encode
 from w2w.present.http import Refused, read_json, validation_message
 from w2w.present.limits import RETRY_AFTER
+from w2w.present.room.pointer import Move as PointerMove
+from w2w.present.room.pointer import Pointer
+from w2w.present.room.poll import PollOrder, Polls, PollVote
 from w2w.present.room.state import Item, Refusal, Room
 from w2w.present.security import TOKEN_HEADER, on_loopback
 
@@ -88,6 +94,9 @@ class Door:
         self.presenter, self.audience = presenter_token.encode(), audience_token.encode()
         self.audience_url = audience_url
         self._deck: tuple[float, bytes] | None = None
+        self.pointer, self.polls = Pointer(room), Polls(room)
+        room.phone_views += [lambda: {"pointer": self.pointer.state()}, self.polls.phone_state]
+        room.speaker_views += [lambda: {"pointer": self.pointer.state()}, self.polls.speaker_state]
 
     # --- roles ---------------------------------------------------------------------------------
     def role(self, request: Request) -> str:
@@ -166,6 +175,26 @@ class Door:
         item = _refusing(lambda: self.room.moderate(body.id, body.action))
         return JSONResponse(item.public())
 
+    async def point(self, request: Request) -> JSONResponse:
+        """The speaker's pointer; the sender is the token's role (rate-bounded per sender)."""
+        self.presenter_only(request)
+        body = await self.body(request, PointerMove)
+        _refusing(lambda: self.pointer.move("presenter", body))
+        return JSONResponse({"s": self.pointer.key})
+
+    async def poll(self, request: Request) -> JSONResponse:
+        self.presenter_only(request)
+        body = await self.body(request, PollOrder)
+        poll = _refusing(lambda: self.polls.order(body))
+        return JSONResponse(poll.speaker())
+
+    async def poll_vote(self, request: Request) -> JSONResponse:
+        """A phone's vote: the answer says whether it counted, never a count (hidden until revealed)."""
+        self.role(request)
+        body = await self.body(request, PollVote)
+        counted = _refusing(lambda: self.polls.vote(body.device, _address(request), body.id, body.choice))
+        return JSONResponse({"id": body.id, "counted": counted})
+
     # --- the served deck -----------------------------------------------------------------------
     async def deck(self, request: Request) -> Response:
         """slides/index.html with door.js before </body>: only as served here, never in the build."""
@@ -199,6 +228,9 @@ class Door:
             Route("/door", self.door, methods=["GET"]),
             Route("/slide", self.move, methods=["POST"]),
             Route("/moderate", self.moderate, methods=["POST"]),
+            Route("/pointer", self.point, methods=["POST"]),
+            Route("/poll", self.poll, methods=["POST"]),
+            Route("/poll/vote", self.poll_vote, methods=["POST"]),
         ]
         return [
             Route("/slides/", self.deck, methods=["GET", "HEAD"]),

@@ -119,10 +119,24 @@ class Room:
         # ordered then fails at once: the deck plays the recording and sends no request.
         self.runnable: Callable[[str], str | None] | None = None
         self.claim_within_s = CLAIM_WITHIN_S
+        # More of what each side gets on connecting, from the room's other parts (the pointer,
+        # room/pointer.py; the poll, room/poll.py): each a function returning a dict to merge.
+        self.phone_views: list[Callable[[], dict]] = []
+        self.speaker_views: list[Callable[[], dict]] = []
+        self.on_slide: list[Callable[[str], None]] = []  # told each new slide's key (the pointer clears)
+        self.record: list[dict] = []  # closed polls, in order (room/poll.py)
+
+    def closed_polls(self) -> list[dict]:
+        """The talk's closed polls with their final counts, oldest first (for a rehearsal or talk
+        record; the server writes them to .w2w/room/polls.json when it stops)."""
+        return [dict(poll) for poll in self.record]
 
     # --- what each side sees -----------------------------------------------------------------
     def phone_state(self) -> dict:
-        return {"slide": self.slide, "questions": self.public_questions(), "suggestions": self.public_suggestions()}
+        state = {"slide": self.slide, "questions": self.public_questions(), "suggestions": self.public_suggestions()}
+        for view in self.phone_views:
+            state.update(view())
+        return state
 
     def public_questions(self) -> list[dict]:
         shown = [i for i in self.items.values() if i.kind == "question" and i.state != "pending"]
@@ -141,7 +155,7 @@ class Room:
                 queues[item.slide]["items"].append(item.public())
         questions = [i for i in self.items.values() if i.kind == "question"]
         ordered = sorted(questions, key=lambda i: (-len(i.voters), i.at))
-        return {
+        state = {
             "slide": self.slide,
             "queues": queues,
             "questions": [i.public() for i in ordered],
@@ -149,6 +163,9 @@ class Room:
             "refused": self.refused,
             "phones": len(self.phones.queues),
         }
+        for view in self.speaker_views:
+            state.update(view())
+        return state
 
     # --- what changed, to whom ----------------------------------------------------------------
     def _changed(self, item: Item | None = None) -> None:
@@ -185,6 +202,9 @@ class Room:
         if slide is None:
             raise Refusal(400, f"no slide {h}.{v} in the built deck")
         now = {**slide.public(), "f": f}
+        if now["key"] != self.slide["key"]:
+            for told in self.on_slide:
+                told(now["key"])
         if now != self.slide:
             self.slide = now
             self.phones.publish("slide", now)

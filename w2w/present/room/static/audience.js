@@ -10,6 +10,7 @@
   const $ = (id) => document.getElementById(id);
   const device = deviceId();
   const state = { slide: null, questions: [], suggestions: [], mine: [], voted: {} };
+  window.w2wAudience = { token: token, device: device }; // for the pointer and the poll (audience-room.js)
 
   function deviceId() {
     const key = "w2w-room-device";
@@ -156,6 +157,7 @@
   function byVotes() { state.questions.sort((a, b) => b.votes - a.votes); }
 
   room.follow("/room/api/stream", token, (type, data) => {
+    window.dispatchEvent(new CustomEvent("w2w-room", { detail: { type: type, data: data } }));
     if (type === "state") {
       state.slide = data.slide; state.questions = data.questions; state.suggestions = data.suggestions;
       showSlide(); showQuestions();

@@ -20,6 +20,9 @@
 
   load("/room/room-stream.js", () => {
     const room = window.w2wRoom;
+    // The pointer and the poll (deck-room.js) read the presenter stream's events from here: it is
+    // followed once they are loaded, so that they get its first event (the room's state).
+    load("/room/pointer.js", () => load("/room/poll.js", () => load("/room/deck-room.js", followPresenter)));
     let last = "";
     function report() {
       const at = window.Reveal.getIndices();
@@ -50,15 +53,18 @@
       }, () => null);
 
     // A run from the audience's queue: go to its slide, type the text, press Run.
-    room.follow("/room/api/presenter", token, (type, order) => {
-      if (type !== "run") return;
-      window.Reveal.slide(order.h, order.v);
-      const slide = window.Reveal.getCurrentSlide();
-      const form = slide && slide.querySelector("[data-w2w-live] form.w2w-live-form");
-      const input = form && form.querySelector("input.w2w-live-input");
-      if (!input) return;
-      input.value = order.text;
-      form.requestSubmit();
-    }, () => null);
+    function followPresenter() {
+      room.follow("/room/api/presenter", token, (type, order) => {
+        window.dispatchEvent(new CustomEvent("w2w-room", { detail: { type: type, data: order } }));
+        if (type !== "run") return;
+        window.Reveal.slide(order.h, order.v);
+        const slide = window.Reveal.getCurrentSlide();
+        const form = slide && slide.querySelector("[data-w2w-live] form.w2w-live-form");
+        const input = form && form.querySelector("input.w2w-live-input");
+        if (!input) return;
+        input.value = order.text;
+        form.requestSubmit();
+      }, () => null);
+    }
   });
 })();

@@ -64,6 +64,7 @@
   }, (line) => { if (line) $("live").textContent = "live server unreachable (" + line + ")"; });
 
   room.follow("/room/api/presenter", token, (type, data) => {
+    window.dispatchEvent(new CustomEvent("w2w-room", { detail: { type: type, data: data } })); // the poll (poll-moderate.js)
     if (type === "queue") show(data);
     else if (type === "slide") $("current").textContent = (data.title || "") + " (" + data.key + ")";
   }, (line) => { $("line").textContent = line; });
