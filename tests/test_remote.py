@@ -133,7 +133,11 @@ def scope_holds(server: LiveServer, remote: str) -> None:
         for token in (server.audience_token, "", server.token):
             headers = {"Content-Type": "application/json", "X-W2W-Token": token}
             body = json.dumps({"action": "next"}).encode() if method == "POST" else None
-            one_line(request_from("127.0.0.1", server.port, method, path, body, headers, to=LAN), 401)
+            refused = request_from("127.0.0.1", server.port, method, path, body, headers, to=LAN)
+            # The room's pointer is the room's route: its door answers a known token in the wrong
+            # place (the audience's; the presenter's off the laptop) 403, the remote's own 401.
+            room_says = 403 if path.startswith("/room/") and token else 401
+            one_line(refused, room_says)
 
 
 def test_the_phone_pairs_drives_the_deck_runs_its_demo_and_is_revoked(server, chromium):
@@ -172,6 +176,7 @@ def test_the_phone_pairs_drives_the_deck_runs_its_demo_and_is_revoked(server, ch
     remote = phone.evaluate("sessionStorage.getItem('w2w-remote-token')")
     assert remote and remote not in (server.token, server.audience_token)
     scope_holds(server, remote)
+    phone_points(deck, phone)
 
     # The live slide: the phone shows its form and starts the demo on the big screen.
     live = deck.evaluate("Reveal.getSlides().findIndex((s) => s.querySelector('[data-w2w-live]'))")
@@ -189,6 +194,22 @@ def test_the_phone_pairs_drives_the_deck_runs_its_demo_and_is_revoked(server, ch
     records_the_microphone(server, view)
     assert deck.errors == [] and phone.errors == []
     assert_no_traceback(server)
+
+
+def phone_points(deck, phone) -> None:
+    """The phone's pointer pad (--audience): a finger at three quarters across and a quarter down
+    the pad puts the room's dot there on the projected slide; lifting it hides the dot."""
+    pad = phone.locator("#pad")
+    pad.wait_for()
+    box = pad.bounding_box()
+    phone.mouse.move(box["x"] + 0.75 * box["width"], box["y"] + 0.25 * box["height"])
+    phone.mouse.down()
+    dot = "document.querySelector('.reveal .slides .w2w-pointer-dot')"
+    deck.wait_for_function(f"!!{dot} && {dot}.style.display === 'block'")
+    at = deck.evaluate(f"[parseFloat({dot}.style.left), parseFloat({dot}.style.top)]")
+    assert abs(at[0] - 75) < 1 and abs(at[1] - 25) < 1, at  # percent of the slide; a pixel is 0.3 %
+    phone.mouse.up()
+    deck.wait_for_function(f"{dot}.style.display === 'none'")
 
 
 def speaker_view_pairs_and_revokes(server: LiveServer, deck, phone, remote: str):
@@ -260,6 +281,14 @@ def test_remote_alone_opens_no_room_and_writes_no_rehearsal(mini_build, tmp_path
 
 
 def test_the_rehearsal_is_written_when_the_server_stops_and_pacing_reads_it(server):
+    def poll(order: dict) -> dict:
+        headers = server.auth(**{"Content-Type": "application/json"})
+        reply = request_from("127.0.0.1", server.port, "POST", "/room/api/poll", json.dumps(order).encode(), headers)
+        assert reply.status == 200, reply.body
+        return reply.json()
+
+    opened = poll({"action": "open", "question": "LLM or diffusion?", "options": ["LLM", "diffusion"]})
+    poll({"action": "close", "id": opened["id"]})  # closed during the rehearsal: in its record
     assert server.stop() == 130
     said = server.log.read_text()
     found = re.search(r"rehearsal: (\S+\.json)", said)
@@ -271,6 +300,8 @@ def test_the_rehearsal_is_written_when_the_server_stops_and_pacing_reads_it(serv
     assert keys[:4] == ["0.0", "1.0", "2.0", "1.0"]  # as the phone moved the deck
     assert all(s["left_s"] >= s["entered_s"] for s in data["slides"])
     assert {s["id"] for s in data["sections"]} <= {"intro", "maths", "words"}
+    polls = [(p["question"], p["counts"], p["state"]) for p in data["polls"]]
+    assert polls == [("LLM or diffusion?", [0, 0], "closed")]
     assert "planned" in said and "difference" in said  # the table, printed at the end
     audio = path.parent / data["audio"]["file"]
     assert audio.read_bytes()[:4] == b"\x1a\x45\xdf\xa3"  # WebM (EBML), as MediaRecorder made it

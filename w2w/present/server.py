@@ -108,6 +108,8 @@ def present(
     door = room_door(project, port, token, lan, requests) if lan and audience else None
     api = LiveApi(_model_process(project, talk, entries, only), requests, Jobs(), talk.live.timeout_s)
     api.room = door.room if door else None
+    if recorder is not None and door is not None:
+        recorder.polls = door.room.closed_polls  # the rehearsal's record keeps the polls closed during it
     if door:
         door.room.runnable = api.why_not_now  # a run ordered from the room while the deck cannot run it fails at once
     remote_side = None
@@ -115,6 +117,7 @@ def present(
         from w2w.present.remote.start import make_remote
 
         remote_side = make_remote(talk, port, token, lan if remote else None, recorder)
+        remote_side.pointer = door is not None  # the phone points through the room's pointer route
     app = create_app(project.site_dir, api, port, token, door, lan if lan and lan != HOST else None, remote_side)
     url = deck_url(port, token)
     log.info("deck: %s", url)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +55,8 @@ class Recorder:
     first_section: str = ""  # the title and agenda slides count to the first part (deck.py)
     agenda: list[tuple[str, int]] = field(default_factory=list)  # enabled sections: id, planned minutes
     visits: list[Visit] = field(default_factory=list)
+    # The room's closed polls, when the room is open (server.py sets it): kept in the record too
+    polls: Callable[[], list[dict]] | None = None
     started: float | None = None
     started_at: datetime | None = None
     path: Path | None = None  # the file written, once finished
@@ -129,6 +132,7 @@ class Recorder:
             "sections": [{"id": name, "seconds": round(seconds, 2)} for name, seconds in sections.items() if name],
             "slides": slides,
             **audio,
+            **({"polls": polls} if self.polls and (polls := self.polls()) else {}),
         }
 
     def finish(self, now: float | None = None) -> Path | None:

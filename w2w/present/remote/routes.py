@@ -100,6 +100,7 @@ class Remote:
         self.state: DeckState | None = None
         self.started = self.section_started = time.monotonic()
         self.seq = 0
+        self.pointer = False  # the room's pointer route is open to this remote (with --audience)
 
     # --- who calls -----------------------------------------------------------------------------
     def _origin(self, request: Request) -> None:
@@ -208,6 +209,7 @@ class Remote:
             "section_elapsed_s": round(elapsed, 1),
             "overrun_s": round(max(0.0, elapsed - self.state.budget_s), 1) if self.state.budget_s else 0,
             "elapsed_s": round(now - self.started, 1),
+            "pointer": self.pointer,
         }
 
     async def deck_stream(self, request: Request) -> Response:

@@ -24,6 +24,7 @@ REMOTE_KEY = "w2w.remote"  # the scope key that carries the calling device
 REMOTE_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/remote/api/follow"): "the deck's slide, notes and timer, as a stream",
     ("POST", "/remote/api/command"): "previous, next, fragment, and the live slide's run",
+    ("POST", "/room/api/pointer"): "the laser dot on the slide, as the room sees it (with --audience)",
 }
 
 

@@ -36,6 +36,7 @@ from starlette.staticfiles import StaticFiles
 from w2w.present.broadcast import Channel, Full, encode
 from w2w.present.http import Refused, read_json, validation_message
 from w2w.present.limits import RETRY_AFTER
+from w2w.present.remote.scope import remote_device
 from w2w.present.room.pointer import Move as PointerMove
 from w2w.present.room.pointer import Pointer
 from w2w.present.room.poll import PollOrder, Polls, PollVote
@@ -99,11 +100,13 @@ class Door:
         room.speaker_views += [lambda: {"pointer": self.pointer.state()}, self.polls.speaker_state]
 
     # --- roles ---------------------------------------------------------------------------------
-    def role(self, request: Request) -> str:
-
+    def _origin(self, request: Request) -> None:
         origins = request.headers.getlist("origin")
         if origins and (len(origins) > 1 or origins[0].lower() not in self.origins):
             raise Refused(403, "cross-origin request refused: the room answers only its own pages")
+
+    def role(self, request: Request) -> str:
+        self._origin(request)
         given = request.headers.get(TOKEN_HEADER, "").encode()
         if not given:
             raise Refused(401, "missing X-W2W-Token: open the page from the URL or QR code `w2w present` showed")
@@ -176,10 +179,17 @@ class Door:
         return JSONResponse(item.public())
 
     async def point(self, request: Request) -> JSONResponse:
-        """The speaker's pointer; the sender is the token's role (rate-bounded per sender)."""
-        self.presenter_only(request)
+        """The speaker's pointer, from the laptop (presenter token) or a paired remote (its own
+        token, let through by remote/scope.py); rate-bounded per sender."""
+        device = remote_device(request)
+        if device is not None:
+            self._origin(request)
+            sender = f"remote:{device.id}"
+        else:
+            self.presenter_only(request)
+            sender = "presenter"
         body = await self.body(request, PointerMove)
-        _refusing(lambda: self.pointer.move("presenter", body))
+        _refusing(lambda: self.pointer.move(sender, body))
         return JSONResponse({"s": self.pointer.key})
 
     async def poll(self, request: Request) -> JSONResponse:

@@ -58,6 +58,7 @@
     $("next").textContent = state.next_title || (state.index >= state.total ? "the end" : "(untitled slide)");
     $("notes").textContent = state.notes || "";
     showTimer(state, performance.now());
+    $("pointer").hidden = !state.pointer;
     const form = state.form;
     $("run").hidden = !form;
     if (form) {
@@ -80,6 +81,36 @@
     stream.follow("/remote/api/follow", token, (type, data) => { if (type === "state") show(data); },
       (line) => { if (line) $("line").textContent = line; }, (message) => unpaired(message));
   }
+
+  // The pointer pad: the finger's place in the box is the dot's place on the slide (fractions),
+  // sent one request at a time with the latest place behind it (the server keeps at most 30 a
+  // second per sender and the room 10); lifting the finger hides the dot.
+  let busy = false;
+  let dot;
+  let waiting = false;
+  function pump() {
+    if (busy || !waiting) return;
+    busy = true;
+    waiting = false;
+    stream.post("/room/api/pointer", token, { dot: dot }).then((r) => {
+      if (r.status === 401) unpaired(r.body.message);
+      else if (!r.ok && r.status !== 429) say(r.body.message || "HTTP " + r.status);
+      window.setTimeout(() => { busy = false; pump(); }, 33);
+    });
+  }
+  function point(event) {
+    const box = $("pad").getBoundingClientRect();
+    const x = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
+    const y = Math.min(1, Math.max(0, (event.clientY - box.top) / box.height));
+    dot = [Number(x.toFixed(3)), Number(y.toFixed(3))];
+    waiting = true;
+    pump();
+  }
+  $("pad").addEventListener("pointerdown", (event) => { $("pad").setPointerCapture(event.pointerId); point(event); event.preventDefault(); });
+  $("pad").addEventListener("pointermove", (event) => { if (event.buttons || event.pointerType === "touch") point(event); });
+  const lift = () => { dot = null; waiting = true; pump(); };
+  $("pad").addEventListener("pointerup", lift);
+  $("pad").addEventListener("pointercancel", lift);
 
   document.querySelectorAll("[data-action]").forEach((button) => {
     button.addEventListener("click", () => send({ action: button.dataset.action }));
