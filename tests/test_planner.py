@@ -153,6 +153,21 @@ def test_the_generate_hook_returns_a_record_and_a_summary(tiny_loaded):
     assert len(record["choices"]) == 5  # colour, shape, relation, colour, shape
 
 
+def test_the_build_writes_a_table_of_plans(tiny_loaded, tiny_planner_model, tmp_path):
+    generator = Planner()
+    generator.weights_dir = tmp_path  # where tiny_loaded saved its random adapter
+    inputs = PlannerInputs(model="tiny-random-planner")
+    ref = generator.resolve_model(inputs, {"tiny-random-planner": str(tiny_planner_model)})
+    artifact = generator.run(inputs, ref, "cpu", tmp_path / "out")
+    written = json.loads(artifact.path("plans").read_text(encoding="utf-8"))
+    assert written == artifact.data and [r["request"] for r in written["examples"]] == list(inputs.examples)
+    for row in written["examples"]:
+        parse_caption(row["plan"])
+    unicorn = next(r for r in written["examples"] if "unicorn" in r["request"])
+    assert unicorn["guess"] and not unicorn["agrees_with_table"]
+    assert generator.key_inputs(inputs, False)["adapter"].startswith("sha256:")
+
+
 def test_constrained_steps_stream_one_event_per_token(tiny_loaded):
     events = list(constrained_steps(tiny_loaded.lm, tiny_loaded.tokenizer, tiny_loaded.trie, "the sun", "cpu"))
     assert [e["index"] for e in events] == list(range(len(events))) and 8 <= len(events) <= 9

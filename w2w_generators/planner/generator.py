@@ -34,6 +34,7 @@ from w2w_generators.planner.live import (
     plan_once,
     refusal,
 )
+from w2w_generators.planner.objects import KINDS, OBJECTS
 from w2w_generators.shared.model_resolution import content_hash, loading
 from w2w_generators.shared.smollm2 import SMOLLM2_ID, resolve_smollm2
 
@@ -80,10 +81,12 @@ class Planner(Generator):
     LiveRequest: ClassVar[type[BaseModel]] = PlannerLiveRequest
     libraries: ClassVar[tuple[str, ...]] = ("torch", "transformers", "safetensors")
     generate_input: ClassVar[str | None] = "text"
+    weights_dir: Path = WEIGHTS_DIR  # the adapter and its training record (a test points it elsewhere)
 
     def key_inputs(self, inputs: PlannerInputs, embedded: bool) -> dict:
         """The adapter is part of what decides the plans: a retrained one makes the artifact stale."""
-        adapter = content_hash(adapter_path()) if adapter_path().is_file() else "missing"
+        adapter = adapter_path(self.weights_dir)
+        adapter = content_hash(adapter) if adapter.is_file() else "missing"
         return {**inputs.model_dump(mode="json"), "adapter": adapter}
 
     def file_roles(self, inputs: PlannerInputs) -> set[str]:
@@ -96,7 +99,7 @@ class Planner(Generator):
 
     def load(self, model: ModelRef, device: str) -> LoadedPlanner:
         with loading(model):
-            return load_planner(model, torch_device(device))
+            return load_planner(model, torch_device(device), self.weights_dir)
 
     def live_request(self, inputs: PlannerInputs, model: ModelRef | None = None) -> PlannerLiveRequest:
         return PlannerLiveRequest(request=inputs.request)
@@ -138,11 +141,13 @@ class Planner(Generator):
             "guess": events[-1]["guess"],
             "steps": events[:-1],
             "examples": rows,
-            "held_out": held_out_score(),
+            "held_out": held_out_score(self.weights_dir),
+            "table": {kind: [[t.name, t.drawn] for t in OBJECTS if t.kind == kind] for kind in KINDS},
             "live_request": self.live_request(inputs).model_dump(mode="json"),
         }
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "plans.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         log.info("planner: %d example plans in %.1f s", len(rows), clock.seconds)
-        provenance = run.provenance(adapter=content_hash(adapter_path()), loaded_from=loaded.loaded_from)
+        adapter = content_hash(adapter_path(self.weights_dir))
+        provenance = run.provenance(adapter=adapter, loaded_from=loaded.loaded_from)
         return Artifact(self.name, {"plans": "plans.json"}, data, provenance, out_dir)
