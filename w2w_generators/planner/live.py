@@ -86,8 +86,9 @@ def load_planner(model: ModelRef, device: str, weights: Path = WEIGHTS_DIR) -> L
         )
     config = json.loads((weights / RECORD_FILE).read_text())["config"]
     lm, tokenizer, loaded_from = load_shared(model, device)
-    wrapped = lora.attach(lm, config["layers"], config["rank"], config["alpha"])
-    lora.load_state(wrapped, {k: v.to(device) for k, v in load_file(str(adapter_path(weights))).items()})
+    targets = tuple(config.get("targets", lora.TARGETS))
+    wrapped = lora.attach(lm, config["layers"], config["rank"], config["alpha"], targets)
+    lora.load_state(wrapped, {k: v.to(device).float() for k, v in load_file(str(adapter_path(weights))).items()})
     return LoadedPlanner(lm, tokenizer, build_trie(tokenizer), device, model.id, loaded_from)
 
 
