@@ -168,6 +168,20 @@ def test_the_build_writes_a_table_of_plans(tiny_loaded, tiny_planner_model, tmp_
     assert generator.key_inputs(inputs, False)["adapter"].startswith("sha256:")
 
 
+def test_the_teacher_forced_check_agrees_with_decoding(tiny_loaded):
+    """training.greedy_follows (one batched pass) says "exact" exactly when decoding writes the plan."""
+    from w2w_generators.planner.requests import Example
+    from w2w_generators.planner.training import greedy_follows
+
+    requests = ["the sun over the sea", "a red circle left of a sun", "太阳", "over over", "sea sea sea sea"]
+    decoded = [plan_once(tiny_loaded, r)["plan"] for r in requests]
+    wrong = [p.replace("above", "left of") if "above" in p else p.replace("left of", "above") for p in decoded]
+    examples = [Example(r, p) for r, p in zip(requests, decoded, strict=True)]
+    examples += [Example(r, p) for r, p in zip(requests, wrong, strict=True)]
+    verdicts = greedy_follows(tiny_loaded.lm, tiny_loaded.tokenizer, tiny_loaded.trie, examples, batch=3)
+    assert verdicts == [True] * len(requests) + [False] * len(requests)
+
+
 def test_constrained_steps_stream_one_event_per_token(tiny_loaded):
     events = list(constrained_steps(tiny_loaded.lm, tiny_loaded.tokenizer, tiny_loaded.trie, "the sun", "cpu"))
     assert [e["index"] for e in events] == list(range(len(events))) and 8 <= len(events) <= 9

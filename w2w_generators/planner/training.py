@@ -221,16 +221,42 @@ def train(config: PlannerConfig, model, tokenizer, out_dir: Path, log: Callable[
     return record
 
 
+def greedy_follows(model, tokenizer, trie, examples: list[Example], batch: int = 32) -> list[bool]:
+    """Per example: would the constrained greedy decoding write exactly its plan? It does exactly
+    when, along the plan's own tokens, every choice the grammar leaves is the model's first among
+    the allowed ones (greedy then never leaves that path). So one teacher-forced forward pass per
+    example answers it, batched, where decoding takes one pass per choice: 300 requests in about a
+    minute instead of about ten on the loaded 2-core machine."""
+    rows = encode(tokenizer, examples)
+    verdicts = []
+    with torch.no_grad(), lora.adapter_on(model):
+        for i in range(0, len(rows), batch):
+            chunk = rows[i : i + batch]
+            logits = model(input_ids=pad([ids for ids, _ in chunk], 0)).logits
+            for b, (ids, start) in enumerate(chunk):
+                node, right = trie, True
+                for p in range(start, len(ids)):
+                    allowed = list(node.children)
+                    if len(allowed) > 1:
+                        best = allowed[int(torch.argmax(logits[b, p - 1, allowed]))]
+                        right = right and best == ids[p]
+                    node = node.children[ids[p]]
+                verdicts.append(right)
+    return verdicts
+
+
 def evaluate(model, tokenizer, examples: list[Example] | None = None, log: Callable[[str], None] = print) -> dict:
-    """Exact plans on the held-out split (requests.HELDOUT_FILE) or on `examples`, adapter on."""
+    """Exact plans on the held-out split (requests.HELDOUT_FILE) or on `examples`, adapter on; the
+    misses are decoded for real, to record what the planner wrote instead."""
     examples = load_heldout() if examples is None else examples
     trie = build_trie(tokenizer)
-    misses = []
     clock = time.perf_counter()
-    for e in examples:
-        got = plan(model, tokenizer, trie, e.request)
-        if got != e.plan:
-            misses.append({"request": e.request, "plan": got, "expected": e.plan})
+    verdicts = greedy_follows(model, tokenizer, trie, examples)
+    misses = [
+        {"request": e.request, "plan": plan(model, tokenizer, trie, e.request), "expected": e.plan}
+        for e, right in zip(examples, verdicts, strict=True)
+        if not right
+    ]
     exact = len(examples) - len(misses)
     log(f"held-out: {exact} of {len(examples)} exact plans ({time.perf_counter() - clock:.0f} s)")
     return {"exact": exact, "of": len(examples), "percent": round(100 * exact / len(examples), 1), "misses": misses}
