@@ -8,6 +8,7 @@ exit 2 with nothing written; the model loads once for all the inputs."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -16,14 +17,21 @@ import typer
 from w2w.cli import output as cli_output
 from w2w.errors import W2WError
 
+log = logging.getLogger("w2w.generate")
+
 
 def _offered() -> dict[str, str]:
-    """name -> what its inputs are, for the generators that `w2w generate` can run."""
+    """name -> what its inputs are, for the generators that `w2w generate` can run. A plug-in that
+    does not import is left out with a warning: it must not stop the others from running."""
     from w2w.plugins import registry
 
     found = {}
     for name in registry.REGISTRY:
-        kind = registry.get(name).generate_input
+        try:
+            kind = registry.get(name).generate_input
+        except (ImportError, TypeError, RuntimeError) as error:
+            log.warning("generator %s cannot be loaded (%s); w2w generate leaves it out", name, error)
+            continue
         if kind is not None:
             found[name] = kind
     return found
