@@ -165,3 +165,25 @@ def test_list_names_the_generators_and_what_they_read(planner_registered, tmp_pa
 
 def test_the_held_out_file_is_small_json():
     assert len(json.loads(load_heldout.__defaults__[0].read_text())) == len(load_heldout())
+
+
+def test_check_protocol_holds_the_generate_hook():
+    from w2w.plugin_api import Generator, check_protocol
+    from w2w_generators.planner.generator import Planner
+
+    check_protocol(Planner)
+
+    class Video(Planner):
+        generate_input = "video"
+
+    class NoGenerate(Generator):
+        name, version, live, Inputs, generate_input = "x", "1", False, object, "text"
+
+        def resolve_model(self, inputs, local_dirs): ...
+
+        def run(self, inputs, model, device, out_dir): ...
+
+    with pytest.raises(TypeError, match="generate_input"):
+        check_protocol(Video)
+    with pytest.raises(TypeError, match="does not define generate"):
+        check_protocol(NoGenerate)

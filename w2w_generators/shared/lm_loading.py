@@ -173,7 +173,10 @@ def load_shared(model: ModelRef, device: str):
     planner's LoRA wraps some of its projections and is switched on only while it plans; off, the
     wrapped model computes exactly what the plain one does: tests/test_planner.py)."""
     key = (str(model.path), model.revision, device, str(w2w_home()))
-    if key not in _SHARED:
-        _SHARED.clear()  # one model at a time: a process asking for another needs the old one no more
-        _SHARED[key] = load_model(model, device)
-    return _SHARED[key]
+    if key in _SHARED:
+        return _SHARED[key]
+    _SHARED.clear()  # one model at a time: a process asking for another needs the old one no more
+    lm, tokenizer, loaded_from = load_model(model, device)
+    # Later users get what a fresh load would now say: the conversion is in the cache from here on.
+    _SHARED[key] = (lm, tokenizer, "converted cache" if loaded_from.startswith("gguf") else loaded_from)
+    return lm, tokenizer, loaded_from
