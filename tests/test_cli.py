@@ -36,6 +36,7 @@ def test_help_imports_no_model_library_and_lists_the_commands():
         "present",
         "models",
         "train-shapes",
+        "generate",
     ):
         assert command in out
 

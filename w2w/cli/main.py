@@ -12,7 +12,7 @@ import sys
 import typer
 from rich.text import Text
 
-from w2w.cli import output, present_command, project_commands, publish_commands
+from w2w.cli import generate_command, output, present_command, project_commands, publish_commands
 from w2w.cli.output import user_errors
 
 try:  # typer 0.2x carries its own click; its exceptions are what the parser raises
@@ -51,6 +51,7 @@ COMMANDS = {
     "status": project_commands.status,
     "freeze": project_commands.freeze,
     "serve": project_commands.serve,
+    "generate": generate_command.generate,
     **_generator_commands(),
     "export-pdf": publish_commands.export_pdf_command,
     "export-html": publish_commands.export_html,

@@ -141,6 +141,27 @@ class Generator(ABC):
         """One JSON-ready event per step; the last is `{"type": "done", ...}` (see `labelled`)."""
         raise NotImplementedError(f"{self.name} is not live")
 
+    # --- `w2w generate` (optional): one input at a time from the terminal (docs/generators.md) ---
+
+    # What each INPUT of `w2w generate NAME INPUT…` is: "text", or "image" (a path to an image
+    # file, checked to exist before any model loads); None: `w2w generate` does not offer it.
+    generate_input: ClassVar[str | None] = None
+    # The suffix of the file each input writes (".png"), or None when it writes none.
+    generate_writes: ClassVar[str | None] = None
+
+    def generate_check(self, value: str) -> tuple[str, str] | None:
+        """(what is wrong, how to fix) for an input it would refuse; all are checked before loading."""
+        return None
+
+    def generate_load(self, model: ModelRef, device: str) -> Any:
+        """The model for `generate`, loaded once for all the inputs (default: the live `load`)."""
+        return self.load(model, device)
+
+    def generate(self, loaded: Any, value: str, seed: int, out: Path | None) -> dict:
+        """One input -> one JSON-ready record; `summary` in it is the line the terminal shows. A
+        generator that writes a file writes it at `out` (chosen by the command) and names it."""
+        raise NotImplementedError(f"{self.name} has no `w2w generate`")
+
 
 LIVE_MEMBERS = ("LiveRequest", "load", "live_request", "steps")
 
@@ -208,3 +229,9 @@ def check_protocol(cls: type) -> None:
                 "(docs/live-protocol.md), or set live = False"
             )
         text_input(cls.LiveRequest)  # a declared text input must name a bounded field
+    if cls.generate_input not in (None, "text", "image"):
+        raise TypeError(
+            f"generator {where}: `generate_input` must be None, 'text' or 'image', not {cls.generate_input!r}"
+        )
+    if cls.generate_input is not None and cls.generate is Generator.generate:
+        raise TypeError(f"generator {where} sets generate_input but does not define generate (docs/generators.md)")

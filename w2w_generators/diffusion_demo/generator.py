@@ -212,6 +212,51 @@ class DiffusionDemo(Generator):
         events = denoise(loaded, request, guidance, capture, decoder(loaded.pipe, loaded.shapes))
         return labelled(events, loaded.model_id, loaded.device, guidance_scale=guidance)
 
+    # --- `w2w generate diffusion_demo CAPTION…`: one PNG per caption (docs/generators.md) ----------
+
+    generate_input: ClassVar[str | None] = "text"
+    generate_writes: ClassVar[str | None] = ".png"
+
+    def generate_check(self, value: str) -> tuple[str, str] | None:
+        from pydantic import ValidationError
+
+        try:
+            DiffusionLiveRequest(prompt=value)
+        except ValidationError as error:
+            what = error.errors()[0]["msg"]
+            return what, "give a caption of 1 to 200 characters, e.g. 'a red circle above a blue square'"
+        return None
+
+    def generate(self, loaded: LoadedPipe, value: str, seed: int, out: Path | None) -> dict:
+        """The picture of one caption, written at `out` (the shapes model's 32 px upscaled x8)."""
+        import io
+
+        import numpy as np
+
+        from w2w.plugin_api import write_bytes
+        from w2w_generators.diffusion_demo.live import upscaled_png
+
+        request = DiffusionLiveRequest(prompt=value, seed=seed)
+        result: dict = {}
+        done = list(self.steps(loaded, request, result=result))[-1]
+        pixels = np.asarray(result["image"].convert("RGB"))
+        if loaded.shapes:
+            data = upscaled_png(pixels, 8)
+        else:
+            buffer = io.BytesIO()
+            result["image"].save(buffer, format="PNG")
+            data = buffer.getvalue()
+        write_bytes(out, data)
+        return {
+            "image": str(out),
+            "model": loaded.model_id,
+            "steps": request.steps,
+            "seed": seed,
+            "guidance_scale": done.get("guidance_scale"),
+            "seconds": done["seconds"],
+            "summary": f"{value} -> {out}",
+        }
+
     def run(self, inputs: DiffusionInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
         run = RunContext(self, model, device)
         loaded = self.load(model, run.device)

