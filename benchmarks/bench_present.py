@@ -4,7 +4,7 @@ ms per denoising step against the plain calls, measured in one run.
     python benchmarks/bench_present.py [--tokens 32] [--steps 50] [--repeats 3]
 
 The server runs as `w2w present --no-build` on a small project (tests/talk_factory's talk with a
-placeholder deck: the server is measured, not the site) with the talk's three generators, on CPU,
+placeholder deck: the server is measured, not the site) with every live generator, on CPU,
 in the server's supervised model process; the plain calls run here, in the benchmark's process.
 Live and plain runs alternate and never overlap (one process computes at a time), medians of
 `--repeats`. Live times are taken by the client (request sent -> event read), so they include HTTP,
@@ -39,7 +39,7 @@ from live_server import free_port, iter_events  # noqa: E402
 from talk_factory import make_project  # noqa: E402
 
 
-def start_server(root: Path, port: int, log: Path) -> tuple[subprocess.Popen, str, float]:
+def start_server(root: Path, port: int, log: Path) -> tuple[subprocess.Popen, str, float, list[str]]:
     """Start `w2w present`; returns (process, token, seconds from start to every generator ready)."""
     started = time.perf_counter()
     with log.open("w") as handle:
@@ -62,7 +62,7 @@ def start_server(root: Path, port: int, log: Path) -> tuple[subprocess.Popen, st
         if errors:
             sys.exit(f"a generator failed to load: {errors}")
         if status["ready"]:
-            return proc, token, time.perf_counter() - started
+            return proc, token, time.perf_counter() - started, sorted(status["generators"])
         time.sleep(0.05)
 
 
@@ -119,9 +119,10 @@ def main() -> None:
         (root / "site" / "slides").mkdir(parents=True)
         (root / "site" / "slides" / "index.html").write_text("<!doctype html><title>placeholder</title>\n")
         port = free_port()
-        proc, token, ready_seconds = start_server(root, port, Path(tmp) / "server.log")
+        proc, token, ready_seconds, loaded = start_server(root, port, Path(tmp) / "server.log")
         try:
-            print(f"w2w present start -> ready (3 models loaded + one warm-up run each): {ready_seconds:.1f} s")
+            models = f"{len(loaded)} generators' models loaded ({', '.join(loaded)})"
+            print(f"w2w present start -> ready ({models} + one warm-up run each): {ready_seconds:.1f} s")
             for line in (Path(tmp) / "server.log").read_text().splitlines():
                 if line.startswith("live: "):
                     print(f"  {line}")
