@@ -237,14 +237,14 @@ class DiffusionDemo(Generator):
         from w2w_generators.diffusion_demo.live import upscaled_png
 
         request = DiffusionLiveRequest(prompt=value, seed=seed)
-        result: dict = {}
-        done = list(self.steps(loaded, request, result=result))[-1]
-        pixels = np.asarray(result["image"].convert("RGB"))
+        capture = StripCapture(loaded.pipe.scheduler, [])  # keeps the call's picture
+        done = list(self.steps(loaded, request, capture))[-1]
+        pixels = np.asarray(capture.image.convert("RGB"))
         if loaded.shapes:
             data = upscaled_png(pixels, 8)
         else:
             buffer = io.BytesIO()
-            result["image"].save(buffer, format="PNG")
+            capture.image.save(buffer, format="PNG")
             data = buffer.getvalue()
         write_bytes(out, data)
         return {
