@@ -197,15 +197,19 @@ def real_planner(require_smollm2, w2w_home):
 
 
 def test_the_shipped_adapter_plans_held_out_requests(real_planner):
-    """The whole held-out split (new phrasings, new pairings), by training.evaluate's teacher-forced
-    check: the training record says 268 of 300 (89.3 %; the issue's target, 90 %, is not met), and
-    this holds it there; a slice is also decoded for real and must agree with the check."""
+    """A third of the held-out split (new phrasings, new pairings; every third request), by
+    training.evaluate's teacher-forced check: the training record says 268 of the 300 (89.3 %; the
+    issue's target, 90 %, is not met), 91 of this third; the test holds it at 89 or more (the whole
+    split took 32 s of the suite, the third 11). A slice is also decoded for real and must agree."""
+    from w2w_generators.planner.generator import WEIGHTS_DIR
     from w2w_generators.planner.training import greedy_follows
 
-    held = load_heldout()
+    record = json.loads((WEIGHTS_DIR / "training.json").read_text())["held_out"]
+    assert (record["exact"], record["of"]) == (268, 300)
+    held = load_heldout()[::3]
     verdicts = greedy_follows(real_planner.lm, real_planner.tokenizer, real_planner.trie, held)
-    assert sum(verdicts) >= 265, f"{sum(verdicts)} of {len(held)}"
-    for example, right in list(zip(held, verdicts, strict=True))[::30]:
+    assert sum(verdicts) >= 89, f"{sum(verdicts)} of {len(held)}"
+    for example, right in list(zip(held, verdicts, strict=True))[::10]:
         assert (plan_once(real_planner, example.request)["plan"] == example.plan) == right, example
 
 
