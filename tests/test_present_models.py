@@ -71,6 +71,21 @@ def test_plain_present_builds_a_stale_site_first(server):
     assert deck.status == 200 and deck.body == built.replace(b"</body>", door + b"</body>"), "not the build served"
 
 
+def test_the_server_loads_the_generators_the_talk_uses_and_no_other(server):
+    """The planner and the describer are registered and live, but no page of the mini talk uses
+    them: the model process loads the three that it does (`w2w status` names the same three)."""
+    from w2w.artifacts.plan import references
+    from w2w.plugins import registry
+    from w2w.project import Project
+    from w2w.talk.config import load_talk
+
+    project = Project(server.root)
+    used = set(references(project, load_talk(project.talk_yaml)[0]))
+    live = {name for name in registry.REGISTRY if registry.get(name).live}
+    assert {"planner", "describer"} <= live - used
+    assert set(server.status()["generators"]) == used & live == {"token_trace", "embedding_plot", "diffusion_demo"}
+
+
 def test_live_tokens_equal_a_direct_greedy_generate(server, smollm2):
     from w2w_generators.token_trace.generator import TokenTraceInputs, decode, generate
 

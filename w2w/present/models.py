@@ -72,8 +72,11 @@ class LiveGenerator:
         }
 
 
-def live_generators(talk, only: list[str] | None = None) -> dict[str, LiveGenerator]:
-    """The generators that follow the live protocol (all, or those in `only`), with the talk's inputs."""
+def live_generators(talk, only: list[str] | None = None, used: set[str] | None = None) -> dict[str, LiveGenerator]:
+    """The generators that follow the live protocol, with the talk's inputs: those in `only`, else
+    those of `used` (the generators the talk's pages use; None: every registered one). A generator
+    no slide can call is not loaded: with the planner and the describer registered, the mini talk's
+    server loaded five models where its deck uses three."""
     from w2w.plugins import registry
 
     names = list(registry.REGISTRY)
@@ -82,7 +85,7 @@ def live_generators(talk, only: list[str] | None = None) -> dict[str, LiveGenera
             raise W2WError(f"unknown generator {name!r} in --only", f"use one of: {', '.join(names)}")
     entries = {}
     device = device_class(talk.models.device)
-    for name in only or names:
+    for name in only if only is not None else [n for n in names if used is None or n in used]:
         generator = registry.get(name)
         if not generator.live:  # declared by every generator, checked when it registered
             if only:

@@ -90,6 +90,7 @@ def present(
     `audience`, also on the LAN address (`host`, or the default route's) for the room's phones;
     with `remote`, for the speaker's paired phone too. `recorder` (remote/rehearse.py): the
     rehearsal, written when the server stops."""
+    from w2w.artifacts.plan import references
     from w2w.present.app import LiveApi, create_app
     from w2w.present.jobs import Jobs
     from w2w.present.models import live_generators
@@ -98,7 +99,8 @@ def present(
     talk, _ = load_talk(project.talk_yaml)
     port = port or talk.live.port
     _build_if_stale(project, build)
-    entries = live_generators(talk, only)  # checks --only; loads nothing (the model process does)
+    # checks --only; loads nothing (the model process does); without --only, what the talk uses
+    entries = live_generators(talk, only, set(references(project, talk)))
     if host and not (audience or remote):
         raise W2WError("--host is the LAN address of --audience and --remote", "add one of them, or drop --host")
     lan = (host or lan_address()) if audience or remote else None
@@ -106,28 +108,11 @@ def present(
     token = secrets.token_urlsafe(24)
     requests = {name: entry.generator.LiveRequest for name, entry in entries.items()}
     door = room_door(project, port, token, lan, requests) if lan and audience else None
-    api = LiveApi(_model_process(project, talk, entries, only), requests, Jobs(), talk.live.timeout_s)
-    api.room = door.room if door else None
-    if recorder is not None and door is not None:
-        recorder.polls = door.room.closed_polls  # the rehearsal's record keeps the polls closed during it
-    if door:
-        door.room.runnable = api.why_not_now  # a run ordered from the room while the deck cannot run it fails at once
-    remote_side = None
-    if remote or recorder is not None:
-        from w2w.present.remote.start import make_remote
-
-        remote_side = make_remote(talk, port, token, lan if remote else None, recorder)
-        remote_side.pointer = door is not None  # the phone points through the room's pointer route
+    api = LiveApi(_model_process(project, talk, entries), requests, Jobs(), talk.live.timeout_s)
+    remote_side = _connect(api, door, talk, port, token, lan if remote else None, recorder)
     app = create_app(project.site_dir, api, port, token, door, lan if lan and lan != HOST else None, remote_side)
     url = deck_url(port, token)
-    log.info("deck: %s", url)
-    log.info("handout: http://%s:%d/", HOST, port)
-    if door:
-        log.info("audience: %s", door.audience_url)
-        log.info("moderate: http://%s:%d/room/moderate.html#w2w-token=%s", HOST, port, token)
-    names = ", ".join(entries) or "none"
-    log.info("loading the live models (%s); the slides play their recordings until they are ready.", names)
-    log.info("Ctrl-C stops.")
+    _say_where(url, port, token, door, entries)
     if open_browser:
         import webbrowser
 
@@ -139,6 +124,34 @@ def present(
             _keep_polls(project, door)
         if recorder is not None:
             recorder.finish()
+
+
+def _connect(api, door, talk, port: int, token: str, remote_lan: str | None, recorder):
+    """The room, the remote and the rehearsal told of each other; returns the remote's side (None
+    without --remote and --rehearse)."""
+    api.room = door.room if door else None
+    if door:
+        door.room.runnable = api.why_not_now  # a run ordered from the room while the deck cannot run it fails at once
+        if recorder is not None:
+            recorder.polls = door.room.closed_polls  # the rehearsal's record keeps the polls closed during it
+    if remote_lan is None and recorder is None:
+        return None
+    from w2w.present.remote.start import make_remote
+
+    remote_side = make_remote(talk, port, token, remote_lan, recorder)
+    remote_side.pointer = door is not None  # the phone points through the room's pointer route
+    return remote_side
+
+
+def _say_where(url: str, port: int, token: str, door, entries: dict) -> None:
+    log.info("deck: %s", url)
+    log.info("handout: http://%s:%d/", HOST, port)
+    if door:
+        log.info("audience: %s", door.audience_url)
+        log.info("moderate: http://%s:%d/room/moderate.html#w2w-token=%s", HOST, port, token)
+    names = ", ".join(entries) or "none"
+    log.info("loading the live models (%s); the slides play their recordings until they are ready.", names)
+    log.info("Ctrl-C stops.")
 
 
 def _keep_polls(project: Project, door) -> None:
@@ -179,7 +192,7 @@ def _sockets(port: int, lan: str | None) -> list[socket.socket]:
     return sockets
 
 
-def _model_process(project: Project, talk, entries: dict, only: list[str] | None):
+def _model_process(project: Project, talk, entries: dict):
     """The supervised model process, not started yet (the app's lifespan starts it)."""
     from w2w.present.supervisor import ModelProcess, Policy
 
@@ -189,7 +202,9 @@ def _model_process(project: Project, talk, entries: dict, only: list[str] | None
         restarts=talk.live.restarts,
         restart_window_s=talk.live.restart_window_s,
     )
-    return ModelProcess(project.talk_yaml, list(entries), only, policy)
+    # The child loads exactly these (what --only named, or what the talk uses): it is told, not left
+    # to decide again from talk.yaml alone.
+    return ModelProcess(project.talk_yaml, list(entries), list(entries), policy)
 
 
 def _serve(app, sockets: list[socket.socket]) -> None:
