@@ -247,3 +247,30 @@ def test_w2w_generate_draws_a_png_with_the_image_model(tmp_path):
 
     image = Image.open(tmp_path / "out.png")
     assert image.size == (256, 256) and proc.stdout.strip().endswith("out.png")
+
+
+def test_training_writes_the_adapter_and_its_record_and_a_rerun_resumes(tiny_planner_model, tmp_path):
+    """The recipe on the TINY RANDOM Llama, 4 steps: the adapter (float16) and its record land in
+    the output directory, the trunk cache is gone; run again there, it resumes from its checkpoint
+    (no step trained twice) and writes the same adapter."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from w2w_generators.planner.training import PlannerConfig, train
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_planner_model)
+    config = PlannerConfig(examples=24, steps=4, batch_size=2, warmup_steps=1, layers=2, rank=4, checkpoint_every=2)
+    logs: list[str] = []
+    record = train(config, AutoModelForCausalLM.from_pretrained(tiny_planner_model), tokenizer, tmp_path, logs.append)
+    first = load_file(str(tmp_path / ADAPTER_FILE))
+    assert record["config_hash"] == config.hash() and record["config"]["steps"] == 4
+    written = json.loads((tmp_path / RECORD_FILE).read_text())
+    assert written["config_hash"] == config.hash() and written["final_loss"] == record["final_loss"]
+    assert {t.dtype for t in first.values()} == {torch.float16} and len(first) == 2 * 2 * len(lora.TARGETS)
+    assert not list(tmp_path.glob("trunks-*.pt"))  # the trunk cache lasts only while the run does
+    logs.clear()
+    train(config, AutoModelForCausalLM.from_pretrained(tiny_planner_model), tokenizer, tmp_path, logs.append)
+    assert "resumed at step 4" in logs and not any(line.startswith("step ") for line in logs)
+    again = load_file(str(tmp_path / ADAPTER_FILE))
+    assert all(torch.equal(first[k], again[k]) for k in first)

@@ -165,23 +165,9 @@ def train(config: PlannerConfig, model, tokenizer, out_dir: Path, log: Callable[
     vocabulary = caption_vocabulary(build_trie(tokenizer))
     difference = check_split(model, rows[0][0], start)
     assert difference < 1e-3, f"the split forward differs from the model's by {difference}"
-    clock = time.perf_counter()
-    # Kept while the run lasts, by what decides them: a resumed or re-tuned run skips the pass (545 s).
-    cached = out_dir / f"trunks-e{config.examples}-s{config.seed}-l{config.layers}.pt"
-    trunks = torch.load(cached) if cached.is_file() else compute_trunks(model, rows, start)
-    if not cached.is_file():
-        torch.save(trunks, cached)
-    trunk_seconds = time.perf_counter() - clock
+    trunks, trunk_seconds, cached = _trunks(config, model, rows, start, out_dir)
     log(f"{len(rows)} examples, trunk states in {trunk_seconds:.0f} s (split check {difference:.2g})")
-    step, losses, seconds = 0, [], 0.0
-    if checkpoint.is_file():
-        state = torch.load(checkpoint, weights_only=False)
-        if state["config_hash"] == config.hash():
-            lora.load_state(wrapped, state["adapter"])
-            optimizer.load_state_dict(state["optimizer"])
-            step, losses, seconds = state["step"], state["losses"], state["seconds"]
-            rng.setstate(state["rng"])
-            log(f"resumed at step {step}")
+    step, losses, seconds = _resume(checkpoint, config, wrapped, optimizer, rng, log)
     while step < config.steps:
         began = time.perf_counter()
         for group in optimizer.param_groups:
@@ -203,7 +189,41 @@ def train(config: PlannerConfig, model, tokenizer, out_dir: Path, log: Callable[
     # float16 on disk (1.95 MB for rank 16 on 7 projections of 6 layers); float32 in memory.
     half = {name: tensor.half() for name, tensor in lora.state_dict(wrapped).items()}
     save_file(half, str(out_dir / ADAPTER_FILE), metadata={"config_hash": config.hash()})
-    record = {
+    record = _record(config, losses, seconds, trunk_seconds)
+    (out_dir / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    cached.unlink()
+    for p in params:
+        p.requires_grad_(False)
+    return record
+
+
+def _trunks(config: PlannerConfig, model, rows, start: int, out_dir: Path):
+    """The frozen layers' states of every example, computed once: (trunks, seconds, cache file).
+    Kept while the run lasts, by what decides them: a resumed or re-tuned run skips the pass (545 s)."""
+    clock = time.perf_counter()
+    cached = out_dir / f"trunks-e{config.examples}-s{config.seed}-l{config.layers}.pt"
+    trunks = torch.load(cached) if cached.is_file() else compute_trunks(model, rows, start)
+    if not cached.is_file():
+        torch.save(trunks, cached)
+    return trunks, time.perf_counter() - clock, cached
+
+
+def _resume(checkpoint: Path, config: PlannerConfig, wrapped, optimizer, rng: random.Random, log):
+    """(step, losses, seconds) from a checkpoint of this config, else a fresh start."""
+    if not checkpoint.is_file():
+        return 0, [], 0.0
+    state = torch.load(checkpoint, weights_only=False)
+    if state["config_hash"] != config.hash():
+        return 0, [], 0.0
+    lora.load_state(wrapped, state["adapter"])
+    optimizer.load_state_dict(state["optimizer"])
+    rng.setstate(state["rng"])
+    log(f"resumed at step {state['step']}")
+    return state["step"], state["losses"], state["seconds"]
+
+
+def _record(config: PlannerConfig, losses: list[float], seconds: float, trunk_seconds: float) -> dict:
+    return {
         "config": asdict(config),
         "config_hash": config.hash(),
         "train_seconds": round(seconds, 1),
@@ -214,11 +234,6 @@ def train(config: PlannerConfig, model, tokenizer, out_dir: Path, log: Callable[
         "final_loss": round(sum(losses[-20:]) / len(losses[-20:]), 4),
         "machine": machine(),
     }
-    (out_dir / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n")
-    cached.unlink()
-    for p in params:
-        p.requires_grad_(False)
-    return record
 
 
 def greedy_follows(model, tokenizer, trie, examples: list[Example], batch: int = 32) -> list[bool]:
