@@ -62,6 +62,14 @@ async def read_json(request: Request) -> object:
     return data
 
 
+def own_origin(request: Request, origins: set[str], pages: str) -> None:
+    """A browser's `Origin`, when it sends one, must be one of `origins` (this server's own pages):
+    else 403, so a page on another site cannot use a token it does not hold."""
+    sent = request.headers.getlist("origin")
+    if sent and (len(sent) > 1 or sent[0].lower() not in origins):
+        raise Refused(403, f"cross-origin request refused: {pages} answers only its own pages")
+
+
 def _depth(body: bytes) -> int:
     """How deeply the JSON text nests its arrays and objects (brackets inside strings not counted),
     read in one pass without parsing."""

@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from w2w.present.broadcast import Channel, Full, encode
-from w2w.present.http import Refused, read_json, validation_message
+from w2w.present.http import Refused, own_origin, read_json, validation_message
 from w2w.present.limits import BODY_TIMEOUT_S, RETRY_AFTER
 from w2w.present.remote.pairing import DEVICES_MAX, Pairing, PairingRefused
 from w2w.present.remote.rehearse import AudioRefused, Recorder
@@ -104,9 +104,7 @@ class Remote:
 
     # --- who calls -----------------------------------------------------------------------------
     def _origin(self, request: Request) -> None:
-        origins = request.headers.getlist("origin")
-        if origins and (len(origins) > 1 or origins[0].lower() not in self.origins):
-            raise Refused(403, "cross-origin request refused: the remote answers only its own pages")
+        own_origin(request, self.origins, "the remote")
 
     def presenter_only(self, request: Request) -> None:
         self._origin(request)

@@ -34,7 +34,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from w2w.present.broadcast import Channel, Full, encode
-from w2w.present.http import Refused, read_json, validation_message
+from w2w.present.http import Refused, own_origin, read_json, validation_message
 from w2w.present.limits import RETRY_AFTER
 from w2w.present.remote.scope import remote_device
 from w2w.present.room.pointer import Move as PointerMove
@@ -101,9 +101,7 @@ class Door:
 
     # --- roles ---------------------------------------------------------------------------------
     def _origin(self, request: Request) -> None:
-        origins = request.headers.getlist("origin")
-        if origins and (len(origins) > 1 or origins[0].lower() not in self.origins):
-            raise Refused(403, "cross-origin request refused: the room answers only its own pages")
+        own_origin(request, self.origins, "the room")
 
     def role(self, request: Request) -> str:
         self._origin(request)
