@@ -167,6 +167,9 @@ def test_the_phone_pairs_drives_the_deck_runs_its_demo_and_is_revoked(server, ch
     phone.click("#next-button")
     deck.wait_for_function("Reveal.getIndices().h === 1")
     phone.wait_for_function("document.getElementById('title').textContent === 'Agenda'")
+    # Its two previews: the deck's slide now, and the step after it (the speaker view's "upcoming").
+    now, upcoming = (f"document.getElementById('{f}').contentWindow.Reveal.getIndices()" for f in ("now", "upcoming"))
+    phone.wait_for_function(f"{now}.h === 1 && ({upcoming}.h > 1 || {upcoming}.v > 0 || {upcoming}.f > {now}.f)")
     phone.click("#next-button")
     deck.wait_for_function("Reveal.getIndices().h === 2")
     phone.wait_for_function("document.getElementById('notes').textContent.includes('Say hello')")

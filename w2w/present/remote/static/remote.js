@@ -51,12 +51,47 @@
     timer = window.setInterval(tick, 1000);
   }
 
+  // --- the slides: the built deck twice, in frames of its own size (1280 x 720) scaled to the
+  // phone: the current slide, and what comes next (the same place, one step on: the next fragment
+  // or slide, as reveal.js's speaker view shows it). The frames are the deck's pages as any phone
+  // on the LAN may load them; they hold no token.
+  const frames = [$("now"), $("upcoming")];
+  const ready = new Set();
+  let last = null;
+  function fit() { frames.forEach((f) => { f.style.transform = "scale(" + f.parentNode.clientWidth / 1280 + ")"; }); }
+  window.addEventListener("resize", fit);
+  fit();
+  frames.forEach((frame) => frame.addEventListener("load", () => {
+    const deck = frame.contentWindow && frame.contentWindow.Reveal;
+    if (!deck) return;
+    const prepared = () => {
+      const style = frame.contentDocument.createElement("style"); // a preview: no controls, no badge, no forms
+      style.textContent = "#w2w-live-status, .w2w-live-form, .w2w-live-line, .w2w-live-trained { display: none !important; }";
+      frame.contentDocument.head.appendChild(style);
+      deck.configure({ controls: false, progress: false, keyboard: false, touch: false, hash: false, history: false, slideNumber: false, transition: "none" });
+      ready.add(frame.id);
+      place();
+    };
+    if (deck.isReady()) prepared(); else deck.on("ready", prepared);
+  }));
+  function place() {
+    if (!last) return;
+    frames.forEach((frame) => {
+      if (!ready.has(frame.id)) return;
+      const deck = frame.contentWindow.Reveal;
+      deck.slide(last.h, last.v, last.f);
+      if (frame.id === "upcoming") deck.next();
+    });
+  }
+
   function show(state) {
     if (!state.connected) { $("title").textContent = "Waiting for the deck…"; return; }
     $("line").textContent = "Slide " + state.index + " of " + state.total + (state.section_title ? " · " + state.section_title : "");
     $("title").textContent = state.title || "(untitled slide)";
     $("next").textContent = state.next_title || (state.index >= state.total ? "the end" : "(untitled slide)");
     $("notes").textContent = state.notes || "";
+    last = { h: state.h, v: state.v, f: state.f };
+    place();
     showTimer(state, performance.now());
     $("pointer").hidden = !state.pointer;
     const form = state.form;
