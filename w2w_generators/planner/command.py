@@ -12,7 +12,8 @@ log = logging.getLogger("w2w.train-planner")
 
 
 def train_planner(
-    steps: int = typer.Option(1000, help="Training steps (the shipped adapter used the default)."),
+    steps: int = typer.Option(1000, help="Training steps (the shipped adapter's record names its own)."),
+    examples: int = typer.Option(3000, help="Generated request -> plan pairs to train on."),
     out: Path = typer.Option(None, help="Output directory (default: the shipped adapter's directory)."),
     overwrite: bool = typer.Option(False, help="Replace an adapter already in the output directory."),
 ) -> None:
@@ -34,7 +35,7 @@ def train_planner(
     from w2w_generators.shared.lm_loading import load_model
     from w2w_generators.shared.smollm2 import SMOLLM2_ID, resolve_smollm2
 
-    config = replace(PlannerConfig(), steps=steps)
+    config = replace(PlannerConfig(), steps=steps, examples=examples)
     lm, tokenizer, _ = load_model(resolve_smollm2(SMOLLM2_ID, {}, purpose="the planner"), "cpu")
     log.info("training the planner, config hash %s", config.hash())
     record = train(config, lm, tokenizer, target, log=log.info)
