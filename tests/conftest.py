@@ -12,7 +12,7 @@ import pytest
 from requires import import_or_require, importable, require
 from talk_factory import add_live_section, make_project
 
-# Under pytest-xdist (two workers on the 2-core machine) each worker and the servers and builds it
+# Under pytest-xdist (three workers on the 2-core machine, Makefile) each worker and the servers and builds it
 # starts compute on one thread: two processes of two torch threads each on two cores wait at every
 # barrier for a parked peer (measured 4x slower per step, BENCHMARKS.md "Load-proof speeds").
 if os.environ.get("PYTEST_XDIST_WORKER"):
