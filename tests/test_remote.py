@@ -213,6 +213,24 @@ def phone_points(deck, phone) -> None:
     assert abs(at[0] - 75) < 1 and abs(at[1] - 25) < 1, at  # percent of the slide; a pixel is 0.3 %
     phone.mouse.up()
     deck.wait_for_function(f"{dot}.style.display === 'none'")
+    # Draw: a drag across the pad is one stroke of ink on the slide, every point of it; Clear wipes it.
+    phone.click("#pad-draw")
+    assert phone.get_attribute("#pad-draw", "aria-pressed") == "true"
+    phone.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.5 * box["height"])
+    phone.mouse.down()
+    for i in range(1, 10):
+        phone.mouse.move(box["x"] + (0.2 + 0.05 * i) * box["width"], box["y"] + 0.5 * box["height"])
+    phone.mouse.up()
+    points = (
+        "(() => { const l = document.querySelector('.w2w-pointer polyline');"
+        " return l ? l.getAttribute('points').split(' ') : []; })()"
+    )
+    deck.wait_for_function(f"{points}.length === 10")
+    first = [float(v) for v in deck.evaluate(points)[0].split(",")]
+    assert abs(first[0] / 1000 - 0.2) < 0.01 and abs(first[1] / 1000 - 0.5) < 0.01, first  # viewBox 1000x1000
+    phone.click("#pad-clear")
+    deck.wait_for_function(f"{points}.length === 0")
+    phone.click("#pad-point")
 
 
 def speaker_view_pairs_and_revokes(server: LiveServer, deck, phone, remote: str):

@@ -117,33 +117,65 @@
       (line) => { if (line) $("line").textContent = line; }, (message) => unpaired(message));
   }
 
-  // The pointer pad: the finger's place in the box is the dot's place on the slide (fractions),
-  // sent one request at a time with the latest place behind it (the server keeps at most 30 a
-  // second per sender and the room 10); lifting the finger hides the dot.
+  // The pointer pad: the finger's place in the box is its place on the slide (fractions). Point:
+  // the room's dot follows it and lifting the finger hides it. Draw: each touch is a stroke of ink,
+  // its points sent 64 at most a request, in order (the room refuses more, and drops none);
+  // "Clear ink" wipes the slide's. One request in flight at a time, the latest dot behind it (the
+  // server keeps at most 30 a second per sender, and the phones get 10).
+  let mode = "point";
   let busy = false;
   let dot;
-  let waiting = false;
+  let dotChanged = false;
+  let clearInk = false;
+  let stroke = Math.floor(Math.random() * 1e9); // a reloaded phone does not add to an old stroke
+  const ink = []; // [stroke, [x, y]], oldest first
   function pump() {
-    if (busy || !waiting) return;
+    if (busy) return;
+    const body = {};
+    if (clearInk) { body.clear = true; clearInk = false; }
+    if (ink.length) {
+      let n = 0;
+      while (n < ink.length && n < 64 && ink[n][0] === ink[0][0]) n += 1;
+      body.stroke = ink[0][0];
+      body.points = ink.splice(0, n).map((entry) => entry[1]);
+    }
+    if (dotChanged) { body.dot = dot; dotChanged = false; }
+    if (!Object.keys(body).length) return;
     busy = true;
-    waiting = false;
-    stream.post("/room/api/pointer", token, { dot: dot }).then((r) => {
+    stream.post("/room/api/pointer", token, body).then((r) => {
       if (r.status === 401) unpaired(r.body.message);
       else if (!r.ok && r.status !== 429) say(r.body.message || "HTTP " + r.status);
       window.setTimeout(() => { busy = false; pump(); }, 33);
     });
   }
-  function point(event) {
+  function where(event) {
     const box = $("pad").getBoundingClientRect();
     const x = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
     const y = Math.min(1, Math.max(0, (event.clientY - box.top) / box.height));
-    dot = [Number(x.toFixed(3)), Number(y.toFixed(3))];
-    waiting = true;
+    return [Number(x.toFixed(3)), Number(y.toFixed(3))];
+  }
+  function touch(event) {
+    if (mode === "draw") ink.push([stroke, where(event)]);
+    else { dot = where(event); dotChanged = true; }
     pump();
   }
-  $("pad").addEventListener("pointerdown", (event) => { $("pad").setPointerCapture(event.pointerId); point(event); event.preventDefault(); });
-  $("pad").addEventListener("pointermove", (event) => { if (event.buttons || event.pointerType === "touch") point(event); });
-  const lift = () => { dot = null; waiting = true; pump(); };
+  function setMode(next) {
+    if (mode === "point" && next !== "point") { dot = null; dotChanged = true; pump(); }
+    mode = next;
+    $("pad-point").setAttribute("aria-pressed", String(mode === "point"));
+    $("pad-draw").setAttribute("aria-pressed", String(mode === "draw"));
+  }
+  $("pad-point").addEventListener("click", () => setMode("point"));
+  $("pad-draw").addEventListener("click", () => setMode("draw"));
+  $("pad-clear").addEventListener("click", () => { ink.length = 0; clearInk = true; pump(); });
+  $("pad").addEventListener("pointerdown", (event) => {
+    $("pad").setPointerCapture(event.pointerId);
+    stroke += 1;
+    touch(event);
+    event.preventDefault();
+  });
+  $("pad").addEventListener("pointermove", (event) => { if (event.buttons || event.pointerType === "touch") touch(event); });
+  const lift = () => { if (mode === "point") { dot = null; dotChanged = true; pump(); } };
   $("pad").addEventListener("pointerup", lift);
   $("pad").addEventListener("pointercancel", lift);
 
