@@ -94,6 +94,7 @@
     place();
     showTimer(state, performance.now());
     $("pointer").hidden = !state.pointer;
+    if (state.pointer) pointerReady();
     const form = state.form;
     $("run").hidden = !form;
     if (form) {
@@ -118,35 +119,24 @@
   }
 
   // The pointer pad: the finger's place in the box is its place on the slide (fractions). Point:
-  // the room's dot follows it and lifting the finger hides it. Draw: each touch is a stroke of ink,
-  // its points sent 64 at most a request, in order (the room refuses more, and drops none);
-  // "Clear ink" wipes the slide's. One request in flight at a time, the latest dot behind it (the
-  // server keeps at most 30 a second per sender, and the phones get 10).
+  // the room's dot follows it and lifting the finger hides it. Draw: each touch is a stroke of ink;
+  // "Clear ink" wipes the slide's. Sent as the laptop's deck sends (window.w2wPointer.sender, the
+  // room's pointer.js, loaded once the room says it has a pointer: with --audience only).
   let mode = "point";
-  let busy = false;
-  let dot;
-  let dotChanged = false;
-  let clearInk = false;
+  let pen = null;
   let stroke = Math.floor(Math.random() * 1e9); // a reloaded phone does not add to an old stroke
-  const ink = []; // [stroke, [x, y]], oldest first
-  function pump() {
-    if (busy) return;
-    const body = {};
-    if (clearInk) { body.clear = true; clearInk = false; }
-    if (ink.length) {
-      let n = 0;
-      while (n < ink.length && n < 64 && ink[n][0] === ink[0][0]) n += 1;
-      body.stroke = ink[0][0];
-      body.points = ink.splice(0, n).map((entry) => entry[1]);
-    }
-    if (dotChanged) { body.dot = dot; dotChanged = false; }
-    if (!Object.keys(body).length) return;
-    busy = true;
-    stream.post("/room/api/pointer", token, body).then((r) => {
-      if (r.status === 401) unpaired(r.body.message);
-      else if (!r.ok && r.status !== 429) say(r.body.message || "HTTP " + r.status);
-      window.setTimeout(() => { busy = false; pump(); }, 33);
-    });
+  function pointerReady() {
+    if (document.getElementById("w2w-pointer-js")) return;
+    const script = document.createElement("script");
+    script.id = "w2w-pointer-js";
+    script.src = "/room/pointer.js";
+    script.onload = () => {
+      pen = window.w2wPointer.sender((body) => stream.post("/room/api/pointer", token, body).then((r) => {
+        if (r.status === 401) unpaired(r.body.message);
+        else if (!r.ok && r.status !== 429) say(r.body.message || "HTTP " + r.status);
+      }), 33);
+    };
+    document.head.appendChild(script);
   }
   function where(event) {
     const box = $("pad").getBoundingClientRect();
@@ -155,19 +145,19 @@
     return [Number(x.toFixed(3)), Number(y.toFixed(3))];
   }
   function touch(event) {
-    if (mode === "draw") ink.push([stroke, where(event)]);
-    else { dot = where(event); dotChanged = true; }
-    pump();
+    if (!pen) return;
+    if (mode === "draw") pen.draw(stroke, where(event));
+    else pen.point(where(event));
   }
   function setMode(next) {
-    if (mode === "point" && next !== "point") { dot = null; dotChanged = true; pump(); }
+    if (pen && mode === "point" && next !== "point") pen.point(null);
     mode = next;
     $("pad-point").setAttribute("aria-pressed", String(mode === "point"));
     $("pad-draw").setAttribute("aria-pressed", String(mode === "draw"));
   }
   $("pad-point").addEventListener("click", () => setMode("point"));
   $("pad-draw").addEventListener("click", () => setMode("draw"));
-  $("pad-clear").addEventListener("click", () => { ink.length = 0; clearInk = true; pump(); });
+  $("pad-clear").addEventListener("click", () => { if (pen) pen.clear(); });
   $("pad").addEventListener("pointerdown", (event) => {
     $("pad").setPointerCapture(event.pointerId);
     stroke += 1;
@@ -175,7 +165,7 @@
     event.preventDefault();
   });
   $("pad").addEventListener("pointermove", (event) => { if (event.buttons || event.pointerType === "touch") touch(event); });
-  const lift = () => { if (mode === "point") { dot = null; dotChanged = true; pump(); } };
+  const lift = () => { if (pen && mode === "point") pen.point(null); };
   $("pad").addEventListener("pointerup", lift);
   $("pad").addEventListener("pointercancel", lift);
 

@@ -29,30 +29,11 @@
     "background:rgba(0,0,0,0.6);color:#fff;padding:2px 8px;border-radius:4px;display:none";
   document.body.appendChild(badge);
 
-  // --- sending: one request in flight at a time; behind it the latest dot, and the ink not sent ---
+  // --- sending: window.w2wPointer.sender (pointer.js), shared with the phone remote ---------------
+  const send = window.w2wPointer.sender((body) => room.post("/room/api/pointer", token, body), EVERY_MS);
   let mode = "";
-  let busy = false;
-  let dot = null;
-  let dotChanged = false;
-  let clearInk = false;
   let stroke = Math.floor(Math.random() * 1e9); // a reloaded deck does not add to an old stroke
-  const ink = []; // [stroke, [x, y]], oldest first
-  function pump() {
-    if (busy) return;
-    const body = {};
-    if (clearInk) { body.clear = true; clearInk = false; }
-    if (ink.length) { // up to 64 points of the oldest stroke waiting
-      let n = 0;
-      while (n < ink.length && n < 64 && ink[n][0] === ink[0][0]) n += 1;
-      body.stroke = ink[0][0];
-      body.points = ink.splice(0, n).map((entry) => entry[1]);
-    }
-    if (dotChanged) { body.dot = dot; dotChanged = false; }
-    if (!Object.keys(body).length) return;
-    busy = true;
-    room.post("/room/api/pointer", token, body).then(() => window.setTimeout(() => { busy = false; pump(); }, EVERY_MS));
-  }
-  function point(at) { dot = at; dotChanged = true; pump(); }
+  const point = (at) => send.point(at);
   function where(event) {
     const box = overlay.element.getBoundingClientRect();
     const x = (event.clientX - box.left) / box.width;
@@ -74,19 +55,19 @@
     const k = event.key.toLowerCase();
     if (k === "q") setMode(mode === "laser" ? "" : "laser");
     else if (k === "d") setMode(mode === "draw" ? "" : "draw");
-    else if (k === "x") { ink.length = 0; clearInk = true; pump(); } // ink not sent yet goes too
+    else if (k === "x") send.clear();
   });
   let drawing = false;
   document.addEventListener("pointermove", (event) => {
     if (mode === "laser") point(where(event));
-    else if (mode === "draw" && drawing) { const at = where(event); if (at) { ink.push([stroke, at]); pump(); } }
+    else if (mode === "draw" && drawing) { const at = where(event); if (at) send.draw(stroke, at); }
   });
   document.addEventListener("pointerdown", (event) => {
     if (mode !== "draw") return;
     drawing = true;
     stroke += 1;
     const at = where(event);
-    if (at) { ink.push([stroke, at]); pump(); }
+    if (at) send.draw(stroke, at);
     event.preventDefault();
   });
   document.addEventListener("pointerup", () => { drawing = false; });

@@ -81,9 +81,41 @@
     return { apply: apply, show: show, slide: slide, clear: clear, element: box };
   }
 
+  // The sending side, the laptop's deck's and the phone remote's: one request in flight at a time,
+  // `post(body)` (a promise); behind it the latest dot and the ink not sent yet, up to 64 points of
+  // the oldest stroke a request (room/pointer.py refuses more, and drops none); the next request
+  // goes `everyMs` after the last answer (the server keeps at most 30 a second per sender).
+  function sender(post, everyMs) {
+    let busy = false;
+    let dot = null;
+    let dotChanged = false;
+    let clearInk = false;
+    const ink = []; // [stroke, [x, y]], oldest first
+    function pump() {
+      if (busy) return;
+      const body = {};
+      if (clearInk) { body.clear = true; clearInk = false; }
+      if (ink.length) {
+        let n = 0;
+        while (n < ink.length && n < 64 && ink[n][0] === ink[0][0]) n += 1;
+        body.stroke = ink[0][0];
+        body.points = ink.splice(0, n).map((entry) => entry[1]);
+      }
+      if (dotChanged) { body.dot = dot; dotChanged = false; }
+      if (!Object.keys(body).length) return;
+      busy = true;
+      post(body).then(() => window.setTimeout(() => { busy = false; pump(); }, everyMs));
+    }
+    return {
+      point(at) { dot = at; dotChanged = true; pump(); }, // null hides the dot
+      draw(stroke, at) { ink.push([stroke, at]); pump(); },
+      clear() { ink.length = 0; clearInk = true; pump(); }, // ink not sent yet goes too
+    };
+  }
+
   function isPoint(p) {
     return Array.isArray(p) && p.length === 2 && p.every((n) => typeof n === "number" && n >= 0 && n <= 1);
   }
 
-  window.w2wPointer = { overlay: overlay };
+  window.w2wPointer = { overlay: overlay, sender: sender };
 })();
