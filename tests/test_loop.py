@@ -144,3 +144,24 @@ def test_generate_loop_refuses_a_file_as_the_output_directory(tmp_path):
     (tmp_path / "f").write_text("x")
     result = run_cli("generate", "loop", "the sun over the sea", "-o", "f", cwd=tmp_path)
     assert result.returncode == 2 and "is a file" in result.stdout + result.stderr
+
+
+def test_the_agreement_record_is_what_its_rows_say():
+    """agreement.json (w2w measure-loop) against its own per-request rows and the chosen requests:
+    the slide's figures are counts of the recorded rounds, not numbers typed in."""
+    from w2w_generators.loop.agreement import heldout_requests
+    from w2w_generators.loop.generator import read_agreement
+
+    record = read_agreement()
+    rows, s = record["requests"], record["summary"]
+    chosen = heldout_requests()
+    assert [r["request"] for r in rows] == [c["request"] for c in chosen][: len(rows)] and s["requests"] == len(rows)
+    assert s["agree_round_1"] == sum(r["rounds"][0]["agree"] for r in rows)
+    assert s["agree_last_round"] == sum(r["rounds"][-1]["agree"] for r in rows)
+    assert s["plan_right_last_round"] == sum(r["rounds"][-1]["plan"] == r["expected"] for r in rows)
+    assert sum(int(k) * v for k, v in s["rounds_used"]["histogram"].items()) == sum(len(r["rounds"]) for r in rows)
+    for r in rows:  # the loop stops at the first agreement, else runs every round
+        assert [x["agree"] for x in r["rounds"]][:-1] == [False] * (len(r["rounds"]) - 1)
+        assert r["rounds"][-1]["agree"] or len(r["rounds"]) == record["config"]["rounds"]
+    assert record["machine"]["cpu_count"] and record["seconds"] > 0
+    assert set(s["stages"]) == {"plan", "render", "describe"}
