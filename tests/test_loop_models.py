@@ -14,7 +14,7 @@ from cli_in_process import run_cli
 from w2w_generators.loop.pipeline import LoopConfig, Refused
 from w2w_generators.shapes.world import parse_caption
 
-pytestmark = [pytest.mark.model, pytest.mark.usefixtures("require_smollm2", "require_shapes")]
+pytestmark = pytest.mark.model
 
 # In agreement.json: round 1 draws the two green shapes alike and the describer says so; no
 # refinement fixes it (the diffusion model's same-colour pairs), so all four rounds run.
@@ -22,7 +22,7 @@ STUBBORN = "my drawing: the crocodile lower than a pea"
 
 
 @pytest.fixture(scope="module")
-def pipeline():
+def pipeline(require_smollm2, require_shapes):
     import torch
 
     from w2w_generators.loop.generator import load_pipeline
@@ -92,7 +92,7 @@ def test_an_injection_runs_the_whole_loop_as_a_marked_guess(pipeline):
     assert record["rounds"][0]["description"] and "<" not in record["rounds"][0]["description"]
 
 
-def test_generate_loop_writes_one_record_and_each_rounds_pictures(tmp_path):
+def test_generate_loop_writes_one_record_and_each_rounds_pictures(tmp_path, require_smollm2, require_shapes):
     result = run_cli("generate", "loop", "the sun over the sea", "--json", "-o", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]

@@ -139,5 +139,6 @@ class Loop(Generator):
                 files[r["picture"][:-4].replace("-", "_")] = r["picture"]
                 files[r["strip"][:-4].replace("-", "_")] = r["strip"]
         data = {"requests": requests, "config": inputs.config().to_dict(), "agreement": read_agreement()}
-        (out_dir / "loop.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        record = json.dumps(data, ensure_ascii=False, separators=(",", ":"))  # a download for readers: compact
+        (out_dir / "loop.json").write_text(record + "\n", encoding="utf-8")
         return Artifact(self.name, files, data, run.provenance(), out_dir)

@@ -114,7 +114,7 @@ class LoopPipeline:
         tokens = said.value
         description = " ".join(t["token"] for t in tokens if t["token"] != "<eos>")
         agree = description == setting.plan
-        log.info("loop round %d: %r -> %r (%s)", number, setting.plan, description, "agree" if agree else "differ")
+        log.debug("loop round %d: %r -> %r (%s)", number, setting.plan, description, "agree" if agree else "differ")
         return {
             "round": number,
             **asdict(setting),
