@@ -105,3 +105,25 @@ def test_generate_loop_writes_one_record_and_each_rounds_pictures(tmp_path, requ
     assert [str(tmp_path / "out" / n) for n in written if not n.endswith("-strip.png")] == [
         str(tmp_path / f) if not f.startswith("/") else f for f in record["files"]
     ]
+
+
+def test_the_recorded_pair_is_what_the_models_say(pipeline):
+    """talk/frozen/pair (the warm-up's two answers, the multimodal part's one picture): the describer
+    reads the frozen pictures as recorded, and SmolLM2 (the planner's copy, adapter off) writes the
+    recorded answer again, greedily."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    from w2w_generators.pair.answers import llm_answer
+
+    frozen = Path(__file__).resolve().parents[1] / "talk" / "frozen" / "pair"
+    data = json.loads((frozen / "pair.json").read_text(encoding="utf-8"))
+    picture = np.asarray(Image.open(frozen / "picture.png").convert("RGB"))
+    assert [t["token"] for t in pipeline.describer(picture)] == [t["token"] for t in data["mirror"]["tokens"]]
+    answer = np.asarray(Image.open(frozen / "answer.png").convert("RGB"))
+    said = " ".join(t["token"] for t in pipeline.describer(answer) if t["token"] != "<eos>")
+    assert said == data["answers"]["picture_read_as"]
+    loaded = pipeline.planner.loaded
+    words = llm_answer(loaded.lm, loaded.tokenizer, data["prompt"], data["max_new_tokens"])
+    assert words == data["answers"]["text"]

@@ -4,8 +4,8 @@ The planner and the describer are other generators' models: the loop gets them b
 through the plug-in API (`plugin_api.generator`) and talks to them through their own functions
 (`load`, `plan`/`next_plan`, `describe_pixels`), never by importing their folders (the architecture
 rule: a generator folder imports only itself, the plug-in API and the shared folders). The renderer
-is the shapes diffusion model, which lives in the shared folders (shapes/, diffusion/) and is used
-directly, with every step's x̂0 captured for the strip.
+is the shapes diffusion model, which lives in the shared folders (shapes/render.py), used directly,
+with every step's x̂0 captured for the strip.
 """
 
 from __future__ import annotations
@@ -79,42 +79,3 @@ class DescriberPart:
     @property
     def model_id(self) -> str:
         return self.loaded.model_id
-
-
-class Renderer:
-    """The shapes-world diffusion model (DDIM, classifier-free guidance): caption -> 32 px picture,
-    with x̂0 (the model's guess of the finished picture) kept at every step for the strip."""
-
-    model_id = "w2w/shapes-diffusion"
-
-    def __init__(self, pipe: Any):
-        self.pipe = pipe
-        pipe.set_progress_bar_config(disable=True)
-
-    @classmethod
-    def load(cls, local_dirs: dict | None = None, device: str = "cpu") -> Renderer:
-        from w2w_generators.shapes.pipeline import ShapesDiffusionPipeline
-        from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
-        from w2w_generators.shared.model_resolution import SHAPES_WEIGHTS
-
-        encoder = resolve_minilm(MINILM_ID, local_dirs or {}, purpose="the shapes model's captions")
-        return cls(ShapesDiffusionPipeline.from_dirs(SHAPES_WEIGHTS, encoder.path, device))
-
-    def __call__(self, caption: str, seed: int, guidance: float, steps: int) -> dict:
-        """{"image": uint8 32x32x3, "strip": [uint8 32x32x3 per step: x̂0]}; the image is what
-        the describer's training pictures were (the pipeline's [0, 1] output, x255, rounded)."""
-        import numpy as np
-        import torch
-
-        from w2w_generators.diffusion.capture import StripCapture, decoder
-
-        pipe = self.pipe
-        capture = StripCapture(pipe.scheduler, list(range(steps)))
-        generator_ = torch.Generator("cpu").manual_seed(seed)
-        state: dict = {}
-        with capture:
-            for state in pipe.denoising(caption, None, steps, guidance, generator_):
-                capture.callback(pipe, state["i"], state["t"], {"latents": state["latents"]})
-        image = np.asarray(pipe.output(state["latents"], "np").images[0])
-        strip = [frame["clean"] for frame in capture.decode(decoder(pipe, shapes=True))]
-        return {"image": (image * 255).round().astype("uint8"), "strip": strip}

@@ -63,8 +63,9 @@ def read_agreement(path: Path = AGREEMENT_FILE) -> dict | None:
 
 def load_pipeline(config: LoopConfig | None = None, device: str = "cpu", local_dirs: dict | None = None):
     """The three models, loaded once (planner 7 s, renderer 2 s, describer 0.05 s on the 2-core CPU)."""
-    from w2w_generators.loop.components import DescriberPart, PlannerPart, Renderer
+    from w2w_generators.loop.components import DescriberPart, PlannerPart
     from w2w_generators.loop.pipeline import LoopPipeline
+    from w2w_generators.shapes.render import Renderer
 
     return LoopPipeline(
         PlannerPart.load(device, local_dirs), Renderer.load(local_dirs), DescriberPart.load(local_dirs), config
@@ -76,6 +77,7 @@ class Loop(Generator):
     version: ClassVar[str] = "1"
     live: ClassVar[bool] = False
     Inputs: ClassVar[type[BaseModel]] = LoopInputs
+    macros: ClassVar[tuple[str, ...]] = ("loop_explorer", "loop_agreement")  # templates/macros.j2
     libraries: ClassVar[tuple[str, ...]] = ("torch", "transformers", "diffusers", "safetensors")
     generate_input: ClassVar[str | None] = "text"
     generate_writes: ClassVar[str | None] = "directory"  # -o DIR: each round's PNGs go in it
