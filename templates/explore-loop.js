@@ -118,6 +118,8 @@
       const req = data.requests[request];
       round = Math.min(round, req.rounds.length - 1);
       const r = req.rounds[round];
+      // A round that kept the plan (another seed, stronger guidance) shares the planning round's tokens.
+      for (let k = round; !r.plan_tokens && k >= 0; k--) r.plan_tokens = req.rounds[k].plan_tokens;
       rounds.textContent = "";
       req.rounds.forEach((x, i) => {
         const button = el("button", "w2w-loop-round" + (x.agree ? " w2w-loop-agree" : ""), "Round " + x.round + (x.agree ? " ✓" : " ✗"));

@@ -436,7 +436,7 @@ def test_explorables_fit_the_size_budget_and_load_nothing(full):
         len(m.group(1).encode())
         for page in site.rglob("*.html")
         for m in re.finditer(
-            r'<script type="application/json" class="w2w-(?:explore|grid|eval)-data"[^>]*>(.*?)</script>',
+            r'<script type="application/json" class="w2w-(?:explore|grid|eval|loop)-data"[^>]*>(.*?)</script>',
             page.read_text(encoding="utf-8"),
             re.S,
         )

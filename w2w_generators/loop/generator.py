@@ -57,6 +57,25 @@ class LoopInputs(BaseModel):
         return LoopConfig(self.steps, self.guidance, self.stronger_guidance, self.rounds, self.seed)
 
 
+# What the page's explorer reads of a round (templates/explore-loop.js): the rest (timings, the
+# config of each request) stays in loop.json, so the data each page inlines stays small (it counts
+# toward the explorables' budget, tests/test_full_talk.py).
+EXPLORER_KEYS = (
+    "round", "plan", "seed", "guidance", "steps", "plan_tokens", "description", "description_tokens",
+    "agree", "next", "picture", "strip", "frames",
+)  # fmt: skip
+
+
+def explorer_view(record: dict) -> dict:
+    """The rounds with the explorer's keys; a round that did not plan again (another seed, stronger
+    guidance) leaves out the plan's tokens, which the explorer takes from the round that planned."""
+    rounds = [{k: r[k] for k in EXPLORER_KEYS if k in r} for r in record["rounds"]]
+    for view, r in zip(rounds, record["rounds"], strict=True):
+        if not r.get("planned", True):
+            del view["plan_tokens"]
+    return {"request": record["request"], "guess": record["guess"], "rounds": rounds}
+
+
 def read_agreement(path: Path = AGREEMENT_FILE) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
@@ -74,7 +93,7 @@ def load_pipeline(config: LoopConfig | None = None, device: str = "cpu", local_d
 
 class Loop(Generator):
     name: ClassVar[str] = "loop"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: the explorer's own compact view of the rounds
     live: ClassVar[bool] = False
     Inputs: ClassVar[type[BaseModel]] = LoopInputs
     macros: ClassVar[tuple[str, ...]] = ("loop_explorer", "loop_agreement")  # templates/macros.j2
@@ -140,7 +159,13 @@ class Loop(Generator):
             for r in request["rounds"]:
                 files[r["picture"][:-4].replace("-", "_")] = r["picture"]
                 files[r["strip"][:-4].replace("-", "_")] = r["strip"]
-        data = {"requests": requests, "config": inputs.config().to_dict(), "agreement": read_agreement()}
-        record = json.dumps(data, ensure_ascii=False, separators=(",", ":"))  # a download for readers: compact
+        data = {
+            "requests": requests,
+            "explorer": [explorer_view(r) for r in requests],
+            "config": inputs.config().to_dict(),
+            "agreement": read_agreement(),
+        }
+        kept = {k: v for k, v in data.items() if k != "explorer"}  # the explorer's view is derived: not twice
+        record = json.dumps(kept, ensure_ascii=False, separators=(",", ":"))  # a download for readers: compact
         (out_dir / "loop.json").write_text(record + "\n", encoding="utf-8")
         return Artifact(self.name, files, data, run.provenance(), out_dir)

@@ -124,7 +124,14 @@ class LoopPipeline:
             "image": drawn.value["image"],
             "strip": drawn.value["strip"],
             "description": description,
-            "description_tokens": [{"token": t["token"], "p": round(t["p"], 4), "top": t["top"]} for t in tokens],
+            "description_tokens": [
+                {
+                    "token": t["token"],
+                    "p": round(t["p"], 4),
+                    "top": [{"token": a["token"], "p": round(a["p"], 4)} for a in t["top"]],
+                }
+                for t in tokens
+            ],
             "agree": agree,
             "verdict": "the description is the plan" if agree else "the description differs from the plan",
             "seconds": {
