@@ -1,6 +1,7 @@
 """The loop's explorer (templates/explore-loop.js) in the repository's built talk, from file:// with
 every other request blocked: the deck's slide and the handout's page, by mouse and by keyboard, each
-state what the frozen artifact recorded (the real models' rounds)."""
+state what the frozen artifact recorded (the real models' rounds); and the live half's panel
+(templates/live-loop.js), which without a server plays the recording."""
 
 from __future__ import annotations
 
@@ -56,6 +57,19 @@ def test_the_loop_explorer_from_a_file_with_the_network_blocked(real_build, chro
     page.keyboard.press("ArrowDown")
     other = pick + 1 if pick + 1 < len(requests) else pick
     assert _shown(page, box)["shown"] == f"{other}:0"
+    # the live half without a server (file://): Run live plays the recording of the talk's first request
+    page.click(".present .w2w-loop-box form button[type=submit]")
+    page.wait_for_selector(".present [data-w2w-live-state='recorded-done']", state="attached", timeout=10000)
+    first = requests[0]
+    lines = page.eval_on_selector_all(".present .w2w-loop-live-round", "(rows) => rows.map((r) => r.textContent)")
+    assert len(lines) == len(first["rounds"])
+    assert (
+        f"planned “{first['rounds'][0]['plan']}”" in lines[0]
+        and f"read “{first['rounds'][-1]['description']}”" in lines[-1]
+    )
+    assert page.is_hidden(".present .w2w-loop") and page.is_visible(".present .w2w-loop-live-picture")
+    page.click(".present .w2w-loop-live-back")
+    assert page.is_visible(".present .w2w-loop") and page.is_hidden(".present .w2w-loop-live")
     problems = view.problems("deck")
     page.goto((root / "site" / "sections" / "future.html").as_uri())
     page.wait_for_load_state("load")

@@ -32,8 +32,30 @@ def pipeline(require_smollm2, require_shapes):
 
 
 @pytest.fixture(scope="module")
-def stubborn(pipeline):
-    return pipeline(STUBBORN)
+def streamed(pipeline):
+    """The live half's stream of STUBBORN (Loop.steps, as `w2w present`'s model process runs it),
+    with the record the pipeline returned at its end: one run of four rounds for the file."""
+    from w2w_generators.loop.generator import Loop
+    from w2w_generators.loop.live import LoopLiveRequest
+
+    records = []
+    stream = pipeline.stream
+
+    def kept(*args, **kwargs):
+        records.append((yield from stream(*args, **kwargs)))
+        return records[-1]
+
+    pipeline.stream = kept
+    try:
+        events = list(Loop().steps(pipeline, LoopLiveRequest(request=STUBBORN)))
+    finally:
+        del pipeline.stream
+    return records[0], events
+
+
+@pytest.fixture(scope="module")
+def stubborn(streamed):
+    return streamed[0]
 
 
 def test_each_refinement_changes_what_it_claims_on_the_real_models(stubborn):
@@ -127,3 +149,22 @@ def test_the_recorded_pair_is_what_the_models_say(pipeline):
     loaded = pipeline.planner.loaded
     words = llm_answer(loaded.lm, loaded.tokenizer, data["prompt"], data["max_new_tokens"])
     assert words == data["answers"]["text"]
+
+
+def test_the_live_stream_is_every_stage_of_every_round_in_order(streamed):
+    record, events = streamed
+    stages = [(e["stage"], e["round"]) for e in events[:-1]]
+    expected = []
+    for r in record["rounds"]:
+        expected += [("plan", r["round"])] if r["planned"] else []
+        expected += [("render", r["round"])] * r["steps"] + [("describe", r["round"]), ("verdict", r["round"])]
+    assert stages == expected
+    renders = [e for e in events if e.get("stage") == "render"]
+    assert all(e["image"].startswith("data:image/png;base64,") for e in renders)
+    assert [e["step"] for e in renders[:20]] == list(range(1, 21))
+    verdicts = [e for e in events if e.get("stage") == "verdict"]
+    assert [v["description"] for v in verdicts] == [r["description"] for r in record["rounds"]]
+    assert [v["next"] for v in verdicts] == [r.get("next") for r in record["rounds"]]
+    done = events[-1]
+    assert done["type"] == "done" and done["rounds_used"] == 4 and done["agreed"] is False
+    assert done["model"] == "w2w/plan-render-describe" and set(done["seconds"]) == {"plan", "render", "describe"}

@@ -18,13 +18,15 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from w2w.plugin_api import Artifact, Generator, InputError, ModelRef, RunContext, generator
+from w2w.plugin_api import Artifact, Generator, InputError, ModelRef, RunContext, generator, labelled
+from w2w_generators.loop.live import LoopLiveRequest, events
 from w2w_generators.loop.pipeline import LoopConfig
 from w2w_generators.loop.record import without_arrays, write_round
 from w2w_generators.shared.model_resolution import content_hash
 
 log = logging.getLogger("w2w.generators.loop")
 AGREEMENT_FILE = Path(__file__).with_name("agreement.json")
+MODEL_ID = "w2w/plan-render-describe"  # SmolLM2 + the planner's adapter, the shapes model, the describer
 
 # Chosen from the held-out measurement's requests to show each kind of round (see agreement.json):
 # agreed at once, fixed by another seed, by stronger guidance, by a new plan; and one guess.
@@ -93,9 +95,10 @@ def load_pipeline(config: LoopConfig | None = None, device: str = "cpu", local_d
 
 class Loop(Generator):
     name: ClassVar[str] = "loop"
-    version: ClassVar[str] = "2"  # 2: the explorer's own compact view of the rounds
-    live: ClassVar[bool] = False
+    version: ClassVar[str] = "3"  # 2: the explorer's own compact view of the rounds; 3: live_request
+    live: ClassVar[bool] = True
     Inputs: ClassVar[type[BaseModel]] = LoopInputs
+    LiveRequest: ClassVar[type[BaseModel]] = LoopLiveRequest
     macros: ClassVar[tuple[str, ...]] = ("loop_explorer", "loop_agreement")  # templates/macros.j2
     libraries: ClassVar[tuple[str, ...]] = ("torch", "transformers", "diffusers", "safetensors")
     generate_input: ClassVar[str | None] = "text"
@@ -119,15 +122,24 @@ class Loop(Generator):
         vision = describer.resolve_model(describer.Inputs(), local_dirs)  # its revision covers the renderer
         adapter = planner.key_inputs(planner.Inputs(), lm.embedded)["adapter"]
         revision = f"{lm.revision}+{adapter}+{vision.revision}"
-        return ModelRef("w2w/plan-render-describe", revision, lm.source, lm.path, encoder=vision.encoder)
+        return ModelRef(MODEL_ID, revision, lm.source, lm.path, encoder=vision.encoder)
+
+    # --- the live protocol (docs/live-protocol.md): live.py --------------------------------------
+
+    def load(self, model: ModelRef, device: str):
+        """The three models, loaded once (also what `w2w generate loop` runs with)."""
+        return load_pipeline(device=device)
+
+    def live_request(self, inputs: LoopInputs, model: ModelRef | None = None) -> LoopLiveRequest:
+        return LoopLiveRequest(request=inputs.requests[0], seed=inputs.seed)
+
+    def steps(self, loaded, request: BaseModel):
+        return labelled(events(loaded, request), MODEL_ID, loaded.planner.loaded.device)
 
     # --- `w2w generate loop TEXT… [-o DIR]` ------------------------------------------------------
 
     def generate_check(self, value: str) -> tuple[str, str] | None:
         return generator("planner").generate_check(value)
-
-    def generate_load(self, model: ModelRef, device: str):
-        return load_pipeline(device=device)
 
     def generate(self, loaded, value: str, seed: int, out: Path | None) -> dict:
         """One request through the loop; with -o DIR, each round's picture and strip in DIR."""
@@ -164,6 +176,7 @@ class Loop(Generator):
             "explorer": [explorer_view(r) for r in requests],
             "config": inputs.config().to_dict(),
             "agreement": read_agreement(),
+            "live_request": self.live_request(inputs).model_dump(mode="json"),
         }
         kept = {k: v for k, v in data.items() if k != "explorer"}  # the explorer's view is derived: not twice
         record = json.dumps(kept, ensure_ascii=False, separators=(",", ":"))  # a download for readers: compact

@@ -16,10 +16,12 @@ seed, guidance, steps -> image and x̂0 strip) and `describer` (pixels -> tokens
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Generator
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from w2w_generators.loop.components import timed
+from w2w_generators.loop.components import Timed, timed
 
 log = logging.getLogger("w2w.generators.loop")
 
@@ -72,12 +74,33 @@ def plan_tokens(plan: dict) -> list[dict]:
     ]
 
 
+def _rounded(token: dict) -> dict:
+    return {"token": token["token"], "p": round(token["p"], 4)}
+
+
+def _verdict(round_: dict) -> dict:
+    return {"type": "step", "stage": "verdict", "round": round_["round"], "agree": round_["agree"],
+            "plan": round_["plan"], "description": round_["description"], "next": round_.get("next")}  # fmt: skip
+
+
 class LoopPipeline:
     def __init__(self, planner: Any, renderer: Any, describer: Any, config: LoopConfig | None = None):
         self.planner, self.renderer, self.describer = planner, renderer, describer
         self.config = config or LoopConfig()
 
     def __call__(self, request: str, seed: int | None = None, rounds: int | None = None) -> dict:
+        """The whole loop; the record of every round (stream() without its events)."""
+        events = self.stream(request, seed, rounds)
+        while True:
+            try:
+                next(events)
+            except StopIteration as finished:
+                return finished.value
+
+    def stream(self, request: str, seed: int | None = None, rounds: int | None = None) -> Generator[dict, None, dict]:
+        """The loop as events, on the caller's thread (the live half streams them): per round the
+        plan (when planned), each denoising step's x̂0 (a uint8 array, `frame`), the description and
+        the verdict; returns the record."""
         config = replace(self.config, **{k: v for k, v in (("seed", seed), ("rounds", rounds)) if v is not None})
         # 1. Refuse what the planner will not plan (empty, over 200 characters, no words): one reason.
         refused = self.planner.refusal(request)
@@ -92,29 +115,37 @@ class LoopPipeline:
         tried = {setting.plan}
         for number in range(1, config.rounds + 1):
             # 3. Render, describe, compare.
-            round_ = self._round(number, setting, plan, plan_seconds)
+            round_ = yield from self._round(number, setting, plan, plan_seconds)
             record["rounds"].append(round_)
             if round_["agree"] or number == config.rounds:
+                yield _verdict(round_)
                 break
             # 4. Refine: change one thing for the next round (REFINEMENTS, in order).
             change = self._refine(REFINEMENTS[(number - 1) % len(REFINEMENTS)], request, setting, plan, tried)
             if change is None:
                 round_["next"] = "no other plan under the grammar: the loop stops"
+                yield _verdict(round_)
                 break
             setting, plan, plan_seconds, refinement = change
             tried.add(setting.plan)
-            record["rounds"][-1]["next"] = refinement
+            round_["next"] = refinement
+            yield _verdict(round_)
         last = record["rounds"][-1]
         record.update(agreed=last["agree"], rounds_used=len(record["rounds"]), final_plan=last["plan"])
         return record
 
-    def _round(self, number: int, setting: Setting, plan: dict, plan_time) -> dict:
-        drawn = timed(self.renderer, setting.plan, setting.seed, setting.guidance, setting.steps)
+    def _round(self, number: int, setting: Setting, plan: dict, plan_time) -> Generator[dict, None, dict]:
+        if plan_time is not None:
+            yield {"type": "step", "stage": "plan", "round": number, "plan": setting.plan, "guess": plan["guess"],
+                   "tokens": plan_tokens(plan), "changed": plan.get("changed")}  # fmt: skip
+        drawn = yield from self._render(number, setting)
         said = timed(self.describer, drawn.value["image"])
         tokens = said.value
         description = " ".join(t["token"] for t in tokens if t["token"] != "<eos>")
         agree = description == setting.plan
         log.debug("loop round %d: %r -> %r (%s)", number, setting.plan, description, "agree" if agree else "differ")
+        described = [{**_rounded(t), "top": [_rounded(a) for a in t["top"]]} for t in tokens]
+        yield {"type": "step", "stage": "describe", "round": number, "description": description, "tokens": described}
         return {
             "round": number,
             **asdict(setting),
@@ -124,14 +155,7 @@ class LoopPipeline:
             "image": drawn.value["image"],
             "strip": drawn.value["strip"],
             "description": description,
-            "description_tokens": [
-                {
-                    "token": t["token"],
-                    "p": round(t["p"], 4),
-                    "top": [{"token": a["token"], "p": round(a["p"], 4)} for a in t["top"]],
-                }
-                for t in tokens
-            ],
+            "description_tokens": described,
             "agree": agree,
             "verdict": "the description is the plan" if agree else "the description differs from the plan",
             "seconds": {
@@ -145,6 +169,33 @@ class LoopPipeline:
                 "describe": round(said.cpu_seconds, 4),
             },
         }
+
+    def _render(self, number: int, setting: Setting) -> Generator[dict, None, Timed]:
+        """The renderer's picture, timed; a renderer with `stream` (shapes/render.py) gives each
+        step's x̂0 on the way, which goes out as an event. The time is the renderer's own: a consumer
+        that holds an event (the live stream, sending it) is not counted."""
+        args = (setting.plan, setting.seed, setting.guidance, setting.steps)
+        stream = getattr(self.renderer, "stream", None)
+        if stream is None:
+            return timed(self.renderer, *args)
+        steps, wall, cpu = stream(*args), 0.0, 0.0
+        while True:
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            try:
+                step, frame = next(steps)
+            except StopIteration as finished:
+                return Timed(
+                    finished.value, wall + time.perf_counter() - started, cpu + time.thread_time() - started_cpu
+                )
+            wall, cpu = wall + time.perf_counter() - started, cpu + time.thread_time() - started_cpu
+            yield {
+                "type": "step",
+                "stage": "render",
+                "round": number,
+                "step": step,
+                "steps": setting.steps,
+                "frame": frame,
+            }
 
     def _refine(self, kind: str, request: str, setting: Setting, plan: dict, tried: set[str]):
         """(the next round's setting, its plan record, the planning time or None, what changed)."""

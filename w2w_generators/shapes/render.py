@@ -31,19 +31,32 @@ class Renderer:
         """{"image": uint8 32x32x3, "strip": [x̂0 per step], "noisy": [x_t per step]} (uint8 32x32x3
         each: the model's guess of the finished picture, and the sample itself); the image is what
         the describer's training pictures were (the pipeline's [0, 1] output, x255, rounded)."""
+        frames = self.stream(caption, seed, guidance, steps)
+        while True:
+            try:
+                next(frames)
+            except StopIteration as finished:
+                return finished.value
+
+    def stream(self, caption: str, seed: int, guidance: float, steps: int):
+        """The same call, one (step, x̂0 uint8 32x32x3) per denoising step, on the caller's own
+        thread; returns what __call__ does. x̂0 of each step is decoded once, here, and kept."""
         import numpy as np
         import torch
 
         from w2w_generators.diffusion.capture import StripCapture, decoder
 
         pipe = self.pipe
-        capture = StripCapture(pipe.scheduler, list(range(steps)))
+        decode = decoder(pipe, shapes=True)
+        capture = StripCapture(pipe.scheduler, [])
         generator_ = torch.Generator("cpu").manual_seed(seed)
         state: dict = {}
+        strip, noisy = [], []
         with capture:
             for state in pipe.denoising(caption, None, steps, guidance, generator_):
-                capture.callback(pipe, state["i"], state["t"], {"latents": state["latents"]})
+                x_t, x0 = decode(torch.cat([capture.last["x_t"][:1], capture.last["x0"][:1]]))
+                noisy.append(x_t)
+                strip.append(x0)
+                yield state["i"] + 1, x0
         image = np.asarray(pipe.output(state["latents"], "np").images[0])
-        frames = capture.decode(decoder(pipe, shapes=True))
-        strip, noisy = [f["clean"] for f in frames], [f["noisy"] for f in frames]
         return {"image": (image * 255).round().astype("uint8"), "strip": strip, "noisy": noisy}
