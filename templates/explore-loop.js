@@ -106,7 +106,7 @@
       const step = Number(slider.value);
       const frames = r.frames;
       // The last step shows the exact picture the describer read (the strip's colours are a palette).
-      const src = data.base + (step === frames ? r.picture : r.strip);
+      const src = data.urls[step === frames ? r.picture : r.strip];
       if (frame.getAttribute("src") !== src) frame.setAttribute("src", src);
       frame.style.objectPosition = (frames > 1 ? (100 * (step - 1)) / (frames - 1) : 0).toFixed(3) + "% 0";
       stepText.textContent = step + "/" + frames + (step === frames ? " (the picture)" : "");
