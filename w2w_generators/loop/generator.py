@@ -78,6 +78,14 @@ def explorer_view(record: dict) -> dict:
     return {"request": record["request"], "guess": record["guess"], "rounds": rounds}
 
 
+def _next_text(next_: dict | str | None) -> str:
+    if next_ is None:
+        return ""
+    if isinstance(next_, str):
+        return f"; {next_}"
+    return f"; next: {next_['kind']} {next_['from']} -> {next_['to']}"
+
+
 def read_agreement(path: Path = AGREEMENT_FILE) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
@@ -150,12 +158,12 @@ class Loop(Generator):
                 str(out / write_round(r, out, f"{stem}-seed{seed}-round{r['round']}")["picture"])
                 for r in record["rounds"]
             ]
-        summary = " | ".join(
-            f"{r['round']}: {r['plan']} -> {r['description']} ({'agree' if r['agree'] else 'differ'})"
-            for r in record["rounds"]
-        )
-        guess = "  (a guess: the request names no two things of the planner's table)" if record["guess"] else ""
-        return {**without_arrays(record), "summary": f"{value}{guess}\n  {summary}"}
+        lines = [value + ("  (a guess: it names no two things of the planner's table)" if record["guess"] else "")]
+        for r in record["rounds"]:
+            verdict = "agrees" if r["agree"] else "differs"
+            lines.append(f"  round {r['round']} (seed {r['seed']}, guidance {r['guidance']:g}): planned {r['plan']!r}")
+            lines.append(f"    read {r['description']!r}: {verdict}{_next_text(r.get('next'))}")
+        return {**without_arrays(record), "summary": "\n".join(lines)}
 
     def run(self, inputs: LoopInputs, model: ModelRef, device: str, out_dir: Path) -> Artifact:
         run = RunContext(self, model, device)
