@@ -37,7 +37,8 @@ def test_deck_is_complete(full):
     assert slides[0]["title"].startswith("From Words to Worlds") and slides[1]["title"] == "Agenda"
     assert all(s["notes"] for s in slides)  # speaker notes on every slide, content slides included
     html = (root / "site" / "slides" / "index.html").read_text()
-    assert len(set(re.findall(r'<svg id="(w2w-mermaid-[0-9a-f]+)"', html))) == 2  # both diagrams, inline
+    # the diagrams, inline (the future part's loop diagram became the loop itself: test_loop_explorer.py)
+    assert len(set(re.findall(r'<svg id="(w2w-mermaid-[0-9a-f]+)"', html))) == 1
     assert html.count("<math") >= 4
 
 
@@ -435,7 +436,7 @@ def test_explorables_fit_the_size_budget_and_load_nothing(full):
         len(m.group(1).encode())
         for page in site.rglob("*.html")
         for m in re.finditer(
-            r'<script type="application/json" class="w2w-(?:explore|grid|eval)-data"[^>]*>(.*?)</script>',
+            r'<script type="application/json" class="w2w-(?:explore|grid|eval|loop)-data"[^>]*>(.*?)</script>',
             page.read_text(encoding="utf-8"),
             re.S,
         )

@@ -14,7 +14,10 @@ It holds:
   talk.yaml line of the setting);
 - the atomic writes (`write_text`, `write_bytes`, `new_directory`, `swap_in`,
   `remove_dead_scratch`): a file or directory that must never be seen half-written, e.g. a model
-  cache outside the artifact's directory, and scratch a killed writer left.
+  cache outside the artifact's directory, and scratch a killed writer left;
+- `generator(name)`: another generator, found by its registry name. A generator that composes
+  others (the loop: planner -> renderer -> describer) asks for them here, through their protocol,
+  instead of importing their folders (tests/test_architecture.py forbids that).
 
 Importing it brings pydantic, never torch.
 """
@@ -40,6 +43,15 @@ from w2w.plugins.running import (
     torch_device,
 )
 
+
+def generator(name: str) -> Generator:
+    """The registered generator `name` (checked against the protocol on first use), as the engine
+    gets it; a missing one is a W2WError that names the installed ones."""
+    from w2w.plugins import registry
+
+    return registry.get(name)
+
+
 __all__ = [
     "LIVE_MEMBERS",
     "SPEED_REPEATS",
@@ -56,6 +68,7 @@ __all__ = [
     "check_protocol",
     "device_class",
     "device_label",
+    "generator",
     "installed_version",
     "labelled",
     "library_versions",

@@ -39,7 +39,10 @@ def _offered() -> dict[str, str]:
 
 def _out_path(out: Path | None, name: str, value: str, index: int, count: int, suffix: str, seed: int) -> Path:
     """Where input `index` of `count` writes: `out` for one input, `out`'s stem + "-N" for several;
-    by default a name made of the generator, the input's first words and the seed."""
+    by default a name made of the generator, the input's first words and the seed. A generator that
+    writes a directory's worth of files per input ("directory") writes them all into `out`, or none."""
+    if suffix == "directory":
+        return out
     if out is not None:
         return out if count == 1 else out.with_name(f"{out.stem}-{index + 1}{out.suffix or suffix}")
     slug = "-".join(re.findall(r"[a-z0-9]+", Path(value).stem.lower())[:8]) or "input"
@@ -51,6 +54,8 @@ def _check(generator, name: str, kind: str, values: list[str], out: Path | None)
         raise W2WError(f"no {kind} given to {name}", f"w2w generate {name} 'YOUR {kind.upper()}' …")
     if out is not None and generator.generate_writes is None:
         raise W2WError(f"{name} writes no file, so -o has nothing to name", "leave out -o (add --json for records)")
+    if out is not None and generator.generate_writes == "directory" and out.exists() and not out.is_dir():
+        raise W2WError(f"-o {out} is a file: {name} writes its pictures into a directory", "name a directory")
     if out is not None and not out.parent.is_dir():
         raise W2WError(f"-o {out}: the directory {out.parent} does not exist", "create it, or name a file in one")
     for value in values:
@@ -93,6 +98,8 @@ def generate(
     for index, value in enumerate(values):
         suffix = generator.generate_writes
         path = _out_path(out, name, value, index, len(values), suffix, seed) if suffix else None
+        if path is not None and suffix == "directory":
+            path.mkdir(exist_ok=True)
         with cli_output.progress(f"{name}: {index + 1}/{len(values)}…"):
             record = generator.generate(loaded, value, seed, path)
         summary = record.pop("summary", None)

@@ -146,7 +146,8 @@ class Generator(ABC):
     # What each INPUT of `w2w generate NAME INPUT…` is: "text", or "image" (a path to an image
     # file, checked to exist before any model loads); None: `w2w generate` does not offer it.
     generate_input: ClassVar[str | None] = None
-    # The suffix of the file each input writes (".png"), or None when it writes none.
+    # The suffix of the file each input writes (".png"), "directory" when every input writes its
+    # files into the one directory -o names (and none without -o), or None when it writes none.
     generate_writes: ClassVar[str | None] = None
 
     def generate_check(self, value: str) -> tuple[str, str] | None:

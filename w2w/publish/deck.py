@@ -153,6 +153,7 @@ DECK_SCRIPTS = (
     ("explore-tokens.js", "w2w-explore-tokens.js"),
     ("explore-diffusion.js", "w2w-explore-diffusion.js"),
     ("explore-words.js", "w2w-explore-words.js"),
+    ("explore-loop.js", "w2w-explore-loop.js"),
 )
 
 

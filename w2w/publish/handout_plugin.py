@@ -39,7 +39,14 @@ SHIM_URI = "assets/javascripts/iframe-worker-shim.js"
 # The explorables' files from templates/, served as assets/w2w-<name> (templates/explore*.js read the
 # precomputed results that the pages inline).
 # dom.js (the shared DOM helpers) comes first: extra_javascript keeps this order.
-HANDOUT_SCRIPTS = ("explore.css", "dom.js", "explore-tokens.js", "explore-diffusion.js", "explore-words.js")
+HANDOUT_SCRIPTS = (
+    "explore.css",
+    "dom.js",
+    "explore-tokens.js",
+    "explore-diffusion.js",
+    "explore-words.js",
+    "explore-loop.js",
+)
 
 
 class W2WPluginConfig(Config):

@@ -102,6 +102,10 @@ class DescriberGenerator(Generator):
     def steps(self, loaded: LoadedDescriber, request: BaseModel):
         return labelled(stream(loaded, request), loaded.model_id, loaded.device)
 
+    def describe_pixels(self, loaded: LoadedDescriber, pixels) -> list[dict]:
+        """What another generator may ask (the loop, via plugin_api.generator): live.describe."""
+        return describe(loaded, pixels)
+
     # --- `w2w generate describer PICTURE.png…`: the protocol's generate hook (the planner branch's
     # w2w/plugins/protocol.py; docs/generators.md). Harmless attributes where that hook is absent.
     generate_input: ClassVar[str | None] = "image"

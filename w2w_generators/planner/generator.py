@@ -30,6 +30,7 @@ from w2w_generators.planner.live import (
     PlannerLiveRequest,
     adapter_path,
     load_planner,
+    next_plan,
     plan_events,
     plan_once,
     refusal,
@@ -106,6 +107,16 @@ class Planner(Generator):
 
     def steps(self, loaded: LoadedPlanner, request: BaseModel) -> Iterator[dict]:
         return labelled(plan_events(loaded, request.request), loaded.model_id, loaded.device)
+
+    # --- what another generator may ask of the planner (the loop, via plugin_api.generator) ----
+
+    def plan(self, loaded: LoadedPlanner, request: str) -> dict:
+        """The greedy plan's record: `done`'s fields and its `steps` (tokens, probabilities)."""
+        return plan_once(loaded, request)
+
+    def next_plan(self, loaded: LoadedPlanner, request: str, first: dict, avoid: set[str]) -> dict | None:
+        """The next-best plan under the grammar that is not in `avoid` (live.next_plan)."""
+        return next_plan(loaded, request, first, avoid)
 
     # --- `w2w generate planner REQUEST…` -------------------------------------------------------
 

@@ -92,16 +92,17 @@ def load_planner(model: ModelRef, device: str, weights: Path = WEIGHTS_DIR) -> L
     return LoadedPlanner(lm, tokenizer, build_trie(tokenizer), device, model.id, loaded_from)
 
 
-def plan_events(loaded: LoadedPlanner, request: str) -> Iterator[dict]:
+def plan_events(loaded: LoadedPlanner, request: str, choose: dict[int, int] | None = None) -> Iterator[dict]:
     """The plan's tokens as step events, then the `done` event: the plan, and whether it is a guess
-    (the request does not name exactly two things of the table) and agrees with the table."""
+    (the request does not name exactly two things of the table) and agrees with the table.
+    `choose`: plan.constrained_steps's override of some choices (next_plan)."""
     from w2w_generators.planner.plan import constrained_steps
     from w2w_generators.shapes.world import parse_caption
 
     started = time.perf_counter()
     text = ""
     count = 0
-    for event in constrained_steps(loaded.lm, loaded.tokenizer, loaded.trie, request, loaded.device):
+    for event in constrained_steps(loaded.lm, loaded.tokenizer, loaded.trie, request, loaded.device, choose):
         text += event["token"]
         count += 1
         yield event
@@ -124,7 +125,26 @@ def plan_events(loaded: LoadedPlanner, request: str) -> Iterator[dict]:
     }
 
 
-def plan_once(loaded: LoadedPlanner, request: str) -> dict:
+def plan_once(loaded: LoadedPlanner, request: str, choose: dict[int, int] | None = None) -> dict:
     """The `done` event of one request, with its steps."""
-    events = list(plan_events(loaded, request))
+    events = list(plan_events(loaded, request, choose))
     return {**events[-1], "steps": events[:-1]}
+
+
+def next_plan(loaded: LoadedPlanner, request: str, first: dict, avoid: set[str]) -> dict | None:
+    """The planner's next-best plan under the grammar: at one choice of the greedy plan `first`
+    (plan_once's record) take the runner-up instead, then decode greedily on. The runner-ups are
+    tried most likely first (their probability among the allowed tokens at that choice), and the
+    first plan not in `avoid` is returned, with `changed` = (choice, old token, new token); None
+    when every single change gives a plan in `avoid`. One decode per try (about 5 forward passes)."""
+    choices = [s for s in first["steps"] if not s["forced"]]
+    tries = sorted(
+        ((alt["prob"], k, alt) for k, step in enumerate(choices) for alt in step["allowed"][1:]),
+        key=lambda t: -t[0],
+    )
+    for _, k, alt in tries:
+        result = plan_once(loaded, request, {k: alt["token_id"]})
+        if result["plan"] not in avoid:
+            result["changed"] = {"choice": k, "from": choices[k]["token"], "to": alt["token"], "prob": alt["prob"]}
+            return result
+    return None

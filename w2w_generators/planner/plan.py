@@ -77,11 +77,15 @@ def _forced_run(node: Node) -> tuple[list[int], Node]:
     return forced, node
 
 
-def constrained_steps(lm, tokenizer, trie: Node, request: str, device: str) -> Iterator[dict]:
+def constrained_steps(
+    lm, tokenizer, trie: Node, request: str, device: str, choose: dict[int, int] | None = None
+) -> Iterator[dict]:
     """One event per plan token: the token, its probability among the allowed tokens (`prob`), the
     model's own probability over the whole vocabulary (`raw_prob`), and the allowed alternatives.
     Forced tokens go into the model together with the token before them: one forward pass per
-    choice (5 per plan, plus the prompt) instead of one per token (8 or 9)."""
+    choice (5 per plan, plus the prompt) instead of one per token (8 or 9).
+    `choose` {choice number (0-4): token id} takes that allowed token at that choice instead of the
+    most likely one, and decodes greedily after it: the planner's next-best plans (live.next_plan)."""
     import inspect
 
     import torch
@@ -90,6 +94,7 @@ def constrained_steps(lm, tokenizer, trie: Node, request: str, device: str) -> I
 
     name = "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
     feed, node, past, text, index = prompt_ids(tokenizer, request), trie, None, "", 0
+    choose, choice = choose or {}, 0
     with adapter_on(lm), torch.inference_mode():
         while node.children:
             forced, node = _forced_run(node)
@@ -99,23 +104,27 @@ def constrained_steps(lm, tokenizer, trie: Node, request: str, device: str) -> I
             probs = torch.softmax(out.logits[0].float().cpu(), dim=-1)  # row j: the token after position j
             for j, token_id in enumerate(forced):
                 piece = tokenizer.decode([token_id])
-                yield _event(index, token_id, piece, 1.0, float(probs[j, token_id]), [(piece, 1.0)])
+                yield _event(index, token_id, piece, 1.0, float(probs[j, token_id]), [(token_id, piece, 1.0)])
                 text, index = text + piece, index + 1
             if not node.children:
                 break
             allowed = list(node.children)
             among = probs[-1, allowed] / probs[-1, allowed].sum()
             order = sorted(range(len(allowed)), key=lambda i: -float(among[i]))
-            token_id = allowed[order[0]]
+            picked = allowed.index(choose[choice]) if choose.get(choice) in node.children else order[0]
+            token_id = allowed[picked]
             piece = tokenizer.decode([token_id])
-            alternatives = [(tokenizer.decode([allowed[i]]), float(among[i])) for i in order]
-            yield _event(index, token_id, piece, float(among[order[0]]), float(probs[-1, token_id]), alternatives)
+            alternatives = [(allowed[i], tokenizer.decode([allowed[i]]), float(among[i])) for i in order]
+            yield _event(index, token_id, piece, float(among[picked]), float(probs[-1, token_id]), alternatives)
             text, index, feed, node = text + piece, index + 1, [token_id], node.children[token_id]
+            choice += 1
     if node.caption is None or text.strip() != node.caption:
         raise AssertionError(f"the trie ended off a caption: {text!r}")
 
 
-def _event(index: int, token_id: int, piece: str, prob: float, raw: float, allowed: list[tuple[str, float]]) -> dict:
+def _event(
+    index: int, token_id: int, piece: str, prob: float, raw: float, allowed: list[tuple[int, str, float]]
+) -> dict:
     return {
         "type": "step",
         "index": index,
@@ -124,7 +133,7 @@ def _event(index: int, token_id: int, piece: str, prob: float, raw: float, allow
         "prob": round(prob, 4),
         "raw_prob": round(raw, 4),
         "forced": len(allowed) == 1,
-        "allowed": [{"token": t, "prob": round(p, 4)} for t, p in allowed],
+        "allowed": [{"token": t, "token_id": i, "prob": round(p, 4)} for i, t, p in allowed],
     }
 
 
