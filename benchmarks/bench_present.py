@@ -39,12 +39,13 @@ from live_server import free_port, iter_events  # noqa: E402
 from talk_factory import make_project  # noqa: E402
 
 
-def start_server(root: Path, port: int, log: Path) -> tuple[subprocess.Popen, str, float, list[str]]:
-    """Start `w2w present`; returns (process, token, seconds from start to every generator ready)."""
+def start_server(root: Path, port: int, log: Path, *extra: str) -> tuple[subprocess.Popen, str, float, list[str]]:
+    """Start `w2w present` (with `extra` arguments); returns (process, token, seconds from start to
+    every generator ready, the generators loaded)."""
     started = time.perf_counter()
     with log.open("w") as handle:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "w2w", "present", "--no-build", "--port", str(port)],
+            [sys.executable, "-m", "w2w", "present", "--no-build", "--port", str(port), *extra],
             cwd=root,
             stdout=handle,
             stderr=subprocess.STDOUT,
