@@ -153,6 +153,7 @@ DECK_SCRIPTS = (
     ("explore-tokens.js", "w2w-explore-tokens.js"),
     ("explore-diffusion.js", "w2w-explore-diffusion.js"),
     ("explore-words.js", "w2w-explore-words.js"),
+    ("sound.js", "w2w-sound.js"),  # the sound model's players: their keys, and a pause on leaving the slide
 )
 
 
