@@ -28,7 +28,17 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from w2w.plugin_api import Artifact, Generator, InputError, ModelRef, RunContext, W2WError, best_of, write_bytes
+from w2w.plugin_api import (
+    Artifact,
+    Generator,
+    InputError,
+    ModelRef,
+    RunContext,
+    W2WError,
+    best_of,
+    speed_repeats,
+    write_bytes,
+)
 from w2w_generators.diffusion.capture import capture_steps
 from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
 from w2w_generators.shared.model_resolution import SOUND_WEIGHTS, content_hash
@@ -143,7 +153,7 @@ class SoundGenerator(Generator):
         # 2. The speed of one call without the strip, timed apart (best_of: one thread's CPU time).
         timing = best_of(
             lambda: pipe(inputs.prompt, inputs.steps, inputs.guidance_scale, self._noise(inputs.seed)),
-            3,
+            speed_repeats(3),
             device=run.device,
         )
         # 3. The files: the clip, its spectrogram, and the strip's pictures and sounds.
