@@ -40,7 +40,7 @@ log = logging.getLogger("w2w.sound.training")
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
-    steps: int = 1500
+    steps: int = 1200
     batch_size: int = 32
     learning_rate: float = 1e-3
     warmup_steps: int = 100
