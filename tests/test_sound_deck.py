@@ -71,4 +71,6 @@ def test_the_pdf_keeps_the_spectrogram_and_drops_the_players(real_build, chromiu
           .map((e) => [e.tagName, getComputedStyle(e).display !== 'none'])"""
     )
     assert ["IMG", True] in shown and ["AUDIO", False] in shown and ["AUDIO", True] not in shown
+    # Paper cannot open the strip's "what the checker heard" (the pictures' alt texts say it).
+    assert page.evaluate("() => getComputedStyle(document.querySelector('.w2w-sound-heard')).display") == "none"
     assert view.problems("deck") == []
