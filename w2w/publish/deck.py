@@ -154,6 +154,7 @@ DECK_SCRIPTS = (
     ("explore-diffusion.js", "w2w-explore-diffusion.js"),
     ("explore-words.js", "w2w-explore-words.js"),
     ("explore-loop.js", "w2w-explore-loop.js"),
+    ("sound.js", "w2w-sound.js"),  # the sound model's players: their keys, and a pause on leaving the slide
 )
 
 

@@ -20,6 +20,8 @@ from w2w.plugin_api import ModelRef, W2WError
 # The shipped shapes-world model (trained by shapes/training.py, read by the diffusion demo and
 # the evaluation grid): named here, where weights are found, so none of them imports another.
 SHAPES_WEIGHTS = Path(__file__).parents[1] / "shapes" / "weights" / "shapes-diffusion"
+# The shipped sound-world model (sound/training.py writes it, the sound generator reads it).
+SOUND_WEIGHTS = Path(__file__).parents[1] / "sound" / "weights" / "sound-diffusion"
 
 
 def w2w_home() -> Path:

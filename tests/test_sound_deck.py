@@ -1,0 +1,76 @@
+"""The sound model on the built deck, opened from file:// with every other request blocked: the
+players load their WAVs (the clip 1 s, the strip's rows 7.25 s), a focused player plays and pauses
+from the keyboard without turning the slide, and the PDF's stylesheet hides the players (the
+spectrograms stay); every sound has its words beside it."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.build, pytest.mark.browser]
+
+DURATIONS = """() => Promise.all(Array.from(document.querySelectorAll('section.present audio.w2w-sound-audio'))
+  .map((a) => a.readyState >= 1 ? a.duration : new Promise((ok) => {
+    a.addEventListener('loadedmetadata', () => ok(a.duration), { once: true });
+    a.addEventListener('error', () => ok(-1), { once: true });
+    a.load();
+  })))"""
+
+
+def _deck_at(chromium, root, selector: str):
+    from w2w.publish.browser import OfflinePage
+
+    view = OfflinePage(chromium, 1280, 720)
+    page = view.page
+    page.goto((root / "site" / "slides" / "index.html").as_uri())
+    page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
+    index = page.evaluate("(sel) => Reveal.getSlides().findIndex((s) => s.querySelector(sel))", selector)
+    assert index >= 0, selector
+    page.evaluate("(i) => Reveal.slide(i)", index)
+    return view, page, index
+
+
+def test_the_deck_plays_the_model_sound_offline(real_build, chromium):
+    root, result = real_build
+    data = result.prepared.produced.artifacts["sound"].data
+    view, page, index = _deck_at(chromium, root, ".w2w-sound-strip")
+    assert [round(d, 2) for d in page.evaluate(DURATIONS)] == [data["strip_seconds"]] * 2
+    assert data["prompt"] in page.inner_text("section.present")
+    assert page.locator("section.present .w2w-sound-frames img").count() == 2 * len(data["frames"])
+
+    view2, page2, index2 = _deck_at(chromium, root, ".w2w-sound")
+    assert page2.evaluate(DURATIONS)[0] == pytest.approx(data["seconds"], abs=0.01)
+    text = page2.inner_text("section.present .w2w-sound-text")
+    assert data["prompt"] in text and data["heard"] in text
+    # Tab reaches the player; Space plays it and does not turn the slide; Space again pauses it.
+    player = "section.present audio.w2w-sound-audio"
+    page2.focus(player)
+    page2.keyboard.press("Space")
+    page2.wait_for_function(f"() => document.querySelector('{player}').currentTime > 0.05", timeout=10000)
+    assert page2.evaluate("() => Reveal.getIndices().h") == index2
+    page2.keyboard.press("Space")
+    assert page2.evaluate(f"() => document.querySelector('{player}').paused")
+    assert page2.evaluate("() => Reveal.getIndices().h") == index2
+    # Leaving the slide stops a sound still playing.
+    page2.evaluate(f"() => document.querySelector('{player}').play()")
+    page2.evaluate("() => Reveal.next()")
+    page2.wait_for_function(f"() => document.querySelector('{player}').paused", timeout=5000)
+    assert view.problems("deck") == [] and view2.problems("deck") == []
+
+
+def test_the_pdf_keeps_the_spectrogram_and_drops_the_players(real_build, chromium):
+    from w2w.publish.browser import OfflinePage
+
+    root, _ = real_build
+    view = OfflinePage(chromium, 1280, 720)
+    page = view.page
+    page.goto((root / "site" / "slides" / "index.html").as_uri() + "?print-pdf")
+    page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
+    shown = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.w2w-sound-audio, .w2w-sound-picture'))
+          .map((e) => [e.tagName, getComputedStyle(e).display !== 'none'])"""
+    )
+    assert ["IMG", True] in shown and ["AUDIO", False] in shown and ["AUDIO", True] not in shown
+    # Paper cannot open the strip's "what the checker heard" (the pictures' alt texts say it).
+    assert page.evaluate("() => getComputedStyle(document.querySelector('.w2w-sound-heard')).display") == "none"
+    assert view.problems("deck") == []
