@@ -39,5 +39,11 @@
 
   function pct(p) { return (100 * p).toFixed(1) + "%"; }
 
-  window.w2wDom = { el: el, readJSON: readJSON, pngData: pngData, visible: visible, pct: pct };
+  // reveal.js takes the arrow keys from the document unless an input or a textarea has the focus:
+  // on a select inside `root` they would turn the slide instead of choosing an option.
+  function selectsKeepKeys(root) {
+    root.addEventListener("keydown", (event) => { if (event.target.tagName === "SELECT") event.stopPropagation(); });
+  }
+
+  window.w2wDom = { el: el, readJSON: readJSON, pngData: pngData, visible: visible, pct: pct, selectsKeepKeys: selectsKeepKeys };
 })();

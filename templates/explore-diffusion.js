@@ -12,7 +12,7 @@
 (function () {
   "use strict";
 
-  const { readJSON, pngData } = window.w2wDom; // dom.js, loaded before this file
+  const { readJSON, pngData, selectsKeepKeys } = window.w2wDom; // dom.js, loaded before this file
 
   function grids() {
     const out = {};
@@ -83,6 +83,7 @@
 
     form.addEventListener("change", show);
     form.addEventListener("submit", (event) => event.preventDefault());
+    selectsKeepKeys(form); // the arrow keys on seed, guidance and steps choose, not turn the slide
     // A live run or a replay on the slide draws its own picture and words (live-diffusion.js): the
     // controls go back to the recorded setting, so that no word on the slide describes another run.
     function recordedControls(why) {
@@ -110,6 +111,7 @@
     const line = form.querySelector(".w2w-explore-grid-line");
     const tiles = Array.from(box.querySelectorAll(".w2w-eval-tile"));
     const rec = data.recorded;
+    selectsKeepKeys(form);
     form.addEventListener("submit", (event) => event.preventDefault());
     form.addEventListener("change", () => {
       const seed = Number(form.elements.seed.value), guidance = Number(form.elements.guidance.value), steps = Number(form.elements.steps.value);

@@ -10,7 +10,7 @@
 (function () {
   "use strict";
 
-  const { el, readJSON, pct } = window.w2wDom; // dom.js, loaded before this file
+  const { el, readJSON, pct, selectsKeepKeys } = window.w2wDom; // dom.js, loaded before this file
 
   const CHANGES = { seed: "another seed", guidance: "stronger guidance", plan: "a new plan" };
 
@@ -140,9 +140,7 @@
       root.dataset.w2wLoopShown = at.request + ":" + at.round;
     }
 
-    // reveal.js takes arrow keys from the document unless an input or textarea has the focus: on the
-    // select they would change the slide instead of the request.
-    root.addEventListener("keydown", (event) => { if (event.target === ui.select) event.stopPropagation(); });
+    selectsKeepKeys(root); // the arrow keys on the request's select choose a request, not a slide
     ui.select.value = String(at.request);
     ui.select.addEventListener("change", () => { Object.assign(at, { request: Number(ui.select.value), round: 0, say: 0 }); showRound(); });
     ui.slider.addEventListener("input", () => showStep(ui, data, current()));

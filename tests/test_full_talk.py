@@ -357,6 +357,12 @@ def test_diffusion_sweep_from_a_file_with_the_network_blocked(full, tmp_path, ch
     assert page.evaluate(_OVERLAPS) == []
     page.select_option(".present .w2w-explore-grid select[name=seed]", "1")
     page.select_option(".present .w2w-explore-grid select[name=steps]", "10")
+    # The arrow keys on a focused select choose an option; reveal.js does not turn the slide.
+    slide = page.evaluate("() => Reveal.getIndices().h")
+    page.focus(".present .w2w-explore-grid select[name=steps]")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("() => Reveal.getIndices().h") == slide
+    page.select_option(".present .w2w-explore-grid select[name=steps]", "10")
     shots["deck"] = page.get_attribute(".present .w2w-live-image", "src")
     settings = page.inner_text(".present .w2w-demo-settings")
     assert page.evaluate(_OVERLAPS) == []

@@ -29,7 +29,7 @@ N_FFT = 2048
 HOP = 500  # 32 frames a second
 N_BANDS = 32
 BAND_RANGE_HZ = (110.0, 4400.0)
-FRAMES = SAMPLES // HOP  # 64: the last partial frame is dropped
+FRAMES = SAMPLES // HOP  # 32: the last partial frame is dropped
 FLOOR_DB = -80.0  # the quietest level kept: [-80, 0] dB maps onto [-1, 1]
 GRIFFIN_LIM_ITERATIONS = 32
 
