@@ -17,14 +17,46 @@ a checkpoint of the same config resumes from it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    """What every world's run sets: the schedule, the optimiser and the UNet's size. A world's own
+    config (shapes/training.py, sound/training.py) subclasses it with its defaults and adds its own
+    fields. `hash` covers the config and the training data it implies (`world`: its captions and
+    sample shape), so a record names exactly what made the weights."""
+
+    seed: int = 0
+    steps: int = 4000
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    warmup_steps: int = 100
+    ema_decay: float = 0.999
+    caption_dropout: float = 0.1
+    max_tokens: int = 16
+    num_train_timesteps: int = 1000
+    beta_schedule: str = "squaredcos_cap_v2"
+    prediction_type: str = "v_prediction"
+    block_out_channels: tuple[int, ...] = (32, 64, 64)
+    layers_per_block: int = 1
+    attention_head_dim: int = 8
+    norm_num_groups: int = 16
+    torch_threads: int = 2
+    extra: dict = field(default_factory=dict)
+
+    def hash_with(self, world: dict) -> str:
+        canonical = json.dumps({"config": asdict(self), "world": world}, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

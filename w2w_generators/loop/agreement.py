@@ -13,13 +13,12 @@ one torch thread; the medians go into the record with the machine.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
 from w2w_generators.loop.record import without_arrays
+from w2w_generators.shared.records import machine
 
 HELDOUT = Path(__file__).with_name("heldout_requests.json")
 STAGES = ("plan", "render", "describe")
@@ -27,18 +26,6 @@ STAGES = ("plan", "render", "describe")
 
 def heldout_requests(path: Path = HELDOUT) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))["requests"]
-
-
-def machine() -> dict:
-    import torch
-
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-    }
 
 
 def _stage_medians(records: list[dict]) -> dict:
@@ -119,7 +106,7 @@ def measure(pipeline, rows: list[dict], log=print) -> dict:
         "source": str(HELDOUT.name),
         "summary": summarise(records, [row["plan"] for row in rows]),
         "config": pipeline.config.to_dict(),
-        "machine": machine(),
+        "machine": machine(threads=True),
         "seconds": round(time.perf_counter() - started, 1),
         "requests": compact,
     }

@@ -14,7 +14,6 @@ import hashlib
 import json
 import math
 import os
-import platform
 import random
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from w2w_generators.planner import lora
 from w2w_generators.planner.live import ADAPTER_FILE, RECORD_FILE
 from w2w_generators.planner.plan import build_trie, caption_vocabulary, plan, prompt_ids, target_ids
 from w2w_generators.planner.requests import Example, load_heldout, training_examples
+from w2w_generators.shared.records import machine
 
 
 @dataclass(frozen=True)
@@ -132,15 +132,6 @@ def learning_rate(config: PlannerConfig, step: int) -> float:
     progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
     cosine = 0.5 * (1 + math.cos(math.pi * progress))
     return config.learning_rate * (config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine)
-
-
-def machine() -> dict:
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch": torch.__version__,
-    }
 
 
 def train(config: PlannerConfig, model, tokenizer, out_dir: Path, log: Callable[[str], None] = print) -> dict:
