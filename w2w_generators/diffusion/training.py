@@ -59,6 +59,40 @@ class DiffusionConfig:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def conditioned_unet(config: DiffusionConfig, size: int, channels: int):
+    """The recipe's UNet for square samples of `size` with `channels` channels: two cross-attention
+    levels reading MiniLM's 384-wide token states, the outer level plain convolution."""
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(
+        sample_size=size,
+        in_channels=channels,
+        out_channels=channels,
+        block_out_channels=config.block_out_channels,
+        layers_per_block=config.layers_per_block,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=384,
+        attention_head_dim=config.attention_head_dim,
+        norm_num_groups=config.norm_num_groups,
+    )
+
+
+def ddpm_scheduler(config: DiffusionConfig):
+    from diffusers import DDPMScheduler
+
+    return DDPMScheduler(
+        num_train_timesteps=config.num_train_timesteps,
+        beta_schedule=config.beta_schedule,
+        prediction_type=config.prediction_type,
+        steps_offset=1,
+        # Samplers built from this config must not clip x̂0 to [-1, 1]: with v-prediction that
+        # clipping wrecked DDIM's samples (measured on the shapes model: 1 of 8 held-out captions
+        # right with it, 8 of 8 without). Training never reads it (add_noise and get_velocity ignore it).
+        clip_sample=False,
+    )
+
+
 @dataclass(frozen=True)
 class World:
     """What a world gives the recipe."""

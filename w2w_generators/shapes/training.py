@@ -23,7 +23,14 @@ import numpy as np
 import torch
 
 from w2w import plugin_api as host
-from w2w_generators.diffusion.training import DenoisingRun, DiffusionConfig, World, run_steps
+from w2w_generators.diffusion.training import (
+    DenoisingRun,
+    DiffusionConfig,
+    World,
+    conditioned_unet,
+    ddpm_scheduler,
+    run_steps,
+)
 from w2w_generators.shapes import world as shapes_world
 from w2w_generators.shapes.weights_dir import holds_weights, refuse_to_overwrite
 from w2w_generators.shared.model_resolution import SHAPES_WEIGHTS as WEIGHTS_DIR
@@ -41,35 +48,11 @@ class TrainConfig(DiffusionConfig):
 
 
 def build_unet(config: TrainConfig):
-    from diffusers import UNet2DConditionModel
-
-    return UNet2DConditionModel(
-        sample_size=shapes_world.SIZE,
-        in_channels=3,
-        out_channels=3,
-        block_out_channels=config.block_out_channels,
-        layers_per_block=config.layers_per_block,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=384,
-        attention_head_dim=config.attention_head_dim,
-        norm_num_groups=config.norm_num_groups,
-    )
+    return conditioned_unet(config, shapes_world.SIZE, 3)
 
 
 def build_scheduler(config: TrainConfig):
-    from diffusers import DDPMScheduler
-
-    return DDPMScheduler(
-        num_train_timesteps=config.num_train_timesteps,
-        beta_schedule=config.beta_schedule,
-        prediction_type=config.prediction_type,
-        steps_offset=1,
-        # Samplers built from this config must not clip x̂0 to [-1, 1]: with v-prediction that
-        # clipping wrecked DDIM's samples (measured: 1 of 8 held-out captions right with it, 8 of
-        # 8 without). Training never reads it (add_noise and get_velocity ignore it).
-        clip_sample=False,
-    )
+    return ddpm_scheduler(config)
 
 
 def to_tensor(images) -> torch.Tensor:

@@ -36,7 +36,14 @@ from pathlib import Path
 import torch
 
 from w2w import plugin_api as host
-from w2w_generators.diffusion.training import DenoisingRun, DiffusionConfig, World, run_steps
+from w2w_generators.diffusion.training import (
+    DenoisingRun,
+    DiffusionConfig,
+    World,
+    conditioned_unet,
+    ddpm_scheduler,
+    run_steps,
+)
 from w2w_generators.shapes.weights_dir import holds_weights, refuse_to_overwrite
 from w2w_generators.shared.model_resolution import SOUND_WEIGHTS as WEIGHTS_DIR
 from w2w_generators.shared.model_resolution import w2w_home
@@ -70,33 +77,11 @@ class TrainConfig(DiffusionConfig):
 
 
 def build_unet(config: TrainConfig):
-    from diffusers import UNet2DConditionModel
-
-    return UNet2DConditionModel(
-        sample_size=N_BANDS,
-        in_channels=1,
-        out_channels=1,
-        block_out_channels=config.block_out_channels,
-        layers_per_block=config.layers_per_block,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=384,
-        attention_head_dim=config.attention_head_dim,
-        norm_num_groups=config.norm_num_groups,
-    )
+    return conditioned_unet(config, N_BANDS, 1)
 
 
 def build_scheduler(config: TrainConfig):
-    from diffusers import DDPMScheduler
-
-    # clip_sample=False as for the shapes model: clipping x̂0 under v-prediction wrecked DDIM's samples.
-    return DDPMScheduler(
-        num_train_timesteps=config.num_train_timesteps,
-        beta_schedule=config.beta_schedule,
-        prediction_type=config.prediction_type,
-        steps_offset=1,
-        clip_sample=False,
-    )
+    return ddpm_scheduler(config)
 
 
 def clip_bank(config: TrainConfig) -> list[torch.Tensor]:
