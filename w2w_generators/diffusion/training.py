@@ -93,6 +93,21 @@ def ddpm_scheduler(config: DiffusionConfig):
     )
 
 
+def run_record(config: DiffusionConfig, run: DenoisingRun, seconds: float, captions: int, held_out) -> dict:
+    """What every world's training.json says of its run (a world adds its own fields)."""
+    losses = run.losses
+    return {
+        "config": asdict(config),
+        "config_hash": config.hash(),
+        "final_loss": sum(losses[-100:]) / len(losses[-100:]),
+        "train_seconds": round(seconds, 1),  # this call's: a resumed run's earlier part is not counted again
+        "parameters": sum(p.numel() for p in run.ema.parameters()),
+        "torch": torch.__version__,
+        "training_captions": captions,
+        "held_out_captions": list(held_out),
+    }
+
+
 @dataclass(frozen=True)
 class World:
     """What a world gives the recipe."""

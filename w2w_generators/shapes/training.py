@@ -10,29 +10,25 @@ the same config on the same software retrains the same weights.
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import shutil
-import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from w2w import plugin_api as host
 from w2w_generators.diffusion.training import (
     DenoisingRun,
     DiffusionConfig,
     World,
     conditioned_unet,
     ddpm_scheduler,
+    run_record,
     run_steps,
 )
 from w2w_generators.shapes import world as shapes_world
-from w2w_generators.shapes.weights_dir import holds_weights, refuse_to_overwrite
+from w2w_generators.shapes.weights_dir import holds_weights, refuse_to_overwrite, write_weights
 from w2w_generators.shared.model_resolution import SHAPES_WEIGHTS as WEIGHTS_DIR
 
 
@@ -61,14 +57,6 @@ def to_tensor(images) -> torch.Tensor:
     return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
 
 
-def _swap_in(new: Path, out_dir: Path, overwrite: bool) -> None:
-    """Put the finished directory `new` at `out_dir` (w2w.plugin_api.swap_in): readers see the old
-    complete model or the new complete one, never a half-written one."""
-    if holds_weights(out_dir) and not overwrite:  # another run finished there while this one trained
-        refuse_to_overwrite(out_dir)
-    host.swap_in(new, out_dir)
-
-
 def train(
     config: TrainConfig,
     encoder_path: str | Path,
@@ -95,31 +83,7 @@ def train(
     world = World([s.caption for s in scenes], sample, lambda: build_unet(config))
     run = DenoisingRun(config, world, build_scheduler(config), encoder_path, random.Random(config.seed))
     seconds = run_steps(run, config.steps, log)
-    losses = run.losses
-    record = {
-        "config": asdict(config),
-        "config_hash": config.hash(),
-        "final_loss": sum(losses[-100:]) / len(losses[-100:]),
-        "train_seconds": round(seconds, 1),
-        "seconds_per_step": round(seconds / config.steps, 3),
-        "parameters": sum(p.numel() for p in run.ema.parameters()),
-        "torch": torch.__version__,
-        "training_captions": len(scenes),
-        "held_out_captions": list(shapes_world.HELD_OUT),
-    }
-    _write(out_dir, run.ema, config, record, overwrite)
+    record = run_record(config, run, seconds, len(scenes), shapes_world.HELD_OUT)
+    record["seconds_per_step"] = round(seconds / config.steps, 3)
+    write_weights(out_dir, run.ema, build_scheduler(config), record, overwrite)
     return record
-
-
-def _write(out_dir: Path, ema, config: TrainConfig, record: dict, overwrite: bool) -> None:
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    # mkdir, not mkdtemp: the directory keeps the umask's permissions (mkdtemp's are 0700).
-    staging = out_dir.with_name(f".{out_dir.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    staging.mkdir()
-    try:
-        ema.save_pretrained(staging / "unet", safe_serialization=True)
-        build_scheduler(config).save_pretrained(staging / "scheduler")
-        (staging / "training.json").write_text(json.dumps(record, indent=2) + "\n")
-        _swap_in(staging, out_dir, overwrite)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)  # gone already when the swap succeeded

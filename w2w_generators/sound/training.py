@@ -23,28 +23,25 @@ training captions at 8 seeds each, are in training.json.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
-import shutil
-import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from w2w import plugin_api as host
 from w2w_generators.diffusion.training import (
     DenoisingRun,
     DiffusionConfig,
     World,
     conditioned_unet,
     ddpm_scheduler,
+    run_record,
     run_steps,
 )
-from w2w_generators.shapes.weights_dir import holds_weights, refuse_to_overwrite
+from w2w_generators.shapes.weights_dir import holds_weights, refuse_to_overwrite, write_weights
 from w2w_generators.shared.model_resolution import SOUND_WEIGHTS as WEIGHTS_DIR
 from w2w_generators.shared.model_resolution import w2w_home
 from w2w_generators.sound import world as sound_world
@@ -127,20 +124,12 @@ def train(
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
     seconds = run_steps(run, config.steps, log, checkpoint, config.checkpoint_every, config.hash())
     losses = run.losses
-    record = {
-        "config": asdict(config),
-        "config_hash": config.hash(),
-        "final_loss": sum(losses[-100:]) / len(losses[-100:]),
-        # This call's seconds (a resumed run's earlier part is not counted again).
-        "train_seconds": round(seconds, 1),
-        "loss_curve": [round(sum(losses[i : i + 50]) / len(losses[i : i + 50]), 5) for i in range(0, len(losses), 50)],
-        "parameters": sum(p.numel() for p in run.ema.parameters()),
-        "torch": torch.__version__,
-        "machine": _machine(config),
-        "training_captions": len(sounds),
-        "held_out_captions": list(sound_world.HELD_OUT),
-    }
-    _write(out_dir, run.ema, config, record, overwrite, evaluate)
+    record = run_record(config, run, seconds, len(sounds), sound_world.HELD_OUT)
+    record["loss_curve"] = [
+        round(sum(losses[i : i + 50]) / len(losses[i : i + 50]), 5) for i in range(0, len(losses), 50)
+    ]
+    record["machine"] = _machine(config)
+    write_weights(out_dir, run.ema, build_scheduler(config), record, overwrite, evaluate)
     if checkpoint is not None:
         checkpoint.unlink(missing_ok=True)
     return record
@@ -148,20 +137,3 @@ def train(
 
 def _machine(config: TrainConfig) -> str:
     return f"{os.cpu_count()} CPU cores (shared), {config.torch_threads} torch thread(s), no GPU"
-
-
-def _write(out_dir: Path, ema, config: TrainConfig, record: dict, overwrite: bool, evaluate) -> None:
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.with_name(f".{out_dir.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    staging.mkdir()
-    try:
-        ema.save_pretrained(staging / "unet", safe_serialization=True)
-        build_scheduler(config).save_pretrained(staging / "scheduler")
-        if evaluate is not None:
-            record["scores"] = evaluate(staging)
-        (staging / "training.json").write_text(json.dumps(record, indent=2) + "\n")
-        if holds_weights(out_dir) and not overwrite:  # another run finished there meanwhile
-            refuse_to_overwrite(out_dir)
-        host.swap_in(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
