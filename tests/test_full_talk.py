@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from offline_deck import offline_deck_at
 
 from w2w.check.browser_check import check_deck, check_pages
 
@@ -248,7 +249,7 @@ def test_token_tree_from_a_file_with_the_network_blocked(full, smollm2, chromium
     lm, tokenizer = smollm2
     axe = axe_script(root)
     shown = {}
-    view, page = _offline_deck_at(chromium, root, ".w2w-explore-tokens")
+    view, page, _ = offline_deck_at(chromium, root, ".w2w-explore-tokens")
     page.click(".present .w2w-explore-toggle")
     assert page.evaluate(TOKENS_SHOWN.format(scope=".present")) == recorded
     shown["deck"] = _choose(page, ".present", 2, 2)
@@ -352,7 +353,7 @@ def test_diffusion_sweep_from_a_file_with_the_network_blocked(full, tmp_path, ch
     demo = result.prepared.produced.artifacts["diffusion_demo"].data
     assert demo["embedded"] and len(demo["grid"]["cells"]) >= 4 * 4 * 3 and 0 in demo["grid"]["guidance"]
     shots = {}
-    view, page = _offline_deck_at(chromium, root, ".w2w-demo .w2w-explore-grid")
+    view, page, _ = offline_deck_at(chromium, root, ".w2w-demo .w2w-explore-grid")
     recorded = page.get_attribute(".present .w2w-live-image", "src")
     assert page.evaluate(_OVERLAPS) == []
     page.select_option(".present .w2w-explore-grid select[name=seed]", "1")
@@ -458,16 +459,3 @@ def test_explorables_fit_the_size_budget_and_load_nothing(full):
     assert inline > 0 and files > 0 and tree > 0
     assert inline + files + tree <= 4_000_000
     assert not [p for p in deck_problems + page_problems if "network-request" in p]
-
-
-def _offline_deck_at(chromium, root, selector: str):
-    """The built deck from file:// with every other request blocked, on the first slide holding `selector`."""
-    from w2w.publish.browser import OfflinePage
-
-    view = OfflinePage(chromium, 1280, 720)
-    page = view.page
-    page.goto((root / "site" / "slides" / "index.html").as_uri())
-    page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
-    index = page.evaluate("(sel) => Reveal.getSlides().findIndex((s) => s.querySelector(sel))", selector)
-    page.evaluate("(i) => Reveal.slide(i)", index)
-    return view, page

@@ -6,6 +6,7 @@ state what the frozen artifact recorded (the real models' rounds); and the live 
 from __future__ import annotations
 
 import pytest
+from offline_deck import offline_deck_at
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 
@@ -24,17 +25,11 @@ def _shown(page, box: str) -> dict:
 
 
 def test_the_loop_explorer_from_a_file_with_the_network_blocked(real_build, chromium):
-    from w2w.publish.browser import OfflinePage
 
     root, result = real_build
     requests = result.prepared.produced.artifacts["loop"].data["requests"]
     pick = next(i for i, r in enumerate(requests) if len(r["rounds"]) == 4)
-    view = OfflinePage(chromium, 1280, 720)
-    page = view.page
-    page.goto((root / "site" / "slides" / "index.html").as_uri())
-    page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
-    index = page.evaluate("() => Reveal.getSlides().findIndex((s) => s.querySelector('.w2w-loop'))")
-    page.evaluate("(i) => Reveal.slide(i)", index)
+    view, page, index = offline_deck_at(chromium, root, ".w2w-loop")
     box = ".present .w2w-loop"
     # by mouse: a request, its last round, a step of the strip
     page.select_option(box + " select", str(pick))

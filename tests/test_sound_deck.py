@@ -6,6 +6,7 @@ spectrograms stay); every sound has its words beside it."""
 from __future__ import annotations
 
 import pytest
+from offline_deck import offline_deck_at
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 
@@ -17,28 +18,15 @@ DURATIONS = """() => Promise.all(Array.from(document.querySelectorAll('section.p
   })))"""
 
 
-def _deck_at(chromium, root, selector: str):
-    from w2w.publish.browser import OfflinePage
-
-    view = OfflinePage(chromium, 1280, 720)
-    page = view.page
-    page.goto((root / "site" / "slides" / "index.html").as_uri())
-    page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
-    index = page.evaluate("(sel) => Reveal.getSlides().findIndex((s) => s.querySelector(sel))", selector)
-    assert index >= 0, selector
-    page.evaluate("(i) => Reveal.slide(i)", index)
-    return view, page, index
-
-
 def test_the_deck_plays_the_model_sound_offline(real_build, chromium):
     root, result = real_build
     data = result.prepared.produced.artifacts["sound"].data
-    view, page, index = _deck_at(chromium, root, ".w2w-sound-strip")
+    view, page, index = offline_deck_at(chromium, root, ".w2w-sound-strip")
     assert [round(d, 2) for d in page.evaluate(DURATIONS)] == [data["strip_seconds"]] * 2
     assert data["prompt"] in page.inner_text("section.present")
     assert page.locator("section.present .w2w-sound-frames img").count() == 2 * len(data["frames"])
 
-    view2, page2, index2 = _deck_at(chromium, root, ".w2w-sound")
+    view2, page2, index2 = offline_deck_at(chromium, root, ".w2w-sound")
     assert page2.evaluate(DURATIONS)[0] == pytest.approx(data["seconds"], abs=0.01)
     text = page2.inner_text("section.present .w2w-sound-text")
     assert data["prompt"] in text and data["heard"] in text
