@@ -213,7 +213,10 @@ def _render(models: PairModels, caption: str, request: PairLiveRequest, kept: di
         except StopIteration as finished:
             kept.update(finished.value)
             return
-        yield {"type": "step", "stage": "render", "step": step, "steps": request.steps, "image": png_url(x0)}
+        # At its own 32 px (the slide scales it, pixelated): about a quarter of the bytes of the x4
+        # picture, and the recording of both slides' runs is inlined in the deck. `done`'s finished
+        # picture is x4, for the room's phones.
+        yield {"type": "step", "stage": "render", "step": step, "steps": request.steps, "image": png_url(x0, 1)}
 
 
 def _read(models: PairModels, kept: dict) -> Iterator[dict]:
