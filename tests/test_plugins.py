@@ -157,12 +157,12 @@ def test_a_generator_missing_run_is_refused_by_name(monkeypatch):
 
 
 def test_every_registered_generator_states_its_live_half():
-    """The talk's own generators: the live ones define the whole live half, shapes_eval and pair say
-    they are not live, and `w2w present` takes exactly the live ones."""
+    """The talk's own generators: the live ones define the whole live half, shapes_eval says it is
+    not live, and `w2w present` takes exactly the live ones."""
     from w2w.plugin_api import LIVE_MEMBERS, Generator
 
     live = {g.name for g in registry.all_generators() if g.live}
-    assert live == {"embedding_plot", "token_trace", "diffusion_demo", "describer", "planner", "loop"}
+    assert live == {"embedding_plot", "token_trace", "diffusion_demo", "describer", "planner", "loop", "pair"}
     for generator in registry.all_generators():
         if generator.live:
             assert all(getattr(type(generator), m) is not getattr(Generator, m, None) for m in LIVE_MEMBERS)
