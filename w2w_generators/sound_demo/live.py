@@ -118,6 +118,7 @@ def events(pipe, request: SoundLiveRequest) -> Iterator[dict]:
         "clip_seconds": round(len(clip) / SAMPLE_RATE, 3),
         "heard": heard_words(heard),
         "matches": heard.matches(parse_caption(request.prompt)),
+        "text": f"the checker heard {heard_words(heard)}",  # what the room's phones show beside the picture
         "seconds": round(seconds, 3),
         "seconds_per_step": round(seconds / request.steps, 4),
     }
