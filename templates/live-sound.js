@@ -18,7 +18,7 @@
   // artifacts (the recording).
   function safeSound(src) {
     if (typeof src !== "string") return null;
-    if (/^data:audio\/wav;base64,[A-Za-z0-9+/]+=*$/.test(src)) return src;
+    if (/^data:audio\/(wav|x-wav|wave);base64,[A-Za-z0-9+/]+=*$/.test(src)) return src; // x-wav: w2w export-html
     if (/^(\.\.\/|\.\/)?artifacts\/[A-Za-z0-9_./-]+\.wav$/.test(src) && src.indexOf("..", 3) === -1) return src;
     return null;
   }
