@@ -180,7 +180,7 @@ def test_the_shapes_stream_runs_one_step_per_event_on_the_callers_thread_and_a_c
 
 @pytest.mark.parametrize("scale", [1, 4, 8])
 def test_a_streamed_picture_has_the_pixels_of_pils_nearest_upscale(scale):
-    """The previews' PNG is written directly (live.upscaled_png, 4x faster than PIL's encoder); a
+    """The previews' PNG is written directly (shared/png.upscaled_png, 4x faster than PIL's encoder); a
     browser decodes the same pixels PIL's resize would have drawn: a shapes-like picture, noise,
     and the extremes."""
     rng = np.random.default_rng(scale)

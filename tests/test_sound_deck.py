@@ -62,3 +62,29 @@ def test_the_pdf_keeps_the_spectrogram_and_drops_the_players(real_build, chromiu
     # Paper cannot open the strip's "what the checker heard" (the pictures' alt texts say it).
     assert page.evaluate("() => getComputedStyle(document.querySelector('.w2w-sound-heard')).display") == "none"
     assert view.problems("deck") == []
+
+
+def test_the_live_sound_slide_replays_the_builds_run_from_a_file(real_build, chromium):
+    """From file:// the live form's Replay plays the build's own run: the strip's steps (each its
+    picture and its second of strip_guess.wav), then the clip with what the checker heard; a step
+    button pressed with Space plays its second and leaves the slide where it is."""
+    root, result = real_build
+    data = result.prepared.produced.artifacts["sound"].data
+    view, page, index = offline_deck_at(chromium, root, '[data-w2w-live="sound"]')
+    box = page.locator('section.present [data-w2w-live="sound"]')
+    box.locator(".w2w-live-replay").click()
+    live = "document.querySelector('section.present [data-w2w-live=\"sound\"]')"
+    page.wait_for_function(f"() => {live}.dataset.w2wLiveState === 'recorded-done'")
+    assert box.locator(".w2w-sound-live-button").count() == len(data["frames"])
+    text = box.locator(".w2w-sound-live-text").inner_text()
+    assert f"Asked: “{data['prompt']}”" in text and data["heard"] in text
+    clip = "document.querySelector('section.present .w2w-sound-live-clip-audio')"
+    page.wait_for_function(f"() => {clip}.readyState >= 1", timeout=10000)
+    assert page.evaluate(f"() => {clip}.duration") == pytest.approx(data["seconds"], abs=0.01)
+    box.locator(".w2w-sound-live-button").nth(2).focus()
+    page.keyboard.press("Space")
+    step = "document.querySelector('section.present .w2w-sound-live-step-audio')"
+    page.wait_for_function(f"() => {step}.currentTime > {data['frames'][2]['start_s']} + 0.05", timeout=10000)
+    assert data["frames"][2]["guess_heard"] in box.locator(".w2w-sound-live-step-text").inner_text()
+    assert page.evaluate("() => Reveal.getIndices().h") == index
+    assert view.problems("deck") == []

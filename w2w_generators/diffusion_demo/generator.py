@@ -234,7 +234,7 @@ class DiffusionDemo(Generator):
         import numpy as np
 
         from w2w.plugin_api import write_bytes
-        from w2w_generators.diffusion_demo.live import upscaled_png
+        from w2w_generators.shared.png import upscaled_png
 
         request = DiffusionLiveRequest(prompt=value, seed=seed)
         capture = StripCapture(loaded.pipe.scheduler, [])  # keeps the call's picture

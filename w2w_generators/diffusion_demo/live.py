@@ -17,10 +17,8 @@ from __future__ import annotations
 import base64
 import io
 import queue
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
@@ -28,6 +26,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from w2w.plugin_api import TextInput, live_text
+from w2w_generators.shared.png import upscaled_png
 
 PREVIEW_UPSCALE = 4  # shapes model: 32 px -> 128 px per streamed frame
 SD_PREVIEWS = 10  # Stable Diffusion: VAE-decoded previews per run
@@ -74,34 +73,6 @@ def png_data_url(pixels, upscale: int = 1) -> str:
     else:
         data = upscaled_png(pixels, max(upscale, 1))
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-
-
-def upscaled_png(pixels, scale: int) -> bytes:
-    """uint8 HxWx3 -> the PNG of it scaled x`scale` by nearest neighbour, written directly.
-
-    The shapes model's stream sends one 128 px preview per step (32 px x4), on the model's own
-    thread between two steps. Each output row repeats its source row `scale` times, so those rows
-    are written with PNG's "Up" filter (all zeros) and deflated fast: 0.07-0.29 ms a preview against
-    0.64-1.20 ms for PIL's resize and PNG encoder (its adaptive filter tries five per row, at zlib
-    level 6), same pixels, 0.4-5 kB either way (benchmarks/bench_present.py, BENCHMARKS.md)."""
-    import numpy as np
-
-    height, width, _ = pixels.shape
-    row = np.repeat(pixels, scale, axis=1).reshape(height, width * scale * 3)
-    raw = np.zeros((height, scale, 1 + width * scale * 3), np.uint8)  # a filter byte, then the row
-    raw[:, 0, 1:] = row  # the first copy: filter 0 (None), the row as it is
-    raw[:, 1:, 0] = 2  # the other copies: filter 2 (Up), the difference to the row above: zeros
-    header = struct.pack(">IIBBBBB", width * scale, height * scale, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(raw.tobytes(), 1))
-        + _chunk(b"IEND", b"")
-    )
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def preview_steps(steps: int, shapes: bool) -> set[int]:

@@ -57,6 +57,18 @@ class Heard:
         )
 
 
+def heard_words(heard: Heard) -> str:
+    """What the checker heard, as a caption would say it (or that it heard no notes)."""
+    if not heard.notes:
+        return "no note (noise, or silence)"
+    if heard.count is None:
+        return f"{len(heard.notes)} notes"
+    directions = sorted(set(heard.directions))
+    noun = "note" if heard.count == "one" else "notes"
+    voice = f" like a {heard.timbre}" if heard.timbre else ""
+    return f"{heard.count} {heard.pitch} {' and '.join(directions)} {noun}{voice}"
+
+
 def judge(clip: np.ndarray, caption: str) -> bool:
     return hear(clip).matches(parse_caption(caption))
 

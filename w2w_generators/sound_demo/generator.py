@@ -15,8 +15,12 @@ Griffin-Lim turns it into a 16 kHz clip. From that call come:
 - strip_guess.wav  the x̂0 the same way: the guess is a blur of notes from the first step on
 
 The checker (checker.py) hears the clip and each step's sound from the waveform alone; what it
-heard is the slide's text alternative, beside what the caption asked. Not live: the build's clip
-is what the slide plays; `w2w generate sound CAPTION` makes others from the terminal.
+heard is the slide's text alternative, beside what the caption asked.
+
+Live (live.py): under `w2w present` the "Noise becomes a note" slide takes a caption and streams
+every step's x̂0 as a picture and a sound, then the finished clip; without a server the slide
+replays the build's own run (the strip's steps and the clip: templates/macros.j2 `_sound_live`).
+`w2w generate sound CAPTION` makes clips from the terminal.
 """
 
 from __future__ import annotations
@@ -36,14 +40,17 @@ from w2w.plugin_api import (
     RunContext,
     W2WError,
     best_of,
+    labelled,
     speed_repeats,
     write_bytes,
 )
 from w2w_generators.diffusion.capture import capture_steps
 from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
 from w2w_generators.shared.model_resolution import SOUND_WEIGHTS, content_hash
+from w2w_generators.sound.checker import heard_words
 from w2w_generators.sound.media import concatenated, spectrogram_png, wav_bytes
 from w2w_generators.sound.world import SAMPLE_RATE, parse_caption
+from w2w_generators.sound_demo.live import MAX_STEPS, SoundLiveRequest, events
 
 log = logging.getLogger("w2w.generators.sound")
 SOUND_MODEL_ID = "w2w/sound-diffusion"
@@ -70,18 +77,6 @@ class SoundInputs(BaseModel):
                 str(error), "use the sound world's words, e.g. 'two high rising notes on a flute'"
             ) from None
         return value
-
-
-def heard_words(heard) -> str:
-    """What the checker heard, as a caption would say it (or that it heard no notes)."""
-    if not heard.notes:
-        return "no note (noise, or silence)"
-    if heard.count is None:
-        return f"{len(heard.notes)} notes"
-    directions = sorted(set(heard.directions))
-    noun = "note" if heard.count == "one" else "notes"
-    voice = f" like a {heard.timbre}" if heard.timbre else ""
-    return f"{heard.count} {heard.pitch} {' and '.join(directions)} {noun}{voice}"
 
 
 def write_strip(out, picked: list[int], out_dir: Path, files: dict) -> tuple[list[dict], float]:
@@ -121,9 +116,10 @@ def shipped_record() -> dict:
 
 class SoundGenerator(Generator):
     name: ClassVar[str] = "sound"
-    version: ClassVar[str] = "1"
-    live: ClassVar[bool] = False
+    version: ClassVar[str] = "2"  # 2: live, the data's live_request
+    live: ClassVar[bool] = True
     Inputs: ClassVar[type[BaseModel]] = SoundInputs
+    LiveRequest: ClassVar[type[BaseModel]] = SoundLiveRequest
     libraries: ClassVar[tuple[str, ...]] = ("torch", "diffusers", "transformers", "numpy", "Pillow")
     macros: ClassVar[tuple[str, ...]] = ("sound_player", "sound_strip")
 
@@ -146,7 +142,7 @@ class SoundGenerator(Generator):
         from w2w_generators.sound.checker import hear
 
         run = RunContext(self, model, device)
-        pipe = self.generate_load(model, run.device)
+        pipe = self.load(model, run.device)
         # 1. One call, every step's sample x_t and prediction x̂0 kept for the strip.
         out = pipe(inputs.prompt, inputs.steps, inputs.guidance_scale, self._noise(inputs.seed), keep_steps=True)
         clip = out.audios[0]
@@ -181,6 +177,7 @@ class SoundGenerator(Generator):
             "scores": record.get("scores", {}),
             "parameters": record.get("parameters"),
             "training_captions": record.get("training_captions"),
+            "live_request": self.live_request(inputs).model_dump(mode="json"),
         }
         return Artifact(self.name, files, data, run.provenance(dtype="float32", timing=timing), out_dir)
 
@@ -202,10 +199,22 @@ class SoundGenerator(Generator):
             return str(error), "give a sound-world caption, e.g. 'two high rising notes on a flute'"
         return None
 
-    def generate_load(self, model: ModelRef, device: str) -> Any:
+    # --- the live protocol (docs/live-protocol.md): live.py ---------------------------------------
+
+    def load(self, model: ModelRef, device: str) -> Any:
+        """The pipeline, loaded once (also what `w2w generate sound` runs with)."""
         from w2w_generators.sound.pipeline import SoundDiffusionPipeline
 
         return SoundDiffusionPipeline.from_dirs(model.path, model.encoder, device)
+
+    def live_request(self, inputs: SoundInputs, model: ModelRef | None = None) -> SoundLiveRequest:
+        steps = min(inputs.steps, MAX_STEPS)  # the live limit; a build may ask for more
+        return SoundLiveRequest(
+            prompt=inputs.prompt, steps=steps, guidance_scale=inputs.guidance_scale, seed=inputs.seed
+        )
+
+    def steps(self, loaded: Any, request: BaseModel):
+        return labelled(events(loaded, request), SOUND_MODEL_ID, str(loaded.unet.device))
 
     def generate(self, loaded: Any, value: str, seed: int, out: Path | None) -> dict:
         """The clip of one caption, written at `out` as a 16 kHz WAV; what the checker heard."""
