@@ -10,11 +10,13 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -279,3 +281,53 @@ def first_event(server: LiveServer, path: str, token: str, host: str = "127.0.0.
         return next(iter_events(response))
     finally:
         conn.close()
+
+
+def start_on_a_copy(built: Path, tmp_path_factory, *only: str) -> LiveServer:
+    """`w2w present --audience --only …` on a copy of a built talk (the real models of `only` in its
+    model process), ready; `audience_token` is the phones' token. The model test files each share
+    one for their module: a start loads the models (10-20 s of the suite)."""
+    root = tmp_path_factory.mktemp("live-" + "-".join(only)) / "talk"
+    shutil.copytree(built, root, symlinks=True)
+    log = tmp_path_factory.mktemp("present") / "server.log"
+    live = start(root, log, "--audience", "--host", AUDIENCE_LAN, *(a for name in only for a in ("--only", name)))
+    found = log_match(live, rf"audience: http://{re.escape(AUDIENCE_LAN)}:\d+/room/#a=([A-Za-z0-9_-]+)")
+    live.audience_token = found[1]
+    live.wait_ready()
+    return live
+
+
+def post_json(server: LiveServer, path: str, payload: dict, token: str, source: str) -> Reply:
+    """A JSON POST with `token`, from the loopback address `source` (a phone: 127.0.0.11, ...)."""
+    headers = {"X-W2W-Token": token, "Content-Type": "application/json"}
+    return request_from(source, server.port, "POST", path, json.dumps(payload).encode(), headers)
+
+
+def suggest_and_run(server: LiveServer, slide: str, text: str, device: str, source: str = "127.0.0.11") -> str:
+    """A phone (at `source`, its `device` id) suggests `text` for `slide`; the speaker runs it. The
+    suggestion's id. One address may suggest once every 10 s: tests sharing a server use their own."""
+    suggestion = {"device": device * 16, "slide": slide, "text": text}
+    item = post_json(server, "/room/api/suggest", suggestion, server.audience_token, source)
+    assert item.status == 202, item.body
+    ran = post_json(server, "/room/api/moderate", {"id": item.json()["id"], "action": "run"}, server.token, "127.0.0.1")
+    assert ran.status == 200 and ran.json()["state"] == "running", ran.body
+    return item.json()["id"]
+
+
+@contextmanager
+def live_deck_at(chromium, server: LiveServer, live: str):
+    """The speaker's deck from `server` (1280x720), once its models are ready, on the slide that
+    holds `[data-w2w-live=live]`: yields (page, that element's locator). On leaving, the page had no
+    script error, and it is closed."""
+    page = chromium.new_page(viewport={"width": 1280, "height": 720})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(server.deck_url)
+        page.wait_for_function("document.getElementById('w2w-live-status').dataset.state === 'live'")
+        box = f"document.querySelector('[data-w2w-live=\"{live}\"]')"
+        page.evaluate(f"() => {{ const i = Reveal.getIndices({box}.closest('section')); Reveal.slide(i.h, i.v); }}")
+        yield page, page.locator(f'[data-w2w-live="{live}"]')
+        assert errors == []
+    finally:
+        page.close()

@@ -56,6 +56,12 @@ def _check(generator, name: str, kind: str, values: list[str], out: Path | None)
         raise W2WError(f"{name} writes no file, so -o has nothing to name", "leave out -o (add --json for records)")
     if out is not None and generator.generate_writes == "directory" and out.exists() and not out.is_dir():
         raise W2WError(f"-o {out} is a file: {name} writes its pictures into a directory", "name a directory")
+    writes = generator.generate_writes
+    if out is not None and writes and writes.startswith(".") and out.suffix:
+        suffixes = (writes, *generator.generate_also_writes)
+        if out.suffix.lower() not in suffixes:
+            named = " or ".join(s[1:].upper() for s in suffixes)
+            raise W2WError(f"-o {out}: {name} writes {named}", f"name the file …{' or …'.join(suffixes)}")
     if out is not None and not out.parent.is_dir():
         raise W2WError(f"-o {out}: the directory {out.parent} does not exist", "create it, or name a file in one")
     for value in values:

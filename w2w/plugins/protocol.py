@@ -149,6 +149,8 @@ class Generator(ABC):
     # The suffix of the file each input writes (".png"), "directory" when every input writes its
     # files into the one directory -o names (and none without -o), or None when it writes none.
     generate_writes: ClassVar[str | None] = None
+    # Other suffixes -o may name, each a format the generator writes by it (".webp" beside ".gif").
+    generate_also_writes: ClassVar[tuple[str, ...]] = ()
 
     def generate_check(self, value: str) -> tuple[str, str] | None:
         """(what is wrong, how to fix) for an input it would refuse; all are checked before loading."""

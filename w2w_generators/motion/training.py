@@ -29,27 +29,35 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from w2w_generators.diffusion.training import DenoisingRun, DiffusionConfig, World, ddpm_scheduler, run_record, run_steps
+from w2w_generators.diffusion.training import (
+    DenoisingRun,
+    DiffusionConfig,
+    World,
+    ddpm_scheduler,
+    run_record,
+    run_steps,
+)
 from w2w_generators.motion import world as motion_world
 from w2w_generators.motion.unet import PatchedVideoUNet, build_unet3d
 from w2w_generators.shapes.weights_dir import holds_weights, refuse_to_overwrite, write_weights
+from w2w_generators.shared.model_resolution import MOTION_WEIGHTS as WEIGHTS_DIR
 from w2w_generators.shared.model_resolution import w2w_home
 
 log = logging.getLogger("w2w.motion.training")
-
-WEIGHTS_DIR = Path(__file__).parent / "weights" / "motion-diffusion"
 
 
 @dataclass(frozen=True)
 class TrainConfig(DiffusionConfig):
     """The motion model's run: batches of 8 clips (64 frames), the patched UNet3D's two levels, a
-    faster EMA for a run this short, two threads."""
+    faster EMA for a run this short, one thread. Two threads took 1.4-1.9 s a step on a quiet
+    machine but 6.6 s beside other work on the same two cores (each step waits for the slower
+    thread); one thread holds 2.3-3.4 s either way."""
 
-    steps: int = 1800
+    steps: int = 1200
     batch_size: int = 8
     block_out_channels: tuple[int, ...] = (48, 96)
     ema_decay: float = 0.995
-    torch_threads: int = 2
+    torch_threads: int = 1
     single_weight: int = 60
     checkpoint_every: int = 100
 

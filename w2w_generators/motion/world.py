@@ -152,3 +152,16 @@ def heard_direction(clip: np.ndarray, colour: str) -> str | None:
 def motion_holds(clip: np.ndarray, motion: Motion) -> bool:
     """Does every mover of the caption go where the caption says?"""
     return all(heard_direction(clip, m.colour) == m.direction for m in motion.movers)
+
+
+def seen_words(clip, caption: str) -> tuple[str, bool]:
+    """What the tracker saw each of the caption's shapes do, in words, and whether it all matches."""
+    motion = parse_caption(caption)
+    said, right = [], True
+    for mover in motion.movers:
+        went = heard_direction(clip, mover.colour)
+        right &= went == mover.direction
+        said.append(
+            f"the {mover.colour} shape moving {went}" if went else f"the {mover.colour} shape going nowhere clear"
+        )
+    return " and ".join(said), right

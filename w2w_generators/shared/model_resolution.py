@@ -22,6 +22,8 @@ from w2w.plugin_api import ModelRef, W2WError
 SHAPES_WEIGHTS = Path(__file__).parents[1] / "shapes" / "weights" / "shapes-diffusion"
 # The shipped sound-world model (sound/training.py writes it, the sound generator reads it).
 SOUND_WEIGHTS = Path(__file__).parents[1] / "sound" / "weights" / "sound-diffusion"
+# The shipped motion-world model (motion/training.py writes it, the motion generator reads it).
+MOTION_WEIGHTS = Path(__file__).parents[1] / "motion" / "weights" / "motion-diffusion"
 
 
 def w2w_home() -> Path:

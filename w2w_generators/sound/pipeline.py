@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from diffusers import DDIMScheduler, DiffusionPipeline, UNet2DConditionModel
 
+from w2w_generators.diffusion.sampling import guided_steps
 from w2w_generators.shared.minilm import MiniLM
 from w2w_generators.sound.spectrogram import to_clip
 
@@ -90,12 +91,5 @@ class SoundDiffusionPipeline(DiffusionPipeline):
         latents = latents.to(device) * self.scheduler.init_noise_sigma
         self.scheduler.set_timesteps(num_inference_steps, device=device)
 
-        # 3. Denoise: both halves of the guidance batch in one UNet call, guide, step.
-        for i, t in enumerate(self.scheduler.timesteps):
-            model_input = self.scheduler.scale_model_input(torch.cat([latents] * 2), t)
-            out = self.unet(model_input, t, embeds, encoder_attention_mask=mask).sample
-            out_uncond, out_cond = out.chunk(2)
-            guided = out_uncond + guidance_scale * (out_cond - out_uncond)
-            step = self.scheduler.step(guided, t, latents)
-            latents = step.prev_sample
-            yield {"i": i, "t": int(t), "latents": latents, "x0": step.pred_original_sample}
+        # 3. Denoise: the loop the motion model runs too (diffusion/sampling.py).
+        yield from guided_steps(self.unet, self.scheduler, latents, embeds, guidance_scale, mask)

@@ -1,7 +1,9 @@
-"""The sound model on the built deck, opened from file:// with every other request blocked: the
-players load their WAVs (the clip 1 s, the strip's rows 7.25 s), a focused player plays and pauses
-from the keyboard without turning the slide, and the PDF's stylesheet hides the players (the
-spectrograms stay); every sound has its words beside it."""
+"""The sound and motion models on the built deck, opened from file:// with every other request
+blocked. Sound: the players load their WAVs (the clip 1 s, the strip's rows 7.25 s), a focused
+player plays and pauses from the keyboard without turning the slide, and the PDF's stylesheet hides
+the players (the spectrograms stay); every sound has its words beside it. Motion: the clip's film
+loads and plays (its CSS animation runs), the Pause box holds it, the strip's Replay plays the
+build's run, and the PDF shows the whole filmstrip; every clip has its words beside it."""
 
 from __future__ import annotations
 
@@ -55,12 +57,22 @@ def test_the_pdf_keeps_the_spectrogram_and_drops_the_players(real_build, chromiu
     page.goto((root / "site" / "slides" / "index.html").as_uri() + "?print-pdf")
     page.wait_for_selector("html[data-w2w-ready='true']", state="attached", timeout=60000)
     shown = page.evaluate(
-        """() => Array.from(document.querySelectorAll('.w2w-sound-audio, .w2w-sound-picture'))
+        """() => Array.from(document.querySelectorAll('.w2w-sound-audio, img[src*="sound/spectrogram"]'))
           .map((e) => [e.tagName, getComputedStyle(e).display !== 'none'])"""
     )
     assert ["IMG", True] in shown and ["AUDIO", False] in shown and ["AUDIO", True] not in shown
     # Paper cannot open the strip's "what the checker heard" (the pictures' alt texts say it).
     assert page.evaluate("() => getComputedStyle(document.querySelector('.w2w-sound-heard')).display") == "none"
+    # The motion model's clip prints as its whole filmstrip: every frame, no animation, no Pause box.
+    film = page.evaluate(
+        """() => {
+          const i = document.querySelector('.w2w-clip img.w2w-clip-film'), w = i.closest('.w2w-clip-window');
+          const shown = Math.round((w.getBoundingClientRect().width / i.getBoundingClientRect().width) * 100);
+          const pause = getComputedStyle(document.querySelector('.w2w-clip-pause')).display;
+          return [getComputedStyle(i).animationName, shown, pause];
+        }"""
+    )
+    assert film == ["none", 100, "none"]
     assert view.problems("deck") == []
 
 
@@ -88,3 +100,33 @@ def test_the_live_sound_slide_replays_the_builds_run_from_a_file(real_build, chr
     assert data["frames"][2]["guess_heard"] in box.locator(".w2w-sound-live-step-text").inner_text()
     assert page.evaluate("() => Reveal.getIndices().h") == index
     assert view.problems("deck") == []
+
+
+PLAYING = """(sel) => Array.from(document.querySelectorAll(sel))
+  .map((i) => [i.complete && i.naturalWidth > 0, getComputedStyle(i).animationPlayState])"""
+
+
+def test_the_deck_plays_the_model_clip_offline_and_pauses_it(real_build, chromium):
+    root, result = real_build
+    data = result.prepared.produced.artifacts["motion"].data
+    view, page, index = offline_deck_at(chromium, root, ".w2w-clip")
+    film = "section.present .w2w-clip img.w2w-clip-film"
+    assert page.evaluate(PLAYING, film) == [[True, "running"]]
+    text = page.inner_text("section.present .w2w-clip-text")
+    assert data["prompt"] in text and data["seen"] in text
+    # Tab reaches the Pause box; Space ticks it (and does not turn the slide); the film holds.
+    page.focus("section.present .w2w-clip-pause input")
+    page.keyboard.press("Space")
+    assert page.evaluate(PLAYING, film) == [[True, "paused"]]
+    assert page.evaluate("() => Reveal.getIndices().h") == index
+
+    view2, page2, _ = offline_deck_at(chromium, root, '[data-w2w-live="motion"]')
+    box = page2.locator('section.present [data-w2w-live="motion"]')
+    assert all(ok for ok, _ in page2.evaluate(PLAYING, "section.present .w2w-clip-strip img"))
+    box.locator(".w2w-live-replay").click()
+    live = "document.querySelector('section.present [data-w2w-live=\"motion\"]')"
+    page2.wait_for_function(f"() => {live}.dataset.w2wLiveState === 'recorded-done'")
+    assert box.locator(".w2w-clip-live-button").count() == len(data["strip"])
+    assert f"Asked: “{data['prompt']}”" in box.locator(".w2w-clip-live-text").inner_text()
+    assert page2.evaluate(PLAYING, "section.present .w2w-clip-live-clip img") == [[True, "running"]]
+    assert view.problems("deck") == [] and view2.problems("deck") == []

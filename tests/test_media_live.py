@@ -1,21 +1,33 @@
-"""The sound model live (issue 33): `w2w present --audience --only sound` on a copy of the
-repository's built talk, the shipped sound model loaded in the supervised model process, on the
-CPU. Over the API a run streams every step's x̂0 as a PNG and a 16 kHz WAV, then the clip with what
-the checker heard; a caption outside the sound world is one 400 line. On the deck, a caption typed
-on "Noise becomes a note" streams its steps into playable buttons and ends in the clip's player
-with its words; a phone's suggestion, run by the speaker, goes the same way. One server for the
-module; the API's run is 3 steps, the deck's the talk's 20 (about 2 s of model a run).
+"""The sound and motion models live (issue 33): `w2w present --audience --only sound --only motion`
+on a copy of the repository's built talk, the shipped models loaded in the supervised model
+process, on the CPU. One server for the module (a start loads the models once: ~10 s of the suite).
+
+Sound: over the API a run streams every step's x̂0 as a PNG and a 16 kHz WAV, then the clip with
+what the checker heard; a caption outside the sound world is one 400 line. On the deck, a caption
+typed on "Noise becomes a note" streams its steps into playable buttons and ends in the clip's
+player with its words; a phone's suggestion, run by the speaker, goes the same way.
+
+Motion: over the API a run streams every step's x̂0 as a film (8 frames side by side), then the
+clip with what the tracker saw; a caption outside the motion world is one 400 line. On the deck,
+a caption typed on "A blur becomes motion" streams its steps into step buttons and ends in the
+clip, playing, with its words. The API's runs are 3 steps, the deck's the talk's 20.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import re
-import shutil
 
 import pytest
-from live_server import AUDIENCE_LAN, assert_no_traceback, first_event, log_match, read_events, request_from, start
+from live_server import (
+    AUDIENCE_LAN,
+    assert_no_traceback,
+    first_event,
+    live_deck_at,
+    read_events,
+    start_on_a_copy,
+    suggest_and_run,
+)
 
 pytestmark = [pytest.mark.build, pytest.mark.browser, pytest.mark.model, pytest.mark.server]
 
@@ -24,13 +36,7 @@ SOUND = "document.querySelector('[data-w2w-live=\"sound\"]')"
 
 @pytest.fixture(scope="module")
 def server(real_build, tmp_path_factory):
-    root = tmp_path_factory.mktemp("sound-live") / "talk"
-    shutil.copytree(real_build[0], root, symlinks=True)
-    log = tmp_path_factory.mktemp("present") / "server.log"
-    live = start(root, log, "--audience", "--host", AUDIENCE_LAN, "--only", "sound")
-    found = log_match(live, rf"audience: http://{re.escape(AUDIENCE_LAN)}:\d+/room/#a=([A-Za-z0-9_-]+)")
-    live.audience_token = found[1]
-    live.wait_ready()
+    live = start_on_a_copy(real_build[0], tmp_path_factory, "sound", "motion")
     yield live
     live.stop()
 
@@ -69,20 +75,8 @@ def test_a_caption_streams_its_steps_as_pictures_and_sounds_and_a_bad_one_is_ref
     assert server.post("sound", {"prompt": "one low falling note on a buzzer", "steps": 51}).status == 400
 
 
-def post(server, path: str, payload: dict, token: str, source: str):
-    headers = {"X-W2W-Token": token, "Content-Type": "application/json"}
-    return request_from(source, server.port, "POST", path, json.dumps(payload).encode(), headers)
-
-
 def test_the_sound_runs_live_on_the_deck_and_from_the_rooms_suggestions(server, chromium):
-    page = chromium.new_page(viewport={"width": 1280, "height": 720})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(server.deck_url)
-        page.wait_for_function("document.getElementById('w2w-live-status').dataset.state === 'live'")
-        page.evaluate(f"() => {{ const i = Reveal.getIndices({SOUND}.closest('section')); Reveal.slide(i.h, i.v); }}")
-        root = page.locator('[data-w2w-live="sound"]')
+    with live_deck_at(chromium, server, "sound") as (page, root):
         index = page.evaluate("() => Reveal.getIndices().h")
 
         # 1. From the slide's own form: 20 steps, each a button with its picture and sound.
@@ -107,11 +101,7 @@ def test_the_sound_runs_live_on_the_deck_and_from_the_rooms_suggestions(server, 
         # 2. A phone suggests a caption for the sound slide; the speaker runs it; the deck runs it.
         queues = first_event(server, "/room/api/presenter", server.token)["data"]["queues"]
         slide = next(key for key, queue in queues.items() if queue["generator"] == "sound")
-        suggestion = {"device": "s" * 16, "slide": slide, "text": "two high falling notes on a flute"}
-        item = post(server, "/room/api/suggest", suggestion, server.audience_token, "127.0.0.11")
-        assert item.status == 202, item.body
-        ran = post(server, "/room/api/moderate", {"id": item.json()["id"], "action": "run"}, server.token, "127.0.0.1")
-        assert ran.status == 200 and ran.json()["state"] == "running", ran.body
+        item_id = suggest_and_run(server, slide, "two high falling notes on a flute", "s")
         page.wait_for_function(
             f"{SOUND}.querySelector('.w2w-live-input').value === 'two high falling notes on a flute'"
             f" && {SOUND}.dataset.w2wLiveState === 'live-done'",
@@ -119,9 +109,59 @@ def test_the_sound_runs_live_on_the_deck_and_from_the_rooms_suggestions(server, 
         )
         assert "Asked: “two high falling notes on a flute”" in root.locator(".w2w-sound-live-text").inner_text()
         phone = first_event(server, "/room/api/stream", server.audience_token, host=AUDIENCE_LAN)["data"]
-        states = [(i["text"], i["state"]) for i in phone["suggestions"] if i["id"] == item.json()["id"]]
+        states = [(i["text"], i["state"]) for i in phone["suggestions"] if i["id"] == item_id]
         assert states == [("two high falling notes on a flute", "done")]
-        assert errors == []
-    finally:
-        page.close()
+    assert_no_traceback(server)
+
+
+MOTION = "document.querySelector('[data-w2w-live=\"motion\"]')"
+
+
+def film(url: str):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    assert url.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"))
+
+
+def test_a_motion_caption_streams_its_steps_as_films_and_a_bad_one_is_refused(server):
+    conn = server.connect()
+    body = json.dumps({"prompt": "a blue square moving up", "steps": 3}).encode()
+    conn.request("POST", "/api/live/motion", body, server.auth(**{"Content-Type": "application/json"}))
+    response = conn.getresponse()
+    assert response.status == 200
+    events = read_events(response)
+    steps, done = [e["data"] for e in events[:-1]], events[-1]["data"]
+    assert [e["event"] for e in events] == ["step"] * 3 + ["done"]
+    assert [s["step"] for s in steps] == [1, 2, 3] and all(s["frames"] == 8 for s in steps)
+    assert all(film(s["image"]).shape == (64, 8 * 64, 3) for s in steps)
+    assert film(done["image"]).shape == (128, 8 * 128, 3)
+    assert done["prompt"] == "a blue square moving up" and isinstance(done["matches"], bool)
+    assert done["seen"].startswith("the blue shape") and done["model"] == "w2w/motion-diffusion"
+
+    refused = server.post("motion", {"prompt": "a dog running left"})
+    assert refused.status == 400
+    message = refused.json()["message"]
+    assert message.startswith("prompt: not a motion-world caption") and "\n" not in message and "dog" not in message
+    assert server.post("motion", {"prompt": "a blue square moving up", "steps": 51}).status == 400
+
+
+def test_the_motion_runs_live_on_the_deck(server, chromium):
+    with live_deck_at(chromium, server, "motion") as (page, root):
+        root.locator(".w2w-live-input").fill("a green triangle moving down")
+        root.locator("button[type=submit]").click()
+        page.wait_for_function(f"{MOTION}.dataset.w2wLiveState === 'live-done'", timeout=120_000)
+        assert root.locator(".w2w-clip-live-button").count() == 20 and root.locator(".w2w-clip-strip").is_hidden()
+        text = root.locator(".w2w-clip-live-text").inner_text()
+        assert "Asked: “a green triangle moving down”" in text and "The tracker saw: the green shape" in text
+        clip = root.locator(".w2w-clip-live-clip img.w2w-clip-film")
+        assert clip.get_attribute("src").startswith("data:image/png;base64,")
+        style = f"getComputedStyle({MOTION}.querySelector('.w2w-clip-live-clip img'))"
+        assert page.evaluate(f"{style}.animationName") == "w2w-clip"
+        assert page.evaluate(f"{style}.animationPlayState") == "running"
+        root.locator(".w2w-clip-live .w2w-clip-pause input").check()
+        assert page.evaluate(f"{style}.animationPlayState") == "paused"
     assert_no_traceback(server)
