@@ -377,7 +377,8 @@ def test_the_repositorys_talk_is_judged_by_the_stand_ins_key(tmp_path, monkeypat
         shutil.copytree(REPO / name, root / name)
     assert {(r.name, r.fresh, r.source) for r in explain(Project(root))} == {
         (name, True, "frozen")
-        for name in ("diffusion_demo", "embedding_plot", "loop", "pair", "shapes_eval", "sound", "token_trace")
+        for name in ("diffusion_demo", "embedding_plot", "loop", "pair")
+        + ("motion", "shapes_eval", "sound", "token_trace")
     }
     _recaption(root, CAPTION, NEW_CAPTION)
     stale = [r for r in explain(Project(root)) if not r.fresh]
