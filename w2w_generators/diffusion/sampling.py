@@ -11,6 +11,15 @@ from collections.abc import Iterator
 import torch
 
 
+def guidance_states(encoder, prompt: str | list[str]) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The text states guided_steps reads: the empty caption's rows, then the caption's (MiniLM's
+    token states and their mask), and how many captions."""
+    prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+    cond, cond_mask = encoder.token_states(prompts)
+    uncond, uncond_mask = encoder.token_states([""] * len(prompts))
+    return torch.cat([uncond, cond]), torch.cat([uncond_mask, cond_mask]), len(prompts)
+
+
 def guided_steps(unet, scheduler, latents, embeds, guidance_scale: float, mask=None) -> Iterator[dict]:
     """Denoise `latents` over `scheduler.timesteps` (set by the caller), with classifier-free
     guidance: `embeds` (and `mask`, when the UNet takes one) hold the empty caption's rows first,

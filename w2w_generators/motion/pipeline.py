@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from diffusers import DDIMScheduler, DiffusionPipeline
 
-from w2w_generators.diffusion.sampling import guided_steps
+from w2w_generators.diffusion.sampling import guidance_states, guided_steps
 from w2w_generators.motion.unet import PatchedVideoUNet
 from w2w_generators.motion.world import FRAMES
 from w2w_generators.shared.minilm import MiniLM
@@ -83,11 +83,7 @@ class MotionDiffusionPipeline(DiffusionPipeline):
     ) -> Iterator[dict]:
         """The sampling loop as a generator: after each step, {i, t, latents, x0}."""
         # 1. Encode the prompt and the empty prompt (classifier-free guidance).
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        n = len(prompts)
-        cond, _ = self.encoder.token_states(prompts)
-        uncond, _ = self.encoder.token_states([""] * n)
-        embeds = torch.cat([uncond, cond])
+        embeds, _, n = guidance_states(self.encoder, prompt)  # the UNet3D takes no text mask (unet.py)
 
         # 2. Start from seeded noise (drawn on the CPU, so a seed means the same clip everywhere).
         device = next(self.unet.parameters()).device

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from diffusers import DDIMScheduler, DiffusionPipeline, UNet2DConditionModel
 
-from w2w_generators.diffusion.sampling import guided_steps
+from w2w_generators.diffusion.sampling import guidance_states, guided_steps
 from w2w_generators.shared.minilm import MiniLM
 from w2w_generators.sound.spectrogram import to_clip
 
@@ -79,11 +79,7 @@ class SoundDiffusionPipeline(DiffusionPipeline):
     ) -> Iterator[dict]:
         """The sampling loop as a generator: after each step, {i, t, latents, x0}."""
         # 1. Encode the prompt and the empty prompt (classifier-free guidance).
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        n = len(prompts)
-        cond, cond_mask = self.encoder.token_states(prompts)
-        uncond, uncond_mask = self.encoder.token_states([""] * n)
-        embeds, mask = torch.cat([uncond, cond]), torch.cat([uncond_mask, cond_mask])
+        embeds, mask, n = guidance_states(self.encoder, prompt)
 
         # 2. Start from seeded noise (drawn on the CPU, so a seed means the same sound everywhere).
         size, device = self.unet.config.sample_size, self.unet.device
