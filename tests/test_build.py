@@ -10,7 +10,7 @@ import sys
 
 import pytest
 import yaml
-from talk_factory import make_project
+from talk_factory import copy_built, make_project
 
 from w2w.build import build_site
 from w2w.project import Project
@@ -69,9 +69,9 @@ def test_live_numbers_and_provenance_reach_both_outputs(mini_build):
     assert "−ln 0.3 = 1.204" in worksheet
 
 
-def test_customised_agenda_drives_deck_handout_and_pacing(tmp_path):
-    root = make_project(
-        tmp_path,
+def test_customised_agenda_drives_deck_handout_and_pacing(mini_build, tmp_path):
+    root = make_project(  # the mini talk rewritten over a built copy: its plot comes from the cache
+        copy_built(mini_build[0], tmp_path / "talk"),
         agenda=[
             {"id": "words", "title": "Words first", "minutes": 7},
             {"id": "maths", "title": "Maths", "minutes": 3, "enabled": False},
@@ -108,9 +108,9 @@ def test_second_build_runs_no_generator_and_loads_no_model(tmp_path):
     assert out.strip() == "[] False False"  # cache hit: not even torch was imported
 
 
-def test_changing_a_generator_input_reruns_it(tmp_path):
-    root = make_project(tmp_path)
-    build_site(Project(root))
+def test_changing_a_generator_input_reruns_it(mini_build, tmp_path):
+    root = copy_built(mini_build[0], tmp_path / "talk")  # built, its plot in the cache
+    assert build_site(Project(root)).prepared.produced.ran == []
     talk = yaml.safe_load((root / "talk" / "talk.yaml").read_text())
     talk["generators"]["embedding_plot"]["words"] = ["dog", "puppy", "banana", "car"]
     (root / "talk" / "talk.yaml").write_text(yaml.safe_dump(talk, sort_keys=False))
@@ -119,9 +119,9 @@ def test_changing_a_generator_input_reruns_it(tmp_path):
     assert again.prepared.produced.artifacts["embedding_plot"].data["words"][-1] == "car"
 
 
-def test_a_user_error_exits_2_with_one_line_and_keeps_the_previous_site(tmp_path):
-    root = make_project(tmp_path)
-    build_site(Project(root))
+def test_a_user_error_exits_2_with_one_line_and_keeps_the_previous_site(mini_build, tmp_path):
+    root = copy_built(mini_build[0], tmp_path / "talk")
+    build_site(Project(root))  # warm: the previous site, built here
     before = (root / "site" / "index.html").read_text()
     section = root / "talk" / "sections" / "maths.md"
     section.write_text(section.read_text().replace("# Maths", "# Maths {{ nope }}"))

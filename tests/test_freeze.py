@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from talk_factory import make_project
+from talk_factory import copy_built, make_project
 
 from w2w.artifacts.cache import ArtifactCache
 from w2w.artifacts.frozen import FrozenStore
@@ -171,8 +171,8 @@ def test_the_stand_ins_own_inputs_do_not_make_a_full_model_output_stale():
     assert generator.key_inputs(swept, embedded=True) == stand_in | {"grid_seeds": [0, 1]}
 
 
-def test_freeze_then_build_uses_frozen_artifacts_without_loading_a_model(tmp_path):
-    root = make_project(tmp_path)
+def test_freeze_then_build_uses_frozen_artifacts_without_loading_a_model(mini_build, tmp_path):
+    root = copy_built(mini_build[0], tmp_path / "talk")  # freeze takes the cached artifact
     assert freeze(Project(root)) == ["embedding_plot"]
     lock = (root / "talk" / "frozen" / "lock.json").read_text()
     assert '"embedding_plot"' in lock and '"requested"' in lock
@@ -187,8 +187,8 @@ def test_freeze_then_build_uses_frozen_artifacts_without_loading_a_model(tmp_pat
     assert [(r.name, r.fresh, r.source) for r in rows] == [("embedding_plot", True, "frozen")]
 
 
-def test_status_explains_a_stale_input_and_prose_edits_run_nothing(tmp_path):
-    root = make_project(tmp_path)
+def test_status_explains_a_stale_input_and_prose_edits_run_nothing(mini_build, tmp_path):
+    root = copy_built(mini_build[0], tmp_path / "talk")
     freeze(Project(root))
     section = root / "talk" / "sections" / "intro.md"
     section.write_text(section.read_text().replace("Welcome", "Hello again"))
@@ -209,9 +209,8 @@ def _build_command(root: Path) -> list[str]:
     return [sys.executable, "-m", "w2w", "build-talk", "--project", str(root)]
 
 
-def test_concurrent_builds_wait_for_each_other(tmp_path):
-    root = make_project(tmp_path)
-    build_site(Project(root))  # warm cache: the two builds contend only for the lock
+def test_concurrent_builds_wait_for_each_other(mini_build, tmp_path):
+    root = copy_built(mini_build[0], tmp_path / "talk")  # warm cache: the two builds contend only for the lock
     first = subprocess.Popen(_build_command(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     second = subprocess.Popen(_build_command(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     outputs = [p.communicate(timeout=300) for p in (first, second)]
@@ -228,9 +227,9 @@ def _same_tree(a: Path, b: Path) -> bool:
     return not mismatch and not errors and all(_same_tree(a / d, b / d) for d in comparison.common_dirs)
 
 
-def test_killing_builds_at_points_across_the_build_leaves_a_usable_site_and_cache(tmp_path):
-    root = make_project(tmp_path)
-    build_site(Project(root))
+def test_killing_builds_at_points_across_the_build_leaves_a_usable_site_and_cache(mini_build, tmp_path):
+    root = copy_built(mini_build[0], tmp_path / "talk")
+    build_site(Project(root))  # warm: the reference site, built here
     reference = tmp_path / "reference"
     os.replace(root / "site", reference)
     started = time.monotonic()
