@@ -21,6 +21,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 # Speeds are timed as best of N repeats after a warm-up (w2w/plugins/protocol.py); one repeat is enough to
 # test that, and the provenance of every artifact made here says so.
 os.environ.setdefault("W2W_SPEED_REPEATS", "1")
+# And no warm-up call before it (w2w/plugins/running.py speed_warmup: the model is warm from the
+# artifact's own run): one whole model call less per generator run in the suite.
+os.environ.setdefault("W2W_SPEED_WARMUP", "0")
 
 
 def pytest_configure(config):
