@@ -2,8 +2,8 @@
 on a copy of the repository's built talk, the shipped models loaded in the supervised model
 process, on the CPU. One server for the module (a start loads the models once: ~10 s of the suite).
 
-Sound: over the API a run streams every step's x̂0 as a PNG and a 16 kHz WAV, then the clip with
-what the checker heard; a caption outside the sound world is one 400 line. On the deck, a caption
+Sound: over the API a run streams every step's x̂0 as a PNG and an 8 kHz WAV preview, then the
+16 kHz clip with what the checker heard; a caption outside the sound world is one 400 line. On the deck, a caption
 typed on "Noise becomes a note" streams its steps into playable buttons and ends in the clip's
 player with its words; a phone's suggestion, run by the speaker, goes the same way.
 
@@ -61,7 +61,7 @@ def test_a_caption_streams_its_steps_as_pictures_and_sounds_and_a_bad_one_is_ref
     for step in steps:
         assert step["image"].startswith("data:image/png;base64,")
         samples, rate = wav(step["audio"])
-        assert rate == 16000 and len(samples) == 16000 and abs(samples).max() > 0.5
+        assert rate == 8000 and len(samples) == 8000 and abs(samples).max() > 0.5  # previews: half the rate
     samples, rate = wav(done["audio"])
     assert (rate, len(samples), done["clip_seconds"]) == (16000, 16000, 1.0)
     assert done["prompt"] == "one low falling note on a buzzer" and isinstance(done["matches"], bool)

@@ -7,8 +7,12 @@ runs). Each step sends the model's guess of the clean spectrogram, x̂0:
 
 - as a picture: the 32×32 spectrogram x4 (128 px, high frequencies on top, about 1.5 kB of PNG),
   written by shared/png.py in 0.1-0.3 ms where PIL's optimising encoder took 15 ms;
-- as sound: a 1 s WAV data URL, 16-bit PCM at 16 kHz (32 kB, 43 kB as base64), which the page's
+- as sound: a 1 s WAV data URL, 16-bit PCM at 8 kHz (16 kB, 21 kB as base64), which the page's
   <audio> plays as it is, with no decoding code of ours and a pause control from the browser.
+  Half the world's 16 kHz (`STEP_RATE`): a preview keeps every note's fundamental (at most
+  1,560 Hz) and harmonics to 4 kHz, and each step's event through the pipe, the server and the
+  page is half the bytes (at two torch threads on 2 cores the 43 kB steps cost the live run
+  7 ms a step over the same stream in one process; BENCHMARKS.md).
   Its phase comes from sound/spectrogram.StepSounds (Griffin-Lim warm-started from the previous
   step: 1.3 ms a step, where a full inversion takes 30 ms and a step of the model 45 ms).
 
@@ -37,6 +41,7 @@ from w2w_generators.sound.world import COUNTS, DIRECTIONS, PITCH_BANDS, SAMPLE_R
 Caption = live_text(80, "the caption")
 STEP_SCALE = 4  # 32 px -> 128 px, the build's strip pictures
 CLIP_SCALE = 8  # 32 px -> 256 px, the build's spectrogram.png
+STEP_RATE = SAMPLE_RATE // 2  # the steps' previews (the finished clip keeps SAMPLE_RATE)
 REFUSAL = (
     "not a sound-world caption: say how many notes ({}), {}, {} and the voice ({}), "
     "e.g. 'two high rising notes on a flute'"
@@ -75,10 +80,16 @@ def png_url(spectrogram, scale: int) -> str:
     return "data:image/png;base64," + base64.b64encode(upscaled_png(spectrogram_rgb(spectrogram), scale)).decode()
 
 
-def wav_url(samples) -> str:
+def wav_url(samples, rate: int = SAMPLE_RATE) -> str:
     from w2w_generators.sound.media import wav_bytes
 
-    return "data:audio/wav;base64," + base64.b64encode(wav_bytes(samples)).decode()
+    return "data:audio/wav;base64," + base64.b64encode(wav_bytes(samples, rate)).decode()
+
+
+def preview(samples):
+    """SAMPLE_RATE -> STEP_RATE: each pair of samples averaged (a two-tap low-pass against aliasing,
+    enough for a preview whose content sits well below the new 4 kHz limit)."""
+    return (samples[0::2] + samples[1::2]) / 2
 
 
 def events(pipe, request: SoundLiveRequest) -> Iterator[dict]:
@@ -101,7 +112,7 @@ def events(pipe, request: SoundLiveRequest) -> Iterator[dict]:
             "steps": request.steps,
             "timestep": state["t"],
             "image": png_url(x0, STEP_SCALE),
-            "audio": wav_url(sounds(x0)),
+            "audio": wav_url(preview(sounds(x0)), STEP_RATE),
         }
     spectrogram = latents[0, 0].float().clamp(-1, 1).cpu().numpy()
     clip = to_clip(spectrogram)  # as SoundDiffusionPipeline.__call__ makes it
