@@ -70,11 +70,11 @@ def per_step_costs(pipe, repeats: int = 50) -> dict[str, float]:
     import torch
 
     from w2w_generators.sound.spectrogram import StepSounds, to_clip
-    from w2w_generators.sound_demo.live import STEP_SCALE, png_url, wav_url
+    from w2w_generators.sound_demo.live import STEP_RATE, STEP_SCALE, png_url, wav_url
 
     states = list(pipe.denoising(CAPTIONS[0], STEPS, 3.0, torch.Generator().manual_seed(0)))
     x0 = states[STEPS // 2]["x0"][0, 0].clamp(-1, 1).numpy()
-    sounds = StepSounds()
+    sounds = StepSounds(rate=STEP_RATE)  # what a live step makes
     clip = sounds(x0)
 
     def best(work) -> float:
@@ -88,7 +88,7 @@ def per_step_costs(pipe, repeats: int = 50) -> dict[str, float]:
     return {
         "spectrogram PNG": best(lambda: png_url(x0, STEP_SCALE)),
         "sound (1 warm Griffin-Lim iteration)": best(lambda: sounds(x0)),
-        "WAV data URL": best(lambda: wav_url(clip)),
+        "WAV data URL": best(lambda: wav_url(clip, STEP_RATE)),
         "a full inversion (32 iterations), for comparison": best(lambda: to_clip(x0)),
     }
 

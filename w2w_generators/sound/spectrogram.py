@@ -93,17 +93,22 @@ class StepSounds:
     heard alike at 17, 19 and 8 of 20 steps with one warm iteration, 18, 19 and 9 with two, and
     5, 18 and 0 with none (the random phase); the organ's low notes are the hard case for both."""
 
-    def __init__(self, iterations: int = 1, seed: int = 0):
+    def __init__(self, iterations: int = 1, seed: int = 0, rate: int = SAMPLE_RATE):
         self.iterations, self.seed, self.angles = iterations, seed, None
+        # At SAMPLE_RATE / 2 the sound is inverted at that rate directly: the FFT bins below its
+        # Nyquist (the lower half), a window and hop of half the samples (the same Hz per bin and
+        # seconds per frame), so an iteration does half the STFT work and no resampling follows.
+        self.fold = {SAMPLE_RATE: 1, SAMPLE_RATE // 2: 2}[rate]
 
     def __call__(self, spectrogram) -> np.ndarray:
         import torch
 
-        magnitude = _magnitude(spectrogram)
+        fold = self.fold
+        magnitude = _magnitude(spectrogram)[: N_FFT // (2 * fold) + 1]
         if self.angles is None:
             generator = torch.Generator().manual_seed(self.seed)
             self.angles = torch.exp(2j * torch.pi * torch.rand(magnitude.shape, generator=generator))
-        wave, self.angles = _griffin_lim(magnitude, self.angles, self.iterations)
+        wave, self.angles = _griffin_lim(magnitude, self.angles, self.iterations, fold)
         return _peak(wave)
 
 
@@ -121,21 +126,22 @@ def _magnitude(spectrogram):
     return torch.cat([magnitude, magnitude[:, -1:]], dim=1)  # the frame torch.stft adds at the end
 
 
-def _griffin_lim(magnitude, angles, iterations: int):
+def _griffin_lim(magnitude, angles, iterations: int, fold: int = 1):
     """A phase for `magnitude` (bins × frames) by alternating projections (Griffin & Lim, 1984),
     with the momentum of Perraudin et al. (2013), which converges in fewer iterations, starting
-    from `angles`: (the waveform, the phase it ends with)."""
+    from `angles`: (the waveform, the phase it ends with). `fold` 2: at half the sample rate."""
     import torch
 
-    window = torch.hann_window(N_FFT)
+    n_fft, hop, length = N_FFT // fold, HOP // fold, SAMPLES // fold
+    window = torch.hann_window(n_fft)
     previous = torch.zeros_like(angles)
     for _ in range(iterations):
-        wave = torch.istft(magnitude * angles, N_FFT, HOP, window=window, length=SAMPLES)
-        rebuilt = torch.stft(wave, N_FFT, HOP, window=window, return_complex=True)
+        wave = torch.istft(magnitude * angles, n_fft, hop, window=window, length=length)
+        rebuilt = torch.stft(wave, n_fft, hop, window=window, return_complex=True)
         accelerated = rebuilt - 0.99 * previous
         previous = rebuilt
         angles = accelerated / accelerated.abs().clamp_min(1e-10)
-    return torch.istft(magnitude * angles, N_FFT, HOP, window=window, length=SAMPLES).numpy(), angles
+    return torch.istft(magnitude * angles, n_fft, hop, window=window, length=length).numpy(), angles
 
 
 def _peak(wave: np.ndarray) -> np.ndarray:

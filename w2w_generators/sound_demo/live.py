@@ -12,7 +12,8 @@ runs). Each step sends the model's guess of the clean spectrogram, x̂0:
   Half the world's 16 kHz (`STEP_RATE`): a preview keeps every note's fundamental (at most
   1,560 Hz) and harmonics to 4 kHz, and each step's event through the pipe, the server and the
   page is half the bytes (at two torch threads on 2 cores the 43 kB steps cost the live run
-  7 ms a step over the same stream in one process; BENCHMARKS.md).
+  7 ms a step over the same stream in one process; BENCHMARKS.md). It is inverted at 8 kHz
+  directly (StepSounds' `rate`: half the STFT work of an iteration at 16 kHz).
   Its phase comes from sound/spectrogram.StepSounds (Griffin-Lim warm-started from the previous
   step: 1.3 ms a step, where a full inversion takes 30 ms and a step of the model 45 ms).
 
@@ -86,12 +87,6 @@ def wav_url(samples, rate: int = SAMPLE_RATE) -> str:
     return "data:audio/wav;base64," + base64.b64encode(wav_bytes(samples, rate)).decode()
 
 
-def preview(samples):
-    """SAMPLE_RATE -> STEP_RATE: each pair of samples averaged (a two-tap low-pass against aliasing,
-    enough for a preview whose content sits well below the new 4 kHz limit)."""
-    return (samples[0::2] + samples[1::2]) / 2
-
-
 def events(pipe, request: SoundLiveRequest) -> Iterator[dict]:
     """One `step` per denoising step (its x̂0 as `image` and `audio`), then `done`."""
     import torch
@@ -100,7 +95,7 @@ def events(pipe, request: SoundLiveRequest) -> Iterator[dict]:
     from w2w_generators.sound.spectrogram import StepSounds, to_clip
 
     started = time.perf_counter()
-    sounds = StepSounds()
+    sounds = StepSounds(rate=STEP_RATE)
     generator = torch.Generator().manual_seed(request.seed)  # the plain call's noise (generator.py `_noise`)
     latents = None
     for state in pipe.denoising(request.prompt, request.steps, request.guidance_scale, generator):
@@ -112,7 +107,7 @@ def events(pipe, request: SoundLiveRequest) -> Iterator[dict]:
             "steps": request.steps,
             "timestep": state["t"],
             "image": png_url(x0, STEP_SCALE),
-            "audio": wav_url(preview(sounds(x0)), STEP_RATE),
+            "audio": wav_url(sounds(x0), STEP_RATE),
         }
     spectrogram = latents[0, 0].float().clamp(-1, 1).cpu().numpy()
     clip = to_clip(spectrogram)  # as SoundDiffusionPipeline.__call__ makes it
