@@ -18,7 +18,6 @@ talk's 20 steps; live ms/step <= 1.1x the plain call's.
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import statistics
@@ -32,7 +31,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from _machine import describe  # noqa: E402
-from bench_present import live_run, start_server  # noqa: E402
+from bench_present import live_model_bench_args, live_run, start_server  # noqa: E402
 from live_server import free_port  # noqa: E402
 
 CAPTIONS = (
@@ -44,14 +43,7 @@ STEPS = 20
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads of both processes (0: torch's default)")
-    args = parser.parse_args()
-    if args.threads:
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before torch loads; the server inherits it
-    if not (REPO / "site" / "slides" / "index.html").is_file():
-        sys.exit("no built site: run `w2w build` first")
+    args = live_model_bench_args(__doc__)
 
     import torch
 

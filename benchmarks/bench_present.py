@@ -73,8 +73,26 @@ def get_status(port: int, token: str) -> dict:
     return json.loads(conn.getresponse().read())
 
 
-def live_run(port: int, token: str, generator: str, body: dict) -> tuple[float, float, dict, int]:
-    """(seconds to the first step event, seconds to the done event, done data, step count)."""
+def live_model_bench_args(doc: str) -> argparse.Namespace:
+    """The live model benchmarks' options (bench_sound_live, bench_motion_live): --repeats, and
+    --threads set as OMP_NUM_THREADS before torch loads (the server's model process inherits it);
+    exits with one line when there is no built site to serve."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads of both processes (0: torch's default)")
+    args = parser.parse_args()
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    if not (REPO / "site" / "slides" / "index.html").is_file():
+        sys.exit("no built site: run `w2w build` first")
+    return args
+
+
+def live_run(
+    port: int, token: str, generator: str, body: dict, sizes: list[int] | None = None
+) -> tuple[float, float, dict, int]:
+    """(seconds to the first step event, seconds to the done event, done data, step count); with
+    `sizes`, each event's data length as JSON is appended to it (what the stream carried)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     sent = time.perf_counter()
     conn.request(
@@ -87,6 +105,8 @@ def live_run(port: int, token: str, generator: str, body: dict) -> tuple[float, 
     assert response.status == 200, response.read()
     first, steps = None, 0
     for event in iter_events(response):
+        if sizes is not None:
+            sizes.append(len(json.dumps(event["data"])))
         if event["event"] == "step":
             steps += 1
             first = first or time.perf_counter() - sent

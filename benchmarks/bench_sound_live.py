@@ -20,7 +20,6 @@ talk's 20 steps; live ms/step <= 1.1x the plain call's.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import os
 import signal
@@ -35,34 +34,11 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from _machine import describe  # noqa: E402
-from bench_present import start_server  # noqa: E402
-from live_server import free_port, iter_events  # noqa: E402
+from bench_present import live_model_bench_args, live_run, start_server  # noqa: E402
+from live_server import free_port  # noqa: E402
 
 CAPTIONS = ("two high rising notes on a flute", "one low falling note on a buzzer", "two low steady notes on an organ")
 STEPS = 20
-
-
-def live_sound(port: int, token: str, caption: str) -> tuple[float, float, dict, int]:
-    """(seconds to the first step, seconds to `done`, the done event's data, bytes of event data)."""
-    import http.client
-    import json
-
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    sent = time.perf_counter()
-    body = json.dumps({"prompt": caption, "steps": STEPS, "seed": 0}).encode()
-    conn.request("POST", "/api/live/sound", body, {"X-W2W-Token": token, "Content-Type": "application/json"})
-    response = conn.getresponse()
-    assert response.status == 200, response.read()
-    first, size = None, 0
-    for event in iter_events(response):
-        first = first or time.perf_counter() - sent
-        size += len(json.dumps(event["data"]))
-        if event["event"] == "done":
-            conn.close()
-            return first, time.perf_counter() - sent, event["data"], size
-        if event["event"] == "error":
-            raise RuntimeError(event["data"])
-    raise RuntimeError("the stream ended without a done event")
 
 
 def per_step_costs(pipe, repeats: int = 50) -> dict[str, float]:
@@ -94,14 +70,7 @@ def per_step_costs(pipe, repeats: int = 50) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads of both processes (0: torch's default)")
-    args = parser.parse_args()
-    if args.threads:
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before torch loads; the server inherits it
-    if not (REPO / "site" / "slides" / "index.html").is_file():
-        sys.exit("no built site: run `w2w build` first")
+    args = live_model_bench_args(__doc__)
 
     import torch
 
@@ -121,10 +90,12 @@ def main() -> None:
             pipe(CAPTIONS[0], STEPS, 3.0, torch.Generator().manual_seed(0))  # warm-up, as the model process's
             for _ in range(args.repeats):
                 for caption in CAPTIONS:
-                    seconds_first, seconds, done, size = live_sound(port, token, caption)
+                    event_sizes: list[int] = []
+                    body = {"prompt": caption, "steps": STEPS, "seed": 0}
+                    seconds_first, seconds, done, _steps = live_run(port, token, "sound", body, event_sizes)
                     first.append(seconds_first)
                     live.append(seconds)
-                    sizes.append(size)
+                    sizes.append(sum(event_sizes))
                     start = time.perf_counter()
                     for _event in events(pipe, SoundLiveRequest(prompt=caption, steps=STEPS)):
                         pass
