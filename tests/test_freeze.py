@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_in_process import run_cli
 from talk_factory import copy_built, make_project
 
 from w2w.artifacts.cache import ArtifactCache
@@ -386,20 +387,29 @@ def test_the_repositorys_talk_is_judged_by_the_stand_ins_key(tmp_path, monkeypat
     ]
 
 
-def _w2w(*args: str, cwd: Path, hub: Path) -> subprocess.CompletedProcess:
-    # One torch thread, as conftest sets under xdist: on a shared 2-core machine two threads wait at
-    # every barrier for a descheduled peer, and the demo's 48-cell sweep then took over 25 minutes.
-    env = {"OMP_NUM_THREADS": "1", **os.environ, "HF_HUB_CACHE": str(hub), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "w2w", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800
-    )
+def _w2w(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    # In this process (cli_in_process: the real Typer app): a `python -m w2w` per call imported
+    # torch, diffusers and transformers again for the build's demo run, and w2w for each status
+    # (with the test before it, which has the worker import them: 28.6 s of CPU as processes, 20.5 s
+    # in one, the test's own time 17.9 s -> 8.8 s; 2026-12-07). The test's HF_HUB_CACHE (monkeypatch:
+    # model_resolution reads it per call) hides SD 1.5, and one torch thread (conftest sets it under
+    # xdist; here for a run without it: on a shared 2-core machine two threads wait at every
+    # barrier for a descheduled peer).
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return run_cli(*args, cwd=cwd)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _status(proc: subprocess.CompletedProcess) -> dict[str, str]:
     return {line.split()[0]: line.split()[1] for line in proc.stderr.splitlines() if line and not line[0].isspace()}
 
 
-def test_a_new_stand_in_caption_reruns_the_demo_and_reaches_the_deck(real_build, tmp_path):
+def test_a_new_stand_in_caption_reruns_the_demo_and_reaches_the_deck(real_build, tmp_path, monkeypatch):
     """The default path, as a speaker meets it: the repository's talk, built, on this machine without
     SD 1.5. Unchanged, it is fresh and its build ran nothing; with embedded_prompt edited, `w2w
     status` says stale and why, the build runs the demo alone, the deck shows the new caption and
@@ -408,25 +418,26 @@ def test_a_new_stand_in_caption_reruns_the_demo_and_reaches_the_deck(real_build,
     test's 67 s; the caption is what is under test, and both edits are undone together)."""
     built, result = real_build
     assert result.prepared.produced.ran == []
-    root, hub = tmp_path / "talk", tmp_path / "empty-hub"
+    root = tmp_path / "talk"
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
     shutil.copytree(built, root, symlinks=True)
-    assert _w2w("status", "--check", cwd=root, hub=hub).returncode == 0
+    assert _w2w("status", "--check", cwd=root).returncode == 0
 
     _recaption(root, CAPTION, NEW_CAPTION, one_cell=True)
-    status = _w2w("status", "--explain", cwd=root, hub=hub)
+    status = _w2w("status", "--explain", cwd=root)
     assert status.returncode == 0 and _status(status)["diffusion_demo"] == "stale", status.stderr
     assert f'inputs.embedded_prompt: "{CAPTION}" → "{NEW_CAPTION}"' in status.stderr
     assert set(_status(status).values()) == {"fresh", "stale"} and list(_status(status).values()).count("stale") == 1
-    assert _w2w("status", "--check", cwd=root, hub=hub).returncode == 1
+    assert _w2w("status", "--check", cwd=root).returncode == 1
 
-    build = _w2w("build-talk", cwd=root, hub=hub)
+    build = _w2w("build-talk", cwd=root)
     assert build.returncode == 0 and "generators run: diffusion_demo;" in build.stderr, build.stderr
     deck = (root / "site" / "slides" / "index.html").read_text()
     assert f'w2w-demo-prompt-text">{NEW_CAPTION}<' in deck and f'w2w-demo-prompt-text">{CAPTION}<' not in deck
     shown = root / "site" / "slides" / "artifacts" / "diffusion_demo" / "demo.png"
     assert shown.read_bytes() != (REPO / "talk" / "frozen" / "diffusion_demo" / "demo.png").read_bytes()
     assert _same_tree(root / "talk" / "frozen", REPO / "talk" / "frozen")
-    assert _status(_w2w("status", cwd=root, hub=hub))["diffusion_demo"] == "fresh"  # now from the cache
+    assert _status(_w2w("status", cwd=root))["diffusion_demo"] == "fresh"  # now from the cache
 
     _recaption(root, NEW_CAPTION, CAPTION, one_cell=True)
-    assert _w2w("status", "--check", cwd=root, hub=hub).returncode == 0
+    assert _w2w("status", "--check", cwd=root).returncode == 0
