@@ -197,19 +197,25 @@ def real_planner(require_smollm2, w2w_home):
 
 
 def test_the_shipped_adapter_plans_held_out_requests(real_planner):
-    """A third of the held-out split (new phrasings, new pairings; every third request), by
-    training.evaluate's teacher-forced check: the training record says 275 of the 300 (91.7 %; the
-    issue's target is 90 %), 94 of this third; the test holds it at 92 or more (the whole split
-    took 32 s of the suite, the third 11). A slice is also decoded for real and must agree."""
+    """A sixth of the held-out split (new phrasings, new pairings; every sixth request), by
+    training.evaluate's teacher-forced check, request by request against the training record: it
+    says 275 of the 300 (91.7 %; the issue's target is 90 %) and names the 25 misses, so 46 of this
+    sixth right; the test allows 2 of the 50 to come out otherwise (the record's machine may round
+    apart). The whole split took 32 s of the suite, a third 17 s under load, this sixth half of that.
+    A slice is also decoded for real and must agree."""
     from w2w_generators.planner.generator import WEIGHTS_DIR
     from w2w_generators.planner.training import greedy_follows
 
     record = json.loads((WEIGHTS_DIR / "training.json").read_text())["held_out"]
-    assert (record["exact"], record["of"]) == (275, 300)
-    held = load_heldout()[::3]
+    missed = {miss["request"] for miss in record["misses"]}
+    assert (record["exact"], record["of"]) == (275, 300) and len(missed) == 300 - 275
+    held = load_heldout()[::6]
+    recorded = [example.request not in missed for example in held]
+    assert (len(held), sum(recorded)) == (50, 46)
     verdicts = greedy_follows(real_planner.lm, real_planner.tokenizer, real_planner.trie, held)
-    assert sum(verdicts) >= 92, f"{sum(verdicts)} of {len(held)}"
-    for example, right in list(zip(held, verdicts, strict=True))[::10]:
+    otherwise = [e.request for e, right, was in zip(held, verdicts, recorded, strict=True) if right != was]
+    assert len(otherwise) <= 2, f"{sum(verdicts)} of {len(held)}; not as recorded: {otherwise}"
+    for example, right in list(zip(held, verdicts, strict=True))[::5]:
         assert (plan_once(real_planner, example.request)["plan"] == example.plan) == right, example
 
 
