@@ -11,7 +11,18 @@ from w2w_generators.shapes_eval.generator import ShapesEval, ShapesEvalInputs, c
 pytestmark = pytest.mark.model
 
 
-def test_the_shipped_model_draws_what_unseen_captions_say(tmp_path):
+@pytest.fixture(scope="module")
+def shipped_pipe():
+    """The shipped weights loaded once for the module's direct calls (each test loaded its own: the
+    pipeline and MiniLM, about 1 s of CPU a load; the generator's run still loads as the build does)."""
+    from w2w_generators.shapes.pipeline import ShapesDiffusionPipeline
+    from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
+    from w2w_generators.shared.model_resolution import SHAPES_WEIGHTS
+
+    return ShapesDiffusionPipeline.from_dirs(SHAPES_WEIGHTS, resolve_minilm(MINILM_ID, {}, purpose="test").path)
+
+
+def test_the_shipped_model_draws_what_unseen_captions_say(tmp_path, shipped_pipe):
     """The real weights, as the build runs them: one batch of 16 pictures, here at 10 DDIM steps (the
     build's 20 give 16 of 16, talk/frozen/shapes_eval; 10 did too on the 2-core machine, at half the
     time); the test allows two misses per kind. With
@@ -34,25 +45,17 @@ def test_the_shipped_model_draws_what_unseen_captions_say(tmp_path):
     assert sorted(cells) == ["0|0|10", "0|0|4", "0|4|10", "0|4|4"]
     assert cells["0|4|10"]["tiles"] == artifact.data["tiles"]  # the measured setting's pictures
     assert cells["0|4|10"]["correct"] == [c["correct"] for c in artifact.data["cases"]]
-    direct = draw(_shipped_pipe(), 4, 0.0, 0)
+    direct = draw(shipped_pipe, 4, 0.0, 0)
     assert cells["0|0|4"]["correct"] == [r["correct"] for r in judged(direct)]
     assert cells["0|0|4"]["tiles"] == tiles(direct) and cells["0|0|4"]["tiles"].startswith("data:image/webp;base64,")
     # Without the caption (guidance 0) the arrangement is right less often than with it.
     assert sum(cells["0|0|10"]["correct"]) < sum(cells["0|4|10"]["correct"])
 
 
-def _shipped_pipe():
-    from w2w_generators.shapes.pipeline import ShapesDiffusionPipeline
-    from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
-    from w2w_generators.shared.model_resolution import SHAPES_WEIGHTS
-
-    return ShapesDiffusionPipeline.from_dirs(SHAPES_WEIGHTS, resolve_minilm(MINILM_ID, {}, purpose="test").path)
-
-
-def test_guidance_0_and_1_run_one_half_and_draw_what_the_full_formula_draws():
+def test_guidance_0_and_1_run_one_half_and_draw_what_the_full_formula_draws(shipped_pipe):
     """At guidance 0 the pipeline runs only the unconditional half, at 1 only the conditional one
     (shapes/pipeline.py); the pictures are those of the two-half formula next to those scales."""
-    pipe = _shipped_pipe()
+    pipe = shipped_pipe
     prompts = [c["prompt"] for c in cases()[:2]]
 
     def draw(guidance):
