@@ -101,3 +101,19 @@ def test_generate_motion_refuses_bad_input_in_one_line_before_loading(tmp_path, 
     lines = (result.stdout + result.stderr).strip().splitlines()
     assert len(lines) == 1 and said in lines[0] and "Traceback" not in lines[0]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_caption_reliance_scores_each_word_on_the_same_clips(tiny_weights):
+    """The record's measure of what the denoiser reads of its caption (evaluation.caption_reliance),
+    on the tiny random-weight model: a loss per noise band for the true caption, the opposite
+    direction and another colour, each a finite positive number."""
+    from w2w_generators.motion.evaluation import NOISE_BANDS, caption_reliance
+    from w2w_generators.motion.pipeline import MotionDiffusionPipeline
+    from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
+
+    pipe = MotionDiffusionPipeline.from_dirs(tiny_weights, resolve_minilm(MINILM_ID, {}).path)
+    reliance = caption_reliance(pipe, clips=4)
+    assert (reliance["clips"], list(reliance["loss"])) == (4, [f"t{low}-{high - 1}" for low, high in NOISE_BANDS])
+    for losses in reliance["loss"].values():
+        assert set(losses) == {"true", "direction_swapped", "colour_swapped"}
+        assert all(0 < v < 10 for v in losses.values())

@@ -43,13 +43,61 @@ def training_sample() -> list[str]:
 
 
 def scores(pipe, seeds=range(8), steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE) -> dict:
-    """Held-out captions and a sample of the training captions, each at every seed."""
+    """Held-out captions and a sample of the training captions, each at every seed, and what the
+    denoiser reads of its captions (`caption_reliance`)."""
     seeds = list(seeds)
     held = judged(pipe, list(HELD_OUT), seeds, steps, guidance)
     log.info("held-out: %d of %d clips move as captioned", held["right"], held["clips"])
     train = judged(pipe, training_sample(), seeds[:4], steps, guidance)
     log.info("training captions (sample): %d of %d", train["right"], train["clips"])
-    return {"steps": steps, "guidance_scale": guidance, "seeds": seeds, "held_out": held, "training_sample": train}
+    reliance = caption_reliance(pipe)
+    log.info("loss at the noisiest steps, true / opposite direction / other colour: %s", reliance["loss"]["t900-999"])
+    return {
+        "steps": steps,
+        "guidance_scale": guidance,
+        "seeds": seeds,
+        "held_out": held,
+        "training_sample": train,
+        "caption_reliance": reliance,
+    }
+
+
+OPPOSITE = {"right": "left", "left": "right", "up": "down", "down": "up"}
+NOISE_BANDS = ((900, 1000), (500, 900), (0, 500))  # timesteps: the noisiest, the middle, the finest
+
+
+def caption_reliance(pipe, clips: int = 48, seed: int = 0) -> dict:
+    """How much the denoiser reads each part of its caption: its loss (the training objective) on
+    `clips` fresh one-shape clips of the world, per band of noise levels, given the true caption,
+    the caption with the opposite direction, and the caption with another colour (same clips,
+    noise and timesteps for all three). A model that uses a word does worse when it is wrong; the
+    world itself says how much a word is worth (knowing the direction lowers the best possible loss
+    at the noisiest steps about as much as knowing the colour does: 0.007 against 0.008, measured
+    on 300 clips per caption)."""
+    from w2w_generators.motion.training import to_tensor
+    from w2w_generators.motion.world import COLOURS, render
+
+    rng, generator = random.Random(seed), torch.Generator().manual_seed(seed)
+    motions = [rng.choice([m for m in training_motions() if len(m.movers) == 1]) for _ in range(clips)]
+    clean = torch.stack([to_tensor(render(m, rng)) for m in motions])
+    captions = {
+        "true": [m.caption for m in motions],
+        "direction_swapped": [m.caption.rsplit(" ", 1)[0] + " " + OPPOSITE[m.movers[0].direction] for m in motions],
+        "colour_swapped": [
+            m.caption.replace(m.movers[0].colour, next(c for c in COLOURS if c != m.movers[0].colour), 1)
+            for m in motions
+        ],
+    }
+    states = {name: pipe.encoder.token_states(text)[0] for name, text in captions.items()}
+    out = {}
+    for low, high in NOISE_BANDS:
+        t = torch.randint(low, high, (clips,), generator=generator)
+        noise = torch.randn(clean.shape, generator=generator)
+        noisy, target = pipe.scheduler.add_noise(clean, noise, t), pipe.scheduler.get_velocity(clean, noise, t)
+        with torch.no_grad():
+            losses = {n: float(((pipe.unet(noisy, t, s).sample - target) ** 2).mean()) for n, s in states.items()}
+        out[f"t{low}-{high - 1}"] = {n: round(v, 5) for n, v in losses.items()}
+    return {"clips": clips, "seed": seed, "loss": out}
 
 
 def evaluator(encoder_path: str | Path, seeds=range(8), steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE):
