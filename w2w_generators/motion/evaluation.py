@@ -72,21 +72,23 @@ def caption_reliance(pipe, clips: int = 48, seed: int = 0) -> dict:
     the caption with the opposite direction, and the caption with another colour (same clips,
     noise and timesteps for all three). A model that uses a word does worse when it is wrong; the
     world itself says how much a word is worth (knowing the direction lowers the best possible loss
-    at the noisiest steps about as much as knowing the colour does: 0.007 against 0.008, measured
-    on 300 clips per caption)."""
+    at the noisiest steps about as much as knowing the colour does: 0.007 against 0.008, the mean
+    squared gap between each caption's mean clip and the mean over the four directions, or over four
+    colours, from 300 rendered clips of each circle caption)."""
+    from dataclasses import replace
+
     from w2w_generators.motion.training import to_tensor
-    from w2w_generators.motion.world import COLOURS, render
+    from w2w_generators.motion.world import COLOURS, Motion, render
 
     rng, generator = random.Random(seed), torch.Generator().manual_seed(seed)
-    motions = [rng.choice([m for m in training_motions() if len(m.movers) == 1]) for _ in range(clips)]
-    clean = torch.stack([to_tensor(render(m, rng)) for m in motions])
+    singles = [m.movers[0] for m in training_motions() if len(m.movers) == 1]
+    movers = [rng.choice(singles) for _ in range(clips)]
+    clean = torch.stack([to_tensor(render(Motion((m,)), rng)) for m in movers])
+    other_colour = {c: next(o for o in COLOURS if o != c) for c in COLOURS}
     captions = {
-        "true": [m.caption for m in motions],
-        "direction_swapped": [m.caption.rsplit(" ", 1)[0] + " " + OPPOSITE[m.movers[0].direction] for m in motions],
-        "colour_swapped": [
-            m.caption.replace(m.movers[0].colour, next(c for c in COLOURS if c != m.movers[0].colour), 1)
-            for m in motions
-        ],
+        "true": [m.phrase for m in movers],
+        "direction_swapped": [replace(m, direction=OPPOSITE[m.direction]).phrase for m in movers],
+        "colour_swapped": [replace(m, colour=other_colour[m.colour]).phrase for m in movers],
     }
     states = {name: pipe.encoder.token_states(text)[0] for name, text in captions.items()}
     out = {}
