@@ -1,12 +1,10 @@
 """The shipped motion model (w2w_generators/motion/weights/motion-diffusion/): small enough to ship,
-its record complete, and its clips of the held-out captions tracked moving as captioned at a rate
-consistent with the score its training.json records (which `w2w train-motion` measured on 8 seeds
-a caption)."""
+its record complete, and its clips of held-out captions moving, each the way the record's scoring
+(`w2w train-motion`, 8 seeds a caption) heard it go."""
 
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 from requires import import_or_require, require
@@ -23,6 +21,8 @@ def record() -> dict:
 
 
 def test_weights_are_small_and_their_record_complete(record):
+    from w2w_generators.motion.world import parse_caption
+
     size = sum(p.stat().st_size for p in MOTION_WEIGHTS.rglob("*") if p.is_file())
     assert size <= 10_000_000
     for key in ("config", "config_hash", "train_seconds", "loss_curve", "parameters", "machine", "scores"):
@@ -30,36 +30,42 @@ def test_weights_are_small_and_their_record_complete(record):
     for split in ("held_out", "training_sample"):
         score = record["scores"][split]
         assert 0 <= score["right"] <= score["clips"] and score["clips"] % len(score["per_caption"]) == 0
+        # what the tracker heard, clip by clip, adds up to the counts: a clip is right when every
+        # shape went the caption's way
+        for caption, saw in score["heard"].items():
+            wanted = " and ".join(m.direction for m in parse_caption(caption).movers)
+            assert len(saw) == score["clips"] // len(score["per_caption"])
+            assert sum(s == wanted for s in saw) == score["per_caption"][caption], caption
     held = record["scores"]["held_out"]
     assert held["clips"] == len(held["per_caption"]) * len(record["scores"]["seeds"])
     assert record["loss_curve"][-1] < record["loss_curve"][0] / 5  # it learned
 
 
-def test_held_out_clips_move_and_go_the_captioned_way_at_the_recorded_rate(record):
-    """The 4 one-shape held-out captions at one seed, in one batch (the two-shape ones cost as much
-    again and are in the record's score). What the model learned, whatever its direction score: in
-    at least 3 of the 4 clips the tracker follows a shape of the caption's colour travelling one way
-    (>= 6 px, mostly along one axis). The rate of clips going the captioned way may fall below the
-    record's rate for these captions only by what 4 draws of it can: three standard deviations and
-    one clip."""
+def test_held_out_clips_move_and_go_where_the_record_says_they_went(record):
+    """The 4 one-shape held-out captions at seed 0, in one batch, as the record's scoring drew them
+    (the first four of its seed-0 batch; the two-shape ones cost as much again). What the model
+    learned, whatever its direction score: in at least 3 of the 4 clips the tracker follows a shape
+    of the caption's colour travelling one way (>= 6 px, mostly along one axis). And the clips are
+    the ones the record scored: the tracker hears each go where the record's `heard` says it went
+    (right or wrong; a wrong turn reproduced is as much the shipped model's as a right one), all 4
+    on this machine's torch, one allowed to differ where another CPU's arithmetic moves a clip
+    across the tracker's thresholds."""
     torch = import_or_require("torch", "run make install")
+    from w2w_generators.motion.evaluation import heard
     from w2w_generators.motion.pipeline import MotionDiffusionPipeline
-    from w2w_generators.motion.world import HELD_OUT, heard_direction, motion_holds, parse_caption
+    from w2w_generators.motion.world import HELD_OUT, parse_caption
     from w2w_generators.shared.minilm import MINILM_ID, resolve_minilm
 
     scores = record["scores"]
     singles = [caption for caption in HELD_OUT if len(parse_caption(caption).movers) == 1]
+    assert list(HELD_OUT[: len(singles)]) == singles and scores["seeds"][0] == 0  # the batch the record drew
     pipe = MotionDiffusionPipeline.from_dirs(MOTION_WEIGHTS, resolve_minilm(MINILM_ID, {}).path)
     threads = torch.get_num_threads()
     try:
         clips = pipe(singles, scores["steps"], scores["guidance_scale"], torch.Generator().manual_seed(0)).clips
     finally:
         torch.set_num_threads(threads)
-    motions = [parse_caption(caption) for caption in singles]
-    pairs = list(zip(clips, motions, strict=True))
-    assert sum(heard_direction(clip, m.movers[0].colour) is not None for clip, m in pairs) >= 3
-    right = sum(motion_holds(clip, m) for clip, m in pairs)
-    recorded = sum(scores["held_out"]["per_caption"][c] for c in singles) / (len(singles) * len(scores["seeds"]))
-    n = len(clips)
-    floor = recorded - 3 * math.sqrt(recorded * (1 - recorded) / n) - 1 / n
-    assert right / n >= floor, (right, recorded)
+    now = [heard(clip, caption) for clip, caption in zip(clips, singles, strict=True)]
+    assert sum(went != "nowhere" for went in now) >= 3, now
+    recorded = [scores["held_out"]["heard"][caption][0] for caption in singles]
+    assert sum(a != b for a, b in zip(now, recorded, strict=True)) <= 1, (now, recorded)

@@ -14,23 +14,35 @@ from pathlib import Path
 import torch
 
 from w2w_generators.motion.pipeline import DEFAULT_GUIDANCE, DEFAULT_STEPS, MotionDiffusionPipeline
-from w2w_generators.motion.world import HELD_OUT, motion_holds, parse_caption, training_motions
+from w2w_generators.motion.world import HELD_OUT, heard_direction, motion_holds, parse_caption, training_motions
 
 log = logging.getLogger("w2w.motion.evaluation")
 TRAINING_SAMPLE = 24  # training captions scored (a fixed draw): all 2,934 would take an hour
 
 
+def heard(clip, caption: str) -> str:
+    """What the tracker saw each shape of the caption do, in the caption's order: "right",
+    "nowhere and down" (a shape that went no one way, or was not seen, is "nowhere")."""
+    return " and ".join(heard_direction(clip, m.colour) or "nowhere" for m in parse_caption(caption).movers)
+
+
 def judged(pipe, captions: list[str], seeds: list[int], steps: int, guidance: float, batch: int = 12) -> dict:
-    """{"right": n, "clips": n, "rate": r, "per_caption": {caption: right of len(seeds)}}."""
+    """{"right": n, "clips": n, "rate": r, "per_caption": {caption: right of len(seeds)},
+    "heard": {caption: [what the tracker saw, per seed]}}. A clip depends on its caption, its seed
+    and its place in the batch, not on the batch's other captions (compared byte for byte), so the
+    first captions of a batch can be drawn again on their own and checked against `heard`."""
     per_caption = dict.fromkeys(captions, 0)
+    saw: dict[str, list[str]] = {caption: [] for caption in captions}
     for seed in seeds:
         for start in range(0, len(captions), batch):
             part = captions[start : start + batch]
             out = pipe(part, steps, guidance, torch.Generator().manual_seed(seed))
             for caption, clip in zip(part, out.clips, strict=True):
                 per_caption[caption] += motion_holds(clip, parse_caption(caption))
+                saw[caption].append(heard(clip, caption))
     right, clips = sum(per_caption.values()), len(captions) * len(seeds)
-    return {"right": right, "clips": clips, "rate": round(right / clips, 4), "per_caption": per_caption}
+    rate = round(right / clips, 4)
+    return {"right": right, "clips": clips, "rate": rate, "per_caption": per_caption, "heard": saw}
 
 
 def training_sample() -> list[str]:
