@@ -72,12 +72,18 @@ def test_inputs_refuse_a_caption_outside_the_world():
     assert MotionGenerator().generate_check("a blue square moving up") is None
 
 
+@pytest.fixture(scope="module")
+def tiny_loaded(tiny_generator):
+    """What `w2w generate motion` loads (the tiny UNet, MiniLM), loaded once for both formats."""
+    generator, model = tiny_generator
+    return generator, generator.generate_load(model, "cpu")
+
+
 @pytest.mark.parametrize("suffix", [".gif", ".webp"])
-def test_generate_writes_an_animation(tiny_generator, tmp_path, suffix):
+def test_generate_writes_an_animation(tiny_loaded, tmp_path, suffix):
     from w2w_generators.motion.media import read_animation
 
-    generator, model = tiny_generator
-    loaded = generator.generate_load(model, "cpu")
+    generator, loaded = tiny_loaded
     out = tmp_path / f"clip{suffix}"
     record = generator.generate(loaded, "a blue square moving up", 0, out)
     frames = read_animation(out.read_bytes())
