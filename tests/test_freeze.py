@@ -210,13 +210,42 @@ def _build_command(root: Path) -> list[str]:
     return [sys.executable, "-m", "w2w", "build-talk", "--project", str(root)]
 
 
-def test_concurrent_builds_wait_for_each_other(mini_build, tmp_path):
-    root = copy_built(mini_build[0], tmp_path / "talk")  # warm cache: the two builds contend only for the lock
-    first = subprocess.Popen(_build_command(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    second = subprocess.Popen(_build_command(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    outputs = [p.communicate(timeout=300) for p in (first, second)]
-    assert first.returncode == 0 and second.returncode == 0
-    assert any("another build is running" in err for _, err in outputs)
+def _stderr_line_containing(proc: subprocess.Popen, text: str, within: float = 120) -> str:
+    """The first line of proc's stderr that holds text; fails (not hangs) if none comes within seconds."""
+    import selectors
+
+    watch = selectors.DefaultSelector()
+    watch.register(proc.stderr, selectors.EVENT_READ)
+    deadline = time.monotonic() + within
+    while (left := deadline - time.monotonic()) > 0 and watch.select(timeout=left):
+        line = proc.stderr.readline()
+        if not line:
+            break  # the process closed stderr (exited) without saying it
+        if text in line:
+            return line
+    pytest.fail(f"the build never said {text!r} (exit code {proc.poll()})")
+
+
+def test_a_second_build_says_who_holds_the_lock_and_waits_for_it(mini_build, tmp_path):
+    # The test holds the lock itself, so there is no race to win: the build must find it taken,
+    # name its holder, and still be waiting when asked. (Two builds launched side by side raced:
+    # a warm build takes 1.6 s, and on a loaded CI machine the first finished before the second
+    # looked, so nobody waited and the test failed.)
+    from w2w.build import build_lock
+
+    root = copy_built(mini_build[0], tmp_path / "talk")
+    with build_lock(Project(root)):
+        build = subprocess.Popen(_build_command(root), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            said = _stderr_line_containing(build, "another build is running")
+            assert f"(pid {os.getpid()})" in said  # the holder, by pid
+            assert build.poll() is None  # still waiting: it has not built past the lock
+        except BaseException:
+            build.kill()
+            build.wait()
+            raise
+    build.communicate(timeout=300)
+    assert build.returncode == 0
     assert (root / "site" / "slides" / "index.html").is_file()
 
 
