@@ -1,5 +1,5 @@
 """The motion generator (w2w_generators/motion_demo/generator.py) on a tiny random-weight video
-UNet: its films are eight frames of the sizes the slides draw, each clip has its text (what the
+denoiser: its films are eight frames of the sizes the slides draw, each clip has its text (what the
 tracker saw), the LLM's words for the same caption are recorded, and `w2w generate motion` writes
 a readable GIF or WebP. The clip is noise from random weights; whether it moves as captioned is
 test_motion_shipped.py's business."""
@@ -17,13 +17,14 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory):
-    """A tiny random-weight motion UNet3D and its scheduler, saved as the shipped weights are."""
+    """A tiny random-weight motion denoiser (one layer, two heads of 8) and its scheduler, saved as
+    the shipped weights are."""
     import_or_require("diffusers", "run make install")
     from w2w_generators.motion import training
 
-    config = replace(training.TrainConfig(), block_out_channels=(16, 32), attention_head_dim=8, norm_num_groups=8)
+    config = replace(training.TrainConfig(), heads=2, head_dim=8, layers=1)
     weights = tmp_path_factory.mktemp("tiny-random-motion")
-    training.build_unet(config).save_pretrained(weights / "unet", safe_serialization=True)
+    training.build_denoiser(config).save_pretrained(weights / "unet", safe_serialization=True)
     training.build_scheduler(config).save_pretrained(weights / "scheduler")
     return weights
 
@@ -74,7 +75,7 @@ def test_inputs_refuse_a_caption_outside_the_world():
 
 @pytest.fixture(scope="module")
 def tiny_loaded(tiny_generator):
-    """What `w2w generate motion` loads (the tiny UNet, MiniLM), loaded once for both formats."""
+    """What `w2w generate motion` loads (the tiny denoiser, MiniLM), loaded once for both formats."""
     generator, model = tiny_generator
     return generator, generator.generate_load(model, "cpu")
 

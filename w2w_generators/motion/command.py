@@ -12,14 +12,14 @@ log = logging.getLogger("w2w.train-motion")
 
 
 def train_motion(
-    steps: int = typer.Option(1200, help="Training steps (the shipped weights used the default)."),
+    steps: int = typer.Option(5000, help="Training steps (the shipped weights used the default)."),
     out: Path = typer.Option(None, help="Output directory (default: the shipped weights' directory)."),
     overwrite: bool = typer.Option(False, help="Replace weights already in the output directory."),
     seeds: int = typer.Option(8, help="Seeds per held-out caption for the record's scores."),
 ) -> None:
     """Retrain the motion-world text-to-video model from its recipe (w2w_generators/motion/training.py).
 
-    A killed run resumes from its last checkpoint (every 100 steps, under W2W_HOME). At the end the
+    A killed run resumes from its last checkpoint (every 250 steps, under W2W_HOME). At the end the
     tracker scores the model's clips of the held-out captions and a sample of the training ones
     (training.json)."""
     from w2w.plugin_api import W2WError
@@ -30,7 +30,7 @@ def train_motion(
     if holds_weights(target) and not overwrite:  # before torch, before a word about training
         refuse_to_overwrite(target)
     if steps < 1 or seeds < 1:
-        raise W2WError(f"--steps {steps} --seeds {seeds}: both must be 1 or more", "pass e.g. --steps 1200 --seeds 8")
+        raise W2WError(f"--steps {steps} --seeds {seeds}: both must be 1 or more", "pass e.g. --steps 5000 --seeds 8")
     from dataclasses import replace
 
     from w2w_generators.motion.evaluation import evaluator

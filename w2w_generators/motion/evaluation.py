@@ -1,7 +1,7 @@
 """The motion model judged by the tracker: its clips of each caption, followed frame by frame by
 `world.motion_holds`, which sees only the pixels (never the caption's ground truth or the noise).
 
-`scores` samples every caption of a list at several seeds, one batch per seed (the UNet's work is
+`scores` samples every caption of a list at several seeds, one batch per seed (the denoiser's work is
 per clip, and a batch amortises the text encoder and the Python around each step).
 """
 
@@ -29,8 +29,10 @@ def heard(clip, caption: str) -> str:
 def judged(pipe, captions: list[str], seeds: list[int], steps: int, guidance: float, batch: int = 12) -> dict:
     """{"right": n, "clips": n, "rate": r, "per_caption": {caption: right of len(seeds)},
     "heard": {caption: [what the tracker saw, per seed]}}. A clip depends on its caption, its seed
-    and its place in the batch, not on the batch's other captions (compared byte for byte), so the
-    first captions of a batch can be drawn again on their own and checked against `heard`."""
+    and its place in the batch, not on the batch's other captions (the shipped denoiser's four
+    one-shape held-out clips drawn in a batch of 4 and of 6: two byte for byte the same, two within
+    one level of 255, where the batch's size changes the order of float sums), so the first
+    captions of a batch can be drawn again on their own and checked against `heard`."""
     per_caption = dict.fromkeys(captions, 0)
     saw: dict[str, list[str]] = {caption: [] for caption in captions}
     for seed in seeds:
@@ -102,14 +104,17 @@ def caption_reliance(pipe, clips: int = 48, seed: int = 0) -> dict:
         "direction_swapped": [replace(m, direction=OPPOSITE[m.direction]).phrase for m in movers],
         "colour_swapped": [replace(m, colour=other_colour[m.colour]).phrase for m in movers],
     }
-    states = {name: pipe.encoder.token_states(text)[0] for name, text in captions.items()}
+    states = {name: pipe.encoder.token_states(text) for name, text in captions.items()}
     out = {}
     for low, high in NOISE_BANDS:
         t = torch.randint(low, high, (clips,), generator=generator)
         noise = torch.randn(clean.shape, generator=generator)
         noisy, target = pipe.scheduler.add_noise(clean, noise, t), pipe.scheduler.get_velocity(clean, noise, t)
         with torch.no_grad():
-            losses = {n: float(((pipe.unet(noisy, t, s).sample - target) ** 2).mean()) for n, s in states.items()}
+            losses = {
+                n: float(((pipe.unet(noisy, t, s, encoder_attention_mask=m).sample - target) ** 2).mean())
+                for n, (s, m) in states.items()
+            }
         out[f"t{low}-{high - 1}"] = {n: round(v, 5) for n, v in losses.items()}
     return {"clips": clips, "seed": seed, "loss": out}
 

@@ -2,7 +2,7 @@
 
 The same call surface as the shapes and sound pipelines (prompt, num_inference_steps,
 guidance_scale, generator) with a DDIM sampler; the sample is a clip, 3 × 8 × 32 × 32 in [-1, 1],
-denoised as one tensor (the UNet's temporal layers see all eight frames at every step).
+denoised as one tensor (the denoiser's temporal attention sees all eight frames at every step).
 `denoising` yields every step's x̂0 (the scheduler's prediction of the clean clip), from which the
 generator makes the denoising strip you can play.
 """
@@ -18,7 +18,7 @@ import torch
 from diffusers import DDIMScheduler, DiffusionPipeline
 
 from w2w_generators.diffusion.sampling import guidance_states, guided_steps
-from w2w_generators.motion.unet import PatchedVideoUNet
+from w2w_generators.motion.denoiser import VideoDenoiser
 from w2w_generators.motion.world import FRAMES
 from w2w_generators.shared.minilm import MiniLM
 
@@ -41,16 +41,16 @@ class MotionOutput:
 
 
 class MotionDiffusionPipeline(DiffusionPipeline):
-    def __init__(self, unet: PatchedVideoUNet, scheduler, encoder: MiniLM):
+    def __init__(self, unet: VideoDenoiser, scheduler, encoder: MiniLM):
         super().__init__()
         self.register_modules(scheduler=scheduler)
-        self.unet = unet  # not registered: diffusers' loader knows no PatchedVideoUNet
+        self.unet = unet  # not registered: diffusers' loader knows no VideoDenoiser
         self.encoder = encoder  # not a diffusers module: kept out of save/load on purpose
 
     @classmethod
     def from_dirs(cls, weights_dir: str | Path, encoder_path: str | Path, device: str = "cpu"):
         weights_dir = Path(weights_dir)
-        unet = PatchedVideoUNet.from_pretrained(weights_dir / "unet").to(device)
+        unet = VideoDenoiser.from_pretrained(weights_dir / "unet").to(device)
         scheduler = DDIMScheduler.from_pretrained(weights_dir / "scheduler")
         return cls(unet, scheduler, MiniLM(encoder_path, device=device))
 
@@ -83,7 +83,7 @@ class MotionDiffusionPipeline(DiffusionPipeline):
     ) -> Iterator[dict]:
         """The sampling loop as a generator: after each step, {i, t, latents, x0}."""
         # 1. Encode the prompt and the empty prompt (classifier-free guidance).
-        embeds, _, n = guidance_states(self.encoder, prompt)  # the UNet3D takes no text mask (unet.py)
+        embeds, mask, n = guidance_states(self.encoder, prompt)
 
         # 2. Start from seeded noise (drawn on the CPU, so a seed means the same clip everywhere).
         device = next(self.unet.parameters()).device
@@ -92,4 +92,4 @@ class MotionDiffusionPipeline(DiffusionPipeline):
         self.scheduler.set_timesteps(num_inference_steps, device=device)
 
         # 3. Denoise: the loop the sound model runs too (diffusion/sampling.py).
-        yield from guided_steps(self.unet, self.scheduler, latents, embeds, guidance_scale)
+        yield from guided_steps(self.unet, self.scheduler, latents, embeds, guidance_scale, mask)

@@ -2,7 +2,7 @@
 loop makes pictures, sound and motion", watched.
 
 One pipeline call (motion/pipeline.py) denoises the caption's 8 frames of 32×32 together, in
-`steps` DDIM steps; the UNet's temporal layers tie each frame to the others. From that call come:
+`steps` DDIM steps; the denoiser's attention along time ties each frame to the others. From that call come:
 
 - film.png      the clip's eight frames left to right, x4 (the page plays it: motion/media.py)
 - frame_K.png   at `strip_frames` evenly spaced steps, the sample x_t the sampler holds after the
