@@ -39,6 +39,7 @@ The text mask is used where the slots pool the caption; Latte's cross-attention 
 positions, padding included, as the UNet3D did.
 
 Weights are stored in float16 (config.json and denoiser.safetensors) and computed in float32.
+Every run of this design, the stopped ones too, is in weights/RUNS.md.
 """
 
 from __future__ import annotations
