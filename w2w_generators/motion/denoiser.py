@@ -89,12 +89,13 @@ def moving_coordinates(grid: int, frames: int, velocity: torch.Tensor) -> torch.
 
 def sincos(coordinates: torch.Tensor, width: int) -> torch.Tensor:
     """(..., 2) coordinates -> (..., width): x in the first half, y in the second, each as sines
-    and cosines at width/4 frequencies (as the transformer's own fixed embedding, but computed, so
-    that the velocity gets gradients)."""
-    quarter = width // 4
-    omega = 1.0 / 10000 ** (torch.arange(quarter, device=coordinates.device).float() / quarter)
-    angles = coordinates[..., None] * omega  # (..., 2, quarter)
-    return torch.cat([angles.sin(), angles.cos()], dim=-1).flatten(-2)
+    then cosines (diffusers' own 1-D embedding, the one its fixed 2-D grids are made of, here on
+    computed coordinates, so that the velocity gets gradients)."""
+    from diffusers.models.embeddings import get_1d_sincos_pos_embed_from_grid as embed
+
+    flat = coordinates.reshape(-1, 2)
+    halves = [embed(width // 2, flat[:, axis], dtype=torch.float32) for axis in (0, 1)]
+    return torch.cat(halves, dim=-1).reshape(*coordinates.shape[:-1], width)
 
 
 class VelocitySlots(nn.Module):
